@@ -1,0 +1,106 @@
+"""The `compose` command: argument parsing, progress and reporting only.
+
+Each command builds its options, calls one library function and prints. Heavy
+libraries (ray, fluidsynth, torch) are imported inside the commands that use them,
+so `compose --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from scorefarm import __version__
+from scorefarm.errors import InputError
+
+from .errors import ComposeGroup
+from .progress import film_progress, print_film_table
+
+
+@click.group(cls=ComposeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(__version__, prog_name="compose")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """scorefarm: from a composer's sketch to delivered stems."""
+    ctx.ensure_object(dict)["debug"] = debug
+
+
+@cli.command(short_help="Render a score or a film to stems and a mastered mix.")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
+              help="Output folder.")
+@click.option("--soundfont", default=None, help="SoundFont: a catalogue name or a path (default: the cue list's, "
+              "or 'default').")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Film: cues rendered at once.")
+@click.option("--address", default=None, help="Film: an existing Ray cluster (auto, HOST:PORT or ray://HOST:PORT); "
+              "default: an embedded local Ray (or $RAY_ADDRESS).")
+@click.option("--force", is_flag=True, help="Film: re-render cues whose outputs are already up to date.")
+def render(source: Path, out_dir: Path, soundfont: str | None, workers: int | None, address: str | None,
+           force: bool) -> None:
+    """Render a score or a whole film to 48 kHz / 24-bit stems and a mastered mix.
+
+    SOURCE is a MIDI file (rendered here) or a film cue list, film.toml (every cue
+    rendered on Ray).
+
+    \b
+    Examples:
+      compose render sketch.mid -o out/sketch
+      compose render corpora/demo/film.toml -o out/demo --workers 2
+    """
+    if source.suffix.lower() == ".toml":
+        from scorefarm.render.farm import FarmOptions, render_film
+        from scorefarm.symbolic.cuelist import load_cue_list
+
+        cue_list = load_cue_list(source)
+        options = FarmOptions(address=address, workers=workers, force=force, soundfont=soundfont)
+        with film_progress(len(cue_list.cues)) as progress:
+            report = render_film(cue_list, out_dir, options, progress=progress)
+        print_film_table(report)
+        if report.failed:
+            click.echo(f"compose: {len(report.failed)} of {len(report.outcomes)} cues failed", err=True)
+            sys.exit(1)
+        return
+    from scorefarm.render.single import render_score_file
+
+    product = render_score_file(source, out_dir, soundfont=soundfont or "default")
+    for name in sorted(product.files):
+        click.echo(str(out_dir / name))
+    for note in product.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+@cli.command(short_help="Master a WAV to a loudness target and true-peak ceiling.")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out_path", type=click.Path(path_type=Path), required=True, help="Mastered WAV.")
+@click.option("--lufs", type=float, default=-23.0, show_default=True, help="Integrated loudness target (LUFS).")
+@click.option("--true-peak", "true_peak", type=float, default=-1.0, show_default=True,
+              help="True-peak ceiling (dBTP).")
+def master(source: Path, out_path: Path, lufs: float, true_peak: float) -> None:
+    """Master any WAV to a loudness target and a true-peak ceiling, 48 kHz / 24-bit.
+
+    \b
+    Example:
+      compose master rough_mix.wav --lufs -23 --true-peak -1 -o mix.wav
+    """
+    from scorefarm.render.master import MasterOptions, master_file
+
+    if not -70.0 <= lufs <= 0.0:
+        raise InputError(f"--lufs {lufs} is outside -70..0 LUFS")
+    if not -20.0 <= true_peak <= 0.0:
+        raise InputError(f"--true-peak {true_peak} is outside -20..0 dBTP")
+    result = master_file(source, out_path, MasterOptions(loudness_lufs=lufs, true_peak_dbtp=true_peak))
+    click.echo(f"{out_path}: {result.loudness_lufs:.1f} LUFS, {result.true_peak_dbtp:.2f} dBTP, "
+               f"gain {result.gain_db:+.1f} dB")
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+def main() -> None:
+    cli(prog_name="compose")
+
+
+if __name__ == "__main__":
+    main()

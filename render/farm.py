@@ -1,0 +1,262 @@
+"""The render farm: every cue of a film on Ray.
+
+An embedded local Ray by default (dashboard off, shut down at the end), or an
+existing cluster by address. Each cue is one Ray task running the cue pipeline on
+bytes; outputs come back to this driver, which alone writes the output folder.
+Outputs are content-addressed by the cue's key, so a rerun skips finished cues and
+an interrupted run resumes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Callable
+
+from scorefarm import __version__
+from scorefarm.errors import FarmError, OutputError, ScorefarmError
+from scorefarm.files import sha256_bytes, sha256_file, write_bytes_atomic
+from scorefarm.symbolic.cuelist import CueList, cue_options_dict
+from scorefarm.symbolic.timecode import Timecode
+
+from .pipeline import CueProduct, CueSpec, cached, render_cue, write_cue
+from .soundfonts import SoundFont, resolve_soundfont
+
+FarmProgress = Callable[[dict[str, Any]], None]
+"""Film progress callback. Payload: {"cue": id, "state": "cached"|"queued"|"done"|"failed",
+"done": n finished (any state), "total": number of cues, "reason": text when failed}."""
+
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class FarmOptions:
+    address: str | None = None  # None: embedded local Ray; "auto", "HOST:PORT" or "ray://HOST:PORT"
+    workers: int | None = None  # bound on parallel cues (None: all CPUs)
+    force: bool = False  # re-render even when cached outputs match
+    soundfont: str | None = None  # overrides the cue list's soundfont
+
+
+@dataclass
+class CueOutcome:
+    cue_id: str
+    state: str  # "rendered" | "cached" | "failed"
+    reason: str = ""
+    duration_seconds: float | None = None
+    loudness_lufs: float | None = None
+    true_peak_dbtp: float | None = None
+    wall_seconds: float = 0.0
+    files: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FilmReport:
+    out_dir: Path
+    outcomes: list[CueOutcome]
+    wall_seconds: float
+
+    @property
+    def failed(self) -> list[CueOutcome]:
+        return [o for o in self.outcomes if o.state == "failed"]
+
+
+_SF_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def soundfont_sha256(soundfont: SoundFont) -> str:
+    stat = os.stat(soundfont.path)
+    key = (str(soundfont.path), stat.st_size, stat.st_mtime_ns)
+    if key not in _SF_HASHES:
+        _SF_HASHES[key] = sha256_file(soundfont.path)
+    return _SF_HASHES[key]
+
+
+def build_specs(cue_list: CueList, soundfont: SoundFont) -> list[CueSpec]:
+    """One CueSpec per cue; reads each sketch once (bad files fail in their own cue)."""
+    from .master import MasterOptions
+    from .synth import RenderOptions
+
+    film = cue_list.film
+    sf_hash = soundfont_sha256(soundfont)
+    render = RenderOptions(sample_rate=film.sample_rate)
+    master = MasterOptions(loudness_lufs=film.loudness_lufs, true_peak_dbtp=film.true_peak_dbtp,
+                           sample_rate=film.sample_rate)
+    specs = []
+    for cue in cue_list.cues:
+        specs.append(CueSpec(
+            cue_id=cue.id, sketch_name=str(cue.sketch), sketch_bytes=cue.sketch.read_bytes(),
+            soundfont=soundfont, soundfont_sha256=sf_hash, film_title=film.title, cue_title=cue.title,
+            start=cue.start, cue_options=cue_options_dict(cue), render=render, master=master))
+    return specs
+
+
+def check_output_dir(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".scorefarm-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"output folder is not writable ({exc.strerror or exc})", out_dir) from None
+
+
+def _check_reachable(address: str) -> None:
+    """Fail within seconds, not minutes, when a cluster address does not answer."""
+    if address == "auto":
+        return
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise FarmError(f"cluster address {address!r} is not 'auto', 'HOST:PORT' or 'ray://HOST:PORT'")
+    try:
+        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_SECONDS):
+            pass
+    except OSError as exc:
+        raise FarmError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); "
+                        "start one with `ray start --head` or leave out --address for an embedded Ray") from None
+
+
+def _start_ray(options: FarmOptions, soundfont: SoundFont):
+    import logging
+
+    import ray
+
+    runtime_env = {"env_vars": {"SCOREFARM_SOUNDFONT": str(soundfont.path), "HF_HUB_OFFLINE": "1",
+                                "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}}
+    common = dict(runtime_env=runtime_env, logging_level=logging.ERROR, log_to_driver=False,
+                  configure_logging=True)
+    address = options.address or os.environ.get("RAY_ADDRESS") or None
+    if address:
+        _check_reachable(address)
+        try:
+            ray.init(address=address, **common)
+        except (ConnectionError, RuntimeError, TimeoutError) as exc:
+            raise FarmError(f"cannot connect to the Ray cluster at {address}: {exc}") from None
+    else:
+        ray.init(num_cpus=options.workers or os.cpu_count() or 1, include_dashboard=False,
+                 dashboard_host="127.0.0.1", **common)
+    return ray
+
+
+def _render_task(spec: CueSpec) -> CueProduct:
+    return render_cue(spec)
+
+
+def _reason(exc: BaseException) -> str:
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, ScorefarmError):
+        return cause.one_line()
+    if isinstance(exc, ScorefarmError):
+        return exc.one_line()
+    text = str(cause or exc).strip().splitlines()
+    return text[-1] if text else type(exc).__name__
+
+
+def _outcome_from(product_manifest: dict[str, Any], cue_id: str, state: str, wall: float) -> CueOutcome:
+    outputs = product_manifest["outputs"]
+    mix = outputs.get(f"{cue_id}_mix.wav", {})
+    return CueOutcome(cue_id=cue_id, state=state, duration_seconds=mix.get("duration_seconds"),
+                      loudness_lufs=mix.get("loudness_lufs"), true_peak_dbtp=mix.get("true_peak_dbtp"),
+                      wall_seconds=wall, files=sorted(outputs))
+
+
+def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOptions(),
+                progress: FarmProgress | None = None) -> FilmReport:
+    """Render every cue of ``cue_list`` into ``out_dir``; cues fail independently."""
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    check_output_dir(out_dir)
+    soundfont = resolve_soundfont(options.soundfont or cue_list.film.soundfont)
+    specs = build_specs(cue_list, soundfont)
+    total = len(specs)
+    outcomes: dict[str, CueOutcome] = {}
+
+    def report(cue_id: str, state: str, reason: str = "") -> None:
+        if progress is not None:
+            finished = sum(1 for o in outcomes.values())
+            progress({"cue": cue_id, "state": state, "done": finished, "total": total, "reason": reason})
+
+    pending = []
+    for spec in specs:
+        manifest = None if options.force else cached(out_dir / spec.cue_id, spec.key())
+        if manifest is not None:
+            outcomes[spec.cue_id] = _outcome_from(manifest, spec.cue_id, "cached", 0.0)
+            report(spec.cue_id, "cached")
+        else:
+            pending.append(spec)
+
+    if pending:
+        ray = _start_ray(options, soundfont)
+        try:
+            task = ray.remote(num_cpus=1, max_retries=3, retry_exceptions=False)(_render_task)
+            limit = options.workers or len(pending)
+            queue = list(pending)
+            running: dict[Any, CueSpec] = {}
+            while queue or running:
+                while queue and len(running) < limit:
+                    spec = queue.pop(0)
+                    running[task.remote(spec)] = spec
+                    report(spec.cue_id, "queued")
+                ready, _ = ray.wait(list(running), num_returns=1)
+                for ref in ready:
+                    spec = running.pop(ref)
+                    try:
+                        product: CueProduct = ray.get(ref)
+                    except Exception as exc:  # a cue's own failure: report it, keep the others going
+                        outcomes[spec.cue_id] = CueOutcome(spec.cue_id, "failed", reason=_reason(exc))
+                        report(spec.cue_id, "failed", outcomes[spec.cue_id].reason)
+                        continue
+                    write_cue(product, out_dir / spec.cue_id)
+                    outcomes[spec.cue_id] = _outcome_from(product.manifest, spec.cue_id, "rendered",
+                                                          product.wall_seconds)
+                    report(spec.cue_id, "done")
+        finally:
+            ray.shutdown()
+
+    ordered = [outcomes[s.cue_id] for s in specs]
+    write_film_deliverables(cue_list, out_dir, ordered)
+    return FilmReport(out_dir=out_dir, outcomes=ordered, wall_seconds=time.perf_counter() - started)
+
+
+def _end_timecode(start: Timecode, duration_seconds: float) -> Timecode:
+    return Timecode.from_seconds(start.to_seconds() + Fraction(duration_seconds).limit_denominator(10**6),
+                                 start.rate)
+
+
+def write_film_deliverables(cue_list: CueList, out_dir: Path, outcomes: list[CueOutcome]) -> None:
+    """cue_sheet.csv and the film's manifest.json, from the cues' own manifests."""
+    by_id = {o.cue_id: o for o in outcomes}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["cue", "title", "start", "end", "duration", "usage", "stems"])
+    film_cues = []
+    for cue in cue_list.cues:
+        outcome = by_id.get(cue.id)
+        if outcome is None or outcome.state == "failed" or outcome.duration_seconds is None:
+            film_cues.append({"id": cue.id, "state": "failed", "reason": outcome.reason if outcome else ""})
+            continue
+        end = _end_timecode(cue.start, outcome.duration_seconds)
+        length = Timecode(end.frames - cue.start.frames, cue.start.rate)
+        stems = [f for f in outcome.files if f.endswith(".wav") and not f.endswith("_mix.wav")]
+        writer.writerow([cue.id, cue.title, str(cue.start), str(end), str(length), "BI", " ".join(stems)])
+        manifest_path = out_dir / cue.id / "manifest.json"
+        film_cues.append({"id": cue.id, "state": "delivered", "start": str(cue.start), "end": str(end),
+                          "manifest_sha256": sha256_file(manifest_path)})
+    write_bytes_atomic(out_dir / "cue_sheet.csv", buffer.getvalue().encode())
+    film = cue_list.film
+    manifest = {
+        "scorefarm": __version__,
+        "film": {"title": film.title, "frame_rate": str(film.frame_rate.exact), "drop_frame": film.frame_rate.drop_frame,
+                 "sample_rate": film.sample_rate, "loudness_lufs": film.loudness_lufs,
+                 "true_peak_dbtp": film.true_peak_dbtp, "soundfont": film.soundfont},
+        "cue_list_sha256": sha256_bytes(cue_list.path.read_bytes()),
+        "cues": film_cues,
+    }
+    write_bytes_atomic(out_dir / "manifest.json", (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())

@@ -1,0 +1,222 @@
+"""The cue pipeline: one cue from its sketch to its delivered files.
+
+``render_cue`` is a pure function of a ``CueSpec`` (the sketch travels as bytes, so
+it runs the same on any Ray node) and returns every output as bytes in a
+``CueProduct``; only ``write_cue`` touches the output folder, and only the driver
+calls it. Stages so far: load and validate the sketch, render one stem per section
+with FluidSynth, master the mix. Later stages (extend, harmonize, orchestrate,
+re-synthesize) slot in between ``_symbolic`` and ``_render``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from scorefarm import __version__
+from scorefarm.files import sha256_bytes, write_bytes_atomic
+from scorefarm.symbolic.timecode import Timecode
+
+from .soundfonts import SoundFont
+
+Progress = Callable[[dict[str, Any]], None]
+"""Progress callback. Payload: {"cue": id, "stage": "symbolic"|"render"|"master"|"encode"|"done"}."""
+
+#: sections that feed the mastering chain's hall-reverb send (synths stay dry)
+REVERB_SECTIONS = ("strings", "woodwinds", "brass", "percussion", "keys", "choir")
+
+
+@dataclass(frozen=True)
+class CueSpec:
+    """Everything one cue's render needs, picklable and free of the driver's disk."""
+
+    cue_id: str
+    sketch_name: str
+    sketch_bytes: bytes
+    soundfont: SoundFont
+    soundfont_sha256: str
+    film_title: str = ""
+    cue_title: str = ""
+    start: Timecode | None = None
+    cue_options: dict[str, Any] = field(default_factory=dict)
+    render: Any = None  # scorefarm.render.synth.RenderOptions
+    master: Any = None  # scorefarm.render.master.MasterOptions
+
+    def key(self) -> str:
+        """Content address of this cue's outputs: inputs, options and code version."""
+        record = {
+            "scorefarm": __version__,
+            "cue_id": self.cue_id,
+            "sketch_sha256": sha256_bytes(self.sketch_bytes),
+            "soundfont_sha256": self.soundfont_sha256,
+            "film_title": self.film_title,
+            "cue_title": self.cue_title,
+            "start": None if self.start is None else str(self.start),
+            "cue_options": self.cue_options,
+            "render": _options_record(self.render),
+            "master": _options_record(self.master),
+        }
+        return sha256_bytes(json.dumps(record, sort_keys=True).encode())
+
+
+@dataclass
+class CueProduct:
+    cue_id: str
+    key: str
+    files: dict[str, bytes]
+    manifest: dict[str, Any]
+    duration_seconds: float
+    loudness_lufs: float | None
+    true_peak_dbtp: float
+    notes: list[str]
+    wall_seconds: float
+
+
+def _options_record(options: Any) -> dict[str, Any] | None:
+    if options is None:
+        return None
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(options).items()}
+
+
+def _emit(progress: Progress | None, cue_id: str, stage: str) -> None:
+    if progress is not None:
+        progress({"cue": cue_id, "stage": stage})
+
+
+def render_cue(spec: CueSpec, progress: Progress | None = None) -> CueProduct:
+    """Run every stage of one cue and return its outputs as bytes."""
+    from scorefarm.symbolic.score_io import load_score_bytes, score_to_bytes
+
+    from .master import MasterOptions, master
+    from .synth import RenderOptions, render_stems
+
+    started = time.perf_counter()
+    render_options = spec.render or RenderOptions()
+    master_options = spec.master or MasterOptions()
+    cue_id = spec.cue_id
+
+    _emit(progress, cue_id, "symbolic")
+    score = load_score_bytes(spec.sketch_bytes, spec.sketch_name)
+    midi_bytes = score_to_bytes(score, start=spec.start)
+
+    _emit(progress, cue_id, "render")
+    rendered = render_stems(score, spec.soundfont, render_options)
+    sample_rate = rendered.sample_rate
+
+    _emit(progress, cue_id, "master")
+    sends = [a for name, a in rendered.stems.items() if name in REVERB_SECTIONS]
+    reverb_bus = np.sum(sends, axis=0) if sends else None
+    mastered = master(rendered.mix, sample_rate, master_options, reverb_bus=reverb_bus)
+
+    _emit(progress, cue_id, "encode")
+    notes = [*rendered.fallbacks, *mastered.notes]
+    files: dict[str, bytes] = {}
+    audio_info: dict[str, dict[str, Any]] = {}
+    time_reference = 0 if spec.start is None else spec.start.to_samples(sample_rate)
+    for section, audio in rendered.stems.items():
+        name = f"{cue_id}_{section}.wav"
+        files[name], audio_info[name] = _encode(audio, sample_rate, spec, f"stem {section}", time_reference)
+    mix_name = f"{cue_id}_mix.wav"
+    files[mix_name], audio_info[mix_name] = _encode(mastered.audio, sample_rate, spec, "mix", time_reference)
+    files[f"{cue_id}.mid"] = midi_bytes
+
+    key = spec.key()
+    manifest = {
+        "scorefarm": __version__,
+        "key": key,
+        "film": spec.film_title,
+        "cue": {"id": cue_id, "title": spec.cue_title, "start": None if spec.start is None else str(spec.start),
+                **spec.cue_options},
+        "inputs": {
+            "sketch": {"name": spec.sketch_name, "sha256": sha256_bytes(spec.sketch_bytes)},
+            "soundfont": {"name": spec.soundfont.name, "licence": spec.soundfont.licence,
+                          "sha256": spec.soundfont_sha256},
+        },
+        "options": {"render": _options_record(render_options), "master": _options_record(master_options)},
+        "master": {"gain_db": round(float(mastered.gain_db), 4)},
+        "outputs": {
+            name: {"sha256": sha256_bytes(data), "bytes": len(data), **audio_info.get(name, {})}
+            for name, data in sorted(files.items())
+        },
+        "notes": notes,
+    }
+    _emit(progress, cue_id, "done")
+    return CueProduct(
+        cue_id=cue_id,
+        key=key,
+        files=files,
+        manifest=manifest,
+        duration_seconds=rendered.mix.shape[0] / sample_rate,
+        loudness_lufs=_finite(mastered.loudness_lufs),
+        true_peak_dbtp=float(mastered.true_peak_dbtp),
+        notes=notes,
+        wall_seconds=time.perf_counter() - started,
+    )
+
+
+def _finite(value: float) -> float | None:
+    return None if value is None or not np.isfinite(value) else round(float(value), 3)
+
+
+def _encode(audio: np.ndarray, sample_rate: int, spec: CueSpec, what: str, time_reference: int):
+    """WAV bytes (48 kHz / 24-bit BWF) and the manifest's figures for one file."""
+    from .loudness import integrated_loudness
+    from .truepeak import true_peak_dbtp
+    from .wavio import Bext, write_wav
+
+    description = f"{spec.film_title} | {spec.cue_id} {spec.cue_title} | {what}".strip(" |")
+    bext = Bext(description=description[:256], originator="scorefarm", originator_reference=spec.cue_id[:32],
+                time_reference=time_reference, coding_history=f"A=PCM,F={sample_rate},W=24,T=scorefarm {__version__}")
+    with tempfile.TemporaryDirectory(prefix="scorefarm-") as tmp:
+        path = Path(tmp) / "audio.wav"
+        write_wav(path, audio, sample_rate, bit_depth=24, bext=bext)
+        data = path.read_bytes()
+    info = {
+        "duration_seconds": round(audio.shape[0] / sample_rate, 6),
+        "sample_rate": sample_rate,
+        "bit_depth": 24,
+        "channels": int(audio.shape[1]),
+        "loudness_lufs": _finite(integrated_loudness(audio, sample_rate)),
+        "true_peak_dbtp": _finite(true_peak_dbtp(audio, sample_rate)),
+        "time_reference_samples": time_reference,
+    }
+    return data, info
+
+
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    return (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+
+
+def write_cue(product: CueProduct, folder: Path) -> None:
+    """Write a cue's files atomically; the manifest goes last and marks the cue done."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in sorted(product.files.items()):
+        write_bytes_atomic(folder / name, data)
+    write_bytes_atomic(folder / "manifest.json", manifest_bytes(product.manifest))
+
+
+def cached(folder: Path, key: str) -> dict[str, Any] | None:
+    """The cue's manifest when its outputs exist with this key and their recorded hashes."""
+    from scorefarm.files import sha256_file
+
+    manifest_path = folder / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError):
+        return None
+    if manifest.get("key") != key:
+        return None
+    for name, record in manifest.get("outputs", {}).items():
+        path = folder / name
+        if not path.is_file() or path.stat().st_size != record.get("bytes"):
+            return None
+        if sha256_file(path) != record.get("sha256"):
+            return None
+    return manifest

@@ -1,0 +1,332 @@
+"""The film's cue list (``film.toml``): reading and validating it.
+
+The format is DESIGN.md's "Cue list": a ``[film]`` table and one ``[[cues]]`` table per
+cue, paths relative to the file. Every problem is refused with a one-line
+``CueListError`` that names the file, the cue (``cue 1M1``, or ``cues[3] (4th [[cues]]
+table)`` when its id is missing or bad), the key, what was received and what is allowed.
+Nothing is guessed and no unknown key is kept.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import math
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import CueListError, TimecodeError
+from .timecode import ALLOWED_RATES, FrameRate, Timecode
+
+FILM_KEYS = ("title", "frame_rate", "sample_rate", "loudness", "true_peak", "soundfont")
+CUE_KEYS = ("id", "title", "sketch", "start", "extend_bars", "harmonize", "ensemble",
+            "mood", "resynth", "seed", "hits")
+TOP_LEVEL_KEYS = ("film", "cues")
+
+SAMPLE_RATES = (44100, 48000, 96000)
+LOUDNESS_RANGE_LUFS = (-40.0, -5.0)
+TRUE_PEAK_RANGE_DBTP = (-10.0, 0.0)
+EXTEND_BARS_MAX = 256
+SEED_MAX = 2**32 - 1  # the widest seed every RNG in the pipeline takes (numpy's legacy one)
+CUE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
+CUE_ID_RULE = ("1 to 32 characters: letters, digits, '_', '-', '.'; starting with a letter "
+               "or digit, not ending with '.', no '..'")
+
+
+@dataclass(frozen=True)
+class Film:
+    title: str
+    frame_rate: FrameRate
+    sample_rate: int
+    loudness_lufs: float
+    true_peak_dbtp: float
+    soundfont: str  # a catalogue name or a path (relative to ``folder``), as written
+    folder: Path  # the folder holding film.toml, absolute, symlinks resolved
+
+
+@dataclass(frozen=True)
+class Cue:
+    id: str
+    title: str
+    sketch: Path  # absolute, symlinks resolved, inside the film's folder
+    start: Timecode
+    extend_bars: int
+    harmonize: bool
+    ensemble: str  # "" keeps the sketch's own instruments
+    mood: str
+    resynth: bool
+    seed: int
+    hits: tuple[Timecode, ...]
+    folder: Path | None = None  # the film's folder; set by load_cue_list
+
+
+@dataclass(frozen=True)
+class CueList:
+    path: Path
+    film: Film
+    cues: tuple[Cue, ...]
+
+
+# -- describing values in messages ---------------------------------------------------
+
+
+def _describe(value: Any) -> str:
+    """A value as TOML would show it, with its TOML type."""
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, int):
+        return f"{value} (an integer)"
+    if isinstance(value, float):
+        return f"{value!r} (a float)"
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return f"{shown!r} (a string)"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return f"an array of {len(value)} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, datetime.datetime):
+        return f"{value.isoformat()} (a TOML date-time)"
+    if isinstance(value, datetime.date):
+        return f"{value.isoformat()} (a TOML date)"
+    if isinstance(value, datetime.time):
+        return f"{value.isoformat()} (a TOML time; quote timecodes)"
+    return repr(value)
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where in the file a value sits; raises errors that say so."""
+
+    path: str  # the cue list's path as the user gave it
+    place: str  # "[film]", "cue 1M1", "cues[3] (4th [[cues]] table)"
+
+    def fail(self, key: str | None, problem: str) -> CueListError:
+        where = self.place + (f": key '{key}'" if key is not None else "")
+        return CueListError(f"{where}: {problem}", self.path)
+
+    def wrong(self, key: str, value: Any, allowed: str) -> CueListError:
+        return self.fail(key, f"received {_describe(value)}; allowed: {allowed}")
+
+    def check_keys(self, table: dict, allowed: tuple[str, ...]) -> None:
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f"did you mean '{close[0]}'? " if close else ""
+                raise self.fail(key, f"unknown key; {hint}allowed: {', '.join(allowed)}")
+
+    # typed readers: each returns the value or raises naming the key
+
+    def string(self, key: str, value: Any, *, allow_empty: bool) -> str:
+        if not isinstance(value, str) or (not allow_empty and not value.strip()):
+            raise self.wrong(key, value, "a string" if allow_empty else "a non-empty string")
+        return value
+
+    def boolean(self, key: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.wrong(key, value, "true or false")
+        return value
+
+    def integer(self, key: str, value: Any, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.wrong(key, value, f"an integer from {low} to {high}")
+        return value
+
+    def number(self, key: str, value: Any, low: float, high: float) -> float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not ok or not math.isfinite(value) or not low <= value <= high:
+            raise self.wrong(key, value, f"a number from {low:g} to {high:g}")
+        return float(value)
+
+    def timecode(self, key: str, value: Any, rate: FrameRate) -> Timecode:
+        if not isinstance(value, str):
+            raise self.wrong(key, value, f"a quoted timecode string 'HH:MM:SS:FF' at {rate}")
+        try:
+            return Timecode.parse(value, rate)
+        except TimecodeError as exc:
+            raise self.fail(key, exc.message) from None
+
+
+# -- reading -------------------------------------------------------------------------
+
+
+def load_cue_list(path: str | Path) -> CueList:
+    """Read and validate the cue list at ``path``; raise ``CueListError`` on any problem."""
+    given = str(path)
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CueListError(f"cannot read the cue list ({exc.strerror or exc})", given) from None
+    try:
+        text = raw.decode("utf-8-sig")  # tolerate the BOM some editors write
+    except UnicodeDecodeError as exc:
+        raise CueListError(f"not UTF-8 text (byte {exc.start}); TOML files must be UTF-8", given) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CueListError(f"TOML syntax error: {exc}", given) from None
+
+    folder = path.absolute().parent.resolve()
+    top = _Where(given, "top level")
+    top.check_keys(data, TOP_LEVEL_KEYS)
+    film = _read_film(data.get("film", {}), folder, given)
+
+    cues_value = data.get("cues", [])
+    if not isinstance(cues_value, list):
+        raise top.wrong("cues", cues_value, "an array of [[cues]] tables")
+    if not cues_value:
+        raise top.fail("cues", "no cues; add at least one [[cues]] table with id, sketch and start")
+    cues: list[Cue] = []
+    seen: dict[str, int] = {}
+    for index, table in enumerate(cues_value):
+        cue = _read_cue(table, index, film, given)
+        earlier = seen.setdefault(cue.id.casefold(), index)
+        if earlier != index:
+            raise _Where(given, f"cue {cue.id}").fail(
+                "id", f"duplicate id {cue.id!r}: cues[{earlier}] is already "
+                f"{cues[earlier].id!r}; allowed: ids unique ignoring case (they name output files)"
+            )
+        cues.append(cue)
+    return CueList(path=folder / path.name, film=film, cues=tuple(cues))
+
+
+def _read_film(table: Any, folder: Path, given: str) -> Film:
+    where = _Where(given, "[film]")
+    if not isinstance(table, dict):
+        raise _Where(given, "top level").wrong("film", table, "a [film] table")
+    where.check_keys(table, FILM_KEYS)
+    title = where.string("title", table.get("title", folder.name), allow_empty=False)
+    rate_value = table.get("frame_rate", 24)
+    frame_rate = None
+    if isinstance(rate_value, (int, float, str)) and not isinstance(rate_value, bool):
+        try:
+            frame_rate = FrameRate.parse(rate_value)
+        except TimecodeError:
+            pass
+    if frame_rate is None:
+        raise where.wrong("frame_rate", rate_value, ALLOWED_RATES)
+    sample_rate = table.get("sample_rate", 48000)
+    if type(sample_rate) is not int or sample_rate not in SAMPLE_RATES:
+        raise where.wrong("sample_rate", sample_rate, ", ".join(map(str, SAMPLE_RATES)))
+    return Film(
+        title=title,
+        frame_rate=frame_rate,
+        sample_rate=sample_rate,
+        loudness_lufs=where.number("loudness", table.get("loudness", -23.0), *LOUDNESS_RANGE_LUFS),
+        true_peak_dbtp=where.number("true_peak", table.get("true_peak", -1.0), *TRUE_PEAK_RANGE_DBTP),
+        soundfont=where.string("soundfont", table.get("soundfont", "default"), allow_empty=False),
+        folder=folder,
+    )
+
+
+def _valid_id(value: Any) -> bool:
+    return (isinstance(value, str) and CUE_ID_PATTERN.fullmatch(value) is not None
+            and not value.endswith(".") and ".." not in value)
+
+
+def _read_cue(table: Any, index: int, film: Film, given: str) -> Cue:
+    by_index = _Where(given, f"cues[{index}] ({_ordinal(index + 1)} [[cues]] table)")
+    if not isinstance(table, dict):
+        raise by_index.fail(None, f"received {_describe(table)}; allowed: a [[cues]] table")
+    cue_id = table.get("id")
+    where = _Where(given, f"cue {cue_id}") if _valid_id(cue_id) else by_index
+    where.check_keys(table, CUE_KEYS)
+    for key in ("id", "sketch", "start"):
+        if key not in table:
+            raise where.fail(key, f"missing; every cue needs {', '.join(('id', 'sketch', 'start'))}")
+    if not _valid_id(cue_id):
+        raise by_index.wrong("id", cue_id, CUE_ID_RULE)
+
+    rate = film.frame_rate
+    start = where.timecode("start", table["start"], rate)
+    hits_value = table.get("hits", [])
+    if not isinstance(hits_value, list):
+        raise where.wrong("hits", hits_value, "an array of timecode strings")
+    hits = []
+    for n, item in enumerate(hits_value):
+        hit = where.timecode(f"hits[{n}]", item, rate)
+        if hit < start:
+            raise where.fail(f"hits[{n}]", f"hit point {hit} is before the cue's start {start}; "
+                             "allowed: at or after the start")
+        hits.append(hit)
+    return Cue(
+        id=cue_id,
+        title=where.string("title", table.get("title", cue_id), allow_empty=False),
+        sketch=_sketch_path(where, table["sketch"], film.folder),
+        start=start,
+        extend_bars=where.integer("extend_bars", table.get("extend_bars", 0), 0, EXTEND_BARS_MAX),
+        harmonize=where.boolean("harmonize", table.get("harmonize", False)),
+        ensemble=where.string("ensemble", table.get("ensemble", ""), allow_empty=True),
+        mood=where.string("mood", table.get("mood", ""), allow_empty=True),
+        resynth=where.boolean("resynth", table.get("resynth", False)),
+        seed=where.integer("seed", table.get("seed", 0), 0, SEED_MAX),
+        hits=tuple(hits),
+        folder=film.folder,
+    )
+
+
+def _sketch_path(where: _Where, value: Any, folder: Path) -> Path:
+    """The sketch's absolute, resolved path; it must be a file inside ``folder``."""
+    relative = where.string("sketch", value, allow_empty=False)
+    if Path(relative).is_absolute():
+        raise where.wrong("sketch", value, f"a path relative to the film folder {folder}")
+    try:
+        target = (folder / relative).resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise where.fail("sketch", f"cannot resolve {relative!r} ({exc})") from None
+    if not target.is_relative_to(folder):
+        raise where.fail("sketch", f"{relative!r} resolves to {target}, outside the film folder; "
+                         f"allowed: files inside {folder}")
+    if not target.exists():
+        raise where.fail("sketch", f"file not found: {relative!r} (looked for {target})")
+    if not target.is_file():
+        raise where.fail("sketch", f"{relative!r} is not a file ({target})")
+    return target
+
+
+# -- records -------------------------------------------------------------------------
+
+
+def cue_options_dict(cue: Cue, folder: str | Path | None = None) -> dict[str, Any]:
+    """A cue's fields as a JSON-safe dict for manifests and cache keys: the sketch
+    relative to the film folder (``folder``, else ``cue.folder``) in POSIX form,
+    timecodes as their labels. The same cue gives the same dict on any machine."""
+    base = Path(folder).resolve() if folder is not None else cue.folder
+    if base is None:
+        raise ValueError("cue_options_dict needs the film folder: pass folder= or load the "
+                         "cue with load_cue_list")
+    return {
+        "id": cue.id,
+        "title": cue.title,
+        "sketch": cue.sketch.relative_to(base).as_posix(),
+        "start": str(cue.start),
+        "extend_bars": cue.extend_bars,
+        "harmonize": cue.harmonize,
+        "ensemble": cue.ensemble,
+        "mood": cue.mood,
+        "resynth": cue.resynth,
+        "seed": cue.seed,
+        "hits": [str(hit) for hit in cue.hits],
+    }
+
+
+def film_options_dict(film: Film) -> dict[str, Any]:
+    """The film's settings as a JSON-safe dict (no folder: records stay portable)."""
+    return {
+        "title": film.title,
+        "frame_rate": film.frame_rate.label,
+        "drop_frame": film.frame_rate.drop_frame,
+        "sample_rate": film.sample_rate,
+        "loudness_lufs": film.loudness_lufs,
+        "true_peak_dbtp": film.true_peak_dbtp,
+        "soundfont": film.soundfont,
+    }

@@ -1,0 +1,294 @@
+"""SMPTE timecode at the frame rates films are cut at.
+
+A ``Timecode`` is a frame count since 00:00:00:00 at a ``FrameRate``; its label
+(``HH:MM:SS:FF``) is only a way of writing that count. Supported rates:
+
+=========  =======  ===========  ==========================
+label      nominal  drop-frame   exact frames per second
+=========  =======  ===========  ==========================
+23.976     24       no           24000/1001
+24         24       no           24
+25         25       no           25
+29.97      30       yes          30000/1001
+30         30       no           30
+=========  =======  ===========  ==========================
+
+29.97 means drop-frame, as in the cue list. 29.97 non-drop exists too, but only when
+asked for explicitly: ``FrameRate.parse(29.97, drop_frame=False)``.
+
+Drop-frame counts 30 labels a second and skips the labels ``;00`` and ``;01`` at the
+start of every minute except minutes 00, 10, 20, 30, 40 and 50, so that the label
+stays within a few frames of real (29.97 fps) time. Labels do not correct 23.976 or
+29.97 non-drop: an hour of labels there lasts 3603.6 s. ``to_seconds`` always gives
+real elapsed time (frames divided by the exact rate), in exact ``Fraction`` arithmetic.
+
+Timecodes cover one day (00:00:00:00 to 23:59:59:FF) and do not wrap: arithmetic
+that leaves the day raises ``TimecodeError``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from functools import total_ordering
+
+from ..errors import TimecodeError
+
+ALLOWED_RATES = "23.976, 24, 25, 29.97 (drop-frame), 30"
+
+# (nominal, drop_frame, exact) -> label; the only frame rates that exist here.
+_KNOWN_RATES: dict[tuple[int, bool, Fraction], str] = {
+    (24, False, Fraction(24000, 1001)): "23.976",
+    (24, False, Fraction(24)): "24",
+    (25, False, Fraction(25)): "25",
+    (30, True, Fraction(30000, 1001)): "29.97",
+    (30, False, Fraction(30000, 1001)): "29.97 NDF",
+    (30, False, Fraction(30)): "30",
+}
+
+# Spellings FrameRate.parse accepts, as exact numbers -> (nominal, exact).
+_PARSEABLE: dict[Fraction, tuple[int, Fraction]] = {
+    Fraction("23.976"): (24, Fraction(24000, 1001)),
+    Fraction(24000, 1001): (24, Fraction(24000, 1001)),
+    Fraction(24): (24, Fraction(24)),
+    Fraction(25): (25, Fraction(25)),
+    Fraction("29.97"): (30, Fraction(30000, 1001)),
+    Fraction(30000, 1001): (30, Fraction(30000, 1001)),
+    Fraction(30): (30, Fraction(30)),
+}
+
+# Drop-frame constants (29.97 DF).
+_DF_DROPPED = 2  # labels skipped per minute
+_DF_FRAMES_PER_MINUTE = 60 * 30 - _DF_DROPPED  # 1798
+_DF_FRAMES_PER_10_MINUTES = 10 * 60 * 30 - 9 * _DF_DROPPED  # 17982
+
+# ASCII digits only: \d would also accept other scripts' digits.
+_LABEL = re.compile(r"([0-9]{2}):([0-9]{2}):([0-9]{2})([:;])([0-9]{2})")
+
+
+@dataclass(frozen=True)
+class FrameRate:
+    """A frame rate: ``nominal`` labels per second, whether labels are dropped, and
+    the ``exact`` frames per second of real time."""
+
+    nominal: int
+    drop_frame: bool
+    exact: Fraction
+
+    def __post_init__(self) -> None:
+        if isinstance(self.exact, (int, Fraction)) and not isinstance(self.exact, bool):
+            object.__setattr__(self, "exact", Fraction(self.exact))
+        if (self.nominal, self.drop_frame, self.exact) not in _KNOWN_RATES:
+            raise TimecodeError(
+                f"no such frame rate: nominal={self.nominal!r}, drop_frame={self.drop_frame!r}, "
+                f"exact={self.exact!r}; allowed: {ALLOWED_RATES}, or 29.97 non-drop"
+            )
+
+    @classmethod
+    def parse(
+        cls, value: float | int | str | Fraction | FrameRate, *, drop_frame: bool | None = None
+    ) -> FrameRate:
+        """The frame rate written as ``value`` (23.976, 24, 25, 29.97, 30, as a number
+        or a string; 24000/1001 and 30000/1001 also work). 29.97 is drop-frame unless
+        ``drop_frame=False`` is passed; ``drop_frame=True`` is refused at other rates.
+
+        Floats are read as their shortest decimal spelling, so ``23.976`` is exact."""
+        if isinstance(value, FrameRate):
+            number = value.exact
+            if drop_frame is None:
+                drop_frame = value.drop_frame
+        else:
+            number = _exact_number(value)
+        if number is None or number not in _PARSEABLE:
+            raise TimecodeError(
+                f"unsupported frame rate {value!r}; allowed: {ALLOWED_RATES}"
+            )
+        nominal, exact = _PARSEABLE[number]
+        ntsc = exact == Fraction(30000, 1001)
+        if drop_frame and not ntsc:
+            raise TimecodeError(
+                f"frame rate {value!r} cannot be drop-frame; drop-frame exists only at 29.97"
+            )
+        return cls(nominal, ntsc if drop_frame is None else bool(drop_frame), exact)
+
+    @property
+    def label(self) -> str:
+        """How the rate is written: '23.976', '24', '25', '29.97' (drop-frame),
+        '29.97 NDF', '30'."""
+        return _KNOWN_RATES[(self.nominal, self.drop_frame, self.exact)]
+
+    @property
+    def frames_per_day(self) -> int:
+        """Frames from 00:00:00:00 to 24:00:00:00."""
+        if self.drop_frame:
+            return 24 * 6 * _DF_FRAMES_PER_10_MINUTES
+        return 24 * 3600 * self.nominal
+
+    def __str__(self) -> str:
+        if self.drop_frame:
+            return "29.97 fps drop-frame"
+        if self.label == "29.97 NDF":
+            return "29.97 fps non-drop"
+        return f"{self.label} fps"
+
+
+def _exact_number(value: object) -> Fraction | None:
+    """``value`` as an exact number, or None when it is not a plain number."""
+    if isinstance(value, bool):
+        return None
+    try:
+        if isinstance(value, float):
+            return Fraction(repr(value))  # shortest decimal spelling: 23.976 stays 23.976
+        if isinstance(value, (int, Fraction, Decimal)):
+            return Fraction(value)
+        if isinstance(value, str):
+            return Fraction(value.strip())
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return None
+    return None
+
+
+def _label_to_frames(hours: int, minutes: int, seconds: int, frames: int, rate: FrameRate) -> int:
+    count = ((hours * 60 + minutes) * 60 + seconds) * rate.nominal + frames
+    if rate.drop_frame:
+        total_minutes = hours * 60 + minutes
+        count -= _DF_DROPPED * (total_minutes - total_minutes // 10)
+    return count
+
+
+def _frames_to_label(count: int, rate: FrameRate) -> tuple[int, int, int, int]:
+    if rate.drop_frame:
+        tens, rest = divmod(count, _DF_FRAMES_PER_10_MINUTES)
+        skipped = 9 * _DF_DROPPED * tens
+        if rest >= _DF_DROPPED:
+            skipped += _DF_DROPPED * ((rest - _DF_DROPPED) // _DF_FRAMES_PER_MINUTE)
+        count += skipped
+    seconds_total, frames = divmod(count, rate.nominal)
+    minutes_total, seconds = divmod(seconds_total, 60)
+    hours, minutes = divmod(minutes_total, 60)
+    return hours, minutes, seconds, frames
+
+
+@total_ordering
+@dataclass(frozen=True, repr=False)
+class Timecode:
+    """``frames`` counted from 00:00:00:00 at ``rate``. Compare only timecodes at the
+    same rate; add or subtract whole frames; subtracting two timecodes gives frames."""
+
+    frames: int
+    rate: FrameRate
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.rate, FrameRate):
+            raise TypeError(f"Timecode rate must be a FrameRate, got {self.rate!r}")
+        if isinstance(self.frames, bool) or not isinstance(self.frames, int):
+            raise TypeError(f"Timecode frames must be an int, got {self.frames!r}")
+        last = self.rate.frames_per_day - 1
+        if not 0 <= self.frames <= last:
+            raise TimecodeError(
+                f"frame {self.frames} is outside one day at {self.rate}; allowed: 0 to {last} "
+                f"(00:00:00:00 to {Timecode(last, self.rate)})"
+            )
+
+    # -- reading and writing labels ------------------------------------------------
+
+    @classmethod
+    def parse(cls, text: str, rate: FrameRate | float | int | str) -> Timecode:
+        """The timecode labelled ``text`` ("HH:MM:SS:FF", or "HH:MM:SS;FF" at
+        drop-frame, which also accepts ':'), at ``rate``."""
+        rate = FrameRate.parse(rate)
+        shape = "'HH:MM:SS:FF' (two digits each" + ("; ';' before the frames allowed)" if rate.drop_frame else ")")
+        if not isinstance(text, str):
+            raise TimecodeError(f"timecode must be a string like {shape}; received {text!r}")
+        match = _LABEL.fullmatch(text)
+        if match is None:
+            raise TimecodeError(f"timecode {text!r} is not written as {shape}")
+        hours, minutes, seconds, frames = (int(match.group(i)) for i in (1, 2, 3, 5))
+        if match.group(4) == ";" and not rate.drop_frame:
+            raise TimecodeError(
+                f"timecode {text!r} uses ';', which marks drop-frame, but the rate is "
+                f"{rate}; write it as 'HH:MM:SS:FF'"
+            )
+        for name, value, limit in (("hours", hours, 24), ("minutes", minutes, 60),
+                                   ("seconds", seconds, 60), ("frames", frames, rate.nominal)):
+            if value >= limit:
+                raise TimecodeError(
+                    f"timecode {text!r}: {name} {value:02d} out of range at {rate}; "
+                    f"allowed: 00 to {limit - 1:02d}"
+                )
+        if rate.drop_frame and seconds == 0 and frames < _DF_DROPPED and minutes % 10 != 0:
+            raise TimecodeError(
+                f"timecode {text!r} does not exist at {rate}: labels ;00 and ;01 are skipped "
+                f"at the start of every minute except minutes 00, 10, 20, 30, 40, 50; "
+                f"the next label is {hours:02d}:{minutes:02d}:00;02"
+            )
+        return cls(_label_to_frames(hours, minutes, seconds, frames, rate), rate)
+
+    @property
+    def fields(self) -> tuple[int, int, int, int]:
+        """(hours, minutes, seconds, frames) of the label."""
+        return _frames_to_label(self.frames, self.rate)
+
+    def __str__(self) -> str:
+        hours, minutes, seconds, frames = self.fields
+        sep = ";" if self.rate.drop_frame else ":"
+        return f"{hours:02d}:{minutes:02d}:{seconds:02d}{sep}{frames:02d}"
+
+    def __repr__(self) -> str:
+        return f"Timecode('{self}' @ {self.rate.label})"
+
+    # -- real time -----------------------------------------------------------------
+
+    def to_seconds(self) -> Fraction:
+        """Real time elapsed since 00:00:00:00: frames divided by the exact rate."""
+        return self.frames / self.rate.exact
+
+    def to_samples(self, sample_rate: int) -> int:
+        """Samples elapsed at ``sample_rate`` Hz, computed exactly and rounded to the
+        nearest sample (a tie rounds to the even sample, Python's ``round``)."""
+        if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0:
+            raise TimecodeError(f"sample rate must be a positive integer of Hz; received {sample_rate!r}")
+        return round(self.to_seconds() * sample_rate)
+
+    @classmethod
+    def from_seconds(
+        cls, seconds: int | float | Fraction | Decimal, rate: FrameRate | float | int | str
+    ) -> Timecode:
+        """The frame running at ``seconds`` of real time (rounded down to a whole
+        frame). Floats are read as their shortest decimal spelling (3603.6 is 3603.6)."""
+        rate = FrameRate.parse(rate)
+        value = _exact_number(seconds)
+        if value is None or value < 0:
+            raise TimecodeError(f"seconds must be a number of at least 0; received {seconds!r}")
+        return cls(math.floor(value * rate.exact), rate)
+
+    # -- arithmetic and order ------------------------------------------------------
+
+    def __add__(self, other: object) -> Timecode:
+        if isinstance(other, bool) or not isinstance(other, int):
+            return NotImplemented
+        return Timecode(self.frames + other, self.rate)
+
+    __radd__ = __add__
+
+    def __sub__(self, other: object):
+        """``tc - n`` is the timecode n frames earlier; ``tc - tc2`` is frames between."""
+        if isinstance(other, Timecode):
+            self._same_rate(other, "subtract")
+            return self.frames - other.frames
+        if isinstance(other, bool) or not isinstance(other, int):
+            return NotImplemented
+        return Timecode(self.frames - other, self.rate)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Timecode):
+            return NotImplemented
+        self._same_rate(other, "compare")
+        return self.frames < other.frames
+
+    def _same_rate(self, other: Timecode, verb: str) -> None:
+        if other.rate != self.rate:
+            raise TypeError(f"cannot {verb} timecodes at {self.rate} and {other.rate}")
