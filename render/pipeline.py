@@ -92,7 +92,7 @@ def _emit(progress: Progress | None, cue_id: str, stage: str) -> None:
 
 def render_cue(spec: CueSpec, progress: Progress | None = None) -> CueProduct:
     """Run every stage of one cue and return its outputs as bytes."""
-    from scorefarm.symbolic.score_io import load_score_bytes, score_to_bytes
+    from scorefarm.symbolic.score_io import load_score_bytes, score_to_bytes, smpte_from_timecode
 
     from .master import MasterOptions, master
     from .synth import RenderOptions, render_stems
@@ -104,7 +104,7 @@ def render_cue(spec: CueSpec, progress: Progress | None = None) -> CueProduct:
 
     _emit(progress, cue_id, "symbolic")
     score = load_score_bytes(spec.sketch_bytes, spec.sketch_name)
-    midi_bytes = score_to_bytes(score, start=spec.start)
+    midi_bytes = score_to_bytes(score, smpte=None if spec.start is None else smpte_from_timecode(spec.start))
 
     _emit(progress, cue_id, "render")
     rendered = render_stems(score, spec.soundfont, render_options)

@@ -82,7 +82,7 @@ def _describe(value: Any) -> str:
     if isinstance(value, float):
         return f"{value!r} (a float)"
     if isinstance(value, str):
-        shown = value if len(value) <= 60 else value[:57] + "..."
+        shown = value if len(value) <= 100 else value[:97] + "..."
         return f"{shown!r} (a string)"
     if isinstance(value, dict):
         return "a table"
@@ -119,7 +119,9 @@ class _Where:
     def check_keys(self, table: dict, allowed: tuple[str, ...]) -> None:
         for key in table:
             if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
+                folded = {name.casefold(): name for name in allowed}
+                close = difflib.get_close_matches(key.casefold(), list(folded), n=1)
+                close = [folded[close[0]]] if close else []
                 hint = f"did you mean '{close[0]}'? " if close else ""
                 raise self.fail(key, f"unknown key; {hint}allowed: {', '.join(allowed)}")
 
@@ -278,7 +280,8 @@ def _sketch_path(where: _Where, value: Any, folder: Path) -> Path:
     """The sketch's absolute, resolved path; it must be a file inside ``folder``."""
     relative = where.string("sketch", value, allow_empty=False)
     if Path(relative).is_absolute():
-        raise where.wrong("sketch", value, f"a path relative to the film folder {folder}")
+        raise where.fail("sketch", f"{relative!r} is an absolute path; allowed: a path "
+                         f"relative to the film folder {folder}")
     try:
         target = (folder / relative).resolve()
     except (OSError, RuntimeError) as exc:  # a symlink loop

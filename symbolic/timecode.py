@@ -200,7 +200,8 @@ class Timecode:
         """The timecode labelled ``text`` ("HH:MM:SS:FF", or "HH:MM:SS;FF" at
         drop-frame, which also accepts ':'), at ``rate``."""
         rate = FrameRate.parse(rate)
-        shape = "'HH:MM:SS:FF' (two digits each" + ("; ';' before the frames allowed)" if rate.drop_frame else ")")
+        shape = "'HH:MM:SS:FF' (two digits each"
+        shape += "; ';' before the frames allowed)" if rate.drop_frame else ")"
         if not isinstance(text, str):
             raise TimecodeError(f"timecode must be a string like {shape}; received {text!r}")
         match = _LABEL.fullmatch(text)

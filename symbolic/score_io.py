@@ -1,0 +1,377 @@
+"""Standard MIDI files in and out, as ``symusic.Score`` (ticks).
+
+Reading checks the chunk structure here first (so garbage, truncation, format 2
+and SMPTE division get a one-line reason naming the file), then lets symusic
+parse the events, then refuses scores that make no sense: no notes, a tempo of
+0 or above ``MAX_BPM``, a note ending past ``MAX_SECONDS``. Only tracks with
+notes are kept; symusic splits every MTrk by (channel, program), so a format-0
+file comes back as one track per channel/program, and channel 10 as ``is_drum``.
+
+Writing lets symusic encode the score, then rewrites its first track: symusic
+0.6 puts the tempo map, time and key signatures and markers into the first
+*instrument* track, so they are moved into a conductor track of their own,
+which also carries the cue's SMPTE offset when one is given. The output is
+format 1, deterministic, and written through an atomic rename.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import symusic
+import symusic.core
+
+from scorefarm.errors import ScoreError, TimecodeError
+from scorefarm.files import write_bytes_atomic
+
+MAX_SECONDS = 24 * 3600.0  # a note ending later than this is refused
+MAX_BPM = 1000.0  # faster tempos are refused (as is a tempo of 0)
+
+Smpte = tuple[int, int, int, int, int]  # (hours, minutes, seconds, frames, rate_code)
+
+# SMPTE Offset meta event FF 54 05 hr mn se fr ff (Standard MIDI Files 1.0, MMA,
+# "Meta-Events"; rate bits as in MIDI Time Code, MMA RP-004): bits 5-6 of the hour
+# byte give the frame rate; ff (hundredths of a frame) is always written as 0.
+# 23.976 fps material is conventionally labelled 24 and 29.97 non-drop 30.
+SMPTE_RATES = {0: "24 fps", 1: "25 fps", 2: "29.97 fps drop-frame", 3: "30 fps"}
+_FRAMES_PER_SECOND = {0: 24, 1: 25, 2: 30, 3: 30}
+
+# Meta events that describe the whole score, moved into the conductor track on
+# writing: tempo, time signature, key signature, marker.
+_CONDUCTOR_META = {0x51, 0x58, 0x59, 0x06}
+_END_OF_TRACK = b"\xff\x2f\x00"
+
+
+# ---------------------------------------------------------------- reading
+
+
+def load_score(path: str | Path) -> symusic.core.ScoreTick:
+    """Read a standard MIDI file (format 0 or 1) into a checked tick score."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScoreError(f"cannot read the file ({exc.strerror or exc})", path) from None
+    return load_score_bytes(data, str(path))
+
+
+def load_score_bytes(data: bytes, name: str) -> symusic.core.ScoreTick:
+    """Parse MIDI bytes; ``name`` (a file name) is what error messages cite."""
+    fmt, tpq, tracks = _read_chunks(data, name)
+    if fmt == 2:
+        raise ScoreError(
+            "is a format 2 MIDI file (independent patterns); only formats 0 and 1 can be read", name
+        )
+    clean = _header(fmt, len(tracks), tpq) + b"".join(_chunk(b"MTrk", t) for t in tracks)
+    try:
+        score = symusic.Score.from_midi(clean)
+    except (RuntimeError, ValueError, IndexError) as exc:
+        raise ScoreError(f"is not a readable MIDI file: {_symusic_reason(exc)}", name) from None
+    _check_tempos(score, name)
+    score.tracks = [track for track in score.tracks if track.note_num() > 0]
+    if not score.tracks:
+        raise ScoreError(f"has no notes (read {len(tracks)} track(s))", name)
+    _check_notes(score, name)
+    end = score_seconds(score)
+    if end > MAX_SECONDS:
+        raise ScoreError(
+            f"has a note ending at {end / 3600:.1f} hours; at most {MAX_SECONDS / 3600:g} hours "
+            "is allowed (check the tempo map and note lengths)",
+            name,
+        )
+    return score
+
+
+def _read_chunks(data: bytes, name: str) -> tuple[int, int, list[bytes]]:
+    """Check the MThd header and the chunk structure; return (format, tpq, MTrk bodies).
+
+    Unknown chunk types are skipped (as the SMF spec asks readers to do), and so are
+    bytes after the last declared track."""
+    if len(data) < 14 or data[:4] != b"MThd":
+        seen = "is empty" if not data else f"starts with {data[:4]!r}"
+        raise ScoreError(f"is not a MIDI file (it {seen}; a MIDI file starts with b'MThd')", name)
+    (header_len,) = struct.unpack(">I", data[4:8])
+    if header_len < 6:
+        raise ScoreError(f"has a broken MIDI header (length {header_len}, at least 6 needed)", name)
+    fmt, ntracks, division = struct.unpack(">HHH", data[8:14])
+    if fmt > 2:
+        raise ScoreError(f"declares MIDI format {fmt}; only formats 0 and 1 can be read", name)
+    if division & 0x8000:
+        fps, per_frame = 256 - (division >> 8), division & 0xFF
+        raise ScoreError(
+            f"uses SMPTE time division ({fps} fps, {per_frame} ticks per frame), which symusic "
+            "cannot read; export it with ticks per quarter note instead",
+            name,
+        )
+    if division == 0:
+        raise ScoreError("declares 0 ticks per quarter note", name)
+    if ntracks == 0:
+        raise ScoreError("has no tracks (its header declares 0)", name)
+    tracks: list[bytes] = []
+    pos = 8 + header_len
+    while len(tracks) < ntracks:
+        if pos + 8 > len(data):
+            raise ScoreError(
+                f"is truncated: its header declares {ntracks} track(s) but the file ends "
+                f"after {len(tracks)}",
+                name,
+            )
+        tag = data[pos : pos + 4]
+        (length,) = struct.unpack(">I", data[pos + 4 : pos + 8])
+        if pos + 8 + length > len(data):
+            raise ScoreError(
+                f"is truncated: chunk {len(tracks) + 1} ({tag!r}) declares {length} bytes "
+                f"but only {len(data) - pos - 8} remain",
+                name,
+            )
+        if tag == b"MTrk":
+            tracks.append(data[pos + 8 : pos + 8 + length])
+        pos += 8 + length
+    return fmt, division, tracks
+
+
+def _symusic_reason(exc: Exception) -> str:
+    """symusic's parser message without its decorations, or a clearer one."""
+    text = str(exc)
+    found = re.search(r"Get (pitch|velocity)=(-?\d+)", text)
+    if found:
+        return f"a note has {found[1]} {found[2]}, outside the MIDI range 0..127"
+    text = text.removeprefix("MiniMidi: ").removesuffix(": iostream error")
+    text = text.replace("Invaild", "Invalid")
+    return f"it is truncated ({text})" if "EOF" in text else text
+
+
+def _check_tempos(score: symusic.core.ScoreTick, name: str) -> None:
+    for tempo in score.tempos:
+        if tempo.mspq <= 0 or 60e6 / tempo.mspq > MAX_BPM:
+            bpm = "infinite" if tempo.mspq <= 0 else f"{60e6 / tempo.mspq:.0f}"
+            raise ScoreError(
+                f"has a tempo of {tempo.mspq} microseconds per quarter ({bpm} bpm) at tick "
+                f"{tempo.time}; allowed: up to {MAX_BPM:g} bpm",
+                name,
+            )
+
+
+def _check_notes(score, name: str | None, *, writing: bool = False) -> None:
+    """Refuse pitches outside 0..127, negative times or lengths, and (when writing)
+    velocities outside 1..127: a velocity-0 note-on would read back as a note-off."""
+    low_velocity = 1 if writing else 0
+    for index, track in enumerate(score.tracks):
+        if not track.note_num():
+            continue
+        arrays = track.notes.numpy()
+        checks = [
+            ("pitch", arrays["pitch"], 0, 127),
+            ("velocity", arrays["velocity"], low_velocity, 127),
+            ("start time", arrays["time"], 0, None),
+            ("duration", arrays["duration"], 0, None),
+        ]
+        for what, values, low, high in checks:
+            bad = (values < low) | (values > high) if high is not None else values < low
+            if bad.any():
+                at = int(np.argmax(bad))
+                allowed = f"{low}..{high}" if high is not None else f">= {low}"
+                raise ScoreError(
+                    f"track {index + 1} ({track.name or 'unnamed'}) has a note with {what} "
+                    f"{values[at]} at tick {arrays['time'][at]}; allowed: {allowed}",
+                    name,
+                )
+
+
+# ---------------------------------------------------------------- writing
+
+
+def score_to_bytes(score, *, smpte: Smpte | None = None) -> bytes:
+    """Encode a score as a format-1 MIDI file with a conductor track first.
+
+    ``smpte`` is (hours, minutes, seconds, frames, rate_code) of the cue's start, see
+    ``smpte_fields``; when given, an SMPTE Offset event opens the conductor track."""
+    return _encode_score(score, smpte, None)
+
+
+def save_score(score, path: str | Path, *, smpte: Smpte | None = None) -> None:
+    """Write ``score_to_bytes(score, smpte=smpte)`` to ``path`` atomically."""
+    write_bytes_atomic(path, _encode_score(score, smpte, str(path)))
+
+
+def _encode_score(score, smpte: Smpte | None, name: str | None) -> bytes:
+    if not isinstance(score, symusic.core.ScoreTick):
+        score = score.to("tick")
+    if score.tpq <= 0:
+        raise ScoreError(f"has {score.tpq} ticks per quarter note; cannot write it", name)
+    _check_notes(score, name, writing=True)
+    event = _smpte_event(smpte) if smpte is not None else None
+    _, tpq, tracks = _read_chunks(score.dumps_midi(), "symusic's output")
+    conductor: list[tuple[int, bytes]] = [(0, event)] if event else []
+    first: list[tuple[int, bytes]] = []
+    end = 0
+    for tick, raw in _track_events(tracks[0], "symusic's output"):
+        if raw == _END_OF_TRACK:
+            end = tick
+        elif raw[0] == 0xFF and raw[1] in _CONDUCTOR_META:
+            conductor.append((tick, raw))
+        else:
+            first.append((tick, raw))
+    # symusic writes one MTrk per score track, or a single meta-only one when there
+    # are no tracks: that one becomes the conductor alone.
+    out = [_encode_track(conductor, end)]
+    if len(score.tracks):
+        out += [_encode_track(first, end), *tracks[1:]]
+    return _header(1, len(out), tpq) + b"".join(_chunk(b"MTrk", body) for body in out)
+
+
+def _encode_track(events: list[tuple[int, bytes]], end: int) -> bytes:
+    body, last = bytearray(), 0
+    for tick, raw in events:
+        body += _vlq(tick - last) + raw
+        last = tick
+    return bytes(body + _vlq(max(end, last) - last) + _END_OF_TRACK)
+
+
+# ---------------------------------------------------------------- SMPTE offset
+
+
+def smpte_fields(label: str, fps_code: int) -> Smpte:
+    """Parse "HH:MM:SS:FF" (";" before FF is accepted for drop-frame) at rate code
+    ``fps_code`` (0=24, 1=25, 2=29.97 drop-frame, 3=30) into a checked SMPTE tuple."""
+    found = re.fullmatch(r"(\d{2}):(\d{2}):(\d{2})[:;.](\d{2})", label.strip())
+    if not found:
+        raise TimecodeError(f"timecode {label!r} is not of the form HH:MM:SS:FF")
+    fields = (*(int(part) for part in found.groups()), fps_code)
+    _check_smpte(fields, label)
+    return fields  # type: ignore[return-value]
+
+
+def _check_smpte(fields: Smpte, label: object) -> None:
+    if len(fields) != 5:
+        raise TimecodeError(
+            f"SMPTE offset {fields!r} is not (hours, minutes, seconds, frames, rate_code)"
+        )
+    hours, minutes, seconds, frames, code = fields
+    if code not in SMPTE_RATES:
+        raise TimecodeError(f"SMPTE rate code {code!r} is not one of {SMPTE_RATES}")
+    fps = _FRAMES_PER_SECOND[code]
+    for what, value, high in (("hours", hours, 23), ("minutes", minutes, 59),
+                              ("seconds", seconds, 59), ("frames", frames, fps - 1)):
+        if not isinstance(value, int) or not 0 <= value <= high:
+            raise TimecodeError(
+                f"timecode {label}: {what} {value!r} is outside 0..{high} at {SMPTE_RATES[code]}"
+            )
+    if code == 2 and seconds == 0 and frames < 2 and minutes % 10:
+        raise TimecodeError(
+            f"timecode {label}: frames 00 and 01 do not exist at the start of minute "
+            f"{minutes} in 29.97 fps drop-frame"
+        )
+
+
+def _smpte_event(fields: Smpte) -> bytes:
+    _check_smpte(tuple(fields), tuple(fields))
+    hours, minutes, seconds, frames, code = fields
+    return b"\xff\x54\x05" + bytes([code << 5 | hours, minutes, seconds, frames, 0])
+
+
+def read_smpte_offset(data: bytes, name: str = "MIDI data") -> Smpte | None:
+    """The SMPTE Offset of the first track as (hours, minutes, seconds, frames,
+    rate_code), or None when it has none. Fractional frames are ignored."""
+    _, _, tracks = _read_chunks(data, name)
+    for _, raw in _track_events(tracks[0], name):
+        if raw[:3] == b"\xff\x54\x05":
+            hour_byte, minutes, seconds, frames = raw[3:7]
+            return (hour_byte & 0x1F, minutes, seconds, frames, (hour_byte >> 5) & 0x03)
+    return None
+
+
+# ---------------------------------------------------------------- summaries
+
+
+def score_seconds(score) -> float:
+    """When the last note is released, in seconds through the tempo map (0.0 if none)."""
+    if not isinstance(score, symusic.core.ScoreSecond):
+        score = score.to("second")
+    end = 0.0
+    for track in score.tracks:
+        if track.note_num():
+            arrays = track.notes.numpy()
+            release = arrays["time"].astype(np.float64) + arrays["duration"]
+            end = max(end, float(release.max()))
+    return end
+
+
+def note_count(score) -> int:
+    """How many notes the score holds, over all tracks."""
+    return int(score.note_num())
+
+
+# ---------------------------------------------------------------- SMF bytes
+
+
+def _track_events(body: bytes, name: str) -> Iterator[tuple[int, bytes]]:
+    """(absolute tick, event bytes with their status byte) for each event of an
+    MTrk body, running status expanded."""
+    pos, tick, running = 0, 0, 0
+    while pos < len(body):
+        delta, pos = _read_vlq(body, pos, name)
+        tick += delta
+        status = body[pos] if pos < len(body) else None
+        if status == 0xFF or status in (0xF0, 0xF7):
+            length_at = pos + (2 if status == 0xFF else 1)
+            length, data_at = _read_vlq(body, length_at, name)
+            start, end, prefix = pos, data_at + length, b""
+        elif status is not None and 0x80 <= status < 0xF0:
+            running = status
+            start, end, prefix = pos, pos + (2 if 0xC0 <= status < 0xE0 else 3), b""
+        elif status is not None and status < 0x80 and running:
+            start, end = pos, pos + (1 if 0xC0 <= running < 0xE0 else 2)
+            prefix = bytes([running])
+        else:
+            what = "ends after a delta time" if status is None else f"has status byte {status:#04x}"
+            raise ScoreError(f"is not a readable MIDI file: a track {what} at byte {pos}", name)
+        if end > len(body):
+            raise ScoreError(f"is truncated: an event at byte {pos} runs past its track", name)
+        yield tick, prefix + body[start:end]
+        pos = end
+
+
+def _read_vlq(buf: bytes, pos: int, name: str) -> tuple[int, int]:
+    value = 0
+    for _ in range(4):
+        if pos >= len(buf):
+            raise ScoreError("is truncated: a track ends inside a variable-length number", name)
+        byte = buf[pos]
+        pos += 1
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value, pos
+    raise ScoreError(
+        f"is not a readable MIDI file: a variable-length number over 4 bytes at byte {pos}", name
+    )
+
+
+def _vlq(value: int) -> bytes:
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def _chunk(tag: bytes, body: bytes) -> bytes:
+    return tag + struct.pack(">I", len(body)) + body
+
+
+def _header(fmt: int, ntracks: int, tpq: int) -> bytes:
+    return _chunk(b"MThd", struct.pack(">HHH", fmt, ntracks, tpq))
+
+
+def smpte_from_timecode(start) -> Smpte:
+    """The SMPTE offset fields for a ``scorefarm.symbolic.timecode.Timecode``:
+    rate code 0 for 24 (and 23.976, which SMFs can only call 24), 1 for 25,
+    2 for 29.97 drop-frame, 3 for 30 (and 29.97 non-drop)."""
+    rate = start.rate
+    code = {24: 0, 25: 1}.get(rate.nominal, 2 if rate.drop_frame else 3)
+    return smpte_fields(str(start), code)

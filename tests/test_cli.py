@@ -1,0 +1,115 @@
+"""The compose command through click's CliRunner and as a real process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile
+from click.testing import CliRunner
+
+from scorefarm.cli.main import cli
+
+COMPOSE = Path(sys.executable).parent / "compose"
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_help_lists_every_command_with_one_line():
+    result = run("--help")
+    assert result.exit_code == 0
+    commands = result.output.split("Commands:")[1].strip().splitlines()
+    names = [line.split()[0] for line in commands]
+    assert set(names) == set(cli.commands)
+    for line in commands:
+        assert not line.rstrip().endswith("..."), line
+
+
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_every_command_has_help_with_an_example(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "Example" in result.output and f"compose {command}" in result.output
+
+
+def test_help_answers_without_heavy_imports():
+    probe = ("import sys; from scorefarm.cli.main import cli;"
+             "cli.main(['--help'], standalone_mode=False);"
+             "heavy = [m for m in ('ray', 'fluidsynth', 'torch', 'transformers', 'pedalboard') if m in sys.modules];"
+             "assert not heavy, heavy")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["render", "missing.mid"], "missing.mid: no such file"),
+    (["render", "film.toml"], "film.toml"),
+    (["master", "missing.wav", "-o", "x.wav"], "missing.wav"),
+])
+def test_bad_input_is_one_line_exit_2_no_traceback(tmp_path, args, expected):
+    result = subprocess.run([str(COMPOSE), *args], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_corrupt_midi_leaves_no_output(tmp_path):
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"RIFF this is not midi")
+    out = tmp_path / "out"
+    result = subprocess.run([str(COMPOSE), "render", str(bad), "-o", str(out)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "bad.mid" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = subprocess.run([str(COMPOSE), "--debug", "render", "missing.mid"], capture_output=True, text=True,
+                            cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" in result.stderr
+
+
+def test_render_a_midi_file(tmp_path, make_score):
+    source = tmp_path / "theme.mid"
+    make_score(program=40, name="Violin").dump_midi(str(source))
+    out = tmp_path / "out"
+    result = run("render", str(source), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["manifest.json", "theme.mid", "theme_mix.wav", "theme_strings.wav"]
+    info = soundfile.info(str(out / "theme_mix.wav"))
+    assert (info.samplerate, info.subtype, info.channels) == (48000, "PCM_24", 2)
+    # 8 beats at 120 bpm = 4 s of notes, plus the release tail
+    assert 4.0 < info.duration < 4.0 + 3.0
+
+
+def test_master_command(tmp_path):
+    import numpy as np
+
+    t = np.arange(48000 * 2) / 48000
+    tone = 0.5 * np.sin(2 * np.pi * 440 * t)
+    source = tmp_path / "rough.wav"
+    soundfile.write(str(source), np.stack([tone, tone], axis=1), 44100, subtype="PCM_16")
+    out = tmp_path / "mastered.wav"
+    result = run("master", str(source), "--lufs", "-20", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    info = soundfile.info(str(out))
+    assert (info.samplerate, info.subtype) == (48000, "PCM_24")
+    assert "-20.0 LUFS" in result.output
+
+
+def test_film_with_a_failing_cue_exits_1(tmp_path):
+    film = tmp_path / "film.toml"
+    (tmp_path / "a.mid").write_bytes(b"MThd garbage")
+    film.write_text('[film]\ntitle = "T"\n[[cues]]\nid = "1M1"\nsketch = "a.mid"\nstart = "01:00:00:00"\n')
+    result = subprocess.run([str(COMPOSE), "render", str(film), "-o", str(tmp_path / "out")], capture_output=True,
+                            text=True)
+    assert result.returncode == 1
+    assert "1 of 1 cues failed" in result.stderr
+    assert "a.mid" in result.stdout

@@ -1,0 +1,134 @@
+"""The film on an embedded Ray: every cue delivered, deterministic, cached, and
+cues failing on their own."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import soundfile
+
+from scorefarm.errors import FarmError, OutputError
+from scorefarm.render.farm import FarmOptions, render_film
+from scorefarm.symbolic.cuelist import load_cue_list
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "corpora" / "demo"
+
+pytestmark = pytest.mark.slow
+
+
+def _copy_demo(tmp_path: Path, cues: int | None = None) -> Path:
+    film = tmp_path / "film"
+    shutil.copytree(DEMO / "sketches", film / "sketches")
+    text = (DEMO / "film.toml").read_text()
+    if cues is not None:  # keep the first `cues` cues
+        head, *blocks = text.split("[[cues]]")
+        text = head + "".join("[[cues]]" + b for b in blocks[:cues])
+    (film / "film.toml").write_text(text)
+    return film / "film.toml"
+
+
+def _digests(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("demo")
+    film = _copy_demo(tmp)
+    out = tmp / "out"
+    events = []
+    report = render_film(load_cue_list(film), out, FarmOptions(workers=2), progress=events.append)
+    return film, out, report, events
+
+
+def test_demo_film_delivers_every_cue(demo_run):
+    film, out, report, events = demo_run
+    cue_list = load_cue_list(film)
+    assert [o.state for o in report.outcomes] == ["rendered"] * len(cue_list.cues)
+    for cue in cue_list.cues:
+        folder = out / cue.id
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert manifest["cue"]["id"] == cue.id
+        mix = folder / f"{cue.id}_mix.wav"
+        info = soundfile.info(str(mix))
+        assert (info.samplerate, info.subtype, info.channels) == (48000, "PCM_24", 2)
+        assert (folder / f"{cue.id}.mid").is_file()
+        stems = [p for p in folder.glob(f"{cue.id}_*.wav") if p != mix]
+        assert stems, cue.id
+        for stem in stems:
+            assert soundfile.info(str(stem)).frames == info.frames  # stems are full length, aligned
+        record = manifest["outputs"][mix.name]
+        assert abs(record["loudness_lufs"] - (-23.0)) <= 0.2
+        assert record["true_peak_dbtp"] <= -1.0
+    # the piano cue has a single keys stem; the chase has strings, brass and percussion
+    assert sorted(p.name for p in (out / "2M1").glob("*.wav")) == ["2M1_keys.wav", "2M1_mix.wav"]
+    assert {"1M2_strings.wav", "1M2_brass.wav", "1M2_percussion.wav"} <= {p.name for p in (out / "1M2").iterdir()}
+    rows = list(csv.DictReader((out / "cue_sheet.csv").open()))
+    assert [r["cue"] for r in rows] == [c.id for c in cue_list.cues]
+    assert rows[0]["start"] == "01:00:12:00"
+    film_manifest = json.loads((out / "manifest.json").read_text())
+    assert [c["state"] for c in film_manifest["cues"]] == ["delivered"] * len(cue_list.cues)
+    assert {e["state"] for e in events} >= {"queued", "done"}
+    assert not list(out.rglob("*.part"))
+
+
+def test_rerun_is_cached_and_byte_identical(demo_run):
+    film, out, report, _ = demo_run
+    before = _digests(out)
+    again = render_film(load_cue_list(film), out, FarmOptions(workers=2))
+    assert [o.state for o in again.outcomes] == ["cached"] * len(again.outcomes)
+    assert _digests(out) == before
+
+
+def test_two_fresh_runs_give_identical_bytes(demo_run, tmp_path):
+    film, out, _, _ = demo_run
+    other = tmp_path / "again"
+    report = render_film(load_cue_list(film), other, FarmOptions(workers=2, force=True))
+    assert all(o.state == "rendered" for o in report.outcomes)
+    assert _digests(other) == _digests(out)
+
+
+def test_changing_one_cue_rerenders_only_that_cue(tmp_path):
+    film = _copy_demo(tmp_path, cues=2)
+    out = tmp_path / "out"
+    render_film(load_cue_list(film), out, FarmOptions(workers=2))
+    text = film.read_text().replace('seed = 2', 'seed = 22')
+    film.write_text(text)
+    report = render_film(load_cue_list(film), out, FarmOptions(workers=2))
+    assert [(o.cue_id, o.state) for o in report.outcomes] == [("1M1", "cached"), ("1M2", "rendered")]
+
+
+def test_a_corrupt_sketch_fails_its_cue_only(tmp_path):
+    film = _copy_demo(tmp_path, cues=2)
+    (film.parent / "sketches" / "1m2_the_chase.mid").write_bytes(b"MThd\x00\x00\x00\x06garbage")
+    out = tmp_path / "out"
+    report = render_film(load_cue_list(film), out, FarmOptions(workers=2))
+    states = {o.cue_id: o for o in report.outcomes}
+    assert states["1M1"].state == "rendered"
+    assert states["1M2"].state == "failed"
+    assert "1m2_the_chase.mid" in states["1M2"].reason
+    assert not (out / "1M2").exists()
+    rows = list(csv.DictReader((out / "cue_sheet.csv").open()))
+    assert [r["cue"] for r in rows] == ["1M1"]
+
+
+def test_unwritable_output_folder_is_refused(tmp_path):
+    film = _copy_demo(tmp_path, cues=1)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OutputError, match="not writable"):
+        render_film(load_cue_list(film), blocker / "out", FarmOptions())
+
+
+def test_unreachable_cluster_fails_fast(tmp_path):
+    film = _copy_demo(tmp_path, cues=1)
+    started = time.monotonic()
+    with pytest.raises(FarmError, match="cannot reach the Ray cluster"):
+        render_film(load_cue_list(film), tmp_path / "out", FarmOptions(address="127.0.0.1:9"))
+    assert time.monotonic() - started < 30

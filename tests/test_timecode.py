@@ -1,0 +1,247 @@
+"""SMPTE timecode: known values, drop-frame labels, round trips, refusals."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from scorefarm.errors import InputError, TimecodeError
+from scorefarm.symbolic.timecode import FrameRate, Timecode
+
+DF = FrameRate.parse(29.97)
+
+
+# -- frame rates ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, nominal, drop, exact, label",
+    [
+        (23.976, 24, False, Fraction(24000, 1001), "23.976"),
+        ("23.976", 24, False, Fraction(24000, 1001), "23.976"),
+        ("24000/1001", 24, False, Fraction(24000, 1001), "23.976"),
+        (24, 24, False, Fraction(24), "24"),
+        (24.0, 24, False, Fraction(24), "24"),
+        ("24", 24, False, Fraction(24), "24"),
+        (25, 25, False, Fraction(25), "25"),
+        (29.97, 30, True, Fraction(30000, 1001), "29.97"),
+        ("29.97", 30, True, Fraction(30000, 1001), "29.97"),
+        (30, 30, False, Fraction(30), "30"),
+    ],
+)
+def test_frame_rate_parse(value, nominal, drop, exact, label):
+    rate = FrameRate.parse(value)
+    assert (rate.nominal, rate.drop_frame, rate.exact, rate.label) == (nominal, drop, exact, label)
+    assert FrameRate.parse(rate) == rate
+
+
+def test_non_drop_2997_only_when_asked():
+    ndf = FrameRate.parse(29.97, drop_frame=False)
+    assert (ndf.nominal, ndf.drop_frame, ndf.exact) == (30, False, Fraction(30000, 1001))
+    assert ndf != DF
+    assert Timecode.parse("01:00:00:00", ndf).frames == 108000
+    with pytest.raises(TimecodeError, match="drop-frame exists only at 29.97"):
+        FrameRate.parse(24, drop_frame=True)
+
+
+@pytest.mark.parametrize("value", [23.98, 23.97, 29.976, 60, 0, -24, "24fps", "", "nan", float("inf"),
+                                   True, None, [24]])
+def test_frame_rate_refused_lists_allowed(value):
+    with pytest.raises(TimecodeError) as info:
+        FrameRate.parse(value)
+    assert "23.976, 24, 25, 29.97 (drop-frame), 30" in str(info.value)
+    assert isinstance(info.value, InputError)
+
+
+def test_frame_rate_refuses_impossible_combination():
+    with pytest.raises(TimecodeError):
+        FrameRate(24, True, Fraction(24))
+
+
+# -- known values --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "label, rate, frames",
+    [
+        ("00:00:00;00", 29.97, 0),
+        ("00:00:59;29", 29.97, 1799),
+        ("00:01:00;02", 29.97, 1800),
+        ("00:09:59;29", 29.97, 17981),
+        ("00:10:00;00", 29.97, 17982),
+        ("00:10:00;01", 29.97, 17983),
+        ("00:11:00;02", 29.97, 17982 + 1800),
+        ("01:00:00;00", 29.97, 107892),
+        ("23:59:59;29", 29.97, 2589407),
+        ("01:00:00:00", 23.976, 86400),
+        ("01:00:00:00", 24, 86400),
+        ("10:00:00:00", 25, 900000),
+        ("00:00:01:29", 30, 59),
+        ("23:59:59:24", 25, 86400 * 25 - 1),
+    ],
+)
+def test_known_frame_counts(label, rate, frames):
+    tc = Timecode.parse(label, rate)
+    assert tc.frames == frames
+    assert str(tc) == label
+    assert Timecode(frames, FrameRate.parse(rate)) == tc
+
+
+def test_seconds_are_real_time():
+    assert Timecode.parse("01:00:00:00", 23.976).to_seconds() == Fraction("3603.6")
+    assert Timecode.parse("01:00:00;00", 29.97).to_seconds() == Fraction(107892 * 1001, 30000)
+    # drop-frame keeps the label within a frame of real time at the hour
+    assert abs(Timecode.parse("01:00:00;00", 29.97).to_seconds() - 3600) < Fraction(1, 29)
+    assert Timecode.parse("10:00:00:00", 25).to_seconds() == 36000
+    assert isinstance(Timecode.parse("00:00:00:01", 24).to_seconds(), Fraction)
+
+
+def test_to_samples():
+    assert Timecode.parse("01:00:00:00", 24).to_samples(48000) == 172800000
+    assert Timecode.parse("01:00:00:00", 23.976).to_samples(48000) == 172972800
+    assert Timecode.parse("00:00:00:01", 23.976).to_samples(48000) == 2002
+    # one 29.97 frame is 1601.6 samples at 48 kHz: rounds to nearest
+    assert Timecode(1, DF).to_samples(48000) == 1602
+    assert Timecode(1, FrameRate.parse(24)).to_samples(44100) == 1838  # 1837.5: half to even
+    assert Timecode(3, FrameRate.parse(24)).to_samples(44100) == 5512  # 5512.5: half to even
+    with pytest.raises(TimecodeError):
+        Timecode(1, DF).to_samples(0)
+
+
+def test_from_seconds_floors_to_frame():
+    assert Timecode.from_seconds(3603.6, 23.976) == Timecode.parse("01:00:00:00", 23.976)
+    assert Timecode.from_seconds(Fraction("3603.6") - Fraction(1, 10**9), 23.976).frames == 86399
+    assert Timecode.from_seconds(1, 24).frames == 24
+    assert Timecode.from_seconds(Fraction(49, 48), 24).frames == 24  # 24.5 frames -> 24
+    assert Timecode.from_seconds(0, 25).frames == 0
+    for frames in (0, 1, 1799, 1800, 17982, 107892, 2589407):
+        tc = Timecode(frames, DF)
+        assert Timecode.from_seconds(tc.to_seconds(), DF) == tc
+    with pytest.raises(TimecodeError):
+        Timecode.from_seconds(-0.5, 24)
+    with pytest.raises(TimecodeError):
+        Timecode.from_seconds(86400, 24)  # 24:00:00:00 is outside the day
+    with pytest.raises(TimecodeError):
+        Timecode.from_seconds(float("nan"), 24)
+
+
+# -- round trips ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rate", [23.976, 24, 25, 30, 29.97])
+def test_label_round_trip(rate):
+    fr = FrameRate.parse(rate)
+    sep = ";" if fr.drop_frame else ":"
+    last = fr.nominal - 1
+    labels = [f"{h:02d}:{m:02d}:{s:02d}{sep}{f:02d}"
+              for h in (0, 1, 9, 10, 23) for m in (0, 1, 9, 10, 59) for s in (0, 1, 30, 59)
+              for f in (0, 1, 2, 12, last)]
+    for label in labels:
+        if fr.drop_frame and label.endswith(("00;00", "00;01")) and label[3:5][-1] != "0":
+            continue  # labels drop-frame skips
+        tc = Timecode.parse(label, fr)
+        assert str(tc) == label
+        assert Timecode.parse(str(tc), fr).frames == tc.frames
+
+
+def test_every_drop_frame_label_in_twenty_minutes():
+    previous = None
+    for frames in range(20 * 60 * 30):
+        tc = Timecode(frames, DF)
+        label = str(tc)
+        assert Timecode.parse(label, DF).frames == frames
+        hours, minutes, seconds, ff = tc.fields
+        assert not (seconds == 0 and ff < 2 and minutes % 10), label
+        if previous is not None:
+            assert label > previous  # labels increase with frames
+        previous = label
+    assert Timecode(2 * 17982, DF).fields == (0, 20, 0, 0)
+    assert Timecode(20 * 60 * 30 - 1, DF).fields == (0, 20, 1, 5)  # 35 frames after 20:00;00
+
+
+def test_colon_accepted_at_drop_frame():
+    assert Timecode.parse("00:01:00:02", DF) == Timecode.parse("00:01:00;02", DF)
+    assert str(Timecode.parse("00:01:00:02", DF)) == "00:01:00;02"
+
+
+# -- refusals ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, rate, fragment",
+    [
+        ("1:00:00:00", 24, "HH:MM:SS:FF"),
+        ("01:00:00", 24, "HH:MM:SS:FF"),
+        ("01:00:00:00 ", 24, "HH:MM:SS:FF"),
+        ("01.00.00.00", 24, "HH:MM:SS:FF"),
+        ("01:00:00:0\u0663", 24, "HH:MM:SS:FF"),  # an Arabic-Indic digit
+        ("24:00:00:00", 24, "hours 24 out of range"),
+        ("00:60:00:00", 24, "minutes 60 out of range"),
+        ("00:00:60:00", 25, "seconds 60 out of range"),
+        ("00:00:00:24", 24, "frames 24 out of range"),
+        ("00:00:00:24", 23.976, "allowed: 00 to 23"),
+        ("00:00:00:25", 25, "allowed: 00 to 24"),
+        ("00:00:00;30", 29.97, "frames 30 out of range"),
+        ("00:00:00;00", 24, "marks drop-frame"),
+        ("00:01:00;00", 29.97, "does not exist"),
+        ("00:01:00;01", 29.97, "does not exist"),
+        ("05:59:00;01", 29.97, "05:59:00;02"),
+    ],
+)
+def test_parse_refusals_say_what_and_what_is_allowed(text, rate, fragment):
+    with pytest.raises(TimecodeError) as info:
+        Timecode.parse(text, rate)
+    message = str(info.value)
+    assert fragment in message
+    assert repr(text) in message  # what was received
+
+
+@pytest.mark.parametrize("value", [3600, None, b"01:00:00:00"])
+def test_parse_refuses_non_strings(value):
+    with pytest.raises(TimecodeError, match="must be a string"):
+        Timecode.parse(value, 24)
+
+
+def test_tenth_minutes_keep_frames_00_and_01():
+    for minute in range(0, 60, 10):
+        assert str(Timecode.parse(f"00:{minute:02d}:00;00", DF)) == f"00:{minute:02d}:00;00"
+
+
+# -- arithmetic and order ------------------------------------------------------------
+
+
+def test_arithmetic_and_comparisons():
+    start = Timecode.parse("00:00:59;29", DF)
+    after = start + 1
+    assert str(after) == "00:01:00;02"  # one frame on crosses the dropped labels
+    assert 1 + start == after
+    assert after - 1 == start
+    assert after - start == 1
+    assert start < after <= after and after > start and start != after
+    assert sorted([after, start]) == [start, after]
+    assert len({start, Timecode(start.frames, DF)}) == 1
+    with pytest.raises(TimecodeError):
+        Timecode(0, DF) - 1
+    with pytest.raises(TimecodeError):
+        Timecode.parse("23:59:59;29", DF) + 1
+    with pytest.raises(TypeError):
+        start + 0.5
+    with pytest.raises(TypeError):
+        start + start
+    with pytest.raises(TypeError):
+        _ = Timecode(0, DF) < Timecode(0, FrameRate.parse(24))
+    with pytest.raises(TypeError):
+        _ = Timecode(0, DF) - Timecode(0, FrameRate.parse(30))
+    assert Timecode(0, DF) != Timecode(0, FrameRate.parse(30))
+
+
+def test_constructor_checks():
+    with pytest.raises(TypeError):
+        Timecode(1.0, DF)
+    with pytest.raises(TypeError):
+        Timecode(True, DF)
+    with pytest.raises(TypeError):
+        Timecode(1, 24)
+    with pytest.raises(TimecodeError, match="23:59:59;29"):
+        Timecode(-1, DF)
