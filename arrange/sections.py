@@ -1,0 +1,143 @@
+"""Which orchestral section (stem) a track belongs to.
+
+The table is data (``arrange/data/gm_sections.toml``): General MIDI program ranges ->
+section, the fixed stem order, and a small table of orchestral instrument names. A
+track's section is decided, first match wins, by:
+
+1. ``is_drum``: every drum track is percussion;
+2. its name, when it names a known orchestral instrument ("Violin I", "Horn in F",
+   "Timpani") — sketches often leave every program at 0, a name is more deliberate;
+3. its GM program.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from typing import Protocol
+
+from scorefarm.errors import ScoreError
+
+DATA_RESOURCE = "data/gm_sections.toml"
+_WHERE = f"scorefarm.arrange/{DATA_RESOURCE}"
+_ROMAN = {"i", "ii", "iii", "iv", "v", "vi", "vii", "viii"}
+_KEYS = {"c", "d", "e", "f", "g", "a", "b", "bb", "eb", "ab", "db", "gb", "f#", "c#"}
+
+
+class TrackLike(Protocol):
+    name: str
+    program: int
+    is_drum: bool
+
+
+@dataclass(frozen=True)
+class SectionTable:
+    order: tuple[str, ...]
+    drums: str
+    by_program: tuple[str, ...]  # 128 entries
+    by_name: dict[str, str]
+    source: str
+
+
+def _fail(message: str) -> ScoreError:
+    # A broken package-data table is a packaging bug, but it must still say where.
+    return ScoreError(message, _WHERE)
+
+
+def _check_keys(table: dict, allowed: set[str], what: str) -> None:
+    unknown = set(table) - allowed
+    if unknown:
+        raise _fail(f"{what}: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
+
+
+@functools.cache
+def section_table() -> SectionTable:
+    """The loaded, checked table (programs 0-127 each in exactly one known section)."""
+    text = resources.files("scorefarm.arrange").joinpath(DATA_RESOURCE).read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    _check_keys(data, {"source", "stems", "programs", "names"}, "top level")
+    _check_keys(data["stems"], {"order", "drums"}, "[stems]")
+    order = tuple(data["stems"]["order"])
+    if len(set(order)) != len(order):
+        raise _fail(f"[stems] order repeats a section: {list(order)}")
+    drums = data["stems"]["drums"]
+    if drums not in order:
+        raise _fail(f"[stems] drums = {drums!r} is not in the order {list(order)}")
+    by_program: list[str | None] = [None] * 128
+    for rng in data["programs"]:
+        _check_keys(rng, {"first", "last", "section", "gm"}, f"[[programs]] {rng}")
+        first, last, section = rng["first"], rng["last"], rng["section"]
+        if section not in order:
+            raise _fail(f"programs {first}-{last}: section {section!r} is not one of {list(order)}")
+        if not 0 <= first <= last <= 127:
+            raise _fail(f"programs {first}-{last}: a range must lie within 0-127")
+        for program in range(first, last + 1):
+            if by_program[program] is not None:
+                raise _fail(f"program {program} is in two ranges ({by_program[program]}, {section})")
+            by_program[program] = section
+    missing = [p for p, s in enumerate(by_program) if s is None]
+    if missing:
+        raise _fail(f"programs {missing} belong to no section")
+    by_name = {}
+    for name, section in data.get("names", {}).items():
+        if section not in order:
+            raise _fail(f"[names] {name!r} = {section!r} is not one of {list(order)}")
+        by_name[_normalise(name)] = section
+    return SectionTable(order, drums, tuple(by_program), by_name, data["source"])  # type: ignore[arg-type]
+
+
+def _normalise(name: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9#\-]+", name.lower().replace("♭", "b").replace("♯", "#")))
+
+
+def _strip_desk_and_key(words: list[str]) -> list[str]:
+    """'horn in f 3' -> 'horn'; 'violin ii' -> 'violin'; 'clarinet in bb' -> 'clarinet'."""
+    changed = True
+    while changed and words:
+        changed = False
+        if len(words) > 1 and (words[-1].isdigit() or words[-1] in _ROMAN):
+            words, changed = words[:-1], True
+        if len(words) > 2 and words[-2] == "in" and words[-1] in _KEYS:
+            words, changed = words[:-2], True
+    return words
+
+
+def section_for_name(name: str) -> str | None:
+    """The section a track name names, or None when the name is not a known instrument."""
+    by_name = section_table().by_name
+    base = " ".join(_strip_desk_and_key(_normalise(name).split()))
+    for candidate in (base, base[:-1] if base.endswith("s") else None,
+                      base[:-2] if base.endswith("es") else None):
+        if candidate and candidate in by_name:
+            return by_name[candidate]
+    return None
+
+
+def section_for_program(program: int, is_drum: bool = False) -> str:
+    """The section of a GM program (0-127); every drum track is percussion."""
+    table = section_table()
+    if is_drum:
+        return table.drums
+    if not 0 <= program <= 127:
+        raise ScoreError(f"MIDI program {program} is out of range; allowed: 0-127")
+    return table.by_program[program]
+
+
+def section_for_track(track: TrackLike) -> str:
+    """The stem a track renders into: drums, then a known instrument name, then its program."""
+    if track.is_drum:
+        return section_table().drums
+    return section_for_name(track.name or "") or section_for_program(track.program)
+
+
+def order_sections(sections) -> list[str]:
+    """``sections`` (any iterable of section names) in the fixed stem order."""
+    rank = {s: i for i, s in enumerate(SECTION_ORDER)}
+    return sorted(set(sections), key=rank.__getitem__)
+
+
+#: The fixed stem order: strings, woodwinds, brass, percussion, keys, choir, synths.
+SECTION_ORDER: tuple[str, ...] = section_table().order
