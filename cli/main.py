@@ -92,8 +92,8 @@ def master(source: Path, out_path: Path, lufs: float, true_peak: float) -> None:
     if not -20.0 <= true_peak <= 0.0:
         raise InputError(f"--true-peak {true_peak} is outside -20..0 dBTP")
     result = master_file(source, out_path, MasterOptions(loudness_lufs=lufs, true_peak_dbtp=true_peak))
-    click.echo(f"{out_path}: {result.loudness_lufs:.1f} LUFS, {result.true_peak_dbtp:.2f} dBTP, "
-               f"gain {result.gain_db:+.1f} dB")
+    loudness = "loudness not measurable" if result.loudness_lufs is None else f"{result.loudness_lufs:.1f} LUFS"
+    click.echo(f"{out_path}: {loudness}, {result.true_peak_dbtp:.2f} dBTP, gain {result.gain_db:+.1f} dB")
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
 

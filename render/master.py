@@ -30,9 +30,11 @@ The chain, in order (every stage but the meters is pedalboard):
    limiter's ceiling by that much, a loudness miss (the limiter lowers loudness
    when it works) corrects the gain (secant steps), for at most
    ``MAX_PASSES`` passes, until the loudness is within ``LOUDNESS_STEP_LU`` of
-   the target and the true peak is at or under the ceiling. If the two
-   cannot both be met (a target too loud for the ceiling), a final static trim
-   holds the ceiling and a note reports the loudness reached.
+   the target and the true peak is at or under the ceiling. Gain steps are
+   bounded (``MAX_STEP_DB``) and the gain never goes more than
+   ``MAX_LIMITING_DB`` past plain loudness normalisation. If the two cannot
+   both be met (a target too loud for the ceiling on this material), a final
+   static trim holds the ceiling and a note reports the loudness reached.
 
 Input at another sample rate is resampled band-limited
 (``scipy.signal.resample_poly``) to ``options.sample_rate`` first, with a note.
@@ -59,6 +61,8 @@ STAGE_LUFS = -23.0           # level the glue compressor sees
 SHORT_STAGE_DBFS = -12.0     # sample-peak staging for inputs too short to gate
 GATE_BLOCK_SECONDS = 0.4     # BS.1770 gating block; pyloudnorm needs at least one
 MAX_PASSES = 10              # limiter passes before the static trim
+MAX_STEP_DB = 6.0            # largest gain change between two passes
+MAX_LIMITING_DB = 12.0       # most gain beyond plain loudness normalisation
 LOUDNESS_STEP_LU = 0.05      # aim within this; the promise is +-0.2 LU
 TRUE_PEAK_GUARD_DB = 0.01    # headroom kept under the ceiling for 24-bit rounding
 MAX_CHANNELS = 5             # pyloudnorm's channel weights: L, R, C, Ls, Rs
@@ -154,6 +158,16 @@ def _resample(data: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     return resample_poly(data, ratio.numerator, ratio.denominator, axis=0)
 
 
+def integrated_loudness(data: np.ndarray, rate: int) -> float | None:
+    """Integrated loudness (LUFS, BS.1770-4 via pyloudnorm); None when the input is
+    shorter than one 400 ms gating block or gated to silence."""
+    data = _as_frames(data, "audio")
+    if data.shape[0] < int(GATE_BLOCK_SECONDS * rate) + 1:
+        return None
+    value = _loudness(data[:, :MAX_CHANNELS], rate)
+    return value if np.isfinite(value) else None
+
+
 def _loudness(data: np.ndarray, rate: int) -> float:
     import pyloudnorm
 
@@ -221,31 +235,41 @@ def _normalise_and_limit(
     processed: np.ndarray, rate: int, options: MasterOptions, notes: list[str]
 ) -> tuple[np.ndarray, float, float, float]:
     """Gain to the loudness target under the true-peak ceiling.
-    Returns (audio, gain_db, loudness_lufs, true_peak_dbtp)."""
+    Returns (audio, gain_db, loudness_lufs, true_peak_dbtp) of the pass kept."""
     target, ceiling = options.loudness_lufs, options.true_peak_dbtp
     allowed = ceiling - TRUE_PEAK_GUARD_DB
     gain_db = target - _loudness(processed, rate)
+    gain_cap_db = gain_db + MAX_LIMITING_DB
     limiter_db = allowed
-    history: list[tuple[float, float, float]] = []  # (gain_db, limiter_db, loudness)
+    previous: tuple[float, float, float] | None = None  # (gain_db, limiter_db, loudness)
     for _ in range(MAX_PASSES):
+        applied_gain_db = gain_db
         out = _limit(processed * _db(gain_db), rate, limiter_db, options)
         loudness = _loudness(out, rate)
         peak = true_peak_dbtp(out, rate)
         loud_ok = abs(loudness - target) <= LOUDNESS_STEP_LU
         if loud_ok and peak <= allowed:
             break
-        slope = 1.0
-        if history and history[-1][1] == limiter_db and history[-1][0] != gain_db:
-            slope = (loudness - history[-1][2]) / (gain_db - history[-1][0])
-            slope = min(max(slope, 0.1), 1.5)
-        history.append((gain_db, limiter_db, loudness))
-        if peak > allowed:
-            limiter_db -= peak - allowed + 0.005
+        next_limiter_db = limiter_db
+        if peak > allowed:  # the limiter overshot: lower its ceiling by the overshoot
+            next_limiter_db = limiter_db - (peak - allowed) - 0.005
+        next_gain_db = gain_db
         if not loud_ok:
-            gain_db += (target - loudness) / slope
-    if peak > allowed:  # cannot happen often; holds the ceiling whatever it costs
+            slope = 1.0  # loudness per dB of gain; below 1 once the limiter works
+            if previous and previous[1] == limiter_db and previous[0] != gain_db:
+                slope = (loudness - previous[2]) / (gain_db - previous[0])
+                slope = min(max(slope, 0.1), 1.5)
+            step = min(max((target - loudness) / slope, -MAX_STEP_DB), MAX_STEP_DB)
+            next_gain_db = min(gain_db + step, gain_cap_db)
+        if next_gain_db == gain_db and next_limiter_db == limiter_db:
+            break  # nothing left to try: the gain cap is reached
+        previous = (gain_db, limiter_db, loudness)
+        gain_db, limiter_db = next_gain_db, next_limiter_db
+    gain_db = applied_gain_db  # the gain of the pass kept, not an untried update
+    if peak > allowed:  # holds the ceiling whatever it costs in loudness
         trim_db = allowed - peak
         out = out * _db(trim_db)
+        gain_db += trim_db
         loudness, peak = _loudness(out, rate), true_peak_dbtp(out, rate)
         notes.append(f"limiter left {-trim_db:.2f} dB over the ceiling; trimmed statically")
     if abs(loudness - target) > 0.2:
@@ -277,13 +301,13 @@ def master(
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) \
             or sample_rate <= 0:
         raise RenderError(f"sample_rate must be a positive int, got {sample_rate!r}")
+    if not data.size or float(np.max(np.abs(data))) == 0.0:
+        raise RenderError("the mix is silent: nothing to master")
     rate = options.sample_rate
     if sample_rate != rate:
         data = _resample(data, int(sample_rate), rate)
         bus = None if bus is None else _resample(bus, int(sample_rate), rate)
         notes.append(f"resampled {sample_rate} Hz -> {rate} Hz (band-limited, resample_poly)")
-    if not data.size or float(np.max(np.abs(data))) == 0.0:
-        raise RenderError("the mix is silent: nothing to master")
 
     short = data.shape[0] < GATE_BLOCK_SECONDS * rate
     if short:

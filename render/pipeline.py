@@ -14,6 +14,7 @@ import dataclasses
 import json
 import tempfile
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -167,11 +168,11 @@ def _finite(value: float) -> float | None:
 
 def _encode(audio: np.ndarray, sample_rate: int, spec: CueSpec, what: str, time_reference: int):
     """WAV bytes (48 kHz / 24-bit BWF) and the manifest's figures for one file."""
-    from .loudness import integrated_loudness
+    from .master import integrated_loudness
     from .truepeak import true_peak_dbtp
     from .wavio import Bext, write_wav
 
-    description = f"{spec.film_title} | {spec.cue_id} {spec.cue_title} | {what}".strip(" |")
+    description = _ascii(f"{spec.film_title} | {spec.cue_id} {spec.cue_title} | {what}".strip(" |"))
     bext = Bext(description=description[:256], originator="scorefarm", originator_reference=spec.cue_id[:32],
                 time_reference=time_reference, coding_history=f"A=PCM,F={sample_rate},W=24,T=scorefarm {__version__}")
     with tempfile.TemporaryDirectory(prefix="scorefarm-") as tmp:
@@ -188,6 +189,11 @@ def _encode(audio: np.ndarray, sample_rate: int, spec: CueSpec, what: str, time_
         "time_reference_samples": time_reference,
     }
     return data, info
+
+
+def _ascii(text: str) -> str:
+    """BWF text fields are ASCII: fold accents ("Zoë" -> "Zoe"), drop the rest."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:
