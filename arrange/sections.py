@@ -55,10 +55,22 @@ def _check_keys(table: dict, allowed: set[str], what: str) -> None:
 
 @functools.cache
 def section_table() -> SectionTable:
-    """The loaded, checked table (programs 0-127 each in exactly one known section)."""
-    text = resources.files("scorefarm.arrange").joinpath(DATA_RESOURCE).read_text(encoding="utf-8")
-    data = tomllib.loads(text)
+    """The package's table (``arrange/data/gm_sections.toml``), loaded and checked."""
+    return parse_section_table(
+        resources.files("scorefarm.arrange").joinpath(DATA_RESOURCE).read_text(encoding="utf-8"))
+
+
+def parse_section_table(text: str) -> SectionTable:
+    """A section table from TOML ``text``: every program 0-127 in exactly one range of a
+    section named in the stem order; any unknown key is an error."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail(f"not valid TOML ({exc})") from None
     _check_keys(data, {"source", "stems", "programs", "names"}, "top level")
+    missing = {"source", "stems", "programs"} - set(data)
+    if missing:
+        raise _fail(f"missing keys {sorted(missing)}")
     _check_keys(data["stems"], {"order", "drums"}, "[stems]")
     order = tuple(data["stems"]["order"])
     if len(set(order)) != len(order):
@@ -94,7 +106,9 @@ def _normalise(name: str) -> str:
 
 
 def _strip_desk_and_key(words: list[str]) -> list[str]:
-    """'horn in f 3' -> 'horn'; 'violin ii' -> 'violin'; 'clarinet in bb' -> 'clarinet'."""
+    """'horn in f 3' -> 'horn'; '1st violins' -> 'violins'; 'clarinet in bb' -> 'clarinet'."""
+    while words and re.fullmatch(r"\d+(st|nd|rd|th)?", words[0]) and len(words) > 1:
+        words = words[1:]
     changed = True
     while changed and words:
         changed = False

@@ -61,12 +61,17 @@ class CatalogueEntry:
 
 @functools.cache
 def catalogue() -> tuple[CatalogueEntry, ...]:
-    """The known SoundFonts, in the catalogue's order. Unknown keys are errors."""
+    """The known SoundFonts, in the catalogue's order."""
     resource = resources.files("scorefarm.soundfonts").joinpath(CATALOGUE_RESOURCE)
-    where = f"scorefarm.soundfonts/{CATALOGUE_RESOURCE}"
+    return parse_catalogue(resource.read_text(encoding="utf-8"), f"scorefarm.soundfonts/{CATALOGUE_RESOURCE}")
+
+
+def parse_catalogue(text: str, where: str) -> tuple[CatalogueEntry, ...]:
+    """Catalogue entries from TOML ``text``; unknown or missing keys and reused names are
+    SoundFontErrors naming ``where``."""
     try:
-        data = tomllib.loads(resource.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise SoundFontError(f"cannot read the SoundFont catalogue ({exc})", where) from None
     extra = set(data) - {"soundfont"}
     if extra:

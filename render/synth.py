@@ -1,0 +1,432 @@
+"""FluidSynth stem rendering: one float32 stereo stem per orchestral section, in one pass.
+
+How: libfluidsynth (through pyfluidsynth's library handle) with ``synth.audio-groups`` =
+``synth.audio-channels`` = 16 and ``synth.midi-channels`` = 256. FluidSynth mixes a voice
+into output group ``midi_channel % 16``, so each section owns one group (percussion owns
+group 9, so the first drum track plays on MIDI channel 10 with bank 128) and each track
+gets its own MIDI channel in its section's group: ``group + 16 * slot``. Tracks never
+share a channel, so their controllers, pitch bends and unisons stay apart. Up to 16
+tracks per section render in one pass; a section with more tracks takes extra passes
+over the same buffers (`fluid_synth_process` adds into them), documented in
+`RenderResult.passes`.
+
+Timing: notes, controllers and pitch bends are converted to sample times through the
+tempo map (float64, from the MIDI ``mspq`` values; `score.to("second")` agrees within
+its float32 precision), sorted deterministically (note-offs, then controllers, then
+note-ons at the same sample) and the render is split at those times. FluidSynth applies
+events at its 64-frame block boundaries (FLUID_BUFSIZE), so each event is sent at the
+boundary nearest its sample: at most 32 frames (0.67 ms at 48 kHz) early or late, the
+same on every run. The output is ``last note-off + tail_seconds`` long, to the sample.
+
+Determinism: one CPU core, no dynamic sample loading, pinned interpolation, reverb and
+chorus (off by default: the mastering chain adds a hall). The SoundFont is loaded once
+per process (cached by file, two at most) and lent to a fresh synth for every pass,
+because a reused, reset synth is not deterministic (see `_LoadedFont`). Renders in one
+process run one at a time under a lock (the farm runs cues in separate processes).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Collection
+
+import numpy as np
+import symusic
+
+from scorefarm.arrange.sections import SECTION_ORDER, section_for_track
+from scorefarm.errors import RenderError, SoundFontError
+
+from .soundfonts import SoundFont
+
+FLUID_BUFSIZE = 64  # FluidSynth's internal block: events take effect on its boundaries
+AUDIO_GROUPS = 16
+MIDI_CHANNELS = 256
+DRUM_GROUP = 9  # MIDI channel 10
+DRUM_BANK = 128
+SILENCE_DBFS = -90.0
+_CHUNK = 8192  # frames per fluid_synth_process call (bounds the scratch buffer)
+_CACHE_SIZE = 2
+_OFF, _CC, _BEND, _ON = 0, 1, 2, 3
+_PRIORITY = np.array([0, 1, 1, 2], np.int8)  # note-off < controller = bend < note-on
+_BANK_SELECT = (0, 32)  # programs are chosen by the planner, not by bank-select CCs
+_FLUID_WARN = 2  # FluidSynth log level
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Everything that changes the rendered audio. Stored in every cue manifest."""
+
+    sample_rate: int = 48000
+    tail_seconds: float = 2.0
+    gain: float = 0.3
+    timeout_seconds: float = 600.0
+    polyphony: int = 256
+    interpolation: int = 4  # FluidSynth FLUID_INTERP_4THORDER (0 none, 1 linear, 4, 7)
+    reverb: bool = False  # FluidSynth's own reverb; the mastering chain adds the hall.
+    chorus: bool = False  # When on, 16 effects units run (one per stem): costly.
+
+    def __post_init__(self):
+        checks = [("sample_rate", 8000 <= self.sample_rate <= 96000, "8000-96000"),
+                  ("tail_seconds", 0 <= self.tail_seconds <= 60, "0-60"),
+                  ("gain", 0 < self.gain <= 10, "above 0, at most 10"),
+                  ("timeout_seconds", self.timeout_seconds > 0, "above 0"),
+                  ("polyphony", 16 <= self.polyphony <= 65535, "16-65535"),
+                  ("interpolation", self.interpolation in (0, 1, 4, 7), "0, 1, 4 or 7")]
+        for name, ok, allowed in checks:
+            if not ok:
+                raise ValueError(f"RenderOptions.{name} = {getattr(self, name)!r}; allowed: {allowed}")
+
+    def synth_settings(self) -> dict[str, int | float]:
+        """Every FluidSynth setting the render depends on, set explicitly."""
+        return {
+            "synth.sample-rate": float(self.sample_rate), "synth.gain": float(self.gain),
+            "synth.polyphony": self.polyphony, "synth.midi-channels": MIDI_CHANNELS,
+            "synth.audio-channels": AUDIO_GROUPS, "synth.audio-groups": AUDIO_GROUPS,
+            "synth.effects-groups": AUDIO_GROUPS if self.reverb or self.chorus else 1,
+            "synth.cpu-cores": 1, "synth.dynamic-sample-loading": 0, "synth.min-note-length": 10,
+            "synth.reverb.active": int(self.reverb), "synth.chorus.active": int(self.chorus),
+            "synth.reverb.room-size": 0.2, "synth.reverb.damp": 0.0, "synth.reverb.width": 0.5,
+            "synth.reverb.level": 0.9, "synth.chorus.nr": 3, "synth.chorus.level": 2.0,
+            "synth.chorus.speed": 0.3, "synth.chorus.depth": 8.0,
+        }
+
+
+@dataclass
+class RenderResult:
+    """Stems (section -> float32 (frames, 2)) in `SECTION_ORDER`, their sum, and notes."""
+
+    stems: dict[str, np.ndarray]
+    mix: np.ndarray
+    sample_rate: int
+    fallbacks: list[str] = field(default_factory=list)
+    passes: int = 1
+
+
+@dataclass(frozen=True)
+class _Plan:
+    track: symusic.Track
+    section: str
+    channel: int
+    pass_no: int
+    bank: int
+    program: int
+
+
+def fallback_program(program: int, available: Collection[int]) -> int | None:
+    """The preset to use for ``program`` when the SoundFont lacks it: the nearest
+    available program in the same GM family of 8 (ties to the lower), else 0, else None."""
+    if program in available:
+        return program
+    family = [p for p in available if p // 8 == program // 8]
+    if family:
+        return min(family, key=lambda p: (abs(p - program), p))
+    return 0 if 0 in available else None
+
+
+@functools.cache
+def _api():
+    """ctypes prototypes of the libfluidsynth calls used here (pyfluidsynth's handle;
+    our own prototypes, so nothing global of pyfluidsynth is changed)."""
+    import fluidsynth  # heavy: loads libfluidsynth
+
+    i, p = ctypes.c_int, ctypes.c_void_p
+
+    def proto(name, restype, *args):
+        return ctypes.CFUNCTYPE(restype, p, *args)((name, fluidsynth._fl))
+
+    return SimpleNamespace(
+        module=fluidsynth,
+        noteon=proto("fluid_synth_noteon", i, i, i, i), noteoff=proto("fluid_synth_noteoff", i, i, i),
+        cc=proto("fluid_synth_cc", i, i, i, i), bend=proto("fluid_synth_pitch_bend", i, i, i),
+        select=proto("fluid_synth_program_select", i, i, i, i, i),
+        set_type=proto("fluid_synth_set_channel_type", i, i, i),
+        set_interp=proto("fluid_synth_set_interp_method", i, i, i),
+        process=proto("fluid_synth_process", i, i, i, p, i, p),
+        sfont_by_id=proto("fluid_synth_get_sfont_by_id", p, i),
+        add_sfont=proto("fluid_synth_add_sfont", i, p), remove_sfont=proto("fluid_synth_remove_sfont", i, p),
+        set_log=ctypes.CFUNCTYPE(p, i, p, p)(("fluid_set_log_function", fluidsynth._fl)))
+
+
+class _LoadedFont:
+    """A SoundFont loaded once (into a synth that never renders) and lent to the
+    short-lived synths that do. Loading FluidR3_GM costs 0.2-0.5 s; a synth ~4 ms.
+
+    Why not reuse one synth, reset (system reset, all sounds off) between renders: with
+    libfluidsynth 2.3.1 the first 64-frame block of a note still depends on what that
+    voice object played before (measured: up to 5e-4 apart after a different score), so
+    a reused synth renders the same score differently after another. Fresh synths
+    sharing the loaded SoundFont render identically (tested).
+    """
+
+    def __init__(self, soundfont: SoundFont):
+        api = _api()
+        self.holder = api.module.Synth(gain=0.0, samplerate=48000.0, channels=16,
+                                       **{"synth.polyphony": 16, "synth.dynamic-sample-loading": 0,
+                                          "synth.cpu-cores": 1})
+        sfid = self.holder.sfload(str(soundfont.path))
+        if sfid < 0:
+            self.holder.delete()
+            raise SoundFontError("FluidSynth could not load this SoundFont", soundfont.path)
+        self.sfont = api.sfont_by_id(self.holder.synth, sfid)
+        self.presets = {bank: {p: name for p in range(128)
+                               if (name := self.holder.sfpreset_name(sfid, bank, p)) is not None}
+                        for bank in (0, DRUM_BANK)}
+
+    def delete(self) -> None:
+        self.holder.delete()
+
+
+class _Synth:
+    """One pass's synth: pinned settings, the loaded SoundFont added, deleted after."""
+
+    def __init__(self, font: _LoadedFont, options: RenderOptions):
+        self.api, self.font = _api(), font
+        settings = options.synth_settings()
+        self.obj = self.api.module.Synth(gain=options.gain, samplerate=float(options.sample_rate),
+                                         channels=MIDI_CHANNELS, **settings)
+        self.ptr, self.added = self.obj.synth, False
+        try:
+            for key, value in settings.items():
+                got = self.obj.get_setting(key)
+                if got is None or abs(float(got) - float(value)) > 1e-6 * max(1.0, abs(float(value))):
+                    raise RenderError(f"this libfluidsynth did not accept {key} = {value} (it reports {got!r})")
+            self.sfid = self.api.add_sfont(self.ptr, font.sfont)
+            if self.sfid < 0:
+                raise RenderError("FluidSynth could not share the loaded SoundFont with a new synth")
+            self.added = True
+            self.api.set_interp(self.ptr, -1, options.interpolation)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.added:  # detach first: deleting a synth deletes the SoundFonts in its stack
+            # Detaching re-selects presets on all 256 channels from an empty stack, one
+            # "No preset found" warning each: mute FluidSynth's warnings for that call.
+            previous = self.api.set_log(_FLUID_WARN, None, None)
+            try:
+                self.api.remove_sfont(self.ptr, self.font.sfont)
+            finally:
+                self.api.set_log(_FLUID_WARN, previous, None)
+            self.added = False
+        self.obj.delete()
+
+
+_FONTS: OrderedDict[tuple, _LoadedFont] = OrderedDict()
+_LOCK = threading.RLock()
+
+
+def clear_synth_cache() -> None:
+    """Free the cached SoundFonts."""
+    with _LOCK:
+        while _FONTS:
+            _FONTS.popitem()[1].delete()
+
+
+def _loaded_font(soundfont: SoundFont) -> _LoadedFont:
+    try:
+        stat = os.stat(soundfont.path)
+    except OSError as exc:
+        raise SoundFontError(f"cannot read the SoundFont ({exc.strerror or exc})", soundfont.path) from None
+    key = (os.path.realpath(soundfont.path), stat.st_size, stat.st_mtime_ns)
+    if key in _FONTS:
+        _FONTS.move_to_end(key)
+        return _FONTS[key]
+    while len(_FONTS) >= _CACHE_SIZE:
+        _FONTS.popitem(last=False)[1].delete()
+    _FONTS[key] = font = _LoadedFont(soundfont)
+    return font
+
+
+def tick_seconds(score: symusic.Score):
+    """A function mapping tick arrays to seconds (float64) through ``score``'s tempo map."""
+    tempos = sorted(((t.time, t.mspq) for t in score.tempos), key=lambda t: t[0])
+    points: dict[int, int] = {0: 500_000}  # MIDI default: 120 quarter notes a minute
+    points.update(tempos)  # a later tempo at the same tick wins
+    ticks = np.array(sorted(points), np.int64)
+    per_tick = np.array([points[t] for t in ticks], np.float64) / 1e6 / score.tpq
+    starts = np.concatenate([[0.0], np.cumsum(np.diff(ticks) * per_tick[:-1])])
+
+    def to_seconds(t):
+        t = np.asarray(t, np.int64)
+        i = np.searchsorted(ticks, t, side="right") - 1
+        return starts[i] + (t - ticks[i]) * per_tick[i]
+    return to_seconds
+
+
+def _plan(score: symusic.Score, font: _LoadedFont, soundfont: SoundFont) -> tuple[list[_Plan], list[str]]:
+    """Section, MIDI channel, pass and preset of every track with notes."""
+    groups, free = {}, (g for g in range(AUDIO_GROUPS) if g != DRUM_GROUP)
+    for section in SECTION_ORDER:
+        groups[section] = DRUM_GROUP if section == "percussion" else next(free)
+    by_section: dict[str, list[int]] = {}
+    for index, track in enumerate(score.tracks):
+        if track.note_num():
+            by_section.setdefault(section_for_track(track), []).append(index)
+    plans, fallbacks = [], []
+    for section, indices in by_section.items():
+        indices.sort(key=lambda i: not score.tracks[i].is_drum)  # drums first: channel 10
+        for slot, index in enumerate(indices):
+            track = score.tracks[index]
+            bank = DRUM_BANK if track.is_drum else 0
+            program = fallback_program(track.program, font.presets[bank])
+            what = "drum kit" if track.is_drum else "program"
+            if program is None:
+                raise RenderError(f"track {index} {track.name!r}: {soundfont.name} has no {what} "
+                                  f"{track.program}, none in its family and no {what} 0 (bank {bank})")
+            if program != track.program:
+                fallbacks.append(f"track {index} {track.name!r}: {what} {track.program} is not in "
+                                 f"{soundfont.name}; using {program} ({font.presets[bank][program]})")
+            plans.append(_Plan(track, section, groups[section] + AUDIO_GROUPS * (slot % 16),
+                               slot // 16, bank, program))
+    return plans, fallbacks
+
+
+def _events(plans: list[_Plan], to_seconds, sample_rate: int):
+    """Sorted (sample, kind, channel, a, b) arrays for the plans' tracks, and the last
+    note-off sample."""
+    parts, last_off = [], 0
+    for plan in plans:
+        notes = plan.track.notes.numpy()
+        keep = (notes["velocity"] > 0) & (notes["pitch"] >= 0)
+        start = notes["time"][keep].astype(np.int64)
+        on = np.rint(to_seconds(start) * sample_rate).astype(np.int64)
+        off = np.rint(to_seconds(start + notes["duration"][keep]) * sample_rate).astype(np.int64)
+        if off.size:
+            last_off = max(last_off, int(off.max()))
+        off = np.maximum(off, on + 1)  # a zero-length note still ends after it starts
+        pitch, vel = notes["pitch"][keep].astype(np.int64), notes["velocity"][keep].astype(np.int64)
+        ctl = plan.track.controls.numpy()
+        ck = ~np.isin(ctl["number"], _BANK_SELECT)
+        bend = plan.track.pitch_bends.numpy()
+        for kind, sec, a, b in (
+                (_ON, on, pitch, vel), (_OFF, off, pitch, np.zeros_like(pitch)),
+                (_CC, np.rint(to_seconds(ctl["time"][ck]) * sample_rate),
+                 ctl["number"][ck], ctl["value"][ck]),
+                (_BEND, np.rint(to_seconds(bend["time"]) * sample_rate),
+                 np.clip(bend["value"].astype(np.int64) + 8192, 0, 16383), np.zeros(len(bend["time"]))),
+        ):
+            n = len(sec)
+            parts.append(np.stack([np.asarray(sec, np.int64), np.full(n, kind), np.full(n, plan.channel),
+                                   np.asarray(a, np.int64), np.asarray(b, np.int64)]))
+    ev = np.concatenate(parts, axis=1) if parts else np.zeros((5, 0), np.int64)
+    seq = np.arange(ev.shape[1])  # score order breaks the remaining ties
+    order = np.lexsort((seq, ev[2], _PRIORITY[ev[1]], ev[0]))
+    return ev[:, order], last_off
+
+
+class _Output:
+    """The stems, (frames, 2) float32 each, and the small planar scratch buffers that
+    fluid_synth_process mixes into (it adds, and takes no stride): each chunk is
+    rendered there while it is in cache, then interleaved into the stems."""
+
+    def __init__(self, sections: list[str], group_of: dict[str, int], frames: int, effects: bool):
+        self.stems = [np.zeros((frames, 2), np.float32) for _ in sections]
+        self.scratch = np.zeros((len(sections) + 1, 2, _CHUNK), np.float32)  # last: unused groups
+        out = np.full((AUDIO_GROUPS, 2), self.scratch[-1, 0].ctypes.data, np.uintp)
+        for k, section in enumerate(sections):
+            out[group_of[section]] = [self.scratch[k, c].ctypes.data for c in (0, 1)]
+        self.out = out.reshape(-1).copy()
+        # effects unit k (reverb L/R, chorus L/R) mixes into group k's own stem
+        self.nfx = 4 * AUDIO_GROUPS if effects else 0
+        self.fx = np.repeat(out.reshape(AUDIO_GROUPS, 1, 2), 2, axis=1).reshape(-1).copy()
+        self.accumulate = False  # passes after the first add to the stems
+
+    def take(self, pos: int, n: int) -> None:
+        """Move the chunk just rendered into the stems and clear the scratch."""
+        for k, stem in enumerate(self.stems):
+            if self.accumulate:
+                stem[pos:pos + n] += self.scratch[k, :, :n].T
+            else:
+                stem[pos:pos + n] = self.scratch[k, :, :n].T
+        self.scratch[:, :, :n] = 0
+
+
+def _run_pass(font: _LoadedFont, plans: list[_Plan], events: np.ndarray, output: _Output,
+              frames: int, deadline: float, options: RenderOptions) -> None:
+    synth = _Synth(font, options)
+    try:
+        api, ptr, pos = synth.api, synth.ptr, 0
+        for plan in plans:
+            api.set_type(ptr, plan.channel, 1 if plan.track.is_drum else 0)
+            api.select(ptr, plan.channel, synth.sfid, plan.bank, plan.program)
+
+        def render_to(end: int) -> None:
+            nonlocal pos
+            while pos < end:
+                if time.monotonic() > deadline:
+                    raise RenderError(f"rendering took longer than timeout_seconds={options.timeout_seconds:g}")
+                n = min(end - pos, _CHUNK)
+                if api.process(ptr, n, output.nfx, output.fx.ctypes.data, 2 * AUDIO_GROUPS,
+                               output.out.ctypes.data) != 0:
+                    raise RenderError("fluid_synth_process failed")
+                output.take(pos, n)
+                pos += n
+
+        blocks = ((events[0] + FLUID_BUFSIZE // 2) // FLUID_BUFSIZE * FLUID_BUFSIZE).tolist()
+        kinds, chans, a_s, b_s = (events[i].tolist() for i in (1, 2, 3, 4))
+        noteon, noteoff, cc, bend = api.noteon, api.noteoff, api.cc, api.bend
+        for block, kind, chan, a, b in zip(blocks, kinds, chans, a_s, b_s):
+            if block >= frames:
+                break
+            if block > pos:
+                render_to(block)
+            if kind == _ON:
+                noteon(ptr, chan, a, b)
+            elif kind == _OFF:
+                noteoff(ptr, chan, a)
+            elif kind == _CC:
+                cc(ptr, chan, a, b)
+            else:
+                bend(ptr, chan, a)
+        render_to(frames)
+    finally:
+        synth.close()
+
+
+def render_stems(score: symusic.Score, soundfont: SoundFont, options: RenderOptions | None = None) -> RenderResult:
+    """Render ``score`` to one stem per section (float32 (frames, 2), all the same length,
+    starting at the score's time 0, not normalised) and their sum. Raises RenderError on
+    a time-out, a silent result or a program the SoundFont cannot stand in for."""
+    options = options or RenderOptions()
+    deadline = time.monotonic() + options.timeout_seconds
+    if not isinstance(score, symusic.core.ScoreTick):
+        score = score.to("tick")
+    if score.note_num() == 0:
+        raise RenderError("the score has no notes: nothing to render")
+    sr = options.sample_rate
+    with _LOCK:
+        font = _loaded_font(soundfont)
+        plans, fallbacks = _plan(score, font, soundfont)
+        to_seconds = tick_seconds(score)
+        sections = [s for s in SECTION_ORDER if any(p.section == s for p in plans)]
+        group_of = {p.section: p.channel % AUDIO_GROUPS for p in plans}
+        passes = 1 + max(p.pass_no for p in plans)
+        pass_events = [_events([p for p in plans if p.pass_no == n], to_seconds, sr) for n in range(passes)]
+        frames = max(last for _, last in pass_events) + int(round(options.tail_seconds * sr))
+        output = _Output(sections, group_of, frames, options.reverb or options.chorus)
+        for n, (events, _) in enumerate(pass_events):
+            _run_pass(font, [p for p in plans if p.pass_no == n], events, output, frames, deadline, options)
+            output.accumulate = True
+    stems = dict(zip(sections, output.stems))
+    mix = stems[sections[0]].copy()
+    for section in sections[1:]:  # in SECTION_ORDER: the mix is exactly this sum
+        mix += stems[section]
+    peak = max(max(float(stem.max(initial=0)), -float(stem.min(initial=0))) for stem in stems.values())
+    if peak < 10 ** (SILENCE_DBFS / 20):
+        level = "-inf" if peak == 0 else f"{20 * np.log10(peak):.1f}"
+        raise RenderError(f"the score renders to silence: every sample is below {SILENCE_DBFS:g} dBFS "
+                          f"(peak {level} dBFS) with {soundfont.name}")
+    return RenderResult(stems, mix, sr, fallbacks, passes)
+
+
+def render_mix(score: symusic.Score, soundfont: SoundFont, options: RenderOptions | None = None) -> np.ndarray:
+    """The stereo float32 mix (frames, 2): the sum of `render_stems`' stems."""
+    return render_stems(score, soundfont, options).mix

@@ -1,0 +1,122 @@
+"""GM program / track name -> orchestral section."""
+
+from __future__ import annotations
+
+import pytest
+import symusic
+
+from scorefarm.arrange.sections import (
+    SECTION_ORDER,
+    order_sections,
+    parse_section_table,
+    section_for_name,
+    section_for_program,
+    section_for_track,
+    section_table,
+)
+from scorefarm.errors import ScoreError
+
+
+def test_stem_order_and_source():
+    assert SECTION_ORDER == ("strings", "woodwinds", "brass", "percussion", "keys", "choir", "synths")
+    assert "MIDI Manufacturers Association" in section_table().source
+    assert order_sections(["synths", "brass", "strings", "brass"]) == ["strings", "brass", "synths"]
+
+
+def test_every_gm_program_has_exactly_one_known_section():
+    sections = [section_for_program(p) for p in range(128)]
+    assert set(sections) <= set(SECTION_ORDER)
+    assert set(sections) == set(SECTION_ORDER)  # every section is reachable by a program
+
+
+@pytest.mark.parametrize("programs, section", [
+    (range(0, 8), "keys"),  # pianos
+    ([8], "keys"),  # celesta
+    ([9, 11, 12, 13, 14], "percussion"),  # glockenspiel, vibraphone, marimba, xylophone, tubular bells
+    (range(16, 32), "keys"),  # organs, guitars
+    (range(40, 46), "strings"),  # violin .. pizzicato
+    ([46], "keys"),  # harp
+    ([47], "percussion"),  # timpani
+    (range(48, 52), "strings"),  # string ensembles
+    (range(52, 55), "choir"),
+    (range(56, 64), "brass"),
+    (range(64, 80), "woodwinds"),  # reeds and pipes
+    (range(80, 104), "synths"),  # leads, pads, fx
+    (range(112, 120), "percussion"),
+])
+def test_gm_families(programs, section):
+    assert {section_for_program(p) for p in programs} == {section}
+
+
+def test_out_of_range_program():
+    with pytest.raises(ScoreError, match="MIDI program 128 is out of range; allowed: 0-127"):
+        section_for_program(128)
+
+
+@pytest.mark.parametrize("name, program, is_drum, section", [
+    ("Drum Kit", 0, True, "percussion"),
+    ("Violin", 40, True, "percussion"),  # a drum track is percussion whatever its name
+    ("Violin I", 0, False, "strings"),  # the name beats a default program
+    ("1st Violins", 0, False, "strings"),
+    ("Double Basses", 0, False, "strings"),
+    ("Horn in F", 0, False, "brass"),
+    ("Horns in F 3", 0, False, "brass"),
+    ("Clarinet in B♭ 2", 0, False, "woodwinds"),
+    ("Oboe II", 0, False, "woodwinds"),
+    ("Timpani", 0, False, "percussion"),
+    ("Harp", 46, False, "keys"),
+    ("Celesta", 8, False, "keys"),
+    ("Tubular Bells", 0, False, "percussion"),
+    ("Choir", 0, False, "choir"),
+    ("Bass", 33, False, "keys"),  # ambiguous name: the program decides
+    ("Bass", 43, False, "strings"),
+    ("Warm Pad", 89, False, "synths"),  # not an instrument name: the program decides
+    ("", 52, False, "choir"),
+])
+def test_section_for_track(name, program, is_drum, section):
+    assert section_for_track(symusic.Track(name, program, is_drum)) == section
+
+
+def test_names_that_are_not_instruments():
+    assert section_for_name("Track 1") is None
+    assert section_for_name("") is None
+    assert section_for_name("4") is None
+
+
+TABLE = """
+source = "test"
+[stems]
+order = ["a", "b"]
+drums = "b"
+[[programs]]
+first = 0
+last = 63
+section = "a"
+[[programs]]
+first = 64
+last = 127
+section = "b"
+[names]
+"flute" = "a"
+"""
+
+
+def test_parse_section_table():
+    table = parse_section_table(TABLE)
+    assert table.order == ("a", "b")
+    assert table.by_program[63] == "a" and table.by_program[64] == "b"
+    assert table.by_name == {"flute": "a"}
+
+
+@pytest.mark.parametrize("change, message", [
+    (("last = 63", "last = 62"), r"programs \[63\] belong to no section"),
+    (("first = 64", "first = 60"), "program 60 is in two ranges"),
+    (('section = "b"', 'section = "c"'), "section 'c' is not one of"),
+    (('drums = "b"', 'drums = "b"\ndrum = "b"'), r"unknown keys \['drum'\]"),
+    (('"flute" = "a"', '"flute" = "x"'), "'flute' = 'x' is not one of"),
+    (('order = ["a", "b"]', 'order = ["a", "b", "a"]'), "repeats a section"),
+])
+def test_broken_tables_fail_loudly(change, message):
+    with pytest.raises(ScoreError, match=message) as info:
+        parse_section_table(TABLE.replace(*change))
+    assert "gm_sections.toml" in str(info.value)
