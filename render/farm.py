@@ -26,7 +26,8 @@ from scorefarm.files import sha256_bytes, sha256_file, write_bytes_atomic
 from scorefarm.symbolic.cuelist import CueList, cue_options_dict
 from scorefarm.symbolic.timecode import Timecode
 
-from .pipeline import CueProduct, CueSpec, cached, render_cue, write_cue
+from .pipeline import (CueProduct, CueSpec, PreparedCue, RenderedStem, cached, finish_cue, prepare_cue,
+                       render_cue, render_section, write_cue)
 from .soundfonts import SoundFont, resolve_soundfont
 
 FarmProgress = Callable[[dict[str, Any]], None]
@@ -42,6 +43,7 @@ class FarmOptions:
     workers: int | None = None  # bound on parallel cues (None: all CPUs)
     force: bool = False  # re-render even when cached outputs match
     soundfont: str | None = None  # overrides the cue list's soundfont
+    serial: bool = False  # run the same stages in this process, one cue after another (no Ray)
 
 
 @dataclass
@@ -98,8 +100,12 @@ def build_specs(cue_list: CueList, soundfont: SoundFont) -> list[CueSpec]:
 
 
 def check_output_dir(out_dir: Path) -> None:
+    """Make sure ``out_dir`` can be written, and sweep away temporary files that a
+    killed run left behind (``.<name>.*.part``, never a finished output)."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        for stale in out_dir.rglob(".*.part"):
+            stale.unlink()
         probe = out_dir / f".scorefarm-write-test-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
@@ -145,8 +151,54 @@ def _start_ray(options: FarmOptions, soundfont: SoundFont):
     return ray
 
 
-def _render_task(spec: CueSpec) -> CueProduct:
-    return render_cue(spec)
+def _finish_task(spec: CueSpec, prepared: PreparedCue, *stems: RenderedStem) -> CueProduct:
+    return finish_cue(spec, prepared, list(stems))
+
+
+def _run_on_ray(pending: list[CueSpec], options: FarmOptions, soundfont: SoundFont, delivered, failed,
+                report) -> None:
+    """Each cue is a graph of tasks: prepare (symbolic stages) -> one render task per
+    stem -> finish (mix, master, encode). At most ``workers`` cues are in flight.
+    Tasks are retried by Ray when a worker or node dies; a cue's own error is not
+    retried and fails that cue alone."""
+    ray = _start_ray(options, soundfont)
+    try:
+        remote = dict(num_cpus=1, max_retries=3, retry_exceptions=False)
+        prepare_t = ray.remote(**remote)(prepare_cue)
+        stem_t = ray.remote(**remote)(render_section)
+        finish_t = ray.remote(**remote)(_finish_task)
+        limit = options.workers or len(pending)
+        queue = list(pending)
+        preparing: dict[Any, tuple[CueSpec, Any]] = {}
+        finishing: dict[Any, CueSpec] = {}
+        while queue or preparing or finishing:
+            while queue and len(preparing) + len(finishing) < limit:
+                spec = queue.pop(0)
+                spec_ref = ray.put(spec)
+                preparing[prepare_t.remote(spec_ref)] = (spec, spec_ref)
+                report(spec.cue_id, "queued")
+            ready, _ = ray.wait([*preparing, *finishing], num_returns=1)
+            for ref in ready:
+                if ref in preparing:
+                    spec, spec_ref = preparing.pop(ref)
+                    try:
+                        prepared: PreparedCue = ray.get(ref)
+                    except Exception as exc:  # the cue's own input: report it, go on
+                        failed(spec, exc)
+                        continue
+                    stems = [stem_t.remote(spec_ref, ref, section) for section in prepared.sections]
+                    finishing[finish_t.remote(spec_ref, ref, *stems)] = spec
+                    report(spec.cue_id, "rendering")
+                else:
+                    spec = finishing.pop(ref)
+                    try:
+                        product: CueProduct = ray.get(ref)
+                    except Exception as exc:
+                        failed(spec, exc)
+                        continue
+                    delivered(spec, product)
+    finally:
+        ray.shutdown()
 
 
 def _reason(exc: BaseException) -> str:
@@ -192,33 +244,26 @@ def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOpt
         else:
             pending.append(spec)
 
-    if pending:
-        ray = _start_ray(options, soundfont)
-        try:
-            task = ray.remote(num_cpus=1, max_retries=3, retry_exceptions=False)(_render_task)
-            limit = options.workers or len(pending)
-            queue = list(pending)
-            running: dict[Any, CueSpec] = {}
-            while queue or running:
-                while queue and len(running) < limit:
-                    spec = queue.pop(0)
-                    running[task.remote(spec)] = spec
-                    report(spec.cue_id, "queued")
-                ready, _ = ray.wait(list(running), num_returns=1)
-                for ref in ready:
-                    spec = running.pop(ref)
-                    try:
-                        product: CueProduct = ray.get(ref)
-                    except Exception as exc:  # a cue's own failure: report it, keep the others going
-                        outcomes[spec.cue_id] = CueOutcome(spec.cue_id, "failed", reason=_reason(exc))
-                        report(spec.cue_id, "failed", outcomes[spec.cue_id].reason)
-                        continue
-                    write_cue(product, out_dir / spec.cue_id)
-                    outcomes[spec.cue_id] = _outcome_from(product.manifest, spec.cue_id, "rendered",
-                                                          product.wall_seconds)
-                    report(spec.cue_id, "done")
-        finally:
-            ray.shutdown()
+    def delivered(spec: CueSpec, product: CueProduct) -> None:
+        write_cue(product, out_dir / spec.cue_id)
+        outcomes[spec.cue_id] = _outcome_from(product.manifest, spec.cue_id, "rendered", product.wall_seconds)
+        report(spec.cue_id, "done")
+
+    def failed(spec: CueSpec, exc: BaseException) -> None:
+        outcomes[spec.cue_id] = CueOutcome(spec.cue_id, "failed", reason=_reason(exc))
+        report(spec.cue_id, "failed", outcomes[spec.cue_id].reason)
+
+    if pending and options.serial:
+        for spec in pending:
+            report(spec.cue_id, "queued")
+            try:
+                product = render_cue(spec)
+            except ScorefarmError as exc:
+                failed(spec, exc)
+                continue
+            delivered(spec, product)
+    elif pending:
+        _run_on_ray(pending, options, soundfont, delivered, failed, report)
 
     ordered = [outcomes[s.cue_id] for s in specs]
     write_film_deliverables(cue_list, out_dir, ordered)

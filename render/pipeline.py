@@ -91,37 +91,85 @@ def _emit(progress: Progress | None, cue_id: str, stage: str) -> None:
         progress({"cue": cue_id, "stage": stage})
 
 
-def render_cue(spec: CueSpec, progress: Progress | None = None) -> CueProduct:
-    """Run every stage of one cue and return its outputs as bytes."""
+@dataclass
+class PreparedCue:
+    """A cue after its symbolic stages: the score to render (as MIDI bytes, so it
+    travels between Ray nodes), the sections it renders to, and what was done."""
+
+    midi_bytes: bytes
+    sections: list[str]
+    notes: list[str]
+
+
+@dataclass
+class RenderedStem:
+    section: str
+    audio: np.ndarray
+    fallbacks: list[str]
+
+
+def prepare_cue(spec: CueSpec) -> PreparedCue:
+    """The symbolic stages: load and validate the sketch (later: extend, harmonize,
+    orchestrate). Bad input raises ScoreError naming the sketch."""
     from scorefarm.symbolic.score_io import load_score_bytes, score_to_bytes, smpte_from_timecode
 
-    from .master import MasterOptions, master
+    from .synth import score_sections
+
+    score = load_score_bytes(spec.sketch_bytes, spec.sketch_name)
+    smpte = None if spec.start is None else smpte_from_timecode(spec.start)
+    return PreparedCue(midi_bytes=score_to_bytes(score, smpte=smpte), sections=score_sections(score), notes=[])
+
+
+def render_section(spec: CueSpec, prepared: PreparedCue, section: str) -> RenderedStem:
+    """One stem: the section's tracks rendered at the whole cue's length."""
+    from scorefarm.symbolic.score_io import load_score_bytes
+
     from .synth import RenderOptions, render_stems
 
+    score = load_score_bytes(prepared.midi_bytes, spec.sketch_name)
+    result = render_stems(score, spec.soundfont, spec.render or RenderOptions(), sections=[section])
+    return RenderedStem(section, result.stems[section], result.fallbacks)
+
+
+def render_cue(spec: CueSpec, progress: Progress | None = None) -> CueProduct:
+    """Run every stage of one cue in this process and return its outputs as bytes.
+    The farm runs the same stages as separate Ray tasks, with identical results."""
     started = time.perf_counter()
-    render_options = spec.render or RenderOptions()
+    _emit(progress, spec.cue_id, "symbolic")
+    prepared = prepare_cue(spec)
+    stems = []
+    for section in prepared.sections:
+        _emit(progress, spec.cue_id, f"render {section}")
+        stems.append(render_section(spec, prepared, section))
+    return finish_cue(spec, prepared, stems, progress=progress, started=started)
+
+
+def finish_cue(spec: CueSpec, prepared: PreparedCue, stems: list[RenderedStem],
+               progress: Progress | None = None, started: float | None = None) -> CueProduct:
+    """Mix (the plain sum of the stems), master, encode and describe one cue."""
+    from .master import MasterOptions, master
+    from .synth import RenderOptions
+
+    started = time.perf_counter() if started is None else started
     master_options = spec.master or MasterOptions()
+    render_options = spec.render or RenderOptions()
     cue_id = spec.cue_id
-
-    _emit(progress, cue_id, "symbolic")
-    score = load_score_bytes(spec.sketch_bytes, spec.sketch_name)
-    midi_bytes = score_to_bytes(score, smpte=None if spec.start is None else smpte_from_timecode(spec.start))
-
-    _emit(progress, cue_id, "render")
-    rendered = render_stems(score, spec.soundfont, render_options)
-    sample_rate = rendered.sample_rate
+    sample_rate = render_options.sample_rate
+    stem_audio = {stem.section: stem.audio for stem in stems}
+    mix = np.sum([stem_audio[s] for s in prepared.sections], axis=0, dtype=np.float32)
+    midi_bytes = prepared.midi_bytes
 
     _emit(progress, cue_id, "master")
-    sends = [a for name, a in rendered.stems.items() if name in REVERB_SECTIONS]
+    sends = [a for name, a in stem_audio.items() if name in REVERB_SECTIONS]
     reverb_bus = np.sum(sends, axis=0) if sends else None
-    mastered = master(rendered.mix, sample_rate, master_options, reverb_bus=reverb_bus)
+    mastered = master(mix, sample_rate, master_options, reverb_bus=reverb_bus)
 
     _emit(progress, cue_id, "encode")
-    notes = [*rendered.fallbacks, *mastered.notes]
+    notes = [*prepared.notes, *(f for stem in stems for f in stem.fallbacks), *mastered.notes]
     files: dict[str, bytes] = {}
     audio_info: dict[str, dict[str, Any]] = {}
     time_reference = 0 if spec.start is None else spec.start.to_samples(sample_rate)
-    for section, audio in rendered.stems.items():
+    for section, audio in stem_audio.items():
         name = f"{cue_id}_{section}.wav"
         files[name], audio_info[name] = _encode(audio, sample_rate, spec, f"stem {section}", time_reference)
     mix_name = f"{cue_id}_mix.wav"
@@ -154,7 +202,7 @@ def render_cue(spec: CueSpec, progress: Progress | None = None) -> CueProduct:
         key=key,
         files=files,
         manifest=manifest,
-        duration_seconds=rendered.mix.shape[0] / sample_rate,
+        duration_seconds=mix.shape[0] / sample_rate,
         loudness_lufs=_finite(mastered.loudness_lufs),
         true_peak_dbtp=float(mastered.true_peak_dbtp),
         notes=notes,

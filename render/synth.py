@@ -261,8 +261,10 @@ def tick_seconds(score: symusic.Score):
     return to_seconds
 
 
-def _plan(score: symusic.Score, font: _LoadedFont, soundfont: SoundFont) -> tuple[list[_Plan], list[str]]:
-    """Section, MIDI channel, pass and preset of every track with notes."""
+def _plan(score: symusic.Score, font: _LoadedFont, soundfont: SoundFont
+          ) -> tuple[list[_Plan], list[tuple[str, str]]]:
+    """Section, MIDI channel, pass and preset of every track with notes, and the
+    (section, note) of every program the SoundFont stands in for."""
     groups, free = {}, (g for g in range(AUDIO_GROUPS) if g != DRUM_GROUP)
     for section in SECTION_ORDER:
         groups[section] = DRUM_GROUP if section == "percussion" else next(free)
@@ -282,8 +284,8 @@ def _plan(score: symusic.Score, font: _LoadedFont, soundfont: SoundFont) -> tupl
                 raise RenderError(f"track {index} {track.name!r}: {soundfont.name} has no {what} "
                                   f"{track.program}, none in its family and no {what} 0 (bank {bank})")
             if program != track.program:
-                fallbacks.append(f"track {index} {track.name!r}: {what} {track.program} is not in "
-                                 f"{soundfont.name}; using {program} ({font.presets[bank][program]})")
+                fallbacks.append((section, f"track {index} {track.name!r}: {what} {track.program} is not in "
+                                           f"{soundfont.name}; using {program} ({font.presets[bank][program]})"))
             plans.append(_Plan(track, section, groups[section] + AUDIO_GROUPS * (slot % 16),
                                slot // 16, bank, program))
     return plans, fallbacks
@@ -391,9 +393,18 @@ def _run_pass(font: _LoadedFont, plans: list[_Plan], events: np.ndarray, output:
         synth.close()
 
 
-def render_stems(score: symusic.Score, soundfont: SoundFont, options: RenderOptions | None = None) -> RenderResult:
+def score_sections(score: symusic.Score) -> list[str]:
+    """The sections (stems) a score renders to, in `SECTION_ORDER`."""
+    present = {section_for_track(t) for t in score.tracks if t.note_num()}
+    return [s for s in SECTION_ORDER if s in present]
+
+
+def render_stems(score: symusic.Score, soundfont: SoundFont, options: RenderOptions | None = None,
+                 sections: Collection[str] | None = None) -> RenderResult:
     """Render ``score`` to one stem per section (float32 (frames, 2), all the same length,
-    starting at the score's time 0, not normalised) and their sum. Raises RenderError on
+    starting at the score's time 0, not normalised) and their sum. ``sections`` renders
+    only those stems, still at the whole score's length, so stems rendered apart (one
+    farm task each) line up and sum like stems rendered together. Raises RenderError on
     a time-out, a silent result or a program the SoundFont cannot stand in for."""
     options = options or RenderOptions()
     deadline = time.monotonic() + options.timeout_seconds
@@ -406,11 +417,19 @@ def render_stems(score: symusic.Score, soundfont: SoundFont, options: RenderOpti
         font = _loaded_font(soundfont)
         plans, fallbacks = _plan(score, font, soundfont)
         to_seconds = tick_seconds(score)
+        # the length comes from every track, whichever sections are rendered
+        last_sample = _events(plans, to_seconds, sr)[1]
+        if sections is not None:
+            unknown = sorted(set(sections) - {p.section for p in plans})
+            if unknown:
+                raise RenderError(f"the score has no {', '.join(unknown)} section to render")
+            plans = [p for p in plans if p.section in sections]
         sections = [s for s in SECTION_ORDER if any(p.section == s for p in plans)]
+        fallbacks = [note for section, note in fallbacks if section in sections]
         group_of = {p.section: p.channel % AUDIO_GROUPS for p in plans}
         passes = 1 + max(p.pass_no for p in plans)
         pass_events = [_events([p for p in plans if p.pass_no == n], to_seconds, sr) for n in range(passes)]
-        frames = max(last for _, last in pass_events) + int(round(options.tail_seconds * sr))
+        frames = last_sample + int(round(options.tail_seconds * sr))
         output = _Output(sections, group_of, frames, options.reverb or options.chorus)
         for n, (events, _) in enumerate(pass_events):
             _run_pass(font, [p for p in plans if p.pass_no == n], events, output, frames, deadline, options)
