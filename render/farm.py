@@ -63,6 +63,7 @@ class FilmReport:
     out_dir: Path
     outcomes: list[CueOutcome]
     wall_seconds: float
+    ray_startup_seconds: float = 0.0  # connecting to or starting Ray, within wall_seconds
 
     @property
     def failed(self) -> list[CueOutcome]:
@@ -156,12 +157,14 @@ def _finish_task(spec: CueSpec, prepared: PreparedCue, *stems: RenderedStem) -> 
 
 
 def _run_on_ray(pending: list[CueSpec], options: FarmOptions, soundfont: SoundFont, delivered, failed,
-                report) -> None:
+                report) -> float:
     """Each cue is a graph of tasks: prepare (symbolic stages) -> one render task per
     stem -> finish (mix, master, encode). At most ``workers`` cues are in flight.
     Tasks are retried by Ray when a worker or node dies; a cue's own error is not
-    retried and fails that cue alone."""
+    retried and fails that cue alone. Returns the seconds Ray took to start."""
+    t = time.perf_counter()
     ray = _start_ray(options, soundfont)
+    startup = time.perf_counter() - t
     try:
         remote = dict(num_cpus=1, max_retries=3, retry_exceptions=False)
         prepare_t = ray.remote(**remote)(prepare_cue)
@@ -199,6 +202,7 @@ def _run_on_ray(pending: list[CueSpec], options: FarmOptions, soundfont: SoundFo
                     delivered(spec, product)
     finally:
         ray.shutdown()
+    return startup
 
 
 def _reason(exc: BaseException) -> str:
@@ -253,6 +257,7 @@ def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOpt
         outcomes[spec.cue_id] = CueOutcome(spec.cue_id, "failed", reason=_reason(exc))
         report(spec.cue_id, "failed", outcomes[spec.cue_id].reason)
 
+    startup = 0.0
     if pending and options.serial:
         for spec in pending:
             report(spec.cue_id, "queued")
@@ -263,11 +268,12 @@ def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOpt
                 continue
             delivered(spec, product)
     elif pending:
-        _run_on_ray(pending, options, soundfont, delivered, failed, report)
+        startup = _run_on_ray(pending, options, soundfont, delivered, failed, report)
 
     ordered = [outcomes[s.cue_id] for s in specs]
     write_film_deliverables(cue_list, out_dir, ordered)
-    return FilmReport(out_dir=out_dir, outcomes=ordered, wall_seconds=time.perf_counter() - started)
+    return FilmReport(out_dir=out_dir, outcomes=ordered, wall_seconds=time.perf_counter() - started,
+                      ray_startup_seconds=startup)
 
 
 def _end_timecode(start: Timecode, duration_seconds: float) -> Timecode:
