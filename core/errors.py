@@ -46,6 +46,10 @@ class TimecodeError(InputError):
     """A timecode that is not valid at its frame rate."""
 
 
+class SilentScoreError(ScoreError):
+    """A score whose render is silent (bad input, not a synth failure)."""
+
+
 class SoundFontError(InputError):
     """A SoundFont that is missing, unreadable or not a SoundFont."""
 

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from scorefarm import __version__
+from scorefarm.errors import InputError
 from scorefarm.files import sha256_bytes, write_bytes_atomic
 from scorefarm.symbolic.timecode import Timecode
 
@@ -127,7 +128,12 @@ def render_section(spec: CueSpec, prepared: PreparedCue, section: str) -> Render
     from .synth import RenderOptions, render_stems
 
     score = load_score_bytes(prepared.midi_bytes, spec.sketch_name)
-    result = render_stems(score, spec.soundfont, spec.render or RenderOptions(), sections=[section])
+    try:
+        result = render_stems(score, spec.soundfont, spec.render or RenderOptions(), sections=[section])
+    except InputError as exc:
+        if exc.path is None:  # name the sketch the bad input came from
+            raise type(exc)(f"{section} stem: {exc.message}", spec.sketch_name) from None
+        raise
     return RenderedStem(section, result.stems[section], result.fallbacks)
 
 

@@ -41,7 +41,7 @@ import numpy as np
 import symusic
 
 from scorefarm.arrange.sections import SECTION_ORDER, section_for_track
-from scorefarm.errors import RenderError, SoundFontError
+from scorefarm.errors import RenderError, SilentScoreError, SoundFontError
 
 from .soundfonts import SoundFont
 
@@ -411,7 +411,7 @@ def render_stems(score: symusic.Score, soundfont: SoundFont, options: RenderOpti
     if not isinstance(score, symusic.core.ScoreTick):
         score = score.to("tick")
     if score.note_num() == 0:
-        raise RenderError("the score has no notes: nothing to render")
+        raise SilentScoreError("the score has no notes: nothing to render")
     sr = options.sample_rate
     with _LOCK:
         font = _loaded_font(soundfont)
@@ -441,7 +441,7 @@ def render_stems(score: symusic.Score, soundfont: SoundFont, options: RenderOpti
     peak = max(max(float(stem.max(initial=0)), -float(stem.min(initial=0))) for stem in stems.values())
     if peak < 10 ** (SILENCE_DBFS / 20):
         level = "-inf" if peak == 0 else f"{20 * np.log10(peak):.1f}"
-        raise RenderError(f"the score renders to silence: every sample is below {SILENCE_DBFS:g} dBFS "
+        raise SilentScoreError(f"the score renders to silence: every sample is below {SILENCE_DBFS:g} dBFS "
                           f"(peak {level} dBFS) with {soundfont.name}")
     return RenderResult(stems, mix, sr, fallbacks, passes)
 

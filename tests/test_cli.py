@@ -113,3 +113,18 @@ def test_film_with_a_failing_cue_exits_1(tmp_path):
     assert result.returncode == 1
     assert "1 of 1 cues failed" in result.stderr
     assert "a.mid" in result.stdout
+
+
+def test_a_score_that_renders_to_silence_is_bad_input(tmp_path, make_score):
+    import symusic
+
+    muted = make_score([(0, 1, 60, 100)])
+    muted.tracks[0].controls.append(symusic.ControlChange(0, 7, 0))  # channel volume 0
+    source = tmp_path / "muted.mid"
+    muted.dump_midi(str(source))
+    out = tmp_path / "out"
+    result = subprocess.run([str(COMPOSE), "render", str(source), "-o", str(out)], capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    assert "muted.mid" in result.stderr and "silence" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert list(out.iterdir()) == []

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import symusic
 
-from scorefarm.errors import RenderError, SoundFontError
+from scorefarm.errors import InputError, RenderError, SilentScoreError, SoundFontError
 from scorefarm.render import synth
 from scorefarm.render.soundfonts import SoundFont, resolve_soundfont
 from scorefarm.render.synth import (
@@ -192,10 +192,11 @@ def test_fluidsynth_reverb_is_off_unless_asked_and_then_stays_in_its_stem(make_s
 def test_silence_is_an_error(make_score, font):
     muted = make_score([(0, 1, 60, 100)])
     muted.tracks[0].controls.append(symusic.ControlChange(0, 7, 0))  # channel volume 0
-    with pytest.raises(RenderError, match="renders to silence: every sample is below -90 dBFS"):
+    with pytest.raises(SilentScoreError, match="renders to silence: every sample is below -90 dBFS"):
         render_stems(muted, font)
-    with pytest.raises(RenderError, match="no notes"):
+    with pytest.raises(SilentScoreError, match="no notes"):
         render_stems(make_score([]), font)
+    assert issubclass(SilentScoreError, InputError)  # bad input: exit status 2
 
 
 def test_missing_and_unloadable_soundfonts(make_score, tmp_path):
