@@ -7,6 +7,7 @@ so `compose --help` answers at once.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -96,6 +97,56 @@ def master(source: Path, out_path: Path, lufs: float, true_peak: float) -> None:
     click.echo(f"{out_path}: {loudness}, {result.true_peak_dbtp:.2f} dBTP, gain {result.gain_db:+.1f} dB")
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
+
+
+@cli.command(short_help="Re-voice a stem with a local MusicGen-Melody model.")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--prompt", required=True, help="Text prompt: the cue's mood.")
+@click.option("--model", "model_dir", type=click.Path(path_type=Path), required=True,
+              help="Local folder of a MusicGen-Melody model (safetensors); nothing is downloaded.")
+@click.option("-o", "--out", "out_path", type=click.Path(path_type=Path), required=True, help="Output WAV.")
+@click.option("--mode", type=click.Choice(["replace", "mix"]), default="replace", show_default=True,
+              help="Replace the stem, or mix the new layer under it.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--window-seconds", type=float, default=30.0, show_default=True,
+              help="Generation window; longer stems continue window by window.")
+@click.option("--overlap-seconds", type=float, default=5.0, show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+def resynth(source: Path, prompt: str, model_dir: Path, out_path: Path, mode: str, seed: int,
+            window_seconds: float, overlap_seconds: float, device: str) -> None:
+    """Re-synthesize a rendered stem with MusicGen-Melody, conditioned on the stem's
+    chroma and a text prompt, written 48 kHz / 24-bit.
+
+    The published MusicGen weights are licensed CC-BY-NC 4.0: non-commercial use only.
+
+    \b
+    Example:
+      compose resynth out/1M1/1M1_strings.wav --prompt "misty dawn, low strings" \\
+          --model ~/models/musicgen-melody -o 1M1_strings_resynth.wav
+    """
+    import os
+
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from transformers.utils import logging as hf_logging
+
+    from scorefarm.render.resynth import LICENCE_NOTICE, ResynthOptions, resynthesize
+    from scorefarm.render.wavio import read_wav, write_wav
+
+    hf_logging.disable_progress_bar()
+    click.echo(f"note: {LICENCE_NOTICE}", err=True)
+    options = ResynthOptions(model_dir=model_dir, prompt=prompt, seed=seed, mode=mode,
+                             window_seconds=window_seconds, overlap_seconds=overlap_seconds, device=device)
+    stem = read_wav(source)
+    result = resynthesize(stem.audio, stem.sample_rate, options)
+    bext = stem.bext
+    if bext is not None and stem.sample_rate != 48000:  # the time reference counts samples
+        bext = dataclasses.replace(bext, time_reference=bext.time_reference * 48000 // stem.sample_rate)
+    write_wav(out_path, result.audio, 48000, bit_depth=24, bext=bext)
+    click.echo(str(out_path))
+    for note in result.notes:
+        if note != LICENCE_NOTICE:
+            click.echo(f"note: {note}", err=True)
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ from scorefarm.symbolic.cuelist import CueList, cue_options_dict
 from scorefarm.symbolic.timecode import Timecode
 
 from .pipeline import (CueProduct, CueSpec, PreparedCue, RenderedStem, cached, finish_cue, prepare_cue,
-                       render_cue, render_section, write_cue)
+                       render_cue, render_section, resynth_stem, write_cue)
 from .soundfonts import SoundFont, resolve_soundfont
 
 FarmProgress = Callable[[dict[str, Any]], None]
@@ -93,11 +93,27 @@ def build_specs(cue_list: CueList, soundfont: SoundFont) -> list[CueSpec]:
                            sample_rate=film.sample_rate)
     specs = []
     for cue in cue_list.cues:
+        resynth, model_id = None, ""
+        if cue.resynth:
+            from .resynth import ResynthOptions
+
+            resynth = ResynthOptions(model_dir=film.resynth_model, prompt=cue.mood, seed=cue.seed,
+                                     mode=cue.resynth_mode)
+            model_id = folder_fingerprint(film.resynth_model)
         specs.append(CueSpec(
             cue_id=cue.id, sketch_name=str(cue.sketch), sketch_bytes=cue.sketch.read_bytes(),
             soundfont=soundfont, soundfont_sha256=sf_hash, film_title=film.title, cue_title=cue.title,
-            start=cue.start, cue_options=cue_options_dict(cue), render=render, master=master))
+            start=cue.start, cue_options=cue_options_dict(cue), render=render, master=master,
+            resynth=resynth, resynth_model_id=model_id))
     return specs
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """Names, sizes and modification times of a model folder's files: cheap enough
+    for multi-GB weights, and any change to them changes the cue's key."""
+    record = sorted((str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns)
+                    for p in Path(folder).rglob("*") if p.is_file())
+    return sha256_bytes(json.dumps(record).encode())
 
 
 def check_output_dir(out_dir: Path) -> None:
@@ -170,6 +186,9 @@ def _run_on_ray(pending: list[CueSpec], options: FarmOptions, soundfont: SoundFo
         prepare_t = ray.remote(**remote)(prepare_cue)
         stem_t = ray.remote(**remote)(render_section)
         finish_t = ray.remote(**remote)(_finish_task)
+        # re-synthesis wants an accelerator when the cluster has one
+        gpu = ray.cluster_resources().get("GPU", 0) > 0
+        resynth_t = ray.remote(**{**remote, **({"num_gpus": 1} if gpu else {})})(resynth_stem)
         limit = options.workers or len(pending)
         queue = list(pending)
         preparing: dict[Any, tuple[CueSpec, Any]] = {}
@@ -190,6 +209,8 @@ def _run_on_ray(pending: list[CueSpec], options: FarmOptions, soundfont: SoundFo
                         failed(spec, exc)
                         continue
                     stems = [stem_t.remote(spec_ref, ref, section) for section in prepared.sections]
+                    if spec.resynth is not None:
+                        stems = [resynth_t.remote(spec_ref, stem) for stem in stems]
                     finishing[finish_t.remote(spec_ref, ref, *stems)] = spec
                     report(spec.cue_id, "rendering")
                 else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tempfile
 import time
 import unicodedata
@@ -50,6 +51,8 @@ class CueSpec:
     cue_options: dict[str, Any] = field(default_factory=dict)
     render: Any = None  # scorefarm.render.synth.RenderOptions
     master: Any = None  # scorefarm.render.master.MasterOptions
+    resynth: Any = None  # scorefarm.render.resynth.ResynthOptions, when the cue asks for it
+    resynth_model_id: str = ""  # identifies the model folder's contents (for the cache key)
 
     def key(self) -> str:
         """Content address of this cue's outputs: inputs, options and code version."""
@@ -64,6 +67,8 @@ class CueSpec:
             "cue_options": self.cue_options,
             "render": _options_record(self.render),
             "master": _options_record(self.master),
+            "resynth": _options_record(self.resynth),
+            "resynth_model_id": self.resynth_model_id,
         }
         return sha256_bytes(json.dumps(record, sort_keys=True).encode())
 
@@ -137,6 +142,36 @@ def render_section(spec: CueSpec, prepared: PreparedCue, section: str) -> Render
     return RenderedStem(section, result.stems[section], result.fallbacks)
 
 
+def resynth_stem(spec: CueSpec, stem: RenderedStem) -> RenderedStem:
+    """Re-voice one rendered stem with MusicGen-Melody (the cue's mood as prompt),
+    replacing it or mixed under it as the cue asks."""
+    from .resynth import LICENCE_NOTICE, _resolve_device, load_resynth_model, resynthesize
+    from .synth import RenderOptions
+
+    sample_rate = (spec.render or RenderOptions()).sample_rate
+    options = spec.resynth
+    bundle = load_resynth_model(options.model_dir, _resolve_device(options.device))
+    fitted = []
+    limit = bundle.model.config.chroma_length * bundle.chroma.hop_length / bundle.sampling_rate
+    if options.window_seconds > limit:  # a checkpoint conditioned on less than 30 s of chroma
+        window = math.floor(limit * 90) / 100  # a margin: chroma frames round up
+        options = dataclasses.replace(options, window_seconds=window,
+                                      overlap_seconds=min(options.overlap_seconds, window / 4))
+        fitted.append(f"re-synthesis window shortened to {window:g} s, the model's chroma conditioning length")
+    result = resynthesize(stem.audio, sample_rate, options, model=bundle)
+    audio = result.audio.astype(np.float32)
+    if sample_rate != 48000:  # resynthesize delivers 48 kHz
+        from .master import _resample
+
+        audio = _resample(audio, 48000, sample_rate).astype(np.float32)
+    audio = audio[: stem.audio.shape[0]]
+    if audio.shape[0] < stem.audio.shape[0]:
+        audio = np.pad(audio, ((0, stem.audio.shape[0] - audio.shape[0]), (0, 0)))
+    notes = [f"{stem.section} stem re-synthesized ({options.mode}) with {options.model_dir.name}", *fitted]
+    notes += [n for n in result.notes if n != LICENCE_NOTICE] + [LICENCE_NOTICE]
+    return RenderedStem(stem.section, audio, [*stem.fallbacks, *notes])
+
+
 def render_cue(spec: CueSpec, progress: Progress | None = None) -> CueProduct:
     """Run every stage of one cue in this process and return its outputs as bytes.
     The farm runs the same stages as separate Ray tasks, with identical results."""
@@ -146,7 +181,11 @@ def render_cue(spec: CueSpec, progress: Progress | None = None) -> CueProduct:
     stems = []
     for section in prepared.sections:
         _emit(progress, spec.cue_id, f"render {section}")
-        stems.append(render_section(spec, prepared, section))
+        stem = render_section(spec, prepared, section)
+        if spec.resynth is not None:
+            _emit(progress, spec.cue_id, f"resynth {section}")
+            stem = resynth_stem(spec, stem)
+        stems.append(stem)
     return finish_cue(spec, prepared, stems, progress=progress, started=started)
 
 
@@ -171,7 +210,7 @@ def finish_cue(spec: CueSpec, prepared: PreparedCue, stems: list[RenderedStem],
     mastered = master(mix, sample_rate, master_options, reverb_bus=reverb_bus)
 
     _emit(progress, cue_id, "encode")
-    notes = [*prepared.notes, *(f for stem in stems for f in stem.fallbacks), *mastered.notes]
+    notes = list(dict.fromkeys([*prepared.notes, *(f for stem in stems for f in stem.fallbacks), *mastered.notes]))
     files: dict[str, bytes] = {}
     audio_info: dict[str, dict[str, Any]] = {}
     time_reference = 0 if spec.start is None else spec.start.to_samples(sample_rate)
@@ -194,7 +233,8 @@ def finish_cue(spec: CueSpec, prepared: PreparedCue, stems: list[RenderedStem],
             "soundfont": {"name": spec.soundfont.name, "licence": spec.soundfont.licence,
                           "sha256": spec.soundfont_sha256},
         },
-        "options": {"render": _options_record(render_options), "master": _options_record(master_options)},
+        "options": {"render": _options_record(render_options), "master": _options_record(master_options),
+                    "resynth": _options_record(spec.resynth)},
         "master": {"gain_db": round(float(mastered.gain_db), 4)},
         "outputs": {
             name: {"sha256": sha256_bytes(data), "bytes": len(data), **audio_info.get(name, {})}

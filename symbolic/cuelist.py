@@ -21,9 +21,10 @@ from typing import Any
 from ..errors import CueListError, TimecodeError
 from .timecode import ALLOWED_RATES, FrameRate, Timecode
 
-FILM_KEYS = ("title", "frame_rate", "sample_rate", "loudness", "true_peak", "soundfont")
+FILM_KEYS = ("title", "frame_rate", "sample_rate", "loudness", "true_peak", "soundfont", "resynth_model")
 CUE_KEYS = ("id", "title", "sketch", "start", "extend_bars", "harmonize", "ensemble",
-            "mood", "resynth", "seed", "hits")
+            "mood", "resynth", "resynth_mode", "seed", "hits")
+RESYNTH_MODES = ("mix", "replace")
 TOP_LEVEL_KEYS = ("film", "cues")
 
 SAMPLE_RATES = (44100, 48000, 96000)
@@ -45,6 +46,7 @@ class Film:
     true_peak_dbtp: float
     soundfont: str  # a catalogue name or a path (relative to ``folder``), as written
     folder: Path  # the folder holding film.toml, absolute, symlinks resolved
+    resynth_model: Path | None = None  # local MusicGen-Melody folder for cues with resynth = true
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class Cue:
     seed: int
     hits: tuple[Timecode, ...]
     folder: Path | None = None  # the film's folder; set by load_cue_list
+    resynth_mode: str = "mix"  # the re-synthesized layer goes under the stem ("mix") or replaces it
 
 
 @dataclass(frozen=True)
@@ -227,7 +230,21 @@ def _read_film(table: Any, folder: Path, given: str) -> Film:
         true_peak_dbtp=where.number("true_peak", table.get("true_peak", -1.0), *TRUE_PEAK_RANGE_DBTP),
         soundfont=where.string("soundfont", table.get("soundfont", "default"), allow_empty=False),
         folder=folder,
+        resynth_model=_model_folder(where, table.get("resynth_model", ""), folder),
     )
+
+
+def _model_folder(where: _Where, value: Any, folder: Path) -> Path | None:
+    """The re-synthesis model's folder (relative to the film folder or absolute; models
+    live outside films, like SoundFonts). It must exist when given."""
+    text = where.string("resynth_model", value, allow_empty=True)
+    if not text:
+        return None
+    target = (folder / text).resolve()
+    if not target.is_dir():
+        raise where.fail("resynth_model", f"no model folder at {text!r} (looked for {target}); allowed: a "
+                         "local folder holding a MusicGen-Melody model (config.json, model.safetensors, ...)")
+    return target
 
 
 def _valid_id(value: Any) -> bool:
@@ -269,11 +286,27 @@ def _read_cue(table: Any, index: int, film: Film, given: str) -> Cue:
         harmonize=where.boolean("harmonize", table.get("harmonize", False)),
         ensemble=where.string("ensemble", table.get("ensemble", ""), allow_empty=True),
         mood=where.string("mood", table.get("mood", ""), allow_empty=True),
-        resynth=where.boolean("resynth", table.get("resynth", False)),
+        resynth=_resynth(where, table, film),
         seed=where.integer("seed", table.get("seed", 0), 0, SEED_MAX),
         hits=tuple(hits),
         folder=film.folder,
+        resynth_mode=_resynth_mode(where, table),
     )
+
+
+def _resynth(where: _Where, table: dict, film: Film) -> bool:
+    wanted = where.boolean("resynth", table.get("resynth", False))
+    if wanted and film.resynth_model is None:
+        raise where.fail("resynth", "true needs a model: set resynth_model in [film] to a local "
+                         "MusicGen-Melody folder")
+    return wanted
+
+
+def _resynth_mode(where: _Where, table: dict) -> str:
+    mode = table.get("resynth_mode", "mix")
+    if mode not in RESYNTH_MODES:
+        raise where.wrong("resynth_mode", mode, " or ".join(repr(m) for m in RESYNTH_MODES))
+    return mode
 
 
 def _sketch_path(where: _Where, value: Any, folder: Path) -> Path:
@@ -317,6 +350,7 @@ def cue_options_dict(cue: Cue, folder: str | Path | None = None) -> dict[str, An
         "ensemble": cue.ensemble,
         "mood": cue.mood,
         "resynth": cue.resynth,
+        "resynth_mode": cue.resynth_mode,
         "seed": cue.seed,
         "hits": [str(hit) for hit in cue.hits],
     }

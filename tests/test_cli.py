@@ -128,3 +128,30 @@ def test_a_score_that_renders_to_silence_is_bad_input(tmp_path, make_score):
     assert "muted.mid" in result.stderr and "silence" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert list(out.iterdir()) == []
+
+
+def test_resynth_command_says_the_licence_and_writes_48k_24bit(tmp_path, tiny_musicgen_dir):
+    import numpy as np
+
+    t = np.arange(int(48000 * 1.5)) / 48000
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t)
+    source = tmp_path / "stem.wav"
+    soundfile.write(str(source), np.stack([tone, tone], axis=1), 48000, subtype="PCM_24")
+    out = tmp_path / "voiced.wav"
+    result = subprocess.run([str(COMPOSE), "resynth", str(source), "--prompt", "warm low strings", "--model",
+                             str(tiny_musicgen_dir), "--window-seconds", "1.0", "--overlap-seconds", "0.25",
+                             "-o", str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "non-commercial" in result.stderr
+    info = soundfile.info(str(out))
+    assert (info.samplerate, info.subtype, info.channels, info.frames) == (48000, "PCM_24", 2, len(t))
+
+
+def test_resynth_without_a_model_folder_is_bad_input(tmp_path):
+    source = tmp_path / "stem.wav"
+    soundfile.write(str(source), [[0.1, 0.1]] * 48000, 48000, subtype="PCM_24")
+    result = subprocess.run([str(COMPOSE), "resynth", str(source), "--prompt", "x", "--model",
+                             str(tmp_path / "nowhere"), "-o", str(tmp_path / "o.wav")], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "nowhere" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "o.wav").exists()

@@ -30,6 +30,7 @@ sample_rate = 96000
 loudness = -24.5
 true_peak = -2
 soundfont = "fonts/strings.sf2"
+resynth_model = "models/musicgen"
 
 [[cues]]
 id = "1M1"
@@ -41,6 +42,7 @@ harmonize = true
 ensemble = "full-orchestra"
 mood = "tense, low strings, distant brass"
 resynth = true
+resynth_mode = "replace"
 seed = 7
 hits = ["01:00:07;12", "01:00:00;00"]
 
@@ -64,6 +66,7 @@ def film_dir(tmp_path: Path) -> Path:
     (folder / "sketches").mkdir(parents=True)
     for name in ("1m1.mid", "2m3.mid"):
         (folder / "sketches" / name).write_bytes(b"MThd")
+    (folder / "models" / "musicgen").mkdir(parents=True)
     return folder
 
 
@@ -99,6 +102,7 @@ def test_full_file_reads_every_field(film_dir: Path):
     assert cue_list.film == Film(
         title="Harbour Lights", frame_rate=df, sample_rate=96000, loudness_lufs=-24.5,
         true_peak_dbtp=-2.0, soundfont="fonts/strings.sf2", folder=folder,
+        resynth_model=folder / "models" / "musicgen",
     )
     assert df.drop_frame and cue_list.film.frame_rate.exact == Fraction(30000, 1001)
     first, second = cue_list.cues
@@ -107,6 +111,7 @@ def test_full_file_reads_every_field(film_dir: Path):
         start=Timecode(107892, df), extend_bars=8, harmonize=True, ensemble="full-orchestra",
         mood="tense, low strings, distant brass", resynth=True, seed=7,
         hits=(Timecode.parse("01:00:07;12", df), Timecode(107892, df)), folder=folder,
+        resynth_mode="replace",
     )
     assert isinstance(cue_list.film.true_peak_dbtp, float)
     # defaults, and a path that goes up and back in stays inside
@@ -142,7 +147,7 @@ def test_options_dicts_are_json_safe_and_portable(film_dir: Path, tmp_path: Path
     assert options == {
         "id": "1M1", "title": "Opening", "sketch": "sketches/1m1.mid", "start": "01:00:00;00",
         "extend_bars": 8, "harmonize": True, "ensemble": "full-orchestra",
-        "mood": "tense, low strings, distant brass", "resynth": True, "seed": 7,
+        "mood": "tense, low strings, distant brass", "resynth": True, "resynth_mode": "replace", "seed": 7,
         "hits": ["01:00:07;12", "01:00:00;00"],
     }
     assert set(options) == set(CUE_KEYS)
@@ -392,3 +397,16 @@ def test_error_names_the_path_as_given(film_dir: Path, monkeypatch: pytest.Monke
         load_cue_list("film.toml")
     assert info.value.one_line().startswith("film.toml: cue 1M1: key 'seed': received -3")
     assert info.value.path == "film.toml"
+
+
+def test_resynth_needs_a_model_folder(film_dir: Path):
+    text = MINIMAL_CUE + "resynth = true\n"
+    with pytest.raises(CueListError, match=r"cue 1M1: key 'resynth': true needs a model"):
+        load_cue_list(write(film_dir, text))
+    with pytest.raises(CueListError, match=r"\[film\]: key 'resynth_model': no model folder at 'nowhere'"):
+        load_cue_list(write(film_dir, '[film]\nresynth_model = "nowhere"\n' + text))
+    (film_dir / "m").mkdir()
+    with pytest.raises(CueListError, match=r"cue 1M1: key 'resynth_mode'.*'mix' or 'replace'"):
+        load_cue_list(write(film_dir, '[film]\nresynth_model = "m"\n' + text + 'resynth_mode = "blend"\n'))
+    cue = load_cue_list(write(film_dir, '[film]\nresynth_model = "m"\n' + text)).cues[0]
+    assert (cue.resynth, cue.resynth_mode) == (True, "mix")

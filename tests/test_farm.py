@@ -171,3 +171,29 @@ def test_interrupted_run_resumes_without_redoing_finished_cues(tmp_path):
     assert all(state in ("cached", "rendered") for state in states.values())
     assert _digests(out / "1M1") == finished
     assert not list(out.rglob("*.part"))
+
+
+def test_a_cue_with_resynthesis_on_ray(tmp_path, tiny_musicgen_dir):
+    import numpy as np
+
+    film = _copy_demo(tmp_path, cues=3)
+    text = film.read_text().replace("[film]\n", f'[film]\nresynth_model = "{tiny_musicgen_dir}"\n', 1)
+    # 2M1 (solo piano, one stem) is re-voiced: the new layer goes under the piano
+    text = text.replace('seed = 3\n', 'seed = 3\nresynth = true\nresynth_mode = "mix"\n', 1)
+    film.write_text(text)
+    plain = tmp_path / "plain"
+    render_film(load_cue_list(_copy_demo(tmp_path / "p", cues=3)), plain, FarmOptions(workers=2))
+    out = tmp_path / "out"
+    report = render_film(load_cue_list(film), out, FarmOptions(workers=2))
+    assert [o.state for o in report.outcomes] == ["rendered"] * 3
+    manifest = json.loads((out / "2M1" / "manifest.json").read_text())
+    assert manifest["options"]["resynth"]["mode"] == "mix"
+    assert any("re-synthesized (mix)" in n for n in manifest["notes"])
+    assert any("non-commercial" in n for n in manifest["notes"])
+    voiced, _ = soundfile.read(str(out / "2M1" / "2M1_keys.wav"))
+    original, _ = soundfile.read(str(plain / "2M1" / "2M1_keys.wav"))
+    assert voiced.shape == original.shape
+    assert not np.array_equal(voiced, original)
+    assert np.corrcoef(voiced[:, 0], original[:, 0])[0, 1] > 0.5  # the piano is still there
+    # the other cues are untouched by it
+    assert (out / "1M1" / "1M1_mix.wav").read_bytes() == (plain / "1M1" / "1M1_mix.wav").read_bytes()
