@@ -8,8 +8,10 @@ times, as the median of 3 runs each:
 (a) ``fluidsynth -ni -F out.wav -r 48000 -O s24 -R 0 -C 0 SF2 cue.mid``: a fresh process
     that loads the SoundFont, renders the whole file and writes a 24-bit WAV;
 (b) ``render_stems`` in a fresh Python process: interpreter start, imports, reading the
-    MIDI file, loading the SoundFont and rendering all four stems in one pass (no WAV
-    is written; its render also runs 2 s longer, the release tail).
+    MIDI file, loading the SoundFont and rendering all four stems in one call (no WAV
+    is written; its render also runs 2 s longer, the release tail);
+(c) the same with one ``render_stems(..., sections=[s])`` call per stem, as the cue
+    pipeline and the farm call it (one Ray task per stem; here one after another).
 
 Prints one JSON line. Run: ``.venv/bin/python benchmarks/bench_stems.py [--soundfont X]``.
 """
@@ -43,10 +45,15 @@ from scorefarm.render.soundfonts import resolve_soundfont
 from scorefarm.render.synth import render_stems
 t1 = time.perf_counter()
 score = symusic.Score(sys.argv[1])
-result = render_stems(score, resolve_soundfont(sys.argv[2]))
+font = resolve_soundfont(sys.argv[2])
+if sys.argv[3] == "per-stem":
+    from scorefarm.render.synth import score_sections
+    stems = {s: render_stems(score, font, sections=[s]).stems[s] for s in score_sections(score)}
+else:
+    stems = render_stems(score, font).stems
 t2 = time.perf_counter()
 print(json.dumps({"imports": t1 - t0, "render_with_soundfont_load": t2 - t1,
-                  "frames": len(result.mix), "sections": list(result.stems)}))
+                  "frames": len(next(iter(stems.values()))), "sections": list(stems)}))
 """
 
 
@@ -167,8 +174,9 @@ def main() -> None:
         cli_seconds, cli_cpu, _ = _median_run(cli, args.runs)
         with wave.open(str(Path(tmp) / "out.wav")) as wav:
             cli_audio_seconds = wav.getnframes() / wav.getframerate()
-        child = [sys.executable, "-c", CHILD, str(midi), str(soundfont.path)]
+        child = [sys.executable, "-c", CHILD, str(midi), str(soundfont.path), "all"]
         stems_seconds, stems_cpu, outputs = _median_run(child, args.runs)
+        per_stem_seconds, per_stem_cpu, _ = _median_run(child[:-1] + ["per-stem"], args.runs)
         inner = [json.loads(o.strip().splitlines()[-1]) for o in outputs]
         warm = _warm_render_seconds(midi, soundfont)
         version = subprocess.run(["fluidsynth", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
@@ -182,7 +190,11 @@ def main() -> None:
         "sections": len(inner[0]["sections"]),
         "audio_seconds": round(frames / 48000, 2),
         "cli_audio_seconds": round(cli_audio_seconds, 2),
-        "stems_mode": "fresh process: interpreter, imports, MIDI read, SoundFont load, one-pass render; no WAV written",
+        "stems_mode": "fresh process: interpreter, imports, MIDI read, SoundFont load, all stems in one call; no WAV written",
+        "per_stem_seconds": round(per_stem_seconds, 3),
+        "per_stem_ratio": round(per_stem_seconds / cli_seconds, 3),
+        "per_stem_cpu_ratio": round(per_stem_cpu / cli_cpu, 3),
+        "per_stem_mode": "as stems_mode, one call per stem (the cue pipeline's and the farm's path)",
         "cli_cpu_seconds": round(cli_cpu, 3),
         "stems_cpu_seconds": round(stems_cpu, 3),
         "cpu_ratio": round(stems_cpu / cli_cpu, 3),

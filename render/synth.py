@@ -1,14 +1,15 @@
-"""FluidSynth stem rendering: one float32 stereo stem per orchestral section, in one pass.
+"""FluidSynth stem rendering: one float32 stereo stem per orchestral section.
 
-How: libfluidsynth (through pyfluidsynth's library handle) with ``synth.audio-groups`` =
-``synth.audio-channels`` = 16 and ``synth.midi-channels`` = 256. FluidSynth mixes a voice
-into output group ``midi_channel % 16``, so each section owns one group (percussion owns
-group 9, so the first drum track plays on MIDI channel 10 with bank 128) and each track
-gets its own MIDI channel in its section's group: ``group + 16 * slot``. Tracks never
-share a channel, so their controllers, pitch bends and unisons stay apart. Up to 16
-tracks per section render in one pass; a section with more tracks takes extra passes
-over the same buffers (`fluid_synth_process` adds into them), documented in
-`RenderResult.passes`.
+How: libfluidsynth (through pyfluidsynth's library handle), one pass per section into
+a synth with a single stereo output group (``synth.audio-groups`` = 1) and 256 MIDI
+channels. Rendering the sections together into 16 output groups was measured slower
+than one pass per section (FluidSynth mixes every group on every block; see
+benchmarks/bench_stems.py), and per-section passes make a stem the same whether it is
+rendered alone (one farm task per stem) or with the others. Each track gets its own
+MIDI channel (percussion on channel 10 and every 16th after it, with bank 128), so
+controllers, pitch bends and unisons never collide. A section with more than 16
+tracks takes extra passes over the same buffer (`fluid_synth_process` adds into it),
+counted in `RenderResult.passes`.
 
 Timing: notes, controllers and pitch bends are converted to sample times through the
 tempo map (float64, from the MIDI ``mspq`` values; `score.to("second")` agrees within
@@ -19,7 +20,8 @@ boundary nearest its sample: at most 32 frames (0.67 ms at 48 kHz) early or late
 same on every run. The output is ``last note-off + tail_seconds`` long, to the sample.
 
 Determinism: one CPU core, no dynamic sample loading, pinned interpolation, reverb and
-chorus (off by default: the mastering chain adds a hall). The SoundFont is loaded once
+chorus (off by default: the mastering chain adds a hall; when on, the section's own
+effects units mix into its stem). The SoundFont is loaded once
 per process (cached by file, two at most) and lent to a fresh synth for every pass,
 because a reused, reset synth is not deterministic (see `_LoadedFont`). Renders in one
 process run one at a time under a lock (the farm runs cues in separate processes).
@@ -84,12 +86,12 @@ class RenderOptions:
                 raise ValueError(f"RenderOptions.{name} = {getattr(self, name)!r}; allowed: {allowed}")
 
     def synth_settings(self) -> dict[str, int | float]:
-        """Every FluidSynth setting the render depends on, set explicitly."""
+        """Every FluidSynth setting the render depends on, set explicitly. One stereo
+        output group: a pass renders one section (see `render_stems`)."""
         return {
             "synth.sample-rate": float(self.sample_rate), "synth.gain": float(self.gain),
             "synth.polyphony": self.polyphony, "synth.midi-channels": MIDI_CHANNELS,
-            "synth.audio-channels": AUDIO_GROUPS, "synth.audio-groups": AUDIO_GROUPS,
-            "synth.effects-groups": AUDIO_GROUPS if self.reverb or self.chorus else 1,
+            "synth.audio-channels": 1, "synth.audio-groups": 1, "synth.effects-groups": 1,
             "synth.cpu-cores": 1, "synth.dynamic-sample-loading": 0, "synth.min-note-length": 10,
             "synth.reverb.active": int(self.reverb), "synth.chorus.active": int(self.chorus),
             "synth.reverb.room-size": 0.2, "synth.reverb.damp": 0.0, "synth.reverb.width": 0.5,
@@ -325,30 +327,27 @@ def _events(plans: list[_Plan], to_seconds, sample_rate: int):
 
 
 class _Output:
-    """The stems, (frames, 2) float32 each, and the small planar scratch buffers that
+    """One stem, (frames, 2) float32, and the small planar scratch buffers that
     fluid_synth_process mixes into (it adds, and takes no stride): each chunk is
-    rendered there while it is in cache, then interleaved into the stems."""
+    rendered there while it is in cache, then interleaved into the stem. The synth has
+    one output group, so every channel of the pass lands in this stem; its effects
+    units (reverb and chorus, when on) mix into the same stem."""
 
-    def __init__(self, sections: list[str], group_of: dict[str, int], frames: int, effects: bool):
-        self.stems = [np.zeros((frames, 2), np.float32) for _ in sections]
-        self.scratch = np.zeros((len(sections) + 1, 2, _CHUNK), np.float32)  # last: unused groups
-        out = np.full((AUDIO_GROUPS, 2), self.scratch[-1, 0].ctypes.data, np.uintp)
-        for k, section in enumerate(sections):
-            out[group_of[section]] = [self.scratch[k, c].ctypes.data for c in (0, 1)]
-        self.out = out.reshape(-1).copy()
-        # effects unit k (reverb L/R, chorus L/R) mixes into group k's own stem
-        self.nfx = 4 * AUDIO_GROUPS if effects else 0
-        self.fx = np.repeat(out.reshape(AUDIO_GROUPS, 1, 2), 2, axis=1).reshape(-1).copy()
-        self.accumulate = False  # passes after the first add to the stems
+    def __init__(self, frames: int, effects: bool):
+        self.stem = np.zeros((frames, 2), np.float32)
+        self.scratch = np.zeros((2, _CHUNK), np.float32)
+        self.out = np.array([self.scratch[0].ctypes.data, self.scratch[1].ctypes.data], np.uintp)
+        self.nfx = 4 if effects else 0  # reverb L/R, chorus L/R
+        self.fx = np.tile(self.out, 2)
+        self.accumulate = False  # passes after the first add to the stem
 
     def take(self, pos: int, n: int) -> None:
-        """Move the chunk just rendered into the stems and clear the scratch."""
-        for k, stem in enumerate(self.stems):
-            if self.accumulate:
-                stem[pos:pos + n] += self.scratch[k, :, :n].T
-            else:
-                stem[pos:pos + n] = self.scratch[k, :, :n].T
-        self.scratch[:, :, :n] = 0
+        """Move the chunk just rendered into the stem and clear the scratch."""
+        if self.accumulate:
+            self.stem[pos:pos + n] += self.scratch[:, :n].T
+        else:
+            self.stem[pos:pos + n] = self.scratch[:, :n].T
+        self.scratch[:, :n] = 0
 
 
 def _run_pass(font: _LoadedFont, plans: list[_Plan], events: np.ndarray, output: _Output,
@@ -366,7 +365,7 @@ def _run_pass(font: _LoadedFont, plans: list[_Plan], events: np.ndarray, output:
                 if time.monotonic() > deadline:
                     raise RenderError(f"rendering took longer than timeout_seconds={options.timeout_seconds:g}")
                 n = min(end - pos, _CHUNK)
-                if api.process(ptr, n, output.nfx, output.fx.ctypes.data, 2 * AUDIO_GROUPS,
+                if api.process(ptr, n, output.nfx, output.fx.ctypes.data, 2,
                                output.out.ctypes.data) != 0:
                     raise RenderError("fluid_synth_process failed")
                 output.take(pos, n)
@@ -426,15 +425,20 @@ def render_stems(score: symusic.Score, soundfont: SoundFont, options: RenderOpti
             plans = [p for p in plans if p.section in sections]
         sections = [s for s in SECTION_ORDER if any(p.section == s for p in plans)]
         fallbacks = [note for section, note in fallbacks if section in sections]
-        group_of = {p.section: p.channel % AUDIO_GROUPS for p in plans}
-        passes = 1 + max(p.pass_no for p in plans)
-        pass_events = [_events([p for p in plans if p.pass_no == n], to_seconds, sr) for n in range(passes)]
         frames = last_sample + int(round(options.tail_seconds * sr))
-        output = _Output(sections, group_of, frames, options.reverb or options.chorus)
-        for n, (events, _) in enumerate(pass_events):
-            _run_pass(font, [p for p in plans if p.pass_no == n], events, output, frames, deadline, options)
-            output.accumulate = True
-    stems = dict(zip(sections, output.stems))
+        # One section at a time, each into a single output group: FluidSynth's cost of
+        # mixing 16 groups outweighs the per-pass set-up (benchmarks/bench_stems.py),
+        # and a stem then comes out the same whether rendered alone or with others.
+        stems, passes = {}, 0
+        for section in sections:
+            mine = [p for p in plans if p.section == section]
+            output = _Output(frames, options.reverb or options.chorus)
+            for n in range(1 + max(p.pass_no for p in mine)):
+                batch = [p for p in mine if p.pass_no == n]
+                _run_pass(font, batch, _events(batch, to_seconds, sr)[0], output, frames, deadline, options)
+                output.accumulate = True
+                passes += 1
+            stems[section] = output.stem
     mix = stems[sections[0]].copy()
     for section in sections[1:]:  # in SECTION_ORDER: the mix is exactly this sum
         mix += stems[section]
