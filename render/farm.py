@@ -104,7 +104,7 @@ def build_specs(cue_list: CueList, soundfont: SoundFont) -> list[CueSpec]:
             cue_id=cue.id, sketch_name=str(cue.sketch), sketch_bytes=cue.sketch.read_bytes(),
             soundfont=soundfont, soundfont_sha256=sf_hash, film_title=film.title, cue_title=cue.title,
             start=cue.start, cue_options=cue_options_dict(cue), render=render, master=master,
-            resynth=resynth, resynth_model_id=model_id))
+            resynth=resynth, resynth_model_id=model_id, cue_list_name=str(cue_list.path)))
     return specs
 
 

@@ -23,7 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from scorefarm import __version__
-from scorefarm.errors import InputError
+from scorefarm.errors import CueListError, InputError
 from scorefarm.files import sha256_bytes, write_bytes_atomic
 from scorefarm.symbolic.timecode import Timecode
 
@@ -53,6 +53,7 @@ class CueSpec:
     master: Any = None  # scorefarm.render.master.MasterOptions
     resynth: Any = None  # scorefarm.render.resynth.ResynthOptions, when the cue asks for it
     resynth_model_id: str = ""  # identifies the model folder's contents (for the cache key)
+    cue_list_name: str = ""  # the cue list this cue came from, for error messages
 
     def key(self) -> str:
         """Content address of this cue's outputs: inputs, options and code version."""
@@ -97,6 +98,14 @@ def _emit(progress: Progress | None, cue_id: str, stage: str) -> None:
         progress({"cue": cue_id, "stage": stage})
 
 
+#: cue-list keys whose stage is not built yet: (key, the value that asks for nothing, stage)
+_UNAVAILABLE_STAGES = (
+    ("extend_bars", 0, "extension by the MIDI-token transformer"),
+    ("harmonize", False, "harmonization"),
+    ("ensemble", "", "orchestration"),
+)
+
+
 @dataclass
 class PreparedCue:
     """A cue after its symbolic stages: the score to render (as MIDI bytes, so it
@@ -122,8 +131,14 @@ def prepare_cue(spec: CueSpec) -> PreparedCue:
     from .synth import score_sections
 
     score = load_score_bytes(spec.sketch_bytes, spec.sketch_name)
+    notes: list[str] = []
+    for key, value, stage in _UNAVAILABLE_STAGES:
+        if spec.cue_options.get(key, value) != value:
+            raise CueListError(f"cue {spec.cue_id}: key {key!r} = {spec.cue_options[key]!r} asks for {stage}, "
+                               f"which this build of scorefarm does not have yet; allowed: {value!r}",
+                               spec.cue_list_name or spec.sketch_name)
     smpte = None if spec.start is None else smpte_from_timecode(spec.start)
-    return PreparedCue(midi_bytes=score_to_bytes(score, smpte=smpte), sections=score_sections(score), notes=[])
+    return PreparedCue(midi_bytes=score_to_bytes(score, smpte=smpte), sections=score_sections(score), notes=notes)
 
 
 def render_section(spec: CueSpec, prepared: PreparedCue, section: str) -> RenderedStem:

@@ -14,6 +14,7 @@ import soundfile
 
 from scorefarm.errors import FarmError, OutputError
 from scorefarm.render.farm import FarmOptions, render_film
+from scorefarm.render.pipeline import _UNAVAILABLE_STAGES
 from scorefarm.symbolic.cuelist import load_cue_list
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -197,3 +198,18 @@ def test_a_cue_with_resynthesis_on_ray(tmp_path, tiny_musicgen_dir):
     assert np.corrcoef(voiced[:, 0], original[:, 0])[0, 1] > 0.5  # the piano is still there
     # the other cues are untouched by it
     assert (out / "1M1" / "1M1_mix.wav").read_bytes() == (plain / "1M1" / "1M1_mix.wav").read_bytes()
+
+
+_ASKING = {"extend_bars": "8", "harmonize": "true", "ensemble": '"full-orchestra"'}
+
+
+@pytest.mark.parametrize("key", [key for key, _, _ in _UNAVAILABLE_STAGES])
+def test_a_stage_that_is_not_built_fails_its_cue_with_the_key_named(tmp_path, key):
+    value = _ASKING[key]
+    film = _copy_demo(tmp_path, cues=2)
+    film.write_text(film.read_text().replace("seed = 2\n", f"seed = 2\n{key} = {value}\n", 1))
+    report = render_film(load_cue_list(film), tmp_path / "out", FarmOptions(serial=True))
+    outcome = {o.cue_id: o for o in report.outcomes}
+    assert outcome["1M1"].state == "rendered"
+    assert outcome["1M2"].state == "failed"
+    assert f"cue 1M2: key '{key}'" in outcome["1M2"].reason and "film.toml" in outcome["1M2"].reason
