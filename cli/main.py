@@ -149,6 +149,12 @@ def resynth(source: Path, prompt: str, model_dir: Path, out_path: Path, mode: st
             click.echo(f"note: {note}", err=True)
 
 
+from .harmony_commands import analyze, check, harmonize  # noqa: E402  (light: no music21 at import)
+
+for _command in (analyze, harmonize, check):
+    cli.add_command(_command)
+
+
 def main() -> None:
     cli(prog_name="compose")
 

@@ -4,8 +4,8 @@
 it runs the same on any Ray node) and returns every output as bytes in a
 ``CueProduct``; only ``write_cue`` touches the output folder, and only the driver
 calls it. Stages so far: load and validate the sketch, render one stem per section
-with FluidSynth, master the mix. Later stages (extend, harmonize, orchestrate,
-re-synthesize) slot in between ``_symbolic`` and ``_render``.
+with FluidSynth, master the mix. Symbolic stages (harmonize now; extend and
+orchestrate to come) run in ``prepare_cue``; re-synthesis runs per stem.
 """
 
 from __future__ import annotations
@@ -101,7 +101,6 @@ def _emit(progress: Progress | None, cue_id: str, stage: str) -> None:
 #: cue-list keys whose stage is not built yet: (key, the value that asks for nothing, stage)
 _UNAVAILABLE_STAGES = (
     ("extend_bars", 0, "extension by the MIDI-token transformer"),
-    ("harmonize", False, "harmonization"),
     ("ensemble", "", "orchestration"),
 )
 
@@ -124,8 +123,8 @@ class RenderedStem:
 
 
 def prepare_cue(spec: CueSpec) -> PreparedCue:
-    """The symbolic stages: load and validate the sketch (later: extend, harmonize,
-    orchestrate). Bad input raises ScoreError naming the sketch."""
+    """The symbolic stages: load and validate the sketch, harmonize it when the cue
+    asks. Bad input raises ScoreError naming the sketch."""
     from scorefarm.symbolic.score_io import load_score_bytes, score_to_bytes, smpte_from_timecode
 
     from .synth import score_sections
@@ -137,6 +136,11 @@ def prepare_cue(spec: CueSpec) -> PreparedCue:
             raise CueListError(f"cue {spec.cue_id}: key {key!r} = {spec.cue_options[key]!r} asks for {stage}, "
                                f"which this build of scorefarm does not have yet; allowed: {value!r}",
                                spec.cue_list_name or spec.sketch_name)
+    if spec.cue_options.get("harmonize"):
+        from scorefarm.symbolic.harmonize import HarmonizeOptions, harmonize_score
+
+        score, done = harmonize_score(score, HarmonizeOptions(style="film"), name=spec.sketch_name)
+        notes += [f"harmonized (film style): {note}" for note in done]
     smpte = None if spec.start is None else smpte_from_timecode(spec.start)
     return PreparedCue(midi_bytes=score_to_bytes(score, smpte=smpte), sections=score_sections(score), notes=notes)
 

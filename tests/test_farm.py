@@ -213,3 +213,16 @@ def test_a_stage_that_is_not_built_fails_its_cue_with_the_key_named(tmp_path, ke
     assert outcome["1M1"].state == "rendered"
     assert outcome["1M2"].state == "failed"
     assert f"cue 1M2: key '{key}'" in outcome["1M2"].reason and "film.toml" in outcome["1M2"].reason
+
+
+def test_the_melody_cue_is_harmonized_in_four_parts(demo_run):
+    import symusic
+
+    _, out, _, _ = demo_run
+    score = symusic.Score(str(out / "4M1" / "4M1.mid"))
+    assert [t.name for t in score.tracks if t.notes] == ["Soprano", "Alto", "Tenor", "Bass"]
+    melody = symusic.Score(str(DEMO / "sketches" / "4m1_lullaby.mid")).tracks[0].notes
+    soprano = score.tracks[[t.name for t in score.tracks].index("Soprano")].notes
+    assert [(n.time, n.pitch) for n in soprano] == [(n.time, n.pitch) for n in melody]  # untouched
+    manifest = json.loads((out / "4M1" / "manifest.json").read_text())
+    assert any(n.startswith("harmonized (film style)") for n in manifest["notes"])

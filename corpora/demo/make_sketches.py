@@ -2,7 +2,8 @@
 
 Run: .venv/bin/python corpora/demo/make_sketches.py  (the .mid files are committed;
 rerunning rewrites them byte for byte). Four cues show the toolkit's range:
-different metres (4/4, 6/8, 3/4, 5/4), keys, tempi, a tempo change, piano alone.
+different metres (4/4, 6/8, 3/4, 5/4), keys, tempi, a tempo change, piano alone, and a
+melody alone for the harmonizer.
 """
 
 from __future__ import annotations
@@ -137,11 +138,23 @@ def homecoming() -> symusic.Score:
     return s
 
 
+def lullaby() -> symusic.Score:
+    """4M1 — a melody alone (G major, 3/4, 80 bpm), for `harmonize = true`: the
+    pipeline writes alto, tenor and bass under it before rendering."""
+    s = new_score(80, (3, 4), (1, 0))
+    line(track(s, "Melody", 48), 0, "D5:2 B4:1 G4:2 A4:1 B4:1 C5:1 D5:1 E5:2 D5:1 "
+         "C5:2 A4:1 B4:2 G4:1 A4:1 B4:1 G4:1 F#4:2 r:1 "
+         "D5:2 B4:1 G4:2 A4:1 B4:1 C5:1 D5:1 E5:2 G5:1 "
+         "F#5:1 E5:1 D5:1 C5:1 B4:1 A4:1 G4:3", 72)
+    return s
+
+
 SKETCHES = {
     "1m1_harbour_dawn.mid": harbour_dawn,
     "1m2_the_chase.mid": the_chase,
     "2m1_letters.mid": letters,
     "3m1_homecoming.mid": homecoming,
+    "4m1_lullaby.mid": lullaby,
 }
 
 

@@ -1,0 +1,98 @@
+"""The voice-leading checker on known faults, clean progressions and Bach.
+
+1. A file of known faults: every passage of
+   ``symbolic/data/voice_leading_examples.json`` that plants a fault, laid out
+   one per bar with a bar of rest between them, written to a MIDI file and
+   checked through ``check_file`` (the path ``compose check`` takes). Every
+   planted fault must be found at its bar, beat and voices; anything else
+   found is listed as extra.
+2. The clean textbook progressions of the same file: no fault may be reported.
+3. The fixer on the known-faults file: how many faults re-voicing the inner
+   voices removes, and which remain (those in the soprano or bass it may not
+   touch).
+4. For scale: the checker over every Bach chorale of the music21 corpus (four
+   voices, keys found by windows): faults per 100 transitions by kind, and the
+   time per chorale.
+
+    .venv/bin/python benchmarks/bench_check.py
+
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from scorefarm.symbolic.bach_corpus import load_chorales
+from scorefarm.symbolic.score_io import save_score
+from scorefarm.symbolic.vl_examples import clean_voices, planted_faults_voices
+from scorefarm.symbolic.vl_fix import fix_voices
+from scorefarm.symbolic.voiceleading import KINDS, CheckOptions, check_file, check_voices
+from scorefarm.symbolic.voices import Part, VNote, Voices, voices_to_score
+
+TPQ = 480
+
+
+def found(report) -> set[tuple]:
+    return {(f.kind, f.bar, f.beat, f.voices) for f in report.faults}
+
+
+def through_file(voices: Voices, folder: Path, name: str):
+    path = folder / name
+    save_score(voices_to_score(voices), path)
+    return check_file(path, CheckOptions())
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        planted, expected = planted_faults_voices()
+        report = through_file(planted, folder, "known_faults.mid")
+        got = found(report)
+        missed = sorted(set(expected) - got)
+        extra = sorted(got - set(expected))
+        clean, _ = clean_voices()
+        clean_report = through_file(clean, folder, "clean.mid")
+    fix = fix_voices(planted)
+    chorales = load_chorales()
+    counts: Counter = Counter()
+    transitions = 0
+    start = time.perf_counter()
+    for chorale in chorales:
+        parts = [Part(name, [VNote(int(round(on * TPQ)), int(round((on + dur) * TPQ)), p)
+                             for on, dur, p in chorale.voices[name]]) for name in ("Soprano", "Alto", "Tenor", "Bass")]
+        bach = check_voices(Voices(TPQ, parts, [(0, *chorale.time_signature)]))
+        counts.update(f.kind for f in bach.faults)
+        transitions += bach.transitions
+    elapsed = time.perf_counter() - start
+    print(json.dumps({
+        "benchmark": "voice_leading_check",
+        "known_faults": {
+            "planted": len(expected),
+            "found": len(expected) - len(missed),
+            "missed": [list(m) for m in missed],
+            "extra": [list(e) for e in extra],
+            "kinds_planted": sorted({e[0] for e in expected}),
+            "target": "every planted fault found",
+        },
+        "clean_progressions": {"chords": sum(len(p.notes) for p in clean.parts[:1]),
+                               "faults_reported": len(clean_report.faults), "target": 0},
+        "fix_known_faults": {"before": len(fix.before.faults), "after": len(fix.after.faults),
+                             "remaining": sorted({f.kind for f in fix.after.faults})},
+        "bach_chorales": {
+            "chorales": len(chorales), "transitions": transitions,
+            "per_100_transitions": {k: round(100 * counts[k] / transitions, 3) for k in KINDS if counts[k]},
+            "ms_per_chorale": round(1000 * elapsed / len(chorales), 1),
+        },
+        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpu_count": os.cpu_count()},
+    }))
+
+
+if __name__ == "__main__":
+    main()

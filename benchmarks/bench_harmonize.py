@@ -1,0 +1,216 @@
+"""Harmonizing the soprano of held-out Bach chorales, compared with Bach's own parts.
+
+For every chorale of the held-out split (``bach_corpus.is_held_out``; none of
+them was learned from, which the script checks), the soprano alone is written
+as a one-track MIDI score and harmonized by ``harmonize_score`` in chorale
+style. Alto, tenor and bass are then compared with Bach's on a grid of
+sixteenth notes:
+
+- ``atb_frame_error``: the share of (frame, voice) pairs, over A, T and B
+  together, where the generated voice does not sound the same pitch as Bach's
+  (a rest against a note counts as a difference; frames where both rest are
+  not counted);
+- ``bass_frame_match``: the share of bass frames that agree;
+- parallel fifths and octaves (same direction) per 100 transitions, measured by
+  the same checker (``voiceleading.check_voices``) on the same sixteenth grid
+  for Bach's four parts and for ours;
+- the time to harmonize a 32-bar melody (held-out chorale melodies joined to
+  32 bars of 4/4) on one CPU core, model loading included on the first call.
+
+    .venv/bin/python benchmarks/bench_harmonize.py            # held-out split
+    .venv/bin/python benchmarks/bench_harmonize.py --split dev  # tuning split
+
+``--split dev`` learns a model from the training chorales minus a development
+eighth and scores that eighth: weights were tuned there, never on the test split.
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import symusic  # noqa: E402
+
+from scorefarm.symbolic.bach_corpus import Chorale, load_chorales  # noqa: E402
+from scorefarm.symbolic.chorale_model import is_dev, learn, load_model, model_from_dict  # noqa: E402
+from scorefarm.symbolic.harmonize import HarmonizeOptions, harmonize_melody, harmonize_score  # noqa: E402
+from scorefarm.symbolic.voiceleading import PARALLEL_KINDS, CheckOptions, check_voices  # noqa: E402
+from scorefarm.symbolic.voices import Part, VNote, Voices, voices_from_score  # noqa: E402
+
+TPQ = 480
+GRID = TPQ // 4  # sixteenth notes
+VOICE_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
+
+
+def melody_score(chorale: Chorale, bars: int | None = None) -> symusic.Score:
+    """The chorale's soprano alone, as a composer's MIDI sketch would hold it."""
+    score = symusic.Score(TPQ)
+    score.tempos.append(symusic.Tempo(0, qpm=80.0))
+    score.time_signatures.append(symusic.TimeSignature(0, *chorale.time_signature))
+    track = symusic.Track("Melody", 0, False)
+    for on, dur, pitch in chorale.voices["Soprano"]:
+        track.notes.append(symusic.Note(int(round(on * TPQ)), int(round(dur * TPQ)), pitch, 80))
+    score.tracks.append(track)
+    return score
+
+
+def bach_voices(chorale: Chorale) -> Voices:
+    parts = [Part(name, [VNote(int(round(on * TPQ)), int(round((on + dur) * TPQ)), p)
+                         for on, dur, p in chorale.voices[name]]) for name in VOICE_NAMES]
+    return Voices(TPQ, parts, [(0, *chorale.time_signature)])
+
+
+def frames(part: Part, count: int) -> list[int | None]:
+    out: list[int | None] = [None] * count
+    for note in part.notes:
+        for k in range(-(-note.start // GRID), -(-note.end // GRID)):
+            if 0 <= k < count:
+                out[k] = note.pitch
+    return out
+
+
+def compare(ours: Voices, bach: Voices) -> dict[str, tuple[int, int]]:
+    """Per voice (A, T, B): (frames that differ, frames where either sounds); and under
+    "Bass pitch class", the bass frames whose pitch classes differ (octaves forgiven)."""
+    count = -(-max(ours.end_tick(), bach.end_tick()) // GRID)
+    result = {}
+    for v in (1, 2, 3):
+        a, b = frames(ours.parts[v], count), frames(bach.parts[v], count)
+        counted = [(x, y) for x, y in zip(a, b) if x is not None or y is not None]
+        result[VOICE_NAMES[v]] = (sum(1 for x, y in counted if x != y), len(counted))
+        if v == 3:
+            pc_wrong = sum(1 for x, y in counted if x is None or y is None or x % 12 != y % 12)
+            result["Bass pitch class"] = (pc_wrong, len(counted))
+    return result
+
+
+def parallel_rate(voices: Voices) -> tuple[int, int, int, int]:
+    """(parallels on the sixteenth grid, grid transitions, parallels at onsets, onset transitions)."""
+    grid = check_voices(voices, CheckOptions(kinds=PARALLEL_KINDS, grid_ticks=GRID, key=(0, "major")))
+    onsets = check_voices(voices, CheckOptions(kinds=PARALLEL_KINDS, key=(0, "major")))
+    return grid.count(PARALLEL_KINDS), grid.transitions, onsets.count(PARALLEL_KINDS), onsets.transitions
+
+
+def timing(chorales: list[Chorale], model, options: HarmonizeOptions) -> dict:
+    """Harmonize a 32-bar 4/4 melody made of held-out chorale melodies end to end."""
+    notes, offset = [], 0.0
+    pool = [c for c in chorales if c.time_signature == (4, 4)]
+    i = 0
+    while offset < 128:
+        c = pool[i % len(pool)]
+        for on, dur, pitch in c.voices["Soprano"]:
+            if offset + on + dur <= 128:
+                notes.append((offset + on, dur, pitch))
+        offset += -(-c.length_quarters // 4) * 4
+        i += 1
+    score = symusic.Score(TPQ)
+    score.tempos.append(symusic.Tempo(0, qpm=90.0))
+    score.time_signatures.append(symusic.TimeSignature(0, 4, 4))
+    track = symusic.Track("Melody", 0, False)
+    for on, dur, pitch in notes:
+        track.notes.append(symusic.Note(int(on * TPQ), int(dur * TPQ), pitch, 80))
+    score.tracks.append(track)
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        if model is None:
+            harmonize_score(score, options)
+        else:
+            harmonize_melody(score, options, model=model)
+        times.append(time.perf_counter() - start)
+    return {"bars": 32, "melody_notes": len(notes), "first_call_s": round(times[0], 3),
+            "median_s": round(statistics.median(times), 3)}
+
+
+def run(split: str, options: HarmonizeOptions) -> dict:
+    try:
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one CPU core
+    except (AttributeError, OSError):
+        pass
+    chorales = load_chorales()
+    if split == "dev":
+        train = [c for c in chorales if not c.held_out and not is_dev(c.id)]
+        evaluate = [c for c in chorales if not c.held_out and is_dev(c.id)]
+        model = model_from_dict(learn(train))
+    else:
+        evaluate = [c for c in chorales if c.held_out]
+        model = None
+        learned = set(load_model().chorales)
+        leaked = learned & {c.id for c in evaluate}
+        if leaked:
+            raise SystemExit(f"held-out chorales were learned from: {sorted(leaked)}")
+    timing_result = timing(evaluate, model, options)
+    wrong = {v: 0 for v in (*VOICE_NAMES[1:], "Bass pitch class")}
+    total = dict(wrong)
+    ours_par = [0, 0, 0, 0]
+    bach_par = [0, 0, 0, 0]
+    key_right = 0
+    for chorale in evaluate:
+        melody = melody_score(chorale)
+        if model is None:
+            out, _ = harmonize_score(melody, options)
+            ours = voices_from_score(out)
+            key = None
+        else:
+            result = harmonize_melody(melody, options, model=model)
+            ours, key = result.voices, result.key
+        if key is None:
+            key = _key_of(out)
+        key_right += int(key == (chorale.tonic_pc, chorale.mode))
+        bach = bach_voices(chorale)
+        for voice, (bad, count) in compare(ours, bach).items():
+            wrong[voice] += bad
+            total[voice] += count
+        for acc, voices in ((ours_par, ours), (bach_par, bach)):
+            for k, value in enumerate(parallel_rate(voices)):
+                acc[k] += value
+    atb_error = sum(wrong[v] for v in VOICE_NAMES[1:]) / sum(total[v] for v in VOICE_NAMES[1:])
+    return {
+        "benchmark": "harmonize_bach_chorales",
+        "split": split,
+        "chorales": len(evaluate),
+        "atb_frame_error": round(atb_error, 4),
+        "atb_frame_error_target": "< 0.70",
+        "frame_error_by_voice": {v: round(wrong[v] / total[v], 4) for v in VOICE_NAMES[1:]},
+        "bass_frame_match": round(1 - wrong["Bass"] / total["Bass"], 4),
+        "bass_frame_match_target": ">= 0.50",
+        "bass_pitch_class_frame_match": round(1 - wrong["Bass pitch class"] / total["Bass pitch class"], 4),
+        "key_agreement_with_music21": round(key_right / len(evaluate), 4),
+        "parallels_per_100_sixteenth_transitions": {
+            "ours": round(100 * ours_par[0] / ours_par[1], 3), "bach": round(100 * bach_par[0] / bach_par[1], 3)},
+        "parallels_per_100_onset_transitions": {
+            "ours": round(100 * ours_par[2] / ours_par[3], 3), "bach": round(100 * bach_par[2] / bach_par[3], 3)},
+        "parallels_count": {"ours": ours_par[0], "bach": bach_par[0]},
+        "timing_32_bars": timing_result,
+        "timing_target_s": 2.0,
+        "machine": {"platform": platform.platform(), "python": platform.python_version(),
+                    "cpu_count": os.cpu_count(), "cores_used": 1, "processor": platform.processor()},
+    }
+
+
+def _key_of(score) -> tuple[int, str]:
+    ks = score.key_signatures[0]
+    sharps, minor = ks.key, ks.tonality
+    major_tonic = (sharps * 7) % 12
+    return ((major_tonic + 9) % 12, "minor") if minor else (major_tonic, "major")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--split", choices=("test", "dev"), default="test")
+    args = parser.parse_args()
+    print(json.dumps(run(args.split, HarmonizeOptions()), sort_keys=False))
+
+
+if __name__ == "__main__":
+    main()

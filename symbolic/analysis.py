@@ -1,0 +1,320 @@
+"""Harmonic analysis of any score: key by windows, a chord and a Roman numeral per beat.
+
+- Key: Krumhansl-Schmuckler by windows of bars with a cost per modulation
+  (``keyfinding``; the same profiles music21 ships, Bellman-Budge by default).
+- Chord: the notes sounding in each beat, weighted by how long they sound
+  (a note struck on the beat counts more, the lowest note tells the
+  inversion), matched against triad and seventh-chord templates; a chord
+  diatonic to the current key wins a near tie, and a change of chord between
+  beats to another triad costs a little (so a passing note does not make a
+  chord of its own, while G -> G7 stays free).
+  The defaults were chosen on half of the Monteverdi madrigals (see
+  ``benchmarks/bench_analysis.py``).
+- Roman numeral: music21's ``romanNumeralFromChord`` in the beat's key
+  (secondary dominants preferred for chromatic chords), the part of music21's analysis that is
+  right once the chord and key are known. music21 is imported only when
+  numerals are asked for.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import symusic.core
+
+from scorefarm.errors import ScoreError
+
+from .chords import TEMPLATES, TRIAD_OF, ChordLabel, key_name, roman_numeral, scale_of
+from .keyfinding import KeyOptions, bar_keys
+from .voices import Part, VNote, Voices, bar_beat, beat_length
+
+ROMAN_SOURCES = ("music21", "builtin")
+
+
+@dataclass(frozen=True)
+class AnalyzeOptions:
+    key_window_bars: int = 4
+    key_change_cost: float = 0.5
+    key_profile: str = "bellman_budge"  # a table of data/key_profiles.json
+    key_bass_weight: float = 0.0  # extra weight for the lowest track in key finding
+    key: tuple[int, str] | None = None  # one key throughout (tonic pc, mode); None: found by windows
+    roman: str = "music21"  # "music21" or "builtin" (no music21 import)
+    onset_weight: float = 1.0  # extra weight of notes struck on the beat
+    outside_penalty: float = 0.6  # per unit of weight outside the chord
+    missing_penalty: float = 0.3  # per chord tone absent (half for a missing fifth)
+    bass_root_bonus: float = 0.3
+    diatonic_bonus: float = 0.15
+    seventh_penalty: float = 0.15
+    chord_change_cost: float = 0.3  # paid per change of chord between beats (smooths passing notes)
+
+    def __post_init__(self):
+        if self.roman not in ROMAN_SOURCES:
+            raise ValueError(f"roman must be one of {ROMAN_SOURCES}, got {self.roman!r}")
+        if self.key_window_bars < 1:
+            raise ValueError(f"key_window_bars must be at least 1, got {self.key_window_bars}")
+
+
+@dataclass(frozen=True)
+class BeatLabel:
+    tick: int
+    bar: int
+    beat: float
+    key: str  # "F major", "d minor"
+    tonic: int
+    mode: str
+    chord: str  # "C7/E", "" for silence
+    root: int | None
+    quality: str | None
+    bass: int | None
+    roman: str  # "V65", "" for silence
+
+
+@dataclass
+class Analysis:
+    tpq: int
+    beats: list[BeatLabel]
+    keys: list[tuple[int, str]] = field(default_factory=list)  # (start tick, key name) per modulation
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps({"tpq": self.tpq, "keys": [{"tick": t, "key": k} for t, k in self.keys],
+                           "beats": [asdict(b) for b in self.beats], "notes": self.notes}, indent=2)
+
+    def table(self) -> list[tuple[str, str, str, str, str]]:
+        """(bar, beat, key, chord, numeral) rows, the key shown where it changes."""
+        rows, last_key = [], None
+        for b in self.beats:
+            key = b.key if b.key != last_key else ""
+            last_key = b.key
+            rows.append((str(b.bar), f"{b.beat:g}", key, b.chord or "-", b.roman or "-"))
+        return rows
+
+
+def analyze_score(score, options: AnalyzeOptions = AnalyzeOptions(), name: str = "score",
+                  first_bar: int = 1) -> Analysis:
+    """Key, chord and Roman numeral at every beat of ``score`` (a symusic score)."""
+    if not isinstance(score, symusic.core.ScoreTick):
+        score = score.to("tick")
+    tracks = [t for t in score.tracks if not t.is_drum and t.note_num() > 0]
+    if not tracks:
+        raise ScoreError("has no pitched notes to analyse", name)
+    parts = [Part(t.name, sorted(VNote(n.time, n.time + n.duration, n.pitch) for n in t.notes if n.duration > 0))
+             for t in tracks]
+    sigs = sorted((ts.time, ts.numerator, ts.denominator) for ts in score.time_signatures) or [(0, 4, 4)]
+    if sigs[0][0] > 0:
+        sigs.insert(0, (0, 4, 4))
+    voices = Voices(score.tpq, parts, sigs, first_bar=first_bar)
+    return analyze_voices(voices, options)
+
+
+def analyze_file(path, options: AnalyzeOptions = AnalyzeOptions()) -> Analysis:
+    """Analyse a MIDI or MusicXML file (bars numbered as MusicXML numbers them)."""
+    from .voices import load_any_score
+
+    score, first_bar, _ = load_any_score(path)
+    return analyze_score(score, options, name=str(path), first_bar=first_bar)
+
+
+def analyze_voices(voices: Voices, options: AnalyzeOptions = AnalyzeOptions()) -> Analysis:
+    key_opts = KeyOptions(window_bars=options.key_window_bars, change_cost=options.key_change_cost,
+                          profile=options.key_profile, bass_weight=options.key_bass_weight)
+    per_bar = [(0, *options.key)] if options.key else bar_keys(voices, key_opts)
+    notes = sorted((n.start, n.end, n.pitch) for p in voices.parts for n in p.notes)
+    starts = np.asarray([n[0] for n in notes])
+    beats: list[BeatLabel] = []
+    keys: list[tuple[int, str]] = []
+    grid = _beats(voices)
+    profiles = [beat_profile(notes, starts, start, end, options) for start, end in grid]
+    sounding = [i for i, p in enumerate(profiles) if p is not None]
+    labels: dict[int, ChordLabel] = {}
+    if sounding:
+        scores = np.stack([chord_scores(profiles[i][0], profiles[i][1], *_key_at(per_bar, grid[i][0]), options)
+                           for i in sounding])
+        path = _chord_path(scores, options.chord_change_cost)
+        for i, k in zip(sounding, path):
+            root, quality = CHORDS[int(k)]
+            labels[i] = ChordLabel(root, quality, profiles[i][1])
+    for i, (start, end) in enumerate(grid):
+        tonic, mode = _key_at(per_bar, start)
+        kname = key_name(tonic, mode)
+        if not keys or keys[-1][1] != kname:
+            keys.append((start, kname))
+        label = labels.get(i)
+        bar, beat = bar_beat(start, voices.tpq, voices.time_signatures, voices.first_bar)
+        if label is None:
+            beats.append(BeatLabel(start, bar, beat, kname, tonic, mode, "", None, None, None, ""))
+            continue
+        numeral = roman_of(label, tonic, mode, options.roman)
+        beats.append(BeatLabel(start, bar, beat, kname, tonic, mode, label.spelled((tonic, mode)), label.root,
+                               label.quality, label.bass, numeral))
+    return Analysis(voices.tpq, beats, keys)
+
+
+def _beats(voices: Voices) -> list[tuple[int, int]]:
+    end = voices.end_tick()
+    out = []
+    sigs = voices.time_signatures
+    for i, (start, num, den) in enumerate(sigs):
+        stop = sigs[i + 1][0] if i + 1 < len(sigs) else end
+        step = beat_length(voices.tpq, num, den)
+        tick = start
+        while tick < min(stop, end):
+            out.append((tick, min(tick + step, stop)))
+            tick += step
+    return out
+
+
+def _key_at(per_bar, tick: int) -> tuple[int, str]:
+    current = per_bar[0]
+    for entry in per_bar:
+        if entry[0] <= tick:
+            current = entry
+    return current[1], current[2]
+
+
+def beat_profile(notes, starts: np.ndarray, start: int, end: int, options: AnalyzeOptions):
+    """(pitch-class weights summing to 1, bass pitch class) of [start, end), or None in silence."""
+    weights = np.zeros(12)
+    lo = int(np.searchsorted(starts, end, side="left"))
+    bass_at_onset, bass_any = None, None
+    length = end - start
+    for n_start, n_end, pitch in notes[:lo]:
+        overlap = min(n_end, end) - max(n_start, start)
+        if overlap <= 0:
+            continue
+        weights[pitch % 12] += overlap / length
+        if n_start <= start < n_end:
+            weights[pitch % 12] += options.onset_weight * (1.0 if n_start == start else 0.5)
+            bass_at_onset = pitch if bass_at_onset is None else min(bass_at_onset, pitch)
+        bass_any = pitch if bass_any is None else min(bass_any, pitch)
+    if bass_any is None:
+        return None
+    bass = (bass_at_onset if bass_at_onset is not None else bass_any) % 12
+    return weights / weights.sum(), bass
+
+
+CHORDS = [(root, quality) for quality in TEMPLATES for root in range(12)]
+_MEMBERS = np.zeros((len(CHORDS), 12))
+for _i, (_root, _quality) in enumerate(CHORDS):
+    for _k, _iv in enumerate(TEMPLATES[_quality]):
+        _MEMBERS[_i, (_root + _iv) % 12] = 0.5 if _k == 2 else 1.0  # a missing fifth costs half
+
+
+_SAME_ROOT = np.asarray([[a[0] == b[0] and TRIAD_OF[a[1]] == TRIAD_OF[b[1]] for b in CHORDS] for a in CHORDS])
+
+
+def _chord_path(scores: np.ndarray, change_cost: float) -> list[int]:
+    """Best chord per beat, paying ``change_cost`` when the triad changes (G -> G7 is free)."""
+    cost = np.where(_SAME_ROOT, 0.0, change_cost)
+    best = scores[0].copy()
+    backs = []
+    for row in scores[1:]:
+        total = best[:, None] - cost
+        back = np.argmax(total, axis=0)
+        best = total[back, np.arange(len(back))] + row
+        backs.append(back)
+    path = [int(np.argmax(best))]
+    for back in reversed(backs):
+        path.append(int(back[path[-1]]))
+    return path[::-1]
+
+
+def chord_scores(weights: np.ndarray, bass: int, tonic: int, mode: str, options: AnalyzeOptions) -> np.ndarray:
+    """How well each of ``CHORDS`` explains a beat's pitch-class weights."""
+    member = _MEMBERS > 0
+    inside = member @ weights
+    score = inside - options.outside_penalty * (1.0 - inside)
+    score -= options.missing_penalty * ((weights[None, :] == 0) * _MEMBERS).sum(axis=1)
+    sizes = member.sum(axis=1)
+    score -= options.seventh_penalty * (sizes == 4)
+    diatonic = _diatonic(tonic, mode)
+    for i, (root, quality) in enumerate(CHORDS):
+        if quality == "augmented":
+            score[i] -= options.seventh_penalty
+        if root == bass:
+            score[i] += options.bass_root_bonus
+        if (root, quality) in diatonic:
+            score[i] += options.diatonic_bonus
+    return score
+
+
+@lru_cache(maxsize=48)
+def _diatonic(tonic: int, mode: str) -> frozenset[tuple[int, str]]:
+    """(root, quality) of the triads and sevenths built on the key's scale (minor: harmonic too)."""
+    scales = [scale_of(tonic, mode)]
+    if mode == "minor":
+        harmonic = list(scales[0])
+        harmonic[6] = (tonic + 11) % 12
+        scales.append(tuple(harmonic))
+    out = set()
+    for scale in scales:
+        pcs = set(scale)
+        for root in scale:
+            for quality, intervals in TEMPLATES.items():
+                if all((root + i) % 12 in pcs for i in intervals):
+                    out.add((root, quality))
+    return frozenset(out)
+
+
+def roman_of(label: ChordLabel, tonic: int, mode: str, source: str = "music21") -> str:
+    if source == "builtin":
+        return roman_numeral(label, tonic, mode)
+    return _music21_roman(label.root, label.quality, label.bass, tonic, mode)
+
+
+INTERVAL_NAMES = {
+    "major": ("M3", "P5"), "minor": ("m3", "P5"), "diminished": ("m3", "d5"), "augmented": ("M3", "A5"),
+    "dominant-seventh": ("M3", "P5", "m7"), "major-seventh": ("M3", "P5", "M7"),
+    "minor-seventh": ("m3", "P5", "m7"), "half-diminished-seventh": ("m3", "d5", "m7"),
+    "diminished-seventh": ("m3", "d5", "d7"),
+}
+_SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+_FLAT_NAMES = ("C", "D-", "D", "E-", "E", "F", "G-", "G", "A-", "A", "B-", "B")
+
+
+@lru_cache(maxsize=4096)
+def _music21_roman(root: int, quality: str, bass: int, tonic: int, mode: str) -> str:
+    from music21 import chord, key, pitch, roman
+
+    k = key.Key(_tonic_name(tonic, mode), mode)
+    spelled = {p.pitchClass: p.name for p in k.getPitches()}
+    if mode == "minor":
+        for interval in ("M6", "M7"):
+            raised = k.tonic.transpose(interval)
+            spelled.setdefault(raised.pitchClass, raised.name)
+    if root in spelled:
+        root_pitch = pitch.Pitch(spelled[root] + "4")
+    elif quality in ("diminished", "diminished-seventh", "half-diminished-seventh") and (root - 1) % 12 in spelled:
+        root_pitch = pitch.Pitch(spelled[(root - 1) % 12] + "4").transpose("A1")  # a raised degree: a leading tone
+    elif (root + 1) % 12 in spelled:
+        root_pitch = pitch.Pitch(spelled[(root + 1) % 12] + "4").transpose("-A1")  # a lowered degree: bII, bVI
+    else:
+        root_pitch = pitch.Pitch((_FLAT_NAMES if k.sharps < 0 else _SHARP_NAMES)[root] + "4")
+    tones = [root_pitch] + [root_pitch.transpose(i) for i in INTERVAL_NAMES[quality]]
+    bass_tone = next((t for t in tones if t.pitchClass == bass), tones[0])
+    bass_pitch = pitch.Pitch(bass_tone.name + "3")
+    pitches = [bass_pitch] + [t for t in tones if t.pitchClass != bass]
+    rn = roman.romanNumeralFromChord(chord.Chord(pitches), k)
+    if (root, quality) not in _diatonic(tonic, mode) and quality in ("major", "dominant-seventh", "diminished",
+                                                                     "diminished-seventh", "half-diminished-seventh"):
+        rn = roman.romanNumeralFromChord(chord.Chord(pitches), k, preferSecondaryDominants=True)
+    return rn.figure
+
+
+def _tonic_name(tonic: int, mode: str) -> str:
+    """A key's tonic as music21 spells it, choosing the spelling with fewer accidentals."""
+    major = tonic if mode == "major" else (tonic + 3) % 12
+    flats_side = {1: "D-", 3: "E-", 5: "F", 8: "A-", 10: "B-", 6: "G-"}
+    name = flats_side.get(major)
+    relative = name if name else _SHARP_NAMES[major]
+    if mode == "major":
+        return relative
+    minor_names = {"C": "a", "G": "e", "D": "b", "A": "f#", "E": "c#", "B": "g#", "F": "d", "B-": "g", "E-": "c",
+                   "A-": "f", "D-": "b-", "G-": "e-", "F#": "d#", "C#": "a#"}
+    return minor_names[relative]
+
+
+__all__ = ["AnalyzeOptions", "Analysis", "BeatLabel", "analyze_file", "analyze_score", "analyze_voices"]

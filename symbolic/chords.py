@@ -1,0 +1,216 @@
+"""Chord spelling by pitch class: templates, naming and Roman numerals.
+
+Small and dependency-free, so the checker and the harmonizer can tell a chord
+without importing music21. Pitch classes are integers (C = 0); a key is
+(tonic_pc, "major" | "minor").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+# quality -> intervals above the root; the first four are triads.
+TEMPLATES: dict[str, tuple[int, ...]] = {
+    "major": (0, 4, 7),
+    "minor": (0, 3, 7),
+    "diminished": (0, 3, 6),
+    "augmented": (0, 4, 8),
+    "dominant-seventh": (0, 4, 7, 10),
+    "major-seventh": (0, 4, 7, 11),
+    "minor-seventh": (0, 3, 7, 10),
+    "half-diminished-seventh": (0, 3, 6, 10),
+    "diminished-seventh": (0, 3, 6, 9),
+}
+SEVENTHS = {q for q, iv in TEMPLATES.items() if len(iv) == 4}
+TRIAD_OF = {
+    "major": "major", "minor": "minor", "diminished": "diminished", "augmented": "augmented",
+    "dominant-seventh": "major", "major-seventh": "major", "minor-seventh": "minor",
+    "half-diminished-seventh": "diminished", "diminished-seventh": "diminished",
+}
+SHORT = {
+    "major": "", "minor": "m", "diminished": "dim", "augmented": "aug",
+    "dominant-seventh": "7", "major-seventh": "maj7", "minor-seventh": "m7",
+    "half-diminished-seventh": "m7b5", "diminished-seventh": "dim7",
+}
+MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)  # natural minor; degrees 6 and 7 may be raised
+NUMERALS = ("I", "II", "III", "IV", "V", "VI", "VII")
+
+
+SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+FLAT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+
+
+def key_signature(tonic: int, mode: str) -> int:
+    """Accidentals of a key's signature: sharps > 0, flats < 0 (six flats rather than six sharps... F#/Gb: +6)."""
+    major_tonic = tonic if mode == "major" else (tonic + 3) % 12
+    sharps = (major_tonic * 7) % 12
+    return sharps - 12 if sharps > 6 else sharps
+
+
+def pc_name(pc: int, key: tuple[int, str] | None = None) -> str:
+    """A pitch class's name, spelled with the key's accidentals when a key is given
+    (the raised leading tone of a minor key with a sharp)."""
+    if key is None:
+        return NOTE_NAMES[pc % 12]
+    tonic, mode = key
+    if mode == "minor" and pc % 12 == (tonic + 11) % 12:
+        return SHARP_NAMES[pc % 12]
+    signature = key_signature(tonic, mode)
+    table = SHARP_NAMES if signature > 0 else FLAT_NAMES if signature < 0 else NOTE_NAMES
+    return table[pc % 12]
+
+
+def pitch_name(midi: int, key: tuple[int, str] | None = None) -> str:
+    """60 -> 'C4'; spelled in ``key`` when given (see ``pc_name``)."""
+    return f"{pc_name(midi % 12, key)}{midi // 12 - 1}"
+
+
+@dataclass(frozen=True)
+class ChordLabel:
+    root: int  # pitch class
+    quality: str  # a TEMPLATES key
+    bass: int  # pitch class of the lowest note
+
+    @property
+    def name(self) -> str:
+        return self.spelled(None)
+
+    def spelled(self, key: tuple[int, str] | None) -> str:
+        """'G7/B'; with a key, its accidentals ('G#dim' in A minor, not 'Abdim')."""
+        text = pc_name(self.root, key) + SHORT[self.quality]
+        return text if self.bass == self.root else f"{text}/{pc_name(self.bass, key)}"
+
+    @property
+    def pitch_classes(self) -> tuple[int, ...]:
+        return tuple((self.root + i) % 12 for i in TEMPLATES[self.quality])
+
+    @property
+    def triad(self) -> str:
+        return TRIAD_OF[self.quality]
+
+    def seventh_pc(self) -> int | None:
+        return (self.root + TEMPLATES[self.quality][3]) % 12 if self.quality in SEVENTHS else None
+
+
+def identify(pcs: set[int] | frozenset[int], bass_pc: int) -> ChordLabel | None:
+    """The chord whose template holds every pitch class sounding, root and third
+    present (a fifth may be missing; a seventh chord needs its seventh). None when
+    no template fits exactly (non-chord tones, a bare interval)."""
+    pcs = frozenset(pcs)
+    best: tuple[tuple[int, int, int], ChordLabel] | None = None
+    for root in pcs:
+        for rank, (quality, intervals) in enumerate(TEMPLATES.items()):
+            members = {(root + i) % 12 for i in intervals}
+            third = (root + intervals[1]) % 12
+            if not pcs <= members or third not in pcs:
+                continue
+            if len(intervals) == 4 and (root + intervals[3]) % 12 not in pcs:
+                continue
+            missing = len(members - pcs)
+            # prefer complete chords, then root in the bass, then simpler qualities
+            key = (missing, 0 if root == bass_pc else 1, rank)
+            if best is None or key < best[0]:
+                best = (key, ChordLabel(root, quality, bass_pc))
+    return None if best is None else best[1]
+
+
+def scale_of(tonic: int, mode: str) -> tuple[int, ...]:
+    steps = MAJOR_SCALE if mode == "major" else MINOR_SCALE
+    return tuple((tonic + s) % 12 for s in steps)
+
+
+def key_name(tonic: int, mode: str) -> str:
+    """'Db major', 'g# minor': the tonic spelled by the key's own signature."""
+    name = pc_name(tonic, (tonic, mode)) if mode == "major" else pc_name(tonic, ((tonic + 3) % 12, "major"))
+    return f"{name} major" if mode == "major" else f"{name.lower()} minor"
+
+
+def roman_numeral(label: ChordLabel, tonic: int, mode: str) -> str:
+    """A Roman numeral with figures ('V7', 'ii6', 'viio7', 'bVI', 'V/V' is not
+    attempted: a chromatic root gets a flat or sharp before the numeral)."""
+    rel = (label.root - tonic) % 12
+    degrees = MAJOR_SCALE if mode == "major" else (0, 2, 3, 5, 7, 8, 10)
+    if rel in degrees:
+        degree, accidental = degrees.index(rel), ""
+    elif mode == "minor" and rel in (9, 11):  # raised 6 and 7 in minor
+        degree, accidental = (5 if rel == 9 else 6), ("#" if rel == 9 else "")
+        if rel == 11:
+            accidental = ""
+    elif (rel + 1) % 12 in degrees:
+        degree, accidental = degrees.index((rel + 1) % 12), "b"
+    else:
+        degree, accidental = degrees.index((rel - 1) % 12), "#"
+    numeral = NUMERALS[degree]
+    triad = label.triad
+    if triad in ("minor", "diminished"):
+        numeral = numeral.lower()
+    suffix = {"diminished": "o", "augmented": "+"}.get(triad, "")
+    if label.quality == "half-diminished-seventh":
+        suffix = "/o"
+    inversion = _inversion(label)
+    seventh = label.quality in SEVENTHS
+    figure = ("", "6", "64")[inversion] if not seventh else ("7", "65", "43", "42")[inversion]
+    return f"{accidental}{numeral}{suffix}{figure}"
+
+
+def _inversion(label: ChordLabel) -> int:
+    intervals = TEMPLATES[label.quality]
+    rel = (label.bass - label.root) % 12
+    return intervals.index(rel) if rel in intervals else 0
+
+
+_LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def parse_key(text: str) -> tuple[int, str]:
+    """'D minor', 'd', 'Dm', 'F# major', 'Bb', 'bb minor' -> (tonic pc, mode).
+
+    A lower-case letter or an 'm'/'minor' suffix means minor; raises ValueError."""
+    raw = text.strip()
+    words = raw.replace("-", " ").split()
+    if not words:
+        raise ValueError("an empty key")
+    head, rest = words[0], [w.lower() for w in words[1:]]
+    mode = None
+    if rest:
+        if rest[0] in ("major", "maj", "dur"):
+            mode = "major"
+        elif rest[0] in ("minor", "min", "moll"):
+            mode = "minor"
+        else:
+            raise ValueError(f"key {text!r}: {rest[0]!r} is not 'major' or 'minor'")
+    if head[-1:] == "m" and len(head) > 1 and head[-2:] != "bm" or head.endswith("min"):
+        head = head[: -3] if head.endswith("min") else head[:-1]
+        mode = mode or "minor"
+    elif head.endswith("bm") and len(head) > 2:
+        head, mode = head[:-1], mode or "minor"
+    letter = head[:1]
+    if letter.upper() not in _LETTERS:
+        raise ValueError(f"key {text!r}: {letter!r} is not a note letter A-G")
+    accidentals = head[1:]
+    if any(ch not in "#b" for ch in accidentals):
+        raise ValueError(f"key {text!r}: {accidentals!r} is not a run of '#' or 'b'")
+    tonic = (_LETTERS[letter.upper()] + accidentals.count("#") - accidentals.count("b")) % 12
+    if mode is None:
+        mode = "minor" if letter.islower() else "major"
+    return tonic, mode
+
+
+def parse_pitch(name: str) -> int:
+    """'C#4' / 'Bb2' / 'D5' -> MIDI number (C4 = 60); raises ValueError."""
+    text = name.strip()
+    letter, rest = text[:1].upper(), text[1:]
+    if letter not in _LETTERS:
+        raise ValueError(f"pitch {name!r}: {text[:1]!r} is not a note letter A-G")
+    shift = 0
+    while rest[:1] in ("#", "b"):
+        shift += 1 if rest[0] == "#" else -1
+        rest = rest[1:]
+    try:
+        octave = int(rest)
+    except ValueError:
+        raise ValueError(f"pitch {name!r}: {rest!r} is not an octave number") from None
+    return 12 * (octave + 1) + _LETTERS[letter] + shift

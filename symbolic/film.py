@@ -1,0 +1,100 @@
+"""The film style: a wider chord vocabulary, open voicings and pedal points.
+
+``film_model()`` is the chorale model with the chords of
+``data/film_harmony.json`` added to each mode: a new sonority borrows the
+transitions, soprano lengths and metre of its proxy chorale sonority, gets a
+soprano distribution spread over its own pitch classes and a log-probability
+bonus. ``film_weights`` opens the voicing (upper voices up to a twelfth apart,
+a reward for open position). ``pedal_plan`` holds the tonic in the bass under
+the opening bar and the closing bar.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import replace
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from .chorale_model import ChoraleModel, ModeModel, load_model, parse_state
+from .melody import Slot
+from .voicing import VoicingWeights
+
+OPEN_SPACING = 19  # semitones allowed between adjacent upper voices (a twelfth)
+
+
+@lru_cache(maxsize=1)
+def film_vocabulary() -> dict:
+    return json.loads(resources.files("scorefarm.symbolic").joinpath("data/film_harmony.json").read_text())
+
+
+@lru_cache(maxsize=1)
+def film_model() -> ChoraleModel:
+    base = load_model()
+    vocab = film_vocabulary()
+    modes = {mode: _extend(base.modes[mode], vocab[mode], float(vocab["bonus_default"])) for mode in base.modes}
+    return ChoraleModel(modes, base.chorales)
+
+
+def _extend(model: ModeModel, chords: list[dict], default_bonus: float) -> ModeModel:
+    index = {state: i for i, state in enumerate(model.states)}
+    states = list(model.states)
+    trans = model.log_trans.copy()
+    rows = {name: getattr(model, name).copy() for name in
+            ("log_start", "log_end", "log_pc", "log_long", "log_down", "log_final", "state_counts")}
+    inner = copy.copy(model.inner)
+    bass_class = list(model.bass_rel)
+    for chord in chords:
+        state = (int(chord["bass"]), tuple(sorted(int(p) for p in chord["pcs"])))
+        proxy_key = parse_state(chord["proxy"])
+        if proxy_key not in index:
+            raise ValueError(f"film chord {chord['name']!r}: proxy {chord['proxy']!r} is not a chorale sonority")
+        proxy = index[proxy_key]
+        bonus = float(chord.get("bonus", default_bonus))
+        if state in index:  # already a chorale sonority: make it likelier
+            trans[:, index[state]] += bonus
+            continue
+        new = len(states)
+        states.append(state)
+        bass_class.append(int(model.bass_rel[proxy]))  # the bass model judges it as its proxy
+        index[state] = new
+        trans = np.vstack([trans, trans[proxy][None, :]])
+        trans = np.hstack([trans, (trans[:, proxy] + bonus)[:, None]])
+        trans[new, new] = trans[proxy, proxy]
+        pc_row = np.full(12, np.log(1e-4))
+        pc_row[list(state[1])] = np.log(1.0 / len(state[1]))
+        for name in rows:
+            values = rows[name]
+            if name == "log_pc":
+                rows[name] = np.vstack([values, pc_row[None, :]])
+            else:
+                rows[name] = np.concatenate([values, values[proxy : proxy + 1]])
+        uniform = float(np.log(1.0 / len(state[1]) ** 2))
+        for sop in state[1]:
+            inner[f"{new}:{sop}"] = {(a, t): uniform for a in state[1] for t in state[1]}
+    trans -= np.log(np.exp(trans).sum(axis=1, keepdims=True))  # rows sum to one again
+    return replace(model, states=states, log_trans=trans, inner=inner,
+                   bass_class=np.asarray(bass_class, dtype=np.int64), **rows)
+
+
+def film_weights(weights: VoicingWeights) -> VoicingWeights:
+    """Open voicings: wider upper spacing and a reward for open position."""
+    return replace(weights, max_upper_spacing=max(weights.max_upper_spacing, OPEN_SPACING),
+                   open_position=max(weights.open_position, 3.0), spacing=0.0, inner=0.5 * weights.inner)
+
+
+def pedal_plan(slots: list[Slot], tonic: int, ranges: dict[str, tuple[int, int]]) -> dict[int, int]:
+    """{beat index: bass pitch}: a tonic pedal under the first bar and the last bar
+    (only when the piece has at least three bars, so something moves in between)."""
+    downbeats = [i for i, s in enumerate(slots) if s.downbeat]
+    if len(downbeats) < 3:
+        return {}
+    low, high = ranges["Bass"]
+    pedal = next(p for p in range(low, high + 1) if p % 12 == tonic)
+    first_bar_end = downbeats[1] if downbeats[0] == 0 else downbeats[0]
+    opening = range(0, first_bar_end)
+    closing = range(downbeats[-1], len(slots))
+    return {i: pedal for i in (*opening, *closing)}

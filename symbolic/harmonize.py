@@ -1,0 +1,368 @@
+"""Four-part harmonization of a melody: the melody on top, alto, tenor and bass below.
+
+1. The melody is taken from the score (``melody``): top line, soprano range,
+   one slot per beat.
+2. The key is the one under which the progression model (``chorale_model``,
+   learned from Bach's chorales) finds the melody most likely (the forward
+   algorithm over the 24 keys, plus a key-profile correlation), unless given.
+3. Forward-backward over the model's sonorities gives, per beat, the few most
+   likely ones; each is voiced in every way the ranges allow (``voicing``),
+   and one dynamic programme picks the path that best combines the
+   progression's likelihood with Bach's doublings, registers and steps and
+   penalties for the checker's faults.
+4. The result is checked by ``voiceleading.check_voices`` and the faults that
+   remain are reported in the notes.
+
+``style="film"`` adds modal mixture and added-tone chords to the vocabulary
+(``data/film_harmony.json``), opens the voicings and lays a tonic pedal under
+the opening and closing bars (``film``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import symusic
+import symusic.core
+
+from .chorale_model import ChoraleModel, ModeModel, load_model
+from .chords import key_name, key_signature, pc_name
+from .melody import HarmonizeError, Melody, Slot, extract_melody, melody_slots
+from .embellish import add_passing_tones
+from .film import OPEN_SPACING, film_model, film_weights, pedal_plan
+from .voiceleading import CheckOptions, check_voices
+from .voices import Part, VNote, Voices, voice_ranges
+from .voicing import Candidates, StateInfo, VoicingWeights, best_path, enumerate_voicings, transition_scores
+
+STYLES = ("chorale", "film")
+EMBELLISH = ("passing", "none")
+MODES = ("major", "minor")
+# GM programs (0-based) for the four output tracks: 52 is "Choir Aahs".
+PROGRAMS = {"chorale": {"Soprano": 52, "Alto": 52, "Tenor": 52, "Bass": 52},
+            "film": {"Soprano": 48, "Alto": 48, "Tenor": 48, "Bass": 48}}  # 48: String Ensemble 1
+
+
+@dataclass(frozen=True)
+class HarmonizeOptions:
+    style: str = "chorale"  # "chorale" | "film"
+    key: tuple[int, str] | None = None  # (tonic pitch class, "major" | "minor"); None: found
+    states_per_beat: int = 8  # candidate sonorities kept per beat
+    voicings_per_state: int = 14  # candidate voicings kept per sonority
+    emission_pc: float = 1.0
+    emission_long: float = 1.0
+    emission_downbeat: float = 0.5
+    emission_bass: float = 1.0  # weight of the bass model's log P(bass | soprano context)
+    final: float = 1.0
+    key_profile_weight: float = 1.0  # weight of the melody's key-profile correlation in finding the key
+    key_bass_weight: float = 1.0  # weight of the bass model in finding the key (0: faster)
+    emission_in_search: float = 0.0  # weight of the emissions in the voicing search
+    posterior: float = 1.0  # weight of log P(sonority | whole melody) in the voicing search
+    weights: VoicingWeights = field(default_factory=VoicingWeights)
+    embellish: str = "none"  # "passing": passing eighths fill thirds in A, T, B; "none"
+    check: bool = True  # check the result and report what remains
+
+    def __post_init__(self):
+        if self.style not in STYLES:
+            raise HarmonizeError(f"unknown style {self.style!r}; allowed: {', '.join(STYLES)}")
+        if self.key is not None:
+            tonic, mode = self.key
+            if not (isinstance(tonic, int) and 0 <= tonic < 12 and mode in MODES):
+                raise HarmonizeError(f"key {self.key!r} is not (tonic 0..11, 'major' | 'minor')")
+        if self.embellish not in EMBELLISH:
+            raise HarmonizeError(f"unknown embellish {self.embellish!r}; allowed: {', '.join(EMBELLISH)}")
+        if self.states_per_beat < 1 or self.voicings_per_state < 1:
+            raise HarmonizeError("states_per_beat and voicings_per_state must be at least 1")
+
+
+@dataclass
+class Harmonization:
+    voices: Voices  # Soprano, Alto, Tenor, Bass
+    key: tuple[int, str]
+    states: list[tuple[int, tuple[int, ...]]]  # per beat: (bass, pitch classes) relative to the key
+    slots: list[Slot]
+    notes: list[str]
+    velocities: list[int] = field(default_factory=list)  # the soprano notes' velocities
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def harmonize_score(score, options: HarmonizeOptions = HarmonizeOptions(), name: str = "melody"):
+    """Harmonize ``score``'s melody in four parts.
+
+    Returns (score, notes): four named tracks Soprano/Alto/Tenor/Bass keeping the
+    melody's tempo map and time signatures, and what was done (as sentences)."""
+    result = harmonize_melody(score, options, name)
+    template = score if isinstance(score, symusic.core.ScoreTick) else score.to("tick")
+    out = _to_score(result, template, options, _melody_velocity(score))
+    return out, result.notes
+
+
+def harmonize_file(source, out, options: HarmonizeOptions = HarmonizeOptions()) -> list[str]:
+    """Harmonize the melody in ``source`` (MIDI or MusicXML) and write ``out`` (MIDI)."""
+    from .score_io import save_score
+    from .voices import check_midi_output, load_any_score
+
+    out = check_midi_output(out)
+    score, _, _ = load_any_score(source)
+    result, notes = harmonize_score(score, options, name=str(source))
+    save_score(result, out)
+    return notes
+
+
+def harmonize_melody(score, options: HarmonizeOptions = HarmonizeOptions(), name: str = "melody",
+                     model: ChoraleModel | None = None) -> Harmonization:
+    """The four-part harmonization itself; ``model`` replaces the shipped one (benchmarks)."""
+    ranges = voice_ranges("film" if options.style == "film" else "chorale")
+    melody = extract_melody(score, ranges["Soprano"], name)
+    slots = melody_slots(melody)
+    model = model or _model_for(options.style)
+    notes = list(melody.notes_said)
+    if options.key is None:
+        key = find_key(model, slots, options)
+        notes.append(f"key: {key_name(*key)} (found from the melody)")
+    else:
+        key = options.key
+        notes.append(f"key: {key_name(*key)} (as given)")
+    tonic, mode = key
+    mode_model = model.modes[mode]
+    if options.style == "film":
+        options = replace(options, weights=film_weights(options.weights))
+    pedal = pedal_plan(slots, tonic, ranges) if options.style == "film" else {}
+    path_states, pitches = _decode(mode_model, slots, tonic, mode, ranges, options, pedal, melody.notes)
+    voices = _assemble(melody, slots, path_states, pitches, pedal)
+    if options.embellish == "passing":
+        voices = add_passing_tones(voices, key, (1, 2) if pedal else (1, 2, 3))
+    if pedal:
+        notes.append(f"tonic pedal under {len(pedal)} beat(s) of the opening and closing bars")
+    if options.check:
+        report = check_voices(voices, check_options_for(options.style, key))
+        counts = report.counts()
+        if counts:
+            listed = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())
+            notes.append(f"voice-leading check: {listed}")
+        else:
+            notes.append("voice-leading check: no faults")
+    states = [mode_model.states[s] for s in path_states]
+    return Harmonization(voices, key, states, slots, notes, list(melody.velocities))
+
+
+def check_options_for(style: str, key: tuple[int, str] | None = None) -> CheckOptions:
+    """The checker as each style is meant to be judged: film allows its wider ranges
+    and open spacing (upper voices up to a twelfth apart)."""
+    if style == "film":
+        return CheckOptions(key=key, range_table="film", max_upper_spacing=OPEN_SPACING)
+    return CheckOptions(key=key)
+
+
+def _melody_velocity(score) -> int:
+    velocities = [n.velocity for t in score.tracks if not t.is_drum for n in t.notes]
+    return int(np.median(velocities)) if velocities else 80
+
+
+def _model_for(style: str) -> ChoraleModel:
+    return film_model() if style == "film" else load_model()
+
+
+# ---------------------------------------------------------------- key and candidates
+
+
+def _emissions(model: ModeModel, slots: list[Slot], tonic: int, options: HarmonizeOptions) -> np.ndarray:
+    """log emission scores [T, n] of each beat under each sonority."""
+    out = np.zeros((len(slots), model.size))
+    for t, slot in enumerate(slots):
+        if slot.sop is None:
+            continue
+        rel = (slot.sop - tonic) % 12
+        out[t] = (options.emission_pc * model.log_pc[:, rel] + options.emission_long * model.log_long[:, slot.sop_long]
+                  + options.emission_downbeat * model.log_down[:, slot.downbeat])
+    out[-1] += options.final * model.log_final
+    if options.emission_bass and model.bass is not None:
+        from .bass_model import Context
+
+        seq = [Context(s.sop, s.sop_long, s.downbeat) for s in slots]
+        bass_lp = model.bass.log_probs(seq, tonic)  # [T, 12]
+        out += options.emission_bass * bass_lp[:, model.bass_rel]
+    return out
+
+
+def _forward_backward(model: ModeModel, emissions: np.ndarray) -> tuple[float, np.ndarray]:
+    """Log-likelihood of the beats and the posterior [T, n] of each sonority (scaled)."""
+    trans = np.exp(model.log_trans)
+    shift = emissions.max(axis=1, keepdims=True)
+    e = np.exp(emissions - shift)
+    T = len(emissions)
+    alpha = np.zeros_like(e)
+    scale = np.zeros(T)
+    a = np.exp(model.log_start) * e[0]
+    scale[0] = a.sum()
+    alpha[0] = a / scale[0]
+    for t in range(1, T):
+        a = (alpha[t - 1] @ trans) * e[t]
+        scale[t] = a.sum()
+        alpha[t] = a / scale[t]
+    beta = np.ones_like(e)
+    for t in range(T - 2, -1, -1):
+        b = trans @ (e[t + 1] * beta[t + 1])
+        beta[t] = b / scale[t + 1]
+    loglik = float(np.log(scale).sum() + shift.sum())
+    post = alpha * beta
+    post /= post.sum(axis=1, keepdims=True)
+    return loglik, post
+
+
+def find_key(model: ChoraleModel, slots: list[Slot], options: HarmonizeOptions) -> tuple[int, str]:
+    """The key under which the model finds the melody most likely (log-likelihood per
+    beat), plus ``key_profile_weight`` times the Krumhansl-Schmuckler correlation of
+    the melody's pitch classes (duration-weighted) with the key."""
+    from .keyfinding import key_correlations
+
+    hist = np.zeros(12)
+    for slot in slots:
+        if slot.sop is not None:
+            hist[slot.sop % 12] += 1.0
+    corr = key_correlations(hist[None, :])[0]  # [24]: mode * 12 + tonic
+    key_options = replace(options, emission_bass=options.key_bass_weight)
+    best, best_score = None, -np.inf
+    for m, mode in enumerate(MODES):
+        mm = model.modes[mode]
+        for tonic in range(12):
+            ll, _ = _forward_backward(mm, _emissions(mm, slots, tonic, key_options))
+            score = ll / len(slots) + options.key_profile_weight * corr[m * 12 + tonic]
+            if score > best_score + 1e-9:
+                best, best_score = (tonic, mode), score
+    return best
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def _soprano_before(slots: list[Slot], notes) -> list[int | None]:
+    """The soprano pitch sounding just before each beat (None in a rest)."""
+    out: list[int | None] = []
+    j = 0
+    for slot in slots:
+        while j < len(notes) and notes[j][1] < slot.start:
+            j += 1
+        k = j
+        pitch = None
+        while k < len(notes) and notes[k][0] < slot.start:
+            if notes[k][1] >= slot.start:
+                pitch = notes[k][2]
+            k += 1
+        out.append(pitch)
+    return out
+
+
+def _decode(model: ModeModel, slots, tonic, mode, ranges, options: HarmonizeOptions, pedal: dict[int, int],
+            melody_notes):
+    weights = options.weights
+    emissions = _emissions(model, slots, tonic, options)
+    _, post = _forward_backward(model, emissions)
+    log_post = np.log(np.maximum(post, 1e-300))
+    info = StateInfo.build(model, tonic, mode)
+    lattice: list[Candidates] = []
+    last_sop = next(s.sop for s in slots if s.sop is not None)
+    cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+    for t, slot in enumerate(slots):
+        sop = slot.sop if slot.sop is not None else last_sop
+        last_sop = sop
+        order = np.argsort(-post[t], kind="stable")
+        states, rows, scores = [], [], []
+        for s in order:
+            if post[t, s] <= 0:
+                break
+            low = slot.sop_low if slot.sop is not None else None
+            key = (int(s), sop, pedal.get(t), low)
+            if key not in cache:
+                cache[key] = enumerate_voicings(model, int(s), sop, tonic, ranges, weights, pedal.get(t), low)
+            pitches, vscore = cache[key]
+            if not len(pitches):
+                continue
+            keep = np.argsort(-vscore, kind="stable")[: options.voicings_per_state]
+            states.extend([int(s)] * len(keep))
+            rows.append(pitches[keep])
+            node = options.emission_in_search * (emissions[t, s] + (model.log_start[s] if t == 0 else 0.0))
+            scores.append(vscore[keep] + node + options.posterior * log_post[t, s])
+            if len({*states}) >= options.states_per_beat:
+                break
+        if not rows:
+            rows, states, scores = _fallback(model, post[t], sop, tonic, ranges, weights, slot, options)
+        lattice.append(Candidates(np.asarray(states), np.vstack(rows), np.concatenate(scores)))
+    before = _soprano_before(slots, melody_notes)
+    path = best_path(lattice, lambda t: transition_scores(model, lattice[t - 1], lattice[t], tonic, mode, weights, info,
+                                                          before[t]))
+    states = [int(lattice[t].states[i]) for t, i in enumerate(path)]
+    pitches = [lattice[t].pitches[i] for t, i in enumerate(path)]
+    return states, pitches
+
+
+def _fallback(model, post_t, sop, tonic, ranges, weights, slot, options):
+    """No voicing fits the ranges (a soprano note far outside its own): widen the
+    lower voices' ranges by an octave each way and the spacing to two octaves."""
+    wide = {name: (low - 12, high + 12) for name, (low, high) in ranges.items()}
+    loose = replace(weights, max_upper_spacing=24, max_tenor_bass=36)
+    for s in np.argsort(-post_t, kind="stable")[: 4 * options.states_per_beat]:
+        pitches, vscore = enumerate_voicings(model, int(s), sop, tonic, wide, loose)
+        if len(pitches):
+            keep = np.argsort(-vscore, kind="stable")[: options.voicings_per_state]
+            return [pitches[keep]], [int(s)] * len(keep), [vscore[keep] + options.posterior * np.log(post_t[s])]
+    raise HarmonizeError(
+        f"found no four-part chord under the soprano note {sop} at tick {slot.start}, even with the lower voices' "
+        f"ranges widened by an octave (ranges: {ranges})"
+    )
+
+
+def _assemble(melody: Melody, slots: list[Slot], states: list[int], pitches, pedal: dict[int, int]) -> Voices:
+    soprano = [VNote(s, e, p) for s, e, p in melody.notes]
+    parts = [Part("Soprano", soprano)]
+    for v, name in ((1, "Alto"), (2, "Tenor"), (3, "Bass")):
+        notes: list[VNote] = []
+        for t, slot in enumerate(slots):
+            pitch = int(pitches[t][v])
+            held = states[t] == states[t - 1] or (v == 3 and t in pedal and t - 1 in pedal)
+            if notes and notes[-1].pitch == pitch and notes[-1].end == slot.start and held:
+                notes[-1] = VNote(notes[-1].start, slot.end, pitch)
+            else:
+                notes.append(VNote(slot.start, slot.end, pitch))
+        parts.append(Part(name, notes))
+    return Voices(melody.tpq, parts, list(melody.time_signatures))
+
+
+# ---------------------------------------------------------------- output
+
+
+def _to_score(result: Harmonization, template, options: HarmonizeOptions, velocity: int):
+    score = symusic.Score(template.tpq)
+    for tempo in template.tempos:
+        score.tempos.append(symusic.Tempo(tempo.time, qpm=tempo.qpm))
+    if not len(score.tempos):
+        score.tempos.append(symusic.Tempo(0, qpm=120.0))
+    for ts in template.time_signatures:
+        score.time_signatures.append(symusic.TimeSignature(ts.time, ts.numerator, ts.denominator))
+    if len(template.key_signatures):
+        for ks in template.key_signatures:
+            score.key_signatures.append(symusic.KeySignature(ks.time, ks.key, ks.tonality))
+    else:
+        tonic, mode = result.key
+        score.key_signatures.append(symusic.KeySignature(0, key_signature(tonic, mode), 1 if mode == "minor" else 0))
+    programs = PROGRAMS[options.style]
+    for part in result.voices.parts:
+        track = symusic.Track(part.name, programs[part.name], False)
+        soprano = part.name == "Soprano" and len(result.velocities) == len(part.notes)
+        for i, note in enumerate(part.notes):
+            vel = max(1, result.velocities[i]) if soprano else velocity
+            track.notes.append(symusic.Note(note.start, note.end - note.start, note.pitch, vel))
+        score.tracks.append(track)
+    return score
+
+
+def describe_states(states, key: tuple[int, str]) -> list[str]:
+    """Sonorities as note names, e.g. 'D+F#+A/D' (pitch classes over the bass)."""
+    tonic = key[0]
+    return ["+".join(pc_name(p + tonic, key) for p in pcs) + f"/{pc_name(b + tonic, key)}" for b, pcs in states]
+
+
+__all__ = ["HarmonizeOptions", "Harmonization", "harmonize_score", "harmonize_file", "harmonize_melody", "find_key",
+           "check_options_for"]

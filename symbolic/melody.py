@@ -1,0 +1,173 @@
+"""A melody to harmonize: one line out of whatever score was given, cut into beats.
+
+Bad input is dealt with here and said aloud: several tracks or chords become
+the top line (the highest note sounding), a melody outside the soprano range
+is moved by whole octaves, a score without pitched notes is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import symusic.core
+
+from scorefarm.errors import InputError
+
+from .chords import pitch_name
+from .voices import beat_length
+
+
+class HarmonizeError(InputError):
+    """A melody that cannot be harmonized as given."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One beat of harmony: [start, end) in ticks, and the soprano over it."""
+
+    start: int
+    end: int
+    sop: int | None  # soprano pitch at the start of the beat (None: a rest)
+    sop_long: int  # 0: its note ends inside the beat, 1: lasts the beat, 2: two beats or more
+    downbeat: int  # 1 on the first beat of a bar
+    sop_low: int | None = None  # the lowest soprano pitch sounding during the beat
+
+
+@dataclass
+class Melody:
+    notes: list[tuple[int, int, int]]  # (start, end, pitch), monophonic
+    velocities: list[int]
+    tpq: int
+    time_signatures: list[tuple[int, int, int]]
+    notes_said: list[str]
+
+
+def extract_melody(score, soprano_range: tuple[int, int], name: str = "melody") -> Melody:
+    """The top line of ``score``, moved by octaves into ``soprano_range`` if needed."""
+    if not isinstance(score, symusic.core.ScoreTick):
+        score = score.to("tick")
+    said: list[str] = []
+    tracks = [t for t in score.tracks if t.note_num() > 0]
+    drums = [t for t in tracks if t.is_drum]
+    pitched = [t for t in tracks if not t.is_drum]
+    if drums:
+        said.append(f"ignored {len(drums)} drum track(s)")
+    raw = sorted(
+        ((n.time, n.time + n.duration, n.pitch, n.velocity) for t in pitched for n in t.notes if n.duration > 0),
+        key=lambda n: (n[0], -n[2], n[1], n[3]),
+    )
+    if not raw:
+        raise HarmonizeError(
+            f"has no pitched notes to harmonize (read {len(score.tracks)} track(s), "
+            f"{len(drums)} of them drums); a melody of at least one note is needed",
+            name,
+        )
+    if len(pitched) > 1:
+        said.append(f"the score has {len(pitched)} tracks; harmonizing their top line")
+    notes, dropped, chords = _skyline(raw)
+    if chords:
+        said.append(
+            f"the melody has {chords} chord(s) (notes starting together); took the top note of each"
+        )
+    if dropped - chords > 0:
+        said.append(f"{dropped - chords} note(s) sounded under a higher one and were left out of the melody")
+    velocities = [n[3] for n in notes]
+    notes = _fit_range([n[:3] for n in notes], soprano_range, said)
+    sigs = sorted((ts.time, ts.numerator, ts.denominator) for ts in score.time_signatures) or [(0, 4, 4)]
+    if sigs[0][0] > 0:
+        sigs.insert(0, (0, 4, 4))
+    return Melody(notes, velocities, score.tpq, sigs, said)
+
+
+def _skyline(raw: list[tuple[int, int, int, int]]) -> tuple[list[tuple[int, ...]], int, int]:
+    """Keep the highest note sounding: a note starting under a higher one still
+    sounding is dropped; one starting above cuts it. Returns (notes, dropped, chords)."""
+    out: list[list[int]] = []
+    dropped = chords = 0
+    last_chord_start = None
+    for start, end, pitch, velocity in raw:
+        if out and out[-1][0] == start:
+            dropped += 1
+            if last_chord_start != start:
+                chords += 1
+                last_chord_start = start
+            continue
+        if out and out[-1][1] > start:
+            if out[-1][2] > pitch:
+                dropped += 1
+                continue
+            out[-1][1] = start
+        out.append([start, end, pitch, velocity])
+    return [tuple(n) for n in out if n[1] > n[0]], dropped, chords
+
+
+def _fit_range(notes, soprano_range, said):
+    low, high = soprano_range
+    pitches = [p for _, _, p in notes]
+
+    def outside(shift: int) -> int:
+        return sum(1 for p in pitches if not low <= p + shift <= high)
+
+    centre = (low + high) / 2
+    mid = (min(pitches) + max(pitches)) / 2
+    shifts = [12 * k for k in range(-5, 6) if 0 <= min(pitches) + 12 * k and max(pitches) + 12 * k <= 127]
+    best = min(shifts, key=lambda s: (outside(s), abs(mid + s - centre), abs(s)))
+    if outside(0) and best != 0:
+        octaves = abs(best) // 12
+        said.append(
+            f"the melody ({pitch_name(min(pitches))}-{pitch_name(max(pitches))}) lies outside the soprano "
+            f"range {pitch_name(low)}-{pitch_name(high)}; moved it {'up' if best > 0 else 'down'} "
+            f"{octaves} octave{'s' if octaves > 1 else ''}"
+        )
+    else:
+        best = 0
+    left = outside(best)
+    if left:
+        said.append(
+            f"{left} melody note(s) stay outside the soprano range {pitch_name(low)}-{pitch_name(high)}: the melody "
+            f"spans {pitch_name(min(pitches) + best)}-{pitch_name(max(pitches) + best)} and no octave shift fits it all"
+        )
+    return [(s, e, p + best) for s, e, p in notes]
+
+
+def beat_grid(melody: Melody) -> list[tuple[int, int, int]]:
+    """(start, end, downbeat) of every beat from the first note's beat to the last note's end."""
+    first = melody.notes[0][0]
+    end = max(e for _, e, _ in melody.notes)
+    sigs = melody.time_signatures
+    beats: list[tuple[int, int, int]] = []
+    for i, (sig_start, num, den) in enumerate(sigs):
+        stop = sigs[i + 1][0] if i + 1 < len(sigs) else end
+        step = beat_length(melody.tpq, num, den)
+        bar = num * melody.tpq * 4 // den
+        tick = sig_start
+        while tick < stop and tick < end:
+            nxt = min(tick + step, sigs[i + 1][0]) if i + 1 < len(sigs) else tick + step
+            if nxt > first:
+                beats.append((tick, nxt, 1 if (tick - sig_start) % bar == 0 else 0))
+            tick = nxt
+    return beats
+
+
+def melody_slots(melody: Melody) -> list[Slot]:
+    """The melody cut into beats; a beat starting in a rest takes the first note inside it."""
+    slots: list[Slot] = []
+    notes = melody.notes
+    j = 0
+    for start, end, downbeat in beat_grid(melody):
+        while j < len(notes) and notes[j][1] <= start:
+            j += 1
+        note = None
+        if j < len(notes) and notes[j][0] < end:
+            note = notes[j]
+        if note is None:
+            slots.append(Slot(start, end, None, 0, downbeat))
+            continue
+        step = end - start
+        remaining = note[1] - max(start, note[0])
+        sop_long = 2 if remaining >= 2 * step else (1 if remaining >= step else 0)
+        low = min(n[2] for n in notes[j:] if n[0] < end) if j < len(notes) else note[2]
+        slots.append(Slot(start, end, note[2], sop_long, downbeat, low))
+    while slots and slots[-1].sop is None:
+        slots.pop()
+    return slots

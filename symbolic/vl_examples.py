@@ -1,0 +1,51 @@
+"""The checker's textbook examples (``data/voice_leading_examples.json``) as voices.
+
+``planted_faults_voices()`` lays every fault passage in a bar of its own, with
+a bar of rest between passages (so no fault runs from one into the next), and
+returns the faults each should produce; ``clean_voices()`` does the same for
+the clean progressions. The tests and ``benchmarks/bench_check.py`` use them.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+from .chords import parse_pitch
+from .voices import SATB, Part, VNote, Voices
+
+TPQ = 480
+
+Expected = tuple[str, int, float, tuple[str, ...]]  # (kind, bar, beat, voices)
+
+
+@lru_cache(maxsize=1)
+def examples() -> dict:
+    return json.loads(resources.files("scorefarm.symbolic").joinpath("data/voice_leading_examples.json").read_text())
+
+
+def _lay_out(passages: list[dict]) -> tuple[Voices, list[Expected]]:
+    notes: list[list[VNote]] = [[] for _ in SATB]
+    expected: list[Expected] = []
+    bar = 1
+    for passage in passages:
+        start = (bar - 1) * 4 * TPQ
+        for c, chord in enumerate(passage["chords"]):
+            for v, name in enumerate(chord):
+                tick = start + c * TPQ
+                notes[v].append(VNote(tick, tick + TPQ, parse_pitch(name)))
+        for fault in passage.get("expect", []):
+            expected.append((fault["kind"], bar, float(fault["chord"]), tuple(fault["voices"])))
+        bars = -(-len(passage["chords"]) // 4)
+        bar += bars + 1  # a bar of rest between passages
+    parts = [Part(name, voice) for name, voice in zip(SATB, notes)]
+    return Voices(TPQ, parts, [(0, 4, 4)]), expected
+
+
+def planted_faults_voices() -> tuple[Voices, list[Expected]]:
+    return _lay_out(examples()["faults"])
+
+
+def clean_voices() -> tuple[Voices, list[Expected]]:
+    return _lay_out(examples()["clean"])

@@ -1,0 +1,350 @@
+"""The voice-leading checker: the faults of common-practice part writing.
+
+Works on ``Voices`` (monophonic parts, highest first) and reports each fault
+with its bar, beat and voices. The score is read as a chain of verticalities:
+the moments where any voice starts a note (or, with ``grid_ticks``, every
+point of a fixed grid). A voice *moves* between two verticalities when it
+sounds at both and its pitch changes; a repeated or held note does not move,
+and nothing moves across a rest (the ends of notes are verticalities too).
+
+Rules (after the usual textbook statements, e.g. Aldwell & Schachter,
+Harmony and Voice Leading, ch. 5 and 8; Kostka & Payne, Tonal Harmony, ch. 5-6):
+
+- parallel fifths / octaves: two voices a perfect fifth (or octave, unison,
+  compound) apart move in the same direction to the same interval class;
+  antiparallel: the same by contrary motion (P5 -> P12, P8 -> unison);
+- hidden fifths / octaves: the outer voices move in similar motion into a
+  perfect fifth or octave with the top voice leaping (more than a whole step);
+- voice crossing: a voice sounds above the voice written over it;
+- voice overlap: a voice moves past the note the neighbouring voice just held;
+- spacing: more than an octave between adjacent upper voices (the bass may
+  lie further below);
+- range: a note outside its part's range (``data/voice_ranges.json``);
+- unresolved leading tone: in an outer voice, the leading tone of a dominant
+  chord (V, V7, vii°, vii°7) not rising to the tonic when the harmony moves to
+  I (or VI); an inner voice may fall to the fifth instead;
+- unresolved seventh: the seventh of a seventh chord not falling by step when
+  the harmony changes.
+
+The leading-tone and seventh rules need the key: give ``CheckOptions.key`` or
+let ``scorefarm.symbolic.analysis`` find the keys by windows.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+from .chords import ChordLabel, identify, pitch_name
+from .voices import Voices, format_position, voice_ranges
+
+KINDS = (
+    "parallel_fifths",
+    "parallel_octaves",
+    "antiparallel_fifths",
+    "antiparallel_octaves",
+    "hidden_fifths",
+    "hidden_octaves",
+    "voice_crossing",
+    "voice_overlap",
+    "spacing",
+    "range",
+    "unresolved_leading_tone",
+    "unresolved_seventh",
+)
+PARALLEL_KINDS = frozenset({"parallel_fifths", "parallel_octaves"})
+
+Key = tuple[int, str]  # (tonic pitch class, "major" | "minor")
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    kinds: frozenset[str] = frozenset(KINDS)
+    range_table: str = "chorale"  # a table of data/voice_ranges.json
+    max_upper_spacing: int = 12  # semitones between adjacent upper voices
+    hidden_needs_leap: bool = True  # hidden 5ths/8ves only when the top voice leaps
+    grid_ticks: int | None = None  # check on a fixed grid instead of at onsets
+    key: Key | None = None  # one key for the whole score; None: found by windows
+
+    def __post_init__(self):
+        unknown = set(self.kinds) - set(KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}; allowed: {', '.join(KINDS)}")
+        voice_ranges(self.range_table)  # raises on an unknown table
+        if self.grid_ticks is not None and self.grid_ticks <= 0:
+            raise ValueError(f"grid_ticks must be positive, got {self.grid_ticks}")
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str
+    tick: int
+    bar: int
+    beat: float
+    voices: tuple[str, ...]
+    detail: str
+
+    def describe(self) -> str:
+        return f"{format_position(self.bar, self.beat)}: {self.kind.replace('_', ' ')} ({' / '.join(self.voices)}) {self.detail}"
+
+
+@dataclass
+class CheckReport:
+    voices: list[str]
+    faults: list[Fault]
+    transitions: int  # pairs of consecutive verticalities examined
+    keys: list[tuple[int, int, str]] = field(default_factory=list)  # (tick, tonic_pc, mode)
+    notes: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        counter = Counter(f.kind for f in self.faults)
+        return {kind: counter[kind] for kind in KINDS if counter[kind]}
+
+    def count(self, kinds) -> int:
+        return sum(1 for f in self.faults if f.kind in kinds)
+
+    def to_json(self) -> str:
+        payload = {
+            "voices": self.voices,
+            "transitions": self.transitions,
+            "counts": self.counts(),
+            "faults": [asdict(f) | {"voices": list(f.voices)} for f in self.faults],
+            "notes": self.notes,
+        }
+        return json.dumps(payload, indent=2, sort_keys=False)
+
+
+# ---------------------------------------------------------------- verticalities
+
+
+class Slices:
+    """Which pitch each voice sounds at each verticality, and whether it starts there."""
+
+    def __init__(self, voices: Voices, grid_ticks: int | None = None):
+        self.voices = voices
+        if grid_ticks:
+            end = voices.end_tick()
+            self.ticks = list(range(0, end, grid_ticks))
+        else:
+            # onsets, and the ends of notes followed by silence: a rest breaks the chain
+            self.ticks = sorted({t for p in voices.parts for n in p.notes for t in (n.start, n.end)})
+            if self.ticks:
+                self.ticks.pop()  # the very end: nothing sounds there
+        self.pitch: list[list[int | None]] = []  # [voice][slice]
+        self.note_index: list[list[int | None]] = []
+        for part in voices.parts:
+            starts = [n.start for n in part.notes]
+            row, idx_row = [], []
+            for tick in self.ticks:
+                i = bisect.bisect_right(starts, tick) - 1
+                if i >= 0 and part.notes[i].end > tick:
+                    row.append(part.notes[i].pitch)
+                    idx_row.append(i)
+                else:
+                    row.append(None)
+                    idx_row.append(None)
+            self.pitch.append(row)
+            self.note_index.append(idx_row)
+
+    def sonority(self, k: int) -> tuple[set[int], int] | None:
+        sounding = [row[k] for row in self.pitch if row[k] is not None]
+        if not sounding:
+            return None
+        return {p % 12 for p in sounding}, min(sounding) % 12
+
+    def chord(self, k: int) -> ChordLabel | None:
+        son = self.sonority(k)
+        return None if son is None else identify(*son)
+
+
+# ---------------------------------------------------------------- the checker
+
+
+def check_voices(voices: Voices, options: CheckOptions = CheckOptions()) -> CheckReport:
+    """Every fault of ``options.kinds`` in ``voices``, in time order."""
+    slices = Slices(voices, options.grid_ticks)
+    names = voices.names
+    faults: list[Fault] = []
+    kinds = options.kinds
+
+    def add(kind: str, k: int, who: tuple[int, ...], detail: str, tick: int | None = None) -> None:
+        at = slices.ticks[k] if tick is None else tick
+        bar, beat = voices.bar_beat(at)
+        faults.append(Fault(kind, at, bar, beat, tuple(names[i] for i in who), detail))
+
+    count = len(voices.parts)
+    for k in range(1, len(slices.ticks)):
+        _check_pairs(slices, k, count, kinds, options, add)
+    for k in range(len(slices.ticks)):
+        _check_vertical(slices, k, count, kinds, options, add)
+    if "range" in kinds:
+        _check_ranges(voices, options, add)
+    keys: list[tuple[int, int, str]] = []
+    notes: list[str] = []
+    if kinds & {"unresolved_leading_tone", "unresolved_seventh"}:
+        keys = [(0, *options.key)] if options.key else _find_keys(voices)
+        _check_resolutions(slices, keys, kinds, add)
+    if count < 2:
+        notes.append("only one voice: nothing to check between voices")
+    order = {kind: i for i, kind in enumerate(KINDS)}
+    faults.sort(key=lambda f: (f.tick, order[f.kind], f.voices, f.detail))
+    return CheckReport(names, faults, max(0, len(slices.ticks) - 1), keys, notes)
+
+
+def check_score(score, options: CheckOptions = CheckOptions(), name: str = "score") -> CheckReport:
+    """Split a symusic score into voices and check them."""
+    from .voices import voices_from_score
+
+    return check_voices(voices_from_score(score, name), options)
+
+
+def check_file(path, options: CheckOptions = CheckOptions()) -> CheckReport:
+    """Check a MIDI or MusicXML file (one track or part per voice, or block chords)."""
+    from .voices import load_voices
+
+    voices, _ = load_voices(path)
+    return check_voices(voices, options)
+
+
+def _find_keys(voices: Voices) -> list[tuple[int, int, str]]:
+    from .keyfinding import key_regions
+
+    return key_regions(voices)
+
+
+def _motion(a: int, b: int) -> int:
+    return (b > a) - (b < a)
+
+
+def _check_pairs(slices: Slices, k: int, count: int, kinds, options: CheckOptions, add) -> None:
+    prev, cur = k - 1, k
+    pitch = slices.pitch
+    for hi in range(count):
+        for lo in range(hi + 1, count):
+            a1, b1, a2, b2 = pitch[hi][prev], pitch[lo][prev], pitch[hi][cur], pitch[lo][cur]
+            if None in (a1, b1, a2, b2):
+                continue
+            move_a, move_b = _motion(a1, a2), _motion(b1, b2)
+            motion = f"{pitch_name(a1)}-{pitch_name(b1)} -> {pitch_name(a2)}-{pitch_name(b2)}"
+            if move_a and move_b:
+                before, after = abs(a1 - b1) % 12, abs(a2 - b2) % 12
+                for cls, label in ((7, "fifths"), (0, "octaves")):
+                    if before == cls and after == cls:
+                        kind = ("parallel_" if move_a == move_b else "antiparallel_") + label
+                        if kind in kinds:
+                            add(kind, cur, (hi, lo), motion)
+                # hidden: outer voices only, similar motion into a perfect interval
+                if hi == 0 and lo == count - 1 and move_a == move_b and after in (0, 7) and before != after:
+                    leap = abs(a2 - a1) > 2
+                    kind = "hidden_fifths" if after == 7 else "hidden_octaves"
+                    if kind in kinds and (leap or not options.hidden_needs_leap):
+                        add(kind, cur, (hi, lo), motion)
+            if lo == hi + 1 and "voice_overlap" in kinds:
+                # a voice passes the note its neighbour just left (crossing is reported apart)
+                if move_b and b2 > a1 and b2 <= a2:
+                    add("voice_overlap", cur, (lo, hi), f"{pitch_name(b2)} above the {pitch_name(a1)} just sounded")
+                elif move_a and a2 < b1 and a2 >= b2:
+                    add("voice_overlap", cur, (hi, lo), f"{pitch_name(a2)} below the {pitch_name(b1)} just sounded")
+
+
+def _check_vertical(slices: Slices, k: int, count: int, kinds, options: CheckOptions, add) -> None:
+    pitch = slices.pitch
+    for hi in range(count - 1):
+        lo = hi + 1
+        a, b = pitch[hi][k], pitch[lo][k]
+        if a is None or b is None:
+            continue
+        pa = pitch[hi][k - 1] if k else None
+        pb = pitch[lo][k - 1] if k else None
+        if "voice_crossing" in kinds and b > a and not (pa is not None and pb is not None and pb > pa):
+            add("voice_crossing", k, (lo, hi), f"{pitch_name(b)} above {pitch_name(a)}")
+        upper_pair = lo < count - 1  # the bass may lie further below
+        if "spacing" in kinds and upper_pair and a - b > options.max_upper_spacing:
+            was_wide = pa is not None and pb is not None and pa - pb > options.max_upper_spacing
+            if not was_wide:
+                add("spacing", k, (hi, lo), f"{pitch_name(a)}-{pitch_name(b)}, {a - b} semitones apart")
+
+
+def _check_ranges(voices: Voices, options: CheckOptions, add) -> None:
+    table = voice_ranges(options.range_table)
+    for index, part in enumerate(voices.parts):
+        if part.name not in table:
+            continue
+        low, high = table[part.name]
+        for note in part.notes:
+            if not low <= note.pitch <= high:
+                where = "below" if note.pitch < low else "above"
+                add("range", 0, (index,), f"{pitch_name(note.pitch)} {where} {pitch_name(low)}-{pitch_name(high)}",
+                    tick=note.start)
+
+
+def key_at(keys: list[tuple[int, int, str]], tick: int) -> tuple[int, str]:
+    current = keys[0]
+    for entry in keys:
+        if entry[0] <= tick:
+            current = entry
+    return current[1], current[2]
+
+
+def _slice_at(slices: Slices, tick: int) -> int:
+    return bisect.bisect_right(slices.ticks, tick) - 1
+
+
+def _check_resolutions(slices: Slices, keys, kinds, add) -> None:
+    count = len(slices.voices.parts)
+    chords: dict[int, ChordLabel | None] = {}
+
+    def chord(k: int) -> ChordLabel | None:
+        if k not in chords:
+            chords[k] = slices.chord(k)
+        return chords[k]
+
+    for v, part in enumerate(slices.voices.parts):
+        outer = v in (0, count - 1)
+        for i, note in enumerate(part.notes[:-1]):
+            nxt = part.notes[i + 1]
+            if nxt.start > note.end:
+                continue  # a rest: no resolution is expected across it
+            k_first, k_last = _slice_at(slices, note.start), _slice_at(slices, note.end - 1)
+            k_next = _slice_at(slices, nxt.start)
+            if k_first < 0 or k_next <= k_last:
+                continue
+            tonic, mode = key_at(keys, note.start)
+            target = chord(k_next)
+            step = nxt.pitch - note.pitch
+            if "unresolved_leading_tone" in kinds and note.pitch % 12 == (tonic + 11) % 12 and target:
+                dominant = any(is_dominant(chord(k), tonic) for k in range(k_first, k_last + 1))
+                to_tonic = target.root == tonic and target.triad in ("major", "minor")
+                deceptive = target.root == (tonic + (8 if mode == "minor" else 9)) % 12
+                if dominant and (to_tonic or deceptive) and step != 1:
+                    frustrated = not outer and step in (-3, -4) and nxt.pitch % 12 == (tonic + 7) % 12
+                    if not frustrated:
+                        add("unresolved_leading_tone", k_next, (v,),
+                            f"{pitch_name(note.pitch, (tonic, mode))} -> {pitch_name(nxt.pitch, (tonic, mode))} (leading tone of "
+                            f"{_key_label(tonic, mode)} should rise to the tonic)", tick=nxt.start)
+            if "unresolved_seventh" in kinds and target and step not in (-1, -2):
+                for k in range(k_first, k_last + 1):
+                    label = chord(k)
+                    if label and label.seventh_pc() == note.pitch % 12 and target.root != label.root:
+                        add("unresolved_seventh", k_next, (v,),
+                            f"{pitch_name(note.pitch, (tonic, mode))} -> {pitch_name(nxt.pitch, (tonic, mode))} "
+                            f"(seventh of {label.spelled((tonic, mode))} "
+                            "should fall by step)", tick=nxt.start)
+                        break
+
+
+def is_dominant(label: ChordLabel | None, tonic: int) -> bool:
+    if label is None:
+        return False
+    if label.root == (tonic + 7) % 12 and label.quality in ("major", "dominant-seventh"):
+        return True
+    return label.root == (tonic + 11) % 12 and label.quality in (
+        "diminished", "diminished-seventh", "half-diminished-seventh")
+
+
+def _key_label(tonic: int, mode: str) -> str:
+    from .chords import key_name
+
+    return key_name(tonic, mode)

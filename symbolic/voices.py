@@ -1,0 +1,334 @@
+"""Scores as separate voices, the form the harmony stages work on.
+
+A ``Voices`` holds monophonic parts, highest first, as (start, end, pitch) in
+ticks, with the time-signature map to tell bars and beats. It is made from a
+``symusic.Score`` (one track per voice, or a track of block chords split by
+pitch), or from a MusicXML file through music21, and turned back into a
+``symusic.Score`` with one named track per voice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import symusic
+import symusic.core
+
+from scorefarm.errors import ScoreError
+
+SATB = ("Soprano", "Alto", "Tenor", "Bass")
+MAX_VOICES = 8
+
+
+@dataclass(frozen=True, order=True)
+class VNote:
+    start: int
+    end: int
+    pitch: int
+
+
+@dataclass
+class Part:
+    name: str
+    notes: list[VNote]
+
+
+@dataclass
+class Voices:
+    """Monophonic parts (highest first) on a tick grid."""
+
+    tpq: int
+    parts: list[Part]
+    time_signatures: list[tuple[int, int, int]] = field(default_factory=lambda: [(0, 4, 4)])
+    first_bar: int = 1  # 0 when the score opens with a pickup bar (MusicXML's measure 0)
+    pickup_ticks: int = 0  # ticks of silence put before a pickup so bar lines fall right
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.parts]
+
+    def end_tick(self) -> int:
+        return max((n.end for p in self.parts for n in p.notes), default=0)
+
+    def with_parts(self, parts: list[Part]) -> "Voices":
+        return replace(self, parts=parts)
+
+    def bar_beat(self, tick: int) -> tuple[int, float]:
+        """(bar number, beat from 1) of a tick; beats follow the time signature
+        (a dotted quarter in 6/8, 9/8, 12/8)."""
+        return bar_beat(tick, self.tpq, self.time_signatures, self.first_bar)
+
+
+def beat_length(tpq: int, numerator: int, denominator: int) -> int:
+    unit = tpq * 4 // denominator
+    compound = denominator >= 8 and numerator % 3 == 0 and numerator > 3
+    return unit * 3 if compound else unit
+
+
+def bar_beat(tick: int, tpq: int, signatures: list[tuple[int, int, int]], first_bar: int = 1) -> tuple[int, float]:
+    bar = first_bar
+    sigs = sorted(signatures) or [(0, 4, 4)]
+    if sigs[0][0] > 0:
+        sigs = [(0, 4, 4), *sigs]
+    for index, (start, num, den) in enumerate(sigs):
+        bar_len = num * tpq * 4 // den
+        end = sigs[index + 1][0] if index + 1 < len(sigs) else None
+        if end is not None and tick >= end:
+            bar += -(-(end - start) // bar_len)  # a partial bar before a change counts as one
+            continue
+        bars_in, into = divmod(tick - start, bar_len)
+        beat = into / beat_length(tpq, num, den) + 1
+        return bar + bars_in, round(beat, 3)
+    raise AssertionError("unreachable")
+
+
+def format_position(bar: int, beat: float) -> str:
+    return f"bar {bar} beat {beat:g}"
+
+
+# ---------------------------------------------------------------- ranges
+
+
+@lru_cache(maxsize=None)
+def voice_ranges(style: str = "chorale") -> dict[str, tuple[int, int]]:
+    """Lowest and highest MIDI note of each SATB voice (data/voice_ranges.json)."""
+    data = json.loads(resources.files("scorefarm.symbolic").joinpath("data/voice_ranges.json").read_text())
+    if style not in data or style.startswith("_"):
+        allowed = ", ".join(k for k in data if not k.startswith("_"))
+        raise ValueError(f"unknown range table {style!r}; allowed: {allowed}")
+    return {name: (int(lo), int(hi)) for name, (lo, hi) in data[style].items()}
+
+
+# ---------------------------------------------------------------- from symusic
+
+
+def voices_from_score(score, name: str = "score", *, max_voices: int = MAX_VOICES) -> Voices:
+    """Split a score into monophonic voices, highest first.
+
+    Tracks that never sound two notes at once are one voice each. A track with
+    chords is split by pitch when it holds the same number of notes at every
+    onset (a chorale written as block chords, or S+A on one staff). Anything
+    else is refused: which note belongs to which voice cannot be told."""
+    if not isinstance(score, symusic.core.ScoreTick):
+        score = score.to("tick")
+    tracks = [t for t in score.tracks if not t.is_drum and t.note_num() > 0]
+    if not tracks:
+        raise ScoreError("has no pitched notes to check", name)
+    parts: list[Part] = []
+    for index, track in enumerate(tracks):
+        notes = sorted((n.time, n.time + n.duration, n.pitch) for n in track.notes if n.duration > 0)
+        label = track.name.strip() or f"track {index + 1}"
+        parts.extend(_split_track(notes, label, name))
+    if len(parts) > max_voices:
+        raise ScoreError(f"has {len(parts)} voices; at most {max_voices} can be checked", name)
+    parts.sort(key=lambda p: -_mean_pitch(p))
+    parts = _name_parts(parts)
+    sigs = [(ts.time, ts.numerator, ts.denominator) for ts in score.time_signatures] or [(0, 4, 4)]
+    return Voices(tpq=score.tpq, parts=parts, time_signatures=_clean_signatures(sigs))
+
+
+def _clean_signatures(sigs: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    out: dict[int, tuple[int, int, int]] = {}
+    for sig in sorted(sigs):
+        out[sig[0]] = sig
+    cleaned = list(out.values())
+    if cleaned[0][0] > 0:
+        cleaned.insert(0, (0, 4, 4))
+    return cleaned
+
+
+def _mean_pitch(part: Part) -> float:
+    total = sum((n.end - n.start) * n.pitch for n in part.notes)
+    length = sum(n.end - n.start for n in part.notes)
+    return total / length if length else 0.0
+
+
+def _split_track(notes: list[tuple[int, int, int]], label: str, name: str) -> list[Part]:
+    if not notes:
+        return []
+    onsets: dict[int, list[tuple[int, int, int]]] = {}
+    for note in notes:
+        onsets.setdefault(note[0], []).append(note)
+    sizes = {len(v) for v in onsets.values()}
+    if sizes == {1} and _is_monophonic(notes):
+        return [Part(label, _monophonic(notes))]
+    if len(sizes) == 1 and _chords_aligned(onsets):
+        count = sizes.pop()
+        voices: list[list[tuple[int, int, int]]] = [[] for _ in range(count)]
+        for start in sorted(onsets):
+            for rank, note in enumerate(sorted(onsets[start], key=lambda n: -n[2])):
+                voices[rank].append(note)
+        return [Part(f"{label} {rank + 1}", _monophonic(v)) for rank, v in enumerate(voices)]
+    low, high = min(sizes), max(sizes)
+    raise ScoreError(
+        f"track {label!r} has between {low} and {high} notes starting together, so its voices "
+        "cannot be told apart; give one track per voice (or block chords of one size)",
+        name,
+    )
+
+
+def _is_monophonic(notes: list[tuple[int, int, int]]) -> bool:
+    """No note starts before the previous one has ended (a little legato overlap,
+    up to a quarter of the earlier note, is forgiven)."""
+    for prev, cur in zip(notes, notes[1:]):
+        overlap = prev[1] - cur[0]
+        if overlap > 0 and overlap > (prev[1] - prev[0]) // 4:
+            return False
+    return True
+
+
+def _chords_aligned(onsets: dict[int, list[tuple[int, int, int]]]) -> bool:
+    """Block chords: every note of a chord ends before the next chord starts."""
+    starts = sorted(onsets)
+    for start, nxt in zip(starts, starts[1:]):
+        if any(n[1] > nxt for n in onsets[start]):
+            return False
+    return True
+
+
+def _monophonic(notes: list[tuple[int, int, int]]) -> list[VNote]:
+    out: list[VNote] = []
+    for start, end, pitch in notes:
+        if out and out[-1].end > start:
+            out[-1] = VNote(out[-1].start, start, out[-1].pitch)
+        out.append(VNote(start, end, pitch))
+    return [n for n in out if n.end > n.start]
+
+
+def _name_parts(parts: list[Part]) -> list[Part]:
+    """Keep voice names a checker knows (Soprano, S, Alto, ...); four unnamed
+    voices are called Soprano, Alto, Tenor, Bass from the top."""
+    known = {"s": "Soprano", "a": "Alto", "t": "Tenor", "b": "Bass"}
+    named = []
+    for part in parts:
+        word = part.name.split()[0].lower() if part.name.split() else ""
+        canonical = next((v for v in SATB if v.lower() == word), known.get(word))
+        named.append(canonical)
+    if len(parts) == 4 and (None in named or len(set(named)) < 4):
+        named = list(SATB)
+    out = []
+    for part, canon in zip(parts, named):
+        out.append(Part(canon or part.name, part.notes))
+    return out
+
+
+# ---------------------------------------------------------------- to symusic
+
+
+VOICE_PROGRAMS = {"Soprano": 52, "Alto": 52, "Tenor": 52, "Bass": 52}  # GM 53 "Choir Aahs"
+
+
+def voices_to_score(voices: Voices, template=None, *, velocity: int = 80, programs: dict[str, int] | None = None):
+    """One named track per voice; tempo, time and key signatures from ``template``
+    (a symusic score) when given."""
+    score = symusic.Score(voices.tpq)
+    if template is not None:
+        for tempo in template.tempos:
+            score.tempos.append(symusic.Tempo(tempo.time, qpm=tempo.qpm))
+        for ts in template.time_signatures:
+            score.time_signatures.append(symusic.TimeSignature(ts.time, ts.numerator, ts.denominator))
+        for ks in template.key_signatures:
+            score.key_signatures.append(symusic.KeySignature(ks.time, ks.key, ks.tonality))
+    else:
+        score.tempos.append(symusic.Tempo(0, qpm=120.0))
+        for start, num, den in voices.time_signatures:
+            score.time_signatures.append(symusic.TimeSignature(start, num, den))
+    programs = programs or VOICE_PROGRAMS
+    for part in voices.parts:
+        track = symusic.Track(part.name, programs.get(part.name, 52), False)
+        for note in part.notes:
+            track.notes.append(symusic.Note(note.start, note.end - note.start, note.pitch, velocity))
+        score.tracks.append(track)
+    return score
+
+
+# ---------------------------------------------------------------- from MusicXML
+
+
+MUSICXML_SUFFIXES = (".musicxml", ".xml", ".mxl")
+
+
+def load_voices(path: str | Path, *, tpq: int = 480) -> tuple[Voices, object]:
+    """Read a MIDI or MusicXML file as voices; returns (voices, symusic score)."""
+    score, first_bar, pickup = load_any_score(path, tpq=tpq)
+    voices = voices_from_score(score, str(path))
+    voices.first_bar, voices.pickup_ticks = first_bar, pickup
+    return voices, score
+
+
+def load_any_score(path: str | Path, *, tpq: int = 480):
+    """A MIDI file (checked by ``score_io.load_score``) or a MusicXML file (through
+    music21) as a symusic score; returns (score, first bar number, pickup ticks)."""
+    path = Path(path)
+    if path.suffix.lower() in MUSICXML_SUFFIXES:
+        return _musicxml_to_score(path, tpq)
+    from scorefarm.symbolic.score_io import load_score
+
+    return load_score(path), 1, 0
+
+
+def check_midi_output(path: str | Path) -> Path:
+    """Outputs are MIDI files: refuse another suffix before any work is done."""
+    from scorefarm.errors import OutputError
+
+    path = Path(path)
+    if path.suffix.lower() not in (".mid", ".midi"):
+        raise OutputError(f"output must be a MIDI file (.mid or .midi), got {path.suffix or 'no suffix'!r}", path)
+    return path
+
+
+def _musicxml_to_score(path: Path, tpq: int):
+    if not path.exists():
+        raise ScoreError("does not exist", path)
+    try:
+        from music21 import converter
+        from music21.exceptions21 import Music21Exception
+
+        stream = converter.parse(str(path))
+    except (Music21Exception, OSError, ValueError, KeyError) as exc:
+        raise ScoreError(f"is not a readable MusicXML file ({' '.join(str(exc).split())[:200]})", path) from None
+    return music21_to_score(stream, tpq)
+
+
+def music21_to_score(stream, tpq: int = 480):
+    """A music21 score as a symusic score, one track per part (ties joined, a
+    pickup shifted right so bar lines fall on whole bars). Returns
+    (score, first_bar, pickup_ticks): first_bar is 0 when there is a pickup."""
+    from music21 import meter, tempo
+
+    parts = list(getattr(stream, "parts", [])) or [stream]
+    pickup_q = 0.0
+    measures = parts[0].getElementsByClass("Measure")
+    if measures and measures[0].paddingLeft:
+        pickup_q = float(measures[0].paddingLeft)
+    first_bar = 0 if pickup_q > 0 else 1
+    shift = int(round(pickup_q * tpq))
+    score = symusic.Score(tpq)
+    marks = list(stream.flatten().getElementsByClass(tempo.MetronomeMark))
+    bpm = marks[0].getQuarterBPM() if marks and marks[0].number else 100.0
+    score.tempos.append(symusic.Tempo(0, qpm=float(bpm)))
+    seen: set[int] = set()
+    for ts in stream.flatten().getElementsByClass(meter.TimeSignature):
+        tick = 0 if ts.offset == 0 else int(round(float(ts.offset) * tpq)) + shift
+        if tick not in seen:
+            seen.add(tick)
+            score.time_signatures.append(symusic.TimeSignature(tick, ts.numerator, ts.denominator))
+    if not seen:
+        score.time_signatures.append(symusic.TimeSignature(0, 4, 4))
+    for index, part in enumerate(parts):
+        track = symusic.Track(part.partName or part.id and str(part.id) or f"Part {index + 1}", 52, False)
+        for element in part.stripTies().flatten().notes:
+            duration = float(element.quarterLength)
+            if duration <= 0:
+                continue
+            start = int(round(float(element.offset) * tpq)) + shift
+            length = int(round(duration * tpq))
+            for pitch in element.pitches:
+                track.notes.append(symusic.Note(start, length, int(pitch.midi), 80))
+        if track.note_num():
+            score.tracks.append(track)
+    return score, first_bar, shift

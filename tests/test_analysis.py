@@ -1,0 +1,116 @@
+"""Harmonic analysis: keys by windows, chords and Roman numerals per beat."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scorefarm.errors import ScoreError
+from scorefarm.symbolic.analysis import AnalyzeOptions, analyze_file, analyze_score
+from scorefarm.symbolic.chords import ChordLabel, identify, parse_key, parse_pitch
+from scorefarm.symbolic.keyfinding import bar_keys
+from scorefarm.symbolic.voices import Part, VNote, Voices
+
+
+def block_chords(chords: list[list[str]], beats: float = 1.0):
+    """(start, dur, pitch, vel) tuples of block chords, one per ``beats``."""
+    return [(i * beats, beats, parse_pitch(p), 80) for i, chord in enumerate(chords) for p in chord]
+
+
+CADENCE = [["C5", "G4", "E4", "C3"], ["C5", "A4", "F4", "F3"], ["B4", "G4", "D4", "G2"], ["D5", "F4", "B3", "G2"],
+           ["C5", "G4", "E4", "C3"]]
+
+
+def test_cadence_in_c_major_is_labelled(make_score):
+    result = analyze_score(make_score(block_chords(CADENCE + [["C5", "G4", "E4", "C3"]] * 3)))
+    first = result.beats[:5]
+    assert [b.chord for b in first] == ["C", "F", "G", "G7", "C"]
+    assert [b.roman for b in first] == ["I", "IV", "V", "V7", "I"]
+    assert {b.key for b in result.beats} == {"C major"}
+    assert [(b.bar, b.beat) for b in first] == [(1, 1.0), (1, 2.0), (1, 3.0), (1, 4.0), (2, 1.0)]
+
+
+def test_inversions_and_minor_keys(make_score):
+    chords = [["A4", "E4", "C4", "A2"], ["A4", "F4", "D4", "D3"], ["G#4", "E4", "B3", "E3"], ["A4", "E4", "C4", "C3"]]
+    result = analyze_score(make_score(block_chords(chords * 3)), AnalyzeOptions(key=(9, "minor")))
+    assert [b.roman for b in result.beats[:4]] == ["i", "iv", "V", "i6"]
+    assert result.beats[3].chord == "Am/C"
+
+
+def test_passing_notes_do_not_make_chords(make_score):
+    notes = block_chords([["C4", "G3", "C3"]] * 4, beats=1.0)
+    notes += [(0.0, 0.5, 76, 80), (0.5, 0.5, 77, 80), (1.0, 1.0, 79, 80)]  # E5 F5 G5 over C major
+    result = analyze_score(make_score(notes), AnalyzeOptions(key=(0, "major")))
+    assert result.beats[0].chord == "C"
+
+
+def test_modulation_is_found_by_windows():
+    # four bars of C major cadences, then four of E major (far enough to need a new key)
+    def bars(tonic_shift: int, start_bar: int) -> list[list[VNote]]:
+        voices = [[] for _ in range(4)]
+        for bar in range(4):
+            for beat, chord in enumerate(CADENCE[:4]):
+                tick = ((start_bar + bar) * 4 + beat) * 480
+                for v, name in enumerate(chord):
+                    voices[v].append(VNote(tick, tick + 480, parse_pitch(name) + tonic_shift))
+        return voices
+    first, second = bars(0, 0), bars(4, 4)
+    parts = [Part(str(v), first[v] + second[v]) for v in range(4)]
+    keys = bar_keys(Voices(480, parts))
+    assert [k[1:] for k in keys] == [(0, "major")] * 4 + [(4, "major")] * 4
+
+
+def test_json_and_table(make_score):
+    result = analyze_score(make_score(block_chords(CADENCE)))
+    data = json.loads(result.to_json())
+    assert data["beats"][3]["roman"] == "V7" and data["keys"][0]["key"] == "C major"
+    rows = result.table()
+    assert rows[0] == ("1", "1", "C major", "C", "I") and rows[1][2] == ""  # key shown where it changes
+
+
+def test_silence_is_no_chord(make_score):
+    notes = block_chords([["C5", "G4", "E4", "C3"]]) + [(3, 1, 60, 80)]
+    result = analyze_score(make_score(notes))
+    assert result.beats[1].chord == "" and result.beats[1].roman == ""
+
+
+def test_no_pitched_notes_is_an_input_error(make_score):
+    with pytest.raises(ScoreError, match="no pitched notes"):
+        analyze_score(make_score([(0, 1, 36, 80)], is_drum=True))
+
+
+def test_analyze_file_reads_midi(tmp_path, make_score):
+    path = tmp_path / "cadence.mid"
+    make_score(block_chords(CADENCE)).dump_midi(str(path))
+    assert [b.roman for b in analyze_file(path).beats] == ["I", "IV", "V", "V7", "I"]
+
+
+def test_roman_numerals_builtin_and_music21_agree_on_diatonic_chords():
+    from scorefarm.symbolic.analysis import roman_of
+
+    for label, want in [(ChordLabel(7, "dominant-seventh", 11), "V65"), (ChordLabel(2, "minor", 5), "ii6"),
+                        (ChordLabel(11, "diminished", 11), "viio"), (ChordLabel(0, "major", 7), "I64")]:
+        assert roman_of(label, 0, "major", "builtin") == want
+        assert roman_of(label, 0, "major", "music21") == want
+    assert roman_of(ChordLabel(2, "dominant-seventh", 2), 0, "major", "music21") == "V7/V"
+    assert roman_of(ChordLabel(8, "major", 8), 0, "major", "music21") == "bVI"
+
+
+def test_identify_needs_root_and_third():
+    assert identify({0, 4, 7}, 4).name == "C/E"
+    assert identify({7, 11, 5}, 7).quality == "dominant-seventh"  # fifth missing is fine
+    assert identify({0, 7}, 0) is None
+    assert identify({0, 1, 4, 7}, 0) is None  # a non-chord tone
+
+
+@pytest.mark.parametrize("text, want", [("D minor", (2, "minor")), ("d", (2, "minor")), ("F#", (6, "major")),
+                                        ("Bbm", (10, "minor")), ("Eb major", (3, "major"))])
+def test_parse_key(text, want):
+    assert parse_key(text) == want
+
+
+@pytest.mark.parametrize("text", ["H", "C lydian", "", "C##x"])
+def test_parse_key_refuses(text):
+    with pytest.raises(ValueError):
+        parse_key(text)

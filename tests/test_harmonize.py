@@ -1,0 +1,164 @@
+"""Four-part harmonization: the melody on top, ranges, faults, styles, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import symusic
+
+from scorefarm.errors import InputError
+from scorefarm.symbolic.bach_corpus import is_held_out
+from scorefarm.symbolic.chorale_model import load_model
+from scorefarm.symbolic.harmonize import HarmonizeOptions, harmonize_file, harmonize_melody, harmonize_score
+from scorefarm.symbolic.melody import HarmonizeError
+from scorefarm.symbolic.score_io import score_to_bytes
+from scorefarm.symbolic.voiceleading import CheckOptions, check_voices
+from scorefarm.symbolic.voices import SATB, voice_ranges, voices_from_score
+
+# "Ode to Joy", its second phrase, in D major, 4/4, 16 beats
+ODE = [66, 66, 67, 69, 69, 67, 66, 64, 62, 62, 64, 66, 64, 62, 62]
+ODE_NOTES = [(i, 1.0, p, 90) for i, p in enumerate(ODE[:14])] + [(14, 2.0, 62, 90)]
+# a minor-key tune with a half-note ending, 3/4
+MINOR = [(0, 1, 69, 80), (1, 1, 72, 80), (2, 1, 71, 80), (3, 2, 69, 80), (5, 1, 68, 80), (6, 1, 69, 80),
+         (7, 1, 71, 80), (8, 1, 72, 80), (9, 1, 71, 80), (10, 1, 69, 80), (11, 1, 68, 80), (12, 3, 69, 80)]
+
+
+@pytest.fixture
+def ode(make_score):
+    return make_score(ODE_NOTES, bpm=96)
+
+
+def test_four_named_tracks_with_the_melody_untouched(ode):
+    out, notes = harmonize_score(ode)
+    assert [t.name for t in out.tracks] == list(SATB)
+    assert {t.program for t in out.tracks} == {52}  # GM Choir Aahs
+    soprano = [(n.time, n.duration, n.pitch, n.velocity) for n in out.tracks[0].notes]
+    assert soprano == [(n.time, n.duration, n.pitch, n.velocity) for n in ode.tracks[0].notes]
+    assert out.tempos[0].qpm == pytest.approx(96.0)
+    assert (out.time_signatures[0].numerator, out.time_signatures[0].denominator) == (4, 4)
+    assert any("D major" in n for n in notes)
+
+
+def test_voices_stay_in_range_and_without_parallels(ode):
+    result = harmonize_melody(ode)
+    ranges = voice_ranges("chorale")
+    for part in result.voices.parts[1:]:
+        low, high = ranges[part.name]
+        assert all(low <= n.pitch <= high for n in part.notes), part.name
+    report = check_voices(result.voices, CheckOptions(key=result.key))
+    bad = {"parallel_fifths", "parallel_octaves", "antiparallel_fifths", "antiparallel_octaves", "voice_crossing"}
+    assert report.count(bad) == 0
+    assert result.key == (2, "major")
+    # every beat is covered by all four voices
+    for part in result.voices.parts[1:]:
+        assert part.notes[0].start == 0 and part.notes[-1].end == 16 * 480
+
+
+def test_harmony_fits_the_melody(ode):
+    result = harmonize_melody(ode)
+    for slot, (bass, pcs) in zip(result.slots, result.states):
+        assert (slot.sop - result.key[0]) % 12 in pcs  # the soprano is a chord tone
+    assert result.states[-1][0] == 0  # ends on the tonic in the bass
+
+
+def test_minor_melody_in_three_four(make_score):
+    result = harmonize_melody(make_score(MINOR, time_signature=(3, 4)))
+    assert result.key == (9, "minor")
+    assert len(result.slots) == 15
+    assert result.states[-1] == (0, (0, 3, 7)) or result.states[-1][0] == 0
+
+
+def test_same_input_same_bytes(ode):
+    first, _ = harmonize_score(ode, HarmonizeOptions(style="film"))
+    second, _ = harmonize_score(ode, HarmonizeOptions(style="film"))
+    assert score_to_bytes(first) == score_to_bytes(second)
+
+
+def test_given_key_is_used(ode):
+    result = harmonize_melody(ode, HarmonizeOptions(key=(11, "minor")))
+    assert result.key == (11, "minor")
+    assert any("as given" in n for n in result.notes)
+
+
+def test_film_style_pedal_open_voicing_and_strings(ode, make_score):
+    out, notes = harmonize_score(ode, HarmonizeOptions(style="film"))
+    assert {t.program for t in out.tracks} == {48}  # GM String Ensemble 1
+    assert any("pedal" in n for n in notes)
+    bass = out.tracks[3].notes
+    assert bass[0].time == 0 and bass[0].duration == 4 * 480 and bass[0].pitch % 12 == 2  # a D pedal, one bar
+    tune = make_score(MINOR, time_signature=(3, 4))
+    chorale = harmonize_melody(tune)
+    film = harmonize_melody(tune, HarmonizeOptions(style="film"))
+
+    def mean_spread(result) -> float:  # soprano to tenor, over the beats
+        tenor = result.voices.parts[2].notes
+        return sum(slot.sop - next(n.pitch for n in tenor if n.start <= slot.start < n.end)
+                   for slot in result.slots) / len(result.slots)
+
+    assert mean_spread(film) > mean_spread(chorale)
+
+
+def test_passing_tones_fill_thirds(ode):
+    plain = harmonize_melody(ode)
+    passing = harmonize_melody(ode, HarmonizeOptions(embellish="passing"))
+    count = lambda r: sum(len(p.notes) for p in r.voices.parts[1:])  # noqa: E731
+    assert count(passing) >= count(plain)
+    report = check_voices(passing.voices, CheckOptions(key=passing.key))
+    assert report.count({"parallel_fifths", "parallel_octaves"}) == 0
+
+
+def test_chords_in_the_melody_take_the_top_note(make_score):
+    notes = [(0, 1, 72, 80), (0, 1, 64, 80), (1, 1, 74, 80), (1, 1, 67, 80), (2, 2, 72, 80)]
+    result = harmonize_melody(make_score(notes))
+    assert [n.pitch for n in result.voices.parts[0].notes] == [72, 74, 72]
+    assert any("2 chord(s)" in n and "top note" in n for n in result.notes)
+
+
+def test_melody_far_out_of_range_is_moved_by_octaves(make_score):
+    low = [(i, 1, p - 24, 80) for i, p in enumerate(ODE)]
+    result = harmonize_melody(make_score(low))
+    assert [n.pitch for n in result.voices.parts[0].notes] == ODE
+    assert any("moved it up 2 octaves" in n for n in result.notes)
+
+
+def test_melody_too_wide_says_what_stays_outside(make_score):
+    wide = [(0, 1, 48, 80), (1, 1, 60, 80), (2, 1, 84, 80), (3, 1, 72, 80)]
+    result = harmonize_melody(make_score(wide), HarmonizeOptions(check=False))
+    assert any("stay outside the soprano range" in n for n in result.notes)
+
+
+def test_no_notes_is_an_input_error(make_score):
+    empty = make_score([])
+    with pytest.raises(HarmonizeError, match="no pitched notes") as info:
+        harmonize_score(empty)
+    assert isinstance(info.value, InputError)
+    drums = make_score([(0, 1, 36, 80)], is_drum=True)
+    with pytest.raises(HarmonizeError, match="1 of them drums"):
+        harmonize_score(drums)
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(HarmonizeError, match="allowed: chorale, film"):
+        HarmonizeOptions(style="jazz")
+    with pytest.raises(HarmonizeError, match="key"):
+        HarmonizeOptions(key=(12, "major"))
+
+
+def test_harmonize_file_round_trip(tmp_path: Path, ode):
+    source = tmp_path / "ode.mid"
+    ode.dump_midi(str(source))
+    notes = harmonize_file(source, tmp_path / "out.mid")
+    back = symusic.Score(str(tmp_path / "out.mid"))
+    assert [t.name for t in back.tracks] == list(SATB)
+    assert len(voices_from_score(back).parts) == 4
+    assert notes
+    with pytest.raises(InputError, match="MIDI file"):
+        harmonize_file(source, tmp_path / "out.wav")
+
+
+def test_shipped_model_never_saw_a_held_out_chorale():
+    model = load_model()
+    assert model.chorales and not [c for c in model.chorales if is_held_out(c)]
+    assert set(model.modes) == {"major", "minor"}
+    assert model.modes["major"].size > 100

@@ -1,0 +1,145 @@
+"""`compose analyze`, `harmonize` and `check` through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+import symusic
+from click.testing import CliRunner
+
+from scorefarm.cli.errors import ComposeGroup
+from scorefarm.cli.harmony_commands import COMMANDS, analyze, check, harmonize
+from scorefarm.symbolic.vl_examples import clean_voices, planted_faults_voices
+from scorefarm.symbolic.voices import voices_to_score
+
+TUNE = [(i, 1.0, p, 90) for i, p in enumerate([67, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62, 64, 65, 64, 62])] + [
+    (15, 1.0, 60, 90)]
+
+
+@pytest.fixture
+def compose() -> click.Group:
+    return ComposeGroup(name="compose", commands=list(COMMANDS))
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def tune(tmp_path: Path, make_score) -> Path:
+    path = tmp_path / "tune.mid"
+    make_score(TUNE).dump_midi(str(path))
+    return path
+
+
+def write_voices(voices, path: Path) -> Path:
+    voices_to_score(voices).dump_midi(str(path))
+    return path
+
+
+def test_commands_have_short_help_and_examples(runner, compose):
+    for command in (analyze, harmonize, check):
+        assert command.short_help
+        result = runner.invoke(compose, [command.name, "--help"])
+        assert result.exit_code == 0
+        assert "Example:" in result.output and f"compose {command.name} " in result.output
+
+
+def test_harmonize_writes_beside_the_melody(runner, compose, tune: Path):
+    result = runner.invoke(compose, ["harmonize", str(tune)])
+    assert result.exit_code == 0, result.output
+    out = tune.with_name("tune.harmonized.mid")
+    assert out.exists() and str(out) in result.output
+    assert "note: key: C major" in result.output
+    assert [t.name for t in symusic.Score(str(out)).tracks] == ["Soprano", "Alto", "Tenor", "Bass"]
+
+
+def test_harmonize_film_to_a_named_output(runner, compose, tune: Path, tmp_path: Path):
+    out = tmp_path / "film.mid"
+    result = runner.invoke(compose, ["harmonize", str(tune), "--style", "film", "--key", "C", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "pedal" in result.output and out.exists()
+
+
+def test_harmonize_bad_input_exits_2_with_one_line(runner, compose, tmp_path: Path, make_score):
+    empty = tmp_path / "drums.mid"
+    make_score([(0, 1, 36, 80)], is_drum=True).dump_midi(str(empty))
+    result = runner.invoke(compose, ["harmonize", str(empty)])
+    assert result.exit_code == 2
+    assert "compose: error:" in result.output and "no pitched notes" in result.output
+    assert "Traceback" not in result.output
+    bad_key = runner.invoke(compose, ["harmonize", str(empty), "--key", "H minor"])
+    assert bad_key.exit_code == 2 and "--key" in bad_key.output
+    bad_style = runner.invoke(compose, ["harmonize", str(empty), "--style", "jazz"])
+    assert bad_style.exit_code == 2
+
+
+def test_check_lists_faults_with_bar_beat_and_voices(runner, compose, tmp_path: Path):
+    path = write_voices(planted_faults_voices()[0], tmp_path / "faults.mid")
+    result = runner.invoke(compose, ["check", str(path)])
+    assert result.exit_code == 0
+    assert "bar 1 beat 2: parallel fifths (Soprano / Alto)" in result.output
+    assert "12 fault(s)" in result.output
+
+
+def test_check_strict_exits_1_on_faults_and_0_when_clean(runner, compose, tmp_path: Path):
+    faults = write_voices(planted_faults_voices()[0], tmp_path / "faults.mid")
+    clean = write_voices(clean_voices()[0], tmp_path / "clean.mid")
+    assert runner.invoke(compose, ["check", str(faults), "--strict"]).exit_code == 1
+    result = runner.invoke(compose, ["check", str(clean), "--strict"])
+    assert result.exit_code == 0 and "no faults" in result.output
+
+
+def test_check_json(runner, compose, tmp_path: Path):
+    path = write_voices(planted_faults_voices()[0], tmp_path / "faults.mid")
+    result = runner.invoke(compose, ["check", str(path), "--json"])
+    data = json.loads(result.output)
+    assert data["voices"] == ["Soprano", "Alto", "Tenor", "Bass"]
+    assert data["counts"]["parallel_fifths"] == 1
+    first = data["faults"][0]
+    assert {"kind", "bar", "beat", "voices", "detail"} <= set(first)
+
+
+def test_check_fix_writes_and_says_what_remains(runner, compose, tmp_path: Path):
+    path = write_voices(planted_faults_voices()[0], tmp_path / "faults.mid")
+    result = runner.invoke(compose, ["check", str(path), "--fix", "--strict"])
+    out = tmp_path / "faults.fixed.mid"
+    assert out.exists()
+    assert "re-voiced Alto, Tenor" in result.output and "could not fix:" in result.output
+    assert result.exit_code == 1  # faults in the soprano and bass remain
+    as_json = runner.invoke(compose, ["check", str(path), "--fix", "--json", "-o", str(tmp_path / "f.mid")])
+    data = json.loads(as_json.output)
+    assert len(data["after"]["faults"]) < len(data["before"]["faults"])
+
+
+def test_check_options_need_fix(runner, compose, tune: Path):
+    assert runner.invoke(compose, ["check", str(tune), "--fix-bass"]).exit_code == 2
+    assert runner.invoke(compose, ["check", str(tune), "-o", "x.mid"]).exit_code == 2
+
+
+def test_check_missing_file_exits_2(runner, compose, tmp_path: Path):
+    result = runner.invoke(compose, ["check", str(tmp_path / "nope.mid")])
+    assert result.exit_code == 2 and "compose: error:" in result.output
+
+
+def test_analyze_table_and_json(runner, compose, tmp_path: Path, make_score):
+    chords = [["C5", "G4", "E4", "C3"], ["C5", "A4", "F4", "F3"], ["B4", "G4", "D4", "G2"], ["C5", "G4", "E4", "C3"]]
+    from scorefarm.symbolic.chords import parse_pitch
+
+    notes = [(i, 1, parse_pitch(p), 80) for i, chord in enumerate(chords) for p in chord]
+    path = tmp_path / "cadence.mid"
+    make_score(notes).dump_midi(str(path))
+    table = runner.invoke(compose, ["analyze", str(path)])
+    assert table.exit_code == 0, table.output
+    lines = table.output.splitlines()
+    assert lines[0].split() == ["bar", "beat", "key", "chord", "numeral"]
+    assert lines[1].split() == ["1", "1", "C", "major", "C", "I"]
+    assert lines[3].split() == ["1", "3", "G", "V"]
+    data = json.loads(runner.invoke(compose, ["analyze", str(path), "--json"]).output)
+    assert [b["roman"] for b in data["beats"]] == ["I", "IV", "V", "I"]
+    keyed = runner.invoke(compose, ["analyze", str(path), "--key", "G major"])
+    assert "IV" in keyed.output.splitlines()[1]
