@@ -5,8 +5,9 @@
 # what to run on this platform. Quick and silent when everything is present.
 set -euo pipefail
 
-have_lib() { ldconfig -p 2>/dev/null | grep -q 'libfluidsynth\.so' || ls /usr/lib/*/libfluidsynth.so.* /usr/local/lib/libfluidsynth.* /opt/homebrew/lib/libfluidsynth.* >/dev/null 2>&1; }
-have_sf2() { ls /usr/share/sounds/sf2/FluidR3_GM.sf2 /usr/share/soundfonts/FluidR3_GM.sf2 /opt/homebrew/share/soundfonts/*.sf2 /usr/local/share/soundfonts/*.sf2 >/dev/null 2>&1; }
+any_file() { for f in "$@"; do [ -f "$f" ] && return 0; done; return 1; }
+have_lib() { ldconfig -p 2>/dev/null | grep -q 'libfluidsynth\.so' || any_file /usr/lib/*/libfluidsynth.so.* /usr/local/lib/libfluidsynth.* /opt/homebrew/lib/libfluidsynth.*; }
+have_sf2() { any_file /usr/share/sounds/sf2/FluidR3_GM.sf2 /usr/share/soundfonts/FluidR3_GM.sf2 /opt/homebrew/share/soundfonts/*.sf2 /usr/local/share/soundfonts/*.sf2; }
 have_cli() { command -v fluidsynth >/dev/null 2>&1; }
 
 if have_lib && have_sf2 && have_cli; then
