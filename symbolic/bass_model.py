@@ -13,6 +13,7 @@ Its weights are stored beside the progression model in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -107,13 +108,18 @@ class BassModel:
 
     def log_probs(self, seq: list[Context], tonic: int) -> np.ndarray:
         """[len(seq), 12] log-probabilities."""
-        out = np.zeros((len(seq), self.weights.shape[1]))
-        for t in range(len(seq)):
-            z = self.bias.copy()
-            for f in features(seq, tonic, t):
-                i = self.index.get(f)
-                if i is not None:
-                    z += self.weights[i]
-            z -= z.max()
-            out[t] = z - np.log(np.exp(z).sum())
-        return out
+        z = np.tile(self.bias, (len(seq), 1))
+        for t, names in enumerate(_features_of(tuple(seq), tonic)):
+            rows = [i for i in (self.index.get(f) for f in names) if i is not None]
+            if rows:
+                z[t] += self.weights[rows].sum(axis=0)
+        z -= z.max(axis=1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+@lru_cache(maxsize=32)
+def _features_of(seq: tuple[Context, ...], tonic: int) -> list[list[str]]:
+    """Every beat's features (cached: finding the key asks for the same melody in
+    each key, under both modes)."""
+    beats = list(seq)
+    return [features(beats, tonic, t) for t in range(len(beats))]

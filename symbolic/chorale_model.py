@@ -34,10 +34,14 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .bass_model import BassModel
+
+if TYPE_CHECKING:
+    from .chorale_net import ChoraleNet
 
 MIN_STATE_COUNT = 3
 MODES = ("major", "minor")
@@ -117,14 +121,42 @@ def parse_state(key: str) -> tuple[int, tuple[int, ...]]:
 # ---------------------------------------------------------------- learning
 
 
-def learn(chorales) -> dict:
-    """Count everything the model needs from ``chorales`` (a training split)."""
+def learn(chorales, *, net: bool = False) -> dict:
+    """Count everything the model needs from ``chorales`` (a training split); with
+    ``net``, also train the melody-reading net (``chorale_net``, minutes of CPU),
+    returned under the key "net"."""
     model = {"version": 1, "min_state_count": MIN_STATE_COUNT, "modes": {}}
     model["chorales"] = sorted(c.id for c in chorales)
     for mode in MODES:
         runs = [run for c in chorales if c.mode == mode for run in chorale_beats(c)]
         model["modes"][mode] = _learn_mode(runs)
+    if net:
+        model["net"] = _learn_net(chorales, model)
     return model
+
+
+def _learn_net(chorales, model: dict) -> dict:
+    from .bass_model import Context
+    from .chorale_net import train
+
+    sequences = []
+    for mode in MODES:
+        common = [parse_state(k) for k in model["modes"][mode]["states"]]
+        index = {s: i for i, s in enumerate(common)}
+        for c in chorales:
+            if c.mode != mode:
+                continue
+            for run in chorale_beats(c):
+                seq = [Context(b.pitches[0], b.sop_long, b.downbeat) for b in run]
+                states = []
+                for b in run:
+                    sono = sonority(b.pitches, b.tonic)
+                    near = sono if sono in index else _nearest(sono, common)
+                    states.append(index[near] if near in index else -1)
+                basses = [(b.pitches[3] - b.tonic) % 12 for b in run]
+                outers = [b.pitches[0] - b.pitches[3] for b in run]
+                sequences.append((seq, c.tonic_pc, mode, states, basses, outers))
+    return train(sequences, {m: len(model["modes"][m]["states"]) for m in MODES})
 
 
 def _learn_bass(runs: list[list[Beat]]) -> dict:
@@ -235,10 +267,18 @@ class ModeModel:
     state_counts: np.ndarray  # [n]
     bass: "BassModel | None" = None  # log P(bass pitch class | soprano context)
     bass_class: np.ndarray | None = None  # [n] the bass pitch class the bass model scores (default: own)
+    mode: str = "major"
+    net: "ChoraleNet | None" = None  # log P(sonority | whole soprano line), shared by both modes
+    net_class: np.ndarray | None = None  # [n] the net's output for each sonority (default: its own)
 
     @property
     def size(self) -> int:
         return len(self.states)
+
+    @cached_property
+    def net_rel(self) -> np.ndarray:
+        """[n] which of the net's outputs scores each sonority."""
+        return self.net_class if self.net_class is not None else np.arange(len(self.states))
 
     @cached_property
     def bass_rel(self) -> np.ndarray:
@@ -260,7 +300,7 @@ def _log_normalise(counts: np.ndarray, alpha: float, axis: int = -1) -> np.ndarr
     return np.log(counts / counts.sum(axis=axis, keepdims=True))
 
 
-def _build_mode(data: dict) -> ModeModel:
+def _build_mode(data: dict, mode: str, net: "ChoraleNet | None") -> ModeModel:
     states = [parse_state(k) for k in data["states"]]
     n = len(states)
     big = np.zeros((n, n))
@@ -298,33 +338,45 @@ def _build_mode(data: dict) -> ModeModel:
         log_spacing=_log_normalise(data["spacing"], 0.2),
         state_counts=counts,
         bass=BassModel(data["bass"]) if "bass" in data else None,
+        mode=mode,
+        net=net,
     )
 
 
-def model_from_dict(data: dict) -> ChoraleModel:
-    return ChoraleModel({m: _build_mode(data["modes"][m]) for m in MODES}, list(data.get("chorales", [])))
+def model_from_dict(data: dict, net: dict | None = None) -> ChoraleModel:
+    """The model from its JSON form; ``net`` (or ``data["net"]``) is the melody net's."""
+    from .chorale_net import ChoraleNet
+
+    net = net or data.get("net")
+    loaded = ChoraleNet.from_dict(net) if net else None
+    modes = {m: _build_mode(data["modes"][m], m, loaded) for m in MODES}
+    return ChoraleModel(modes, list(data.get("chorales", [])))
 
 
 @lru_cache(maxsize=1)
 def load_model() -> ChoraleModel:
-    """The shipped model (data/chorale_model.json)."""
-    text = resources.files("scorefarm.symbolic").joinpath("data/chorale_model.json").read_text()
-    return model_from_dict(json.loads(text))
+    """The shipped model (data/chorale_model.json and data/chorale_net.json)."""
+    folder = resources.files("scorefarm.symbolic").joinpath("data")
+    net = json.loads(folder.joinpath("chorale_net.json").read_text())
+    return model_from_dict(json.loads(folder.joinpath("chorale_model.json").read_text()), net)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Learn from the training split and write data/chorale_model.json."""
+    """Learn from the training split; write data/chorale_model.json and data/chorale_net.json
+    (or FOLDER/chorale_model.json and FOLDER/chorale_net.json when a folder is given)."""
     from .bach_corpus import load_chorales
     from scorefarm.files import write_bytes_atomic
 
     argv = sys.argv[1:] if argv is None else argv
-    out = Path(argv[0]) if argv else MODEL_PATH
+    folder = Path(argv[0]) if argv else MODEL_PATH.parent
     chorales = load_chorales()
     train = [c for c in chorales if not c.held_out]
-    model = learn(train)
-    write_bytes_atomic(out, (json.dumps(model, separators=(",", ":"), sort_keys=True) + "\n").encode())
+    model = learn(train, net=True)
+    net = model.pop("net")
+    for name, payload in (("chorale_model.json", model), ("chorale_net.json", net)):
+        write_bytes_atomic(folder / name, (json.dumps(payload, separators=(",", ":"), sort_keys=True) + "\n").encode())
     sizes = {m: len(model["modes"][m]["states"]) for m in MODES}
-    print(f"learned from {len(train)} chorales ({len(chorales) - len(train)} held out): states {sizes} -> {out}")
+    print(f"learned from {len(train)} chorales ({len(chorales) - len(train)} held out): states {sizes} -> {folder}")
     return 0
 
 

@@ -47,6 +47,7 @@ def _extend(model: ModeModel, chords: list[dict], default_bonus: float) -> ModeM
             ("log_start", "log_end", "log_pc", "log_long", "log_down", "log_final", "state_counts")}
     inner = copy.copy(model.inner)
     bass_class = list(model.bass_rel)
+    net_class = list(model.net_rel)
     for chord in chords:
         state = (int(chord["bass"]), tuple(sorted(int(p) for p in chord["pcs"])))
         proxy_key = parse_state(chord["proxy"])
@@ -59,7 +60,8 @@ def _extend(model: ModeModel, chords: list[dict], default_bonus: float) -> ModeM
             continue
         new = len(states)
         states.append(state)
-        bass_class.append(int(model.bass_rel[proxy]))  # the bass model judges it as its proxy
+        bass_class.append(int(model.bass_rel[proxy]))  # the bass model and the net judge it as its proxy
+        net_class.append(int(model.net_rel[proxy]))
         index[state] = new
         trans = np.vstack([trans, trans[proxy][None, :]])
         trans = np.hstack([trans, (trans[:, proxy] + bonus)[:, None]])
@@ -77,7 +79,8 @@ def _extend(model: ModeModel, chords: list[dict], default_bonus: float) -> ModeM
             inner[f"{new}:{sop}"] = {(a, t): uniform for a in state[1] for t in state[1]}
     trans -= np.log(np.exp(trans).sum(axis=1, keepdims=True))  # rows sum to one again
     return replace(model, states=states, log_trans=trans, inner=inner,
-                   bass_class=np.asarray(bass_class, dtype=np.int64), **rows)
+                   bass_class=np.asarray(bass_class, dtype=np.int64),
+                   net_class=np.asarray(net_class, dtype=np.int64), **rows)
 
 
 def film_weights(weights: VoicingWeights) -> VoicingWeights:

@@ -5,8 +5,10 @@
 2. The key is the one under which the progression model (``chorale_model``,
    learned from Bach's chorales) finds the melody most likely (the forward
    algorithm over the 24 keys, plus a key-profile correlation), unless given.
-3. Forward-backward over the model's sonorities gives, per beat, the few most
-   likely ones; each is voiced in every way the ranges allow (``voicing``),
+3. Forward-backward over the model's sonorities (its emissions helped by two
+   learned readers of the melody: a log-linear bass model, ``bass_model``, and
+   a bidirectional GRU over the whole soprano line, ``chorale_net``) gives, per
+   beat, the few most likely ones; each is voiced in every way the ranges allow (``voicing``),
    and one dynamic programme picks the path that best combines the
    progression's likelihood with Bach's doublings, registers and steps and
    penalties for the checker's faults.
@@ -53,9 +55,12 @@ class HarmonizeOptions:
     emission_long: float = 1.0
     emission_downbeat: float = 0.5
     emission_bass: float = 1.0  # weight of the bass model's log P(bass | soprano context)
+    emission_net: float = 3.0  # weight of the melody net's log P(sonority | soprano line)
+    outer_net: float = 2.0  # weight of the melody net's log P(soprano - bass distance | soprano line)
     final: float = 1.0
     key_profile_weight: float = 1.0  # weight of the melody's key-profile correlation in finding the key
     key_bass_weight: float = 1.0  # weight of the bass model in finding the key (0: faster)
+    key_net_weight: float = 0.0  # weight of the melody net in finding the key
     emission_in_search: float = 0.0  # weight of the emissions in the voicing search
     posterior: float = 1.0  # weight of log P(sonority | whole melody) in the voicing search
     weights: VoicingWeights = field(default_factory=VoicingWeights)
@@ -117,10 +122,11 @@ def harmonize_melody(score, options: HarmonizeOptions = HarmonizeOptions(), name
     ranges = voice_ranges("film" if options.style == "film" else "chorale")
     melody = extract_melody(score, ranges["Soprano"], name)
     slots = melody_slots(melody)
+    key_model = model or load_model()  # the key is found with the chorale vocabulary in every style
     model = model or _model_for(options.style)
     notes = list(melody.notes_said)
     if options.key is None:
-        key = find_key(model, slots, options)
+        key = find_key(key_model, slots, options)
         notes.append(f"key: {key_name(*key)} (found from the melody)")
     else:
         key = options.key
@@ -178,13 +184,20 @@ def _emissions(model: ModeModel, slots: list[Slot], tonic: int, options: Harmoni
         out[t] = (options.emission_pc * model.log_pc[:, rel] + options.emission_long * model.log_long[:, slot.sop_long]
                   + options.emission_downbeat * model.log_down[:, slot.downbeat])
     out[-1] += options.final * model.log_final
+    seq = _contexts(slots)
     if options.emission_bass and model.bass is not None:
-        from .bass_model import Context
-
-        seq = [Context(s.sop, s.sop_long, s.downbeat) for s in slots]
         bass_lp = model.bass.log_probs(seq, tonic)  # [T, 12]
         out += options.emission_bass * bass_lp[:, model.bass_rel]
+    if options.emission_net and model.net is not None:
+        net_lp = model.net.log_probs(seq, tonic, model.mode)
+        out += options.emission_net * net_lp[:, model.net_rel]
     return out
+
+
+def _contexts(slots: list[Slot]):
+    from .bass_model import Context
+
+    return [Context(s.sop, s.sop_long, s.downbeat) for s in slots]
 
 
 def _forward_backward(model: ModeModel, emissions: np.ndarray) -> tuple[float, np.ndarray]:
@@ -223,7 +236,7 @@ def find_key(model: ChoraleModel, slots: list[Slot], options: HarmonizeOptions) 
         if slot.sop is not None:
             hist[slot.sop % 12] += 1.0
     corr = key_correlations(hist[None, :])[0]  # [24]: mode * 12 + tonic
-    key_options = replace(options, emission_bass=options.key_bass_weight)
+    key_options = replace(options, emission_bass=options.key_bass_weight, emission_net=options.key_net_weight)
     best, best_score = None, -np.inf
     for m, mode in enumerate(MODES):
         mm = model.modes[mode]
@@ -262,6 +275,9 @@ def _decode(model: ModeModel, slots, tonic, mode, ranges, options: HarmonizeOpti
     _, post = _forward_backward(model, emissions)
     log_post = np.log(np.maximum(post, 1e-300))
     info = StateInfo.build(model, tonic, mode)
+    outer_lp = None
+    if options.outer_net and model.net is not None:
+        outer_lp = model.net.outer_log_probs(_contexts(slots), tonic)
     lattice: list[Candidates] = []
     last_sop = next(s.sop for s in slots if s.sop is not None)
     cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
@@ -280,6 +296,9 @@ def _decode(model: ModeModel, slots, tonic, mode, ranges, options: HarmonizeOpti
             pitches, vscore = cache[key]
             if not len(pitches):
                 continue
+            if outer_lp is not None:
+                distance = np.clip(pitches[:, 0] - pitches[:, 3], 0, outer_lp.shape[1] - 1)
+                vscore = vscore + options.outer_net * outer_lp[t, distance]
             keep = np.argsort(-vscore, kind="stable")[: options.voicings_per_state]
             states.extend([int(s)] * len(keep))
             rows.append(pitches[keep])

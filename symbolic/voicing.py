@@ -20,10 +20,10 @@ from .chords import identify
 from .vl_cost import PenaltyWeights, motion_penalties
 
 
-
 @dataclass(frozen=True)
 class VoicingWeights:
-    """How much each part of the score counts (tuned on the development split)."""
+    """How much each part of the score counts (tuned on the development split of the
+    chorales, never on the held-out one)."""
 
     transition: float = 1.0
     inner: float = 1.0  # alto/tenor pitch classes given sonority and soprano
@@ -32,7 +32,8 @@ class VoicingWeights:
     spacing: float = 0.3
     outer: float = 3.0  # soprano-bass distance, relative to ``spacing``
     open_position: float = 0.0  # reward for more than an octave between soprano and tenor
-    penalties: PenaltyWeights = field(default_factory=PenaltyWeights)  # the checker's motion faults
+    penalties: PenaltyWeights = field(default_factory=lambda: PenaltyWeights(
+        parallel=40.0, antiparallel=20.0, hidden=6.0, overlap=6.0))  # the checker's motion faults
     leading_tone: float = 8.0
     seventh: float = 6.0
     max_upper_spacing: int = 12  # hard limit between S-A and A-T

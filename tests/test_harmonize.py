@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import symusic
 
@@ -162,3 +163,13 @@ def test_shipped_model_never_saw_a_held_out_chorale():
     assert model.chorales and not [c for c in model.chorales if is_held_out(c)]
     assert set(model.modes) == {"major", "minor"}
     assert model.modes["major"].size > 100
+
+
+def test_melody_net_gives_a_distribution_per_beat():
+    from scorefarm.symbolic.bass_model import Context
+
+    major = load_model().modes["major"]
+    seq = [Context(p, 1, int(i % 4 == 0)) for i, p in enumerate(ODE)] + [Context(None, 0, 0)]
+    log_probs = major.net.log_probs(seq, 2, "major")
+    assert log_probs.shape == (len(seq), major.size)
+    assert np.allclose(np.exp(log_probs).sum(axis=1), 1.0)

@@ -1,0 +1,175 @@
+"""A small bidirectional GRU reading the whole melody: P(sonority | soprano line).
+
+The progression model (an HMM) sees the soprano one beat at a time; this net
+reads the soprano line in both directions, so a beat's harmony can depend on
+the cadence four bars away. Per beat it gives log-probabilities over the
+progression model's sonorities (one output layer per mode), used by the
+harmonizer as one more emission term.
+
+Input per beat (52 numbers): the soprano's pitch class relative to the key
+(or a rest), its step from the previous beat, how long its note lasts, the
+downbeat flag, and how near the beat is to the start and the end.
+
+Training (``train``) uses torch, only in the learning script
+(``python -m scorefarm.symbolic.chorale_model``), seeded and single-threaded
+so that the stored weights are reproducible; inference is numpy. Weights are
+stored in ``data/chorale_net.json`` as base64 float32 arrays with their shapes.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .bass_model import Context
+
+FEATURES = 52
+HIDDEN = 64
+EPOCHS = 30
+BATCH = 32
+LEARNING_RATE = 3e-3
+WEIGHT_DECAY = 1e-5
+SEED = 0
+MODES = ("major", "minor")
+OUTER = 48  # soprano-to-bass distances the outer head tells apart (0 .. 47 semitones)
+
+
+def features(seq: list[Context], tonic: int) -> np.ndarray:
+    """[T, FEATURES] inputs of a beat sequence."""
+    T = len(seq)
+    out = np.zeros((T, FEATURES), dtype=np.float32)
+    for t, beat in enumerate(seq):
+        sop = beat.sop
+        out[t, 12 if sop is None else (sop - tonic) % 12] = 1
+        prev = seq[t - 1].sop if t else None
+        step = None if sop is None or prev is None else max(-12, min(12, sop - prev))
+        out[t, 13 + (25 if step is None else step + 12)] = 1
+        out[t, 39 + beat.sop_long] = 1
+        out[t, 42 + beat.downbeat] = 1
+        out[t, 44 + min(T - 1 - t, 4)] = 1
+        out[t, 49 + min(t, 2)] = 1
+    return out
+
+
+def _encode(array: np.ndarray) -> dict:
+    data = np.ascontiguousarray(array, dtype="<f4")
+    return {"shape": list(data.shape), "base64": base64.b64encode(data.tobytes()).decode("ascii")}
+
+
+def _decode(item: dict) -> np.ndarray:
+    raw = base64.b64decode(item["base64"])
+    return np.frombuffer(raw, dtype="<f4").reshape(item["shape"]).astype(np.float64)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+@dataclass
+class ChoraleNet:
+    weights: dict[str, np.ndarray]
+    _hidden: dict = field(default_factory=dict, repr=False)  # (beats, tonic) -> GRU states, last few
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ChoraleNet":
+        return cls({name: _decode(item) for name, item in data["weights"].items()})
+
+    def _gru(self, x: np.ndarray, suffix: str) -> np.ndarray:
+        w = self.weights
+        w_ih, w_hh = w[f"gru.weight_ih_l0{suffix}"], w[f"gru.weight_hh_l0{suffix}"]
+        b_ih, b_hh = w[f"gru.bias_ih_l0{suffix}"], w[f"gru.bias_hh_l0{suffix}"]
+        size = w_hh.shape[1]
+        gates_in = x @ w_ih.T + b_ih
+        h = np.zeros(size)
+        out = np.zeros((len(x), size))
+        for t in range(len(x)):  # torch's GRU: reset, update, new
+            gates_h = w_hh @ h + b_hh
+            r = _sigmoid(gates_in[t, :size] + gates_h[:size])
+            z = _sigmoid(gates_in[t, size:2 * size] + gates_h[size:2 * size])
+            n = np.tanh(gates_in[t, 2 * size:] + r * gates_h[2 * size:])
+            h = (1 - z) * n + z * h
+            out[t] = h
+        return out
+
+    def hidden(self, seq: list[Context], tonic: int) -> np.ndarray:
+        """[T, 2 * hidden] GRU states; both modes share them, so they are kept for a while."""
+        key = (tuple(seq), tonic)
+        if key not in self._hidden:
+            x = np.tanh(features(seq, tonic) @ self.weights["inp.weight"].T + self.weights["inp.bias"])
+            if len(self._hidden) >= 32:
+                self._hidden.pop(next(iter(self._hidden)))
+            self._hidden[key] = np.concatenate([self._gru(x, ""), self._gru(x[::-1], "_reverse")[::-1]], axis=1)
+        return self._hidden[key]
+
+    def log_probs(self, seq: list[Context], tonic: int, mode: str) -> np.ndarray:
+        """[T, sonorities of ``mode``] log-probabilities."""
+        head = MODES.index(mode)
+        return self._softmax(seq, tonic, f"heads.{head}")
+
+    def outer_log_probs(self, seq: list[Context], tonic: int) -> np.ndarray | None:
+        """[T, OUTER] log P(soprano - bass = d semitones), or None for a net without that head."""
+        return self._softmax(seq, tonic, "outer") if "outer.weight" in self.weights else None
+
+    def _softmax(self, seq, tonic: int, layer: str) -> np.ndarray:
+        z = self.hidden(seq, tonic) @ self.weights[f"{layer}.weight"].T + self.weights[f"{layer}.bias"]
+        z -= z.max(axis=1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def train(sequences: list[tuple[list[Context], int, str, list[int], list[int], list[int]]],
+          sizes: dict[str, int]) -> dict:
+    """Fit the net on (beats, tonic, mode, sonority index per beat (-1: none), bass pitch
+    class per beat, soprano-bass distance per beat); the bass head is an auxiliary task,
+    not stored. Returns the JSON dict."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(SEED)
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    data = []
+    for seq, tonic, mode, states, basses, outers in sequences:
+        data.append((features(seq, tonic), np.asarray(basses), np.asarray([s if s >= 0 else -100 for s in states]),
+                     MODES.index(mode), np.asarray([min(OUTER - 1, max(0, d)) for d in outers])))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(FEATURES, HIDDEN)
+            self.gru = nn.GRU(HIDDEN, HIDDEN, batch_first=True, bidirectional=True)
+            self.bass = nn.Linear(2 * HIDDEN, 12)
+            self.heads = nn.ModuleList([nn.Linear(2 * HIDDEN, sizes[m]) for m in MODES])
+            self.outer = nn.Linear(2 * HIDDEN, OUTER)
+
+    net = Net()
+    optimiser = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+    loss_fn = nn.CrossEntropyLoss(ignore_index=-100)
+    rng = np.random.default_rng(SEED)
+    for _ in range(EPOCHS):
+        order = rng.permutation(len(data))
+        for k in range(0, len(order), BATCH):
+            items = [data[i] for i in order[k:k + BATCH]]
+            length = max(len(it[1]) for it in items)
+            X = np.zeros((len(items), length, FEATURES), np.float32)
+            B = np.full((len(items), length), -100)
+            S = np.full((len(items), length), -100)
+            O = np.full((len(items), length), -100)
+            M = np.asarray([it[3] for it in items])
+            for j, (x, b, s, _, o) in enumerate(items):
+                X[j, :len(b)], B[j, :len(b)], S[j, :len(b)], O[j, :len(b)] = x, b, s, o
+            h, _ = net.gru(torch.tanh(net.inp(torch.tensor(X))))
+            loss = loss_fn(net.bass(h).reshape(-1, 12), torch.tensor(B).reshape(-1))
+            loss = loss + loss_fn(net.outer(h).reshape(-1, OUTER), torch.tensor(O).reshape(-1))
+            for m in (0, 1):
+                chosen = torch.tensor(M == m)
+                if chosen.any():
+                    out = net.heads[m](h[chosen])
+                    loss = loss + loss_fn(out.reshape(-1, out.shape[-1]), torch.tensor(S)[chosen].reshape(-1))
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    stored = {k: v.detach().numpy() for k, v in net.state_dict().items() if not k.startswith("bass.")}
+    return {"version": 1, "hidden": HIDDEN, "features": FEATURES, "epochs": EPOCHS,
+            "weights": {k: _encode(v) for k, v in sorted(stored.items())}}
