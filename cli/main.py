@@ -149,9 +149,10 @@ def resynth(source: Path, prompt: str, model_dir: Path, out_path: Path, mode: st
             click.echo(f"note: {note}", err=True)
 
 
+from .extend_commands import extend, train  # noqa: E402  (light: torch and miditok load inside)
 from .harmony_commands import analyze, check, harmonize  # noqa: E402  (light: no music21 at import)
 
-for _command in (analyze, harmonize, check):
+for _command in (extend, train, analyze, harmonize, check):
     cli.add_command(_command)
 
 

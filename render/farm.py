@@ -100,11 +100,17 @@ def build_specs(cue_list: CueList, soundfont: SoundFont) -> list[CueSpec]:
             resynth = ResynthOptions(model_dir=film.resynth_model, prompt=cue.mood, seed=cue.seed,
                                      mode=cue.resynth_mode)
             model_id = folder_fingerprint(film.resynth_model)
+        extend_id = ""
+        if cue.extend_bars:
+            from scorefarm.symbolic.model import default_model_dir
+
+            extend_id = folder_fingerprint(default_model_dir())
         specs.append(CueSpec(
             cue_id=cue.id, sketch_name=str(cue.sketch), sketch_bytes=cue.sketch.read_bytes(),
             soundfont=soundfont, soundfont_sha256=sf_hash, film_title=film.title, cue_title=cue.title,
             start=cue.start, cue_options=cue_options_dict(cue), render=render, master=master,
-            resynth=resynth, resynth_model_id=model_id, cue_list_name=str(cue_list.path)))
+            resynth=resynth, resynth_model_id=model_id, cue_list_name=str(cue_list.path),
+            extend_model_id=extend_id))
     return specs
 
 

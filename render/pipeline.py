@@ -4,8 +4,8 @@
 it runs the same on any Ray node) and returns every output as bytes in a
 ``CueProduct``; only ``write_cue`` touches the output folder, and only the driver
 calls it. Stages so far: load and validate the sketch, render one stem per section
-with FluidSynth, master the mix. Symbolic stages (harmonize now; extend and
-orchestrate to come) run in ``prepare_cue``; re-synthesis runs per stem.
+with FluidSynth, master the mix. Symbolic stages (extend, harmonize; orchestrate
+to come) run in ``prepare_cue``; re-synthesis runs per stem.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ class CueSpec:
     resynth: Any = None  # scorefarm.render.resynth.ResynthOptions, when the cue asks for it
     resynth_model_id: str = ""  # identifies the model folder's contents (for the cache key)
     cue_list_name: str = ""  # the cue list this cue came from, for error messages
+    extend_model_id: str = ""  # identifies the extension model's files when the cue extends
 
     def key(self) -> str:
         """Content address of this cue's outputs: inputs, options and code version."""
@@ -70,6 +71,7 @@ class CueSpec:
             "master": _options_record(self.master),
             "resynth": _options_record(self.resynth),
             "resynth_model_id": self.resynth_model_id,
+            "extend_model_id": self.extend_model_id,
         }
         return sha256_bytes(json.dumps(record, sort_keys=True).encode())
 
@@ -100,7 +102,6 @@ def _emit(progress: Progress | None, cue_id: str, stage: str) -> None:
 
 #: cue-list keys whose stage is not built yet: (key, the value that asks for nothing, stage)
 _UNAVAILABLE_STAGES = (
-    ("extend_bars", 0, "extension by the MIDI-token transformer"),
     ("ensemble", "", "orchestration"),
 )
 
@@ -123,8 +124,9 @@ class RenderedStem:
 
 
 def prepare_cue(spec: CueSpec) -> PreparedCue:
-    """The symbolic stages: load and validate the sketch, harmonize it when the cue
-    asks. Bad input raises ScoreError naming the sketch."""
+    """The symbolic stages: load and validate the sketch, extend it by the cue's
+    ``extend_bars`` with the shipped transformer (seeded by the cue's ``seed``), then
+    harmonize it when the cue asks. Bad input raises ScoreError naming the sketch."""
     from scorefarm.symbolic.score_io import load_score_bytes, score_to_bytes, smpte_from_timecode
 
     from .synth import score_sections
@@ -136,6 +138,14 @@ def prepare_cue(spec: CueSpec) -> PreparedCue:
             raise CueListError(f"cue {spec.cue_id}: key {key!r} = {spec.cue_options[key]!r} asks for {stage}, "
                                f"which this build of scorefarm does not have yet; allowed: {value!r}",
                                spec.cue_list_name or spec.sketch_name)
+    bars = spec.cue_options.get("extend_bars", 0)
+    if bars:
+        from scorefarm.symbolic.extend import extend_for_cue
+
+        extended = extend_for_cue(score, bars, spec.cue_options.get("seed", 0), name=spec.sketch_name)
+        score = extended.score
+        notes += [f"extended by {extended.added_bars} bars ({extended.added_notes} notes, key {extended.key}, "
+                  f"seed {extended.seed})", *extended.notes]
     if spec.cue_options.get("harmonize"):
         from scorefarm.symbolic.harmonize import HarmonizeOptions, harmonize_score
 

@@ -226,3 +226,19 @@ def test_the_melody_cue_is_harmonized_in_four_parts(demo_run):
     assert [(n.time, n.pitch) for n in soprano] == [(n.time, n.pitch) for n in melody]  # untouched
     manifest = json.loads((out / "4M1" / "manifest.json").read_text())
     assert any(n.startswith("harmonized (film style)") for n in manifest["notes"])
+
+
+def test_the_extended_cue_begins_with_its_sketch_and_adds_bars(demo_run):
+    import symusic
+
+    _, out, _, _ = demo_run
+    sketch = symusic.Score(str(DEMO / "sketches" / "3m1_homecoming.mid"))
+    rendered = symusic.Score(str(out / "3M1" / "3M1.mid"))
+    by_name = {t.name: t for t in rendered.tracks}
+    for track in sketch.tracks:  # the sketch is kept note for note
+        kept = [(n.time, n.pitch, n.duration) for n in by_name[track.name].notes if n.time < sketch.end()]
+        assert kept[:len(track.notes)] == [(n.time, n.pitch, n.duration) for n in track.notes]
+    bar = 5 * sketch.tpq  # 5/4
+    assert rendered.end() > sketch.end() + 3 * bar
+    manifest = json.loads((out / "3M1" / "manifest.json").read_text())
+    assert any(n.startswith("extended by 4 bars") for n in manifest["notes"])

@@ -1,0 +1,2 @@
+"""The shipped models: extend/ holds the sketch-extension transformer (safetensors,
+its config, tokenizer and training record)."""

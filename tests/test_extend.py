@@ -1,0 +1,242 @@
+"""Sketch extension with a tiny random model built here: the sketch kept note for
+note, bars, metre, tempo and instruments kept, constraints, determinism, the
+sliding window, refusals, the fast decoder, the n-gram, and the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import symusic
+from click.testing import CliRunner
+
+from scorefarm.errors import ScoreError
+from scorefarm.symbolic.extend import (
+    ExtendOptions, bar_starts, estimate_key, extend_score, pitch_class_histogram, scale_pitch_classes,
+)
+from scorefarm.symbolic.model import FastDecoder, ModelConfig, build_model, load_model, save_checkpoint
+from scorefarm.symbolic.ngram import WittenBell
+from scorefarm.symbolic.score_io import load_score, save_score, score_to_bytes
+from scorefarm.symbolic.tokenizer import build_tokenizer
+
+TPQ = 480
+C_MAJOR_TUNE = [60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62, 60, 67]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    import torch
+
+    torch.set_num_threads(1)
+    tokenizer = build_tokenizer()
+    model = build_model(ModelConfig(vocab_size=len(tokenizer.vocab), hidden_size=32, num_layers=1, num_heads=2,
+                                    intermediate_size=64, context=96), seed=0)
+    with torch.no_grad():  # a flatter random model samples more varied tokens
+        for p in model.parameters():
+            p.mul_(3.0)
+    return model, tokenizer
+
+
+def sketch(bars: int = 4, numerator: int = 4, denominator: int = 4, qpm: float = 96.0, drums: bool = False):
+    score = symusic.Score(TPQ)
+    score.time_signatures.append(symusic.TimeSignature(0, numerator, denominator))
+    score.tempos.append(symusic.Tempo(0, qpm))
+    beat = TPQ * 4 // denominator
+    melody = symusic.Track("Flute", 73, False)
+    bass = symusic.Track("Cello", 42, False)
+    for i in range(bars * numerator):
+        melody.notes.append(symusic.Note(i * beat, beat, C_MAJOR_TUNE[i % 16], 90))
+        if i % numerator == 0:
+            bass.notes.append(symusic.Note(i * beat, beat * numerator, [48, 43, 45, 41][(i // numerator) % 4], 70))
+    score.tracks.extend([melody, bass])
+    if drums:
+        kit = symusic.Track("Kit", 0, True)
+        kit.notes.append(symusic.Note(0, 120, 36, 100))
+        score.tracks.append(kit)
+    return score
+
+
+def test_sketch_kept_note_for_note_then_whole_bars(tiny):
+    model, tokenizer = tiny
+    original = sketch()
+    result = extend_score(original, ExtendOptions(bars=3, seed=5), model=model, tokenizer=tokenizer)
+    out = result.score
+    bar = TPQ * 4
+    assert result.sketch_bars == 4 and result.added_bars == 3 and result.added_notes > 0
+    for before, after in zip(original.tracks, out.tracks):
+        assert (after.name, after.program, after.is_drum) == (before.name, before.program, before.is_drum)
+        kept = [n for n in after.notes if n.time < 4 * bar]
+        assert [(n.time, n.duration, n.pitch, n.velocity) for n in kept] == \
+            [(n.time, n.duration, n.pitch, n.velocity) for n in before.notes]
+        for n in after.notes:
+            assert n.time + n.duration <= 7 * bar  # ends on the bar line after the 3 new bars
+    assert [(t.time, t.numerator, t.denominator) for t in out.time_signatures] == [(0, 4, 4)]
+    assert [round(t.qpm, 3) for t in out.tempos] == [96.0]
+    # and it survives the MIDI writer, ending on the final bar line
+    assert [(m.time, m.text) for m in out.markers] == [(7 * bar, "end of extension")]
+    from scorefarm.symbolic.score_io import load_score_bytes
+
+    assert load_score_bytes(score_to_bytes(out), "out.mid").end() >= 7 * bar
+
+
+def test_same_seed_same_bytes_other_seed_other_music(tiny):
+    model, tokenizer = tiny
+    a = extend_score(sketch(), ExtendOptions(bars=2, seed=1), model=model, tokenizer=tokenizer)
+    b = extend_score(sketch(), ExtendOptions(bars=2, seed=1), model=model, tokenizer=tokenizer)
+    c = extend_score(sketch(), ExtendOptions(bars=2, seed=2), model=model, tokenizer=tokenizer)
+    assert score_to_bytes(a.score) == score_to_bytes(b.score)
+    assert score_to_bytes(a.score) != score_to_bytes(c.score)
+
+
+def test_key_and_range_constraints(tiny):
+    model, tokenizer = tiny
+    result = extend_score(sketch(), ExtendOptions(bars=4, seed=3, chromatic_confidence=1.01, range_margin=2),
+                          model=model, tokenizer=tokenizer)
+    assert result.key == "C major"
+    allowed = scale_pitch_classes(0, "major")
+    melody, bass = result.score.tracks
+    new_melody = [n.pitch for n in melody.notes if n.time >= 4 * 4 * TPQ]
+    new_bass = [n.pitch for n in bass.notes if n.time >= 4 * 4 * TPQ]
+    assert new_melody or new_bass
+    assert all(p % 12 in allowed for p in new_melody + new_bass)
+    assert all(60 - 2 <= p <= 72 + 2 for p in new_melody)
+    assert all(41 - 2 <= p <= 48 + 2 for p in new_bass)
+    for track in result.score.tracks:  # monophonic in the sketch: monophonic in the extension
+        notes = sorted((n.time, n.time + n.duration) for n in track.notes)
+        assert all(b[0] >= a[1] for a, b in zip(notes, notes[1:])), track.name
+    free = extend_score(sketch(), ExtendOptions(bars=4, seed=3, free=True, range_margin=2),
+                        model=model, tokenizer=tokenizer)
+    assert free.added_notes > 0
+
+
+def test_other_metres_and_a_long_extension_slide_the_window(tiny):
+    model, tokenizer = tiny  # context 96 tokens: 12 bars must slide several times
+    result = extend_score(sketch(bars=2, numerator=6, denominator=8), ExtendOptions(bars=12, seed=0),
+                          model=model, tokenizer=tokenizer)
+    bar = TPQ * 4 * 6 // 8
+    assert result.tokens_generated > 96
+    assert max(n.time + n.duration for t in result.score.tracks for n in t.notes) <= 14 * bar
+    assert [(t.numerator, t.denominator) for t in result.score.time_signatures] == [(6, 8)]
+
+
+def test_drums_kept_with_a_note_and_bad_sketches_refused(tiny):
+    model, tokenizer = tiny
+    result = extend_score(sketch(drums=True), ExtendOptions(bars=1), model=model, tokenizer=tokenizer)
+    assert result.score.tracks[2].is_drum and result.score.tracks[2].note_num() == 1
+    assert any("drum" in note for note in result.notes)
+    only_drums = sketch(drums=True)
+    only_drums.tracks = [only_drums.tracks[2]]
+    with pytest.raises(ScoreError, match="drum"):
+        extend_score(only_drums, ExtendOptions(bars=1), model=model, tokenizer=tokenizer)
+    odd = sketch()
+    odd.time_signatures = [symusic.TimeSignature(0, 11, 8)]
+    with pytest.raises(ScoreError, match="11/8"):
+        extend_score(odd, ExtendOptions(bars=1), model=model, tokenizer=tokenizer)
+    crowd = sketch()
+    for i in range(8):
+        extra = symusic.Track(f"extra {i}", 0, False)
+        extra.notes.append(symusic.Note(0, TPQ, 50 + i, 80))
+        crowd.tracks.append(extra)
+    with pytest.raises(ScoreError, match="at most 8 voices"):
+        extend_score(crowd, ExtendOptions(bars=1), model=model, tokenizer=tokenizer)
+    with pytest.raises(ScoreError, match="top_p"):
+        extend_score(sketch(), ExtendOptions(bars=1, top_p=0), model=model, tokenizer=tokenizer)
+
+
+def test_a_sketch_longer_than_the_context_falls_back_and_says_so(tiny):
+    model, tokenizer = tiny
+    result = extend_score(sketch(bars=8), ExtendOptions(bars=1), model=model, tokenizer=tokenizer)
+    assert any("prompted with its last" in note for note in result.notes)
+    assert result.sketch_bars == 8
+
+
+def test_fast_decoder_matches_the_transformers_forward(tiny):
+    import torch
+
+    model, _ = tiny
+    ids = torch.randint(3, model.config.vocab_size, (1, 60), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        reference = model(input_ids=ids).logits[0]
+    decoder = FastDecoder(model)
+    first = decoder.feed(ids[0, :40].tolist())
+    assert torch.allclose(first, reference[39], atol=1e-4)
+    for t in range(40, 60):
+        last = decoder.feed([int(ids[0, t])])
+    assert torch.allclose(last, reference[59], atol=1e-4)
+
+
+def test_key_estimate_and_bar_lines():
+    hist = pitch_class_histogram(np.array([57, 60, 64, 57, 69, 62, 65, 64, 56]), None)
+    assert estimate_key(hist) == (9, "minor")
+    score = sketch(bars=2, numerator=3)
+    assert bar_starts(score, 1440 * 2) == [0, 1440, 2880]
+
+
+def test_witten_bell_is_a_distribution_and_learns():
+    rng = np.random.default_rng(0)
+    pieces = [np.array([1] + [3 + (i % 5) for i in range(k, k + 40)]) for k in range(30)]
+    model = WittenBell(3, 16).fit(pieces, pad=0)
+    dist = model.next_distribution(pieces[0][:10])
+    assert dist.sum() == pytest.approx(1.0)
+    assert model.nll(pieces[:3])[0] < WittenBell(1, 16).fit(pieces, pad=0).nll(pieces[:3])[0]
+    # orders above 7 use hashed keys: still a distribution, consistent with the scorer, no jump in NLL
+    deep = WittenBell(9, 16).fit(pieces, pad=0)
+    assert deep.next_distribution(pieces[0][:12]).sum() == pytest.approx(1.0)
+    logp = deep.token_log_probs([pieces[1]])
+    assert logp[11] == pytest.approx(np.log(deep.next_distribution(pieces[1][:12])[pieces[1][12]]))
+    assert deep.nll(pieces[:3])[0] < model.nll(pieces[:3])[0] + 0.05
+    noise = [rng.integers(3, 16, size=40) for _ in range(3)]
+    assert model.nll(noise)[0] > model.nll(pieces[:3])[0]
+
+
+def test_cli_extend_writes_variations(tiny, tmp_path, monkeypatch):
+    from scorefarm.cli.extend_commands import extend
+
+    model, tokenizer = tiny
+    save_checkpoint(tmp_path / "model", model, tokenizer, {"command": "test"})
+    loaded, _, record = load_model(tmp_path / "model")
+    assert record == {"command": "test"}
+    path = tmp_path / "idea.mid"
+    save_score(sketch(), path)
+    runner = CliRunner()
+    result = runner.invoke(extend, [str(path), "--bars", "2", "--variations", "2", "--seed", "7",
+                                    "--model", str(tmp_path / "model"), "-o", str(tmp_path / "long.mid")])
+    assert result.exit_code == 0, result.output
+    first, second = tmp_path / "long_v1.mid", tmp_path / "long_v2.mid"
+    assert load_score(first).tracks[0].name == "Flute"
+    assert first.read_bytes() != second.read_bytes()
+    again = runner.invoke(extend, [str(path), "--bars", "2", "--seed", "7", "--model", str(tmp_path / "model"),
+                                   "-o", str(tmp_path / "again.mid")])
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "again.mid").read_bytes() == first.read_bytes()
+    help_text = runner.invoke(extend, ["--help"]).output
+    assert "Example" in help_text and "compose extend" in help_text
+
+
+def test_train_resume_and_fine_tune_on_a_user_folder(tmp_path):
+    """A few steps of `compose train` on a tiny user corpus: checkpoint, resume, fine-tune."""
+    from scorefarm.symbolic.corpus import BuildOptions, build_corpus
+    from scorefarm.symbolic.train import TrainOptions, train
+
+    cues = tmp_path / "cues"
+    cues.mkdir()
+    for i in range(40):
+        score = sketch(bars=4)
+        for track in score.tracks:
+            for note in track.notes:
+                note.pitch += i % 5
+        save_score(score, cues / f"cue{i:02d}.mid")
+    build = tmp_path / "build"
+    manifest = build_corpus(build, BuildOptions(sources=(), midi_dirs=(str(cues),)))
+    assert manifest["counts"]["train"] > 30
+    options = TrainOptions(build_dir=str(build), out_dir=str(tmp_path / "m"), hidden_size=32, num_layers=1,
+                           num_heads=2, intermediate_size=64, context=64, batch_size=2, max_steps=4,
+                           warmup_steps=2, eval_every=2, eval_windows=4)
+    first = train(options)
+    assert first["step"] == 4 and first["finished"] and len(first["history"]) == 2
+    longer = train(TrainOptions(**{**options.__dict__, "max_steps": 6}))  # resumes at step 4
+    assert longer["step"] == 6 and longer["history"][:2] == first["history"]
+    _, _, record = load_model(tmp_path / "m")
+    assert record["step"] == 6 and record["parameters"] > 0 and record["data"]["train_pieces"] > 30
+    tuned = train(TrainOptions(**{**options.__dict__, "out_dir": str(tmp_path / "tuned"),
+                                  "init_from": str(tmp_path / "m"), "max_steps": 2, "learning_rate": 2e-4}))
+    assert tuned["init_from"] == str(tmp_path / "m") and tuned["step"] == 2
