@@ -92,15 +92,9 @@ def fs4_45_reading() -> float:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, " \
+    from scorefarm.machine import cpu_name
+
+    return f"{cpu_name()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, " \
            f"Python {platform.python_version()}"
 
 

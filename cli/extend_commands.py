@@ -13,7 +13,6 @@ from pathlib import Path
 
 import click
 
-from scorefarm.errors import InputError
 
 
 @click.command(short_help="Train the sketch-extension model.")

@@ -263,8 +263,7 @@ def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOpt
 
     def report(cue_id: str, state: str, reason: str = "") -> None:
         if progress is not None:
-            finished = sum(1 for o in outcomes.values())
-            progress({"cue": cue_id, "state": state, "done": finished, "total": total, "reason": reason})
+            progress({"cue": cue_id, "state": state, "done": len(outcomes), "total": total, "reason": reason})
 
     pending = []
     for spec in specs:

@@ -48,7 +48,7 @@ from scorefarm.errors import RenderError, SilentScoreError, SoundFontError
 from .soundfonts import SoundFont
 
 FLUID_BUFSIZE = 64  # FluidSynth's internal block: events take effect on its boundaries
-AUDIO_GROUPS = 16
+CHANNEL_BLOCK = 16  # channel layout: a section keeps channel % 16 (percussion: 9, i.e. MIDI channel 10)
 MIDI_CHANNELS = 256
 DRUM_GROUP = 9  # MIDI channel 10
 DRUM_BANK = 128
@@ -267,7 +267,7 @@ def _plan(score: symusic.Score, font: _LoadedFont, soundfont: SoundFont
           ) -> tuple[list[_Plan], list[tuple[str, str]]]:
     """Section, MIDI channel, pass and preset of every track with notes, and the
     (section, note) of every program the SoundFont stands in for."""
-    groups, free = {}, (g for g in range(AUDIO_GROUPS) if g != DRUM_GROUP)
+    groups, free = {}, (g for g in range(CHANNEL_BLOCK) if g != DRUM_GROUP)
     for section in SECTION_ORDER:
         groups[section] = DRUM_GROUP if section == "percussion" else next(free)
     by_section: dict[str, list[int]] = {}
@@ -288,7 +288,7 @@ def _plan(score: symusic.Score, font: _LoadedFont, soundfont: SoundFont
             if program != track.program:
                 fallbacks.append((section, f"track {index} {track.name!r}: {what} {track.program} is not in "
                                            f"{soundfont.name}; using {program} ({font.presets[bank][program]})"))
-            plans.append(_Plan(track, section, groups[section] + AUDIO_GROUPS * (slot % 16),
+            plans.append(_Plan(track, section, groups[section] + CHANNEL_BLOCK * (slot % 16),
                                slot // 16, bank, program))
     return plans, fallbacks
 

@@ -19,7 +19,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import platform
 import time
 from pathlib import Path
 from typing import Callable
@@ -248,15 +247,9 @@ def _state_dir(out_dir: Path) -> Path:
 def hardware() -> str:
     import os
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores visible, CPU only"
+    from scorefarm.machine import cpu_name
+
+    return f"{cpu_name()}, {os.cpu_count()} cores visible, CPU only"
 
 
 def train(options: TrainOptions, progress: Progress | None = None, command: str | None = None) -> dict:
