@@ -151,8 +151,9 @@ def resynth(source: Path, prompt: str, model_dir: Path, out_path: Path, mode: st
 
 from .extend_commands import extend, train  # noqa: E402  (light: torch and miditok load inside)
 from .harmony_commands import analyze, check, harmonize  # noqa: E402  (light: no music21 at import)
+from .arrange_commands import orchestrate  # noqa: E402  (light: torch and music21 load inside)
 
-for _command in (extend, train, analyze, harmonize, check):
+for _command in (extend, train, analyze, harmonize, check, orchestrate):
     cli.add_command(_command)
 
 

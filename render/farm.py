@@ -105,12 +105,17 @@ def build_specs(cue_list: CueList, soundfont: SoundFont) -> list[CueSpec]:
             from scorefarm.symbolic.model import default_model_dir
 
             extend_id = folder_fingerprint(default_model_dir())
+        arrange_id = ""
+        if cue.ensemble:
+            from scorefarm.arrange.separate import MODEL_DIR as SEPARATION_MODEL_DIR
+
+            arrange_id = folder_fingerprint(Path(SEPARATION_MODEL_DIR))
         specs.append(CueSpec(
             cue_id=cue.id, sketch_name=str(cue.sketch), sketch_bytes=cue.sketch.read_bytes(),
             soundfont=soundfont, soundfont_sha256=sf_hash, film_title=film.title, cue_title=cue.title,
             start=cue.start, cue_options=cue_options_dict(cue), render=render, master=master,
             resynth=resynth, resynth_model_id=model_id, cue_list_name=str(cue_list.path),
-            extend_model_id=extend_id))
+            extend_model_id=extend_id, arrange_model_id=arrange_id))
     return specs
 
 

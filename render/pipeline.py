@@ -3,9 +3,9 @@
 ``render_cue`` is a pure function of a ``CueSpec`` (the sketch travels as bytes, so
 it runs the same on any Ray node) and returns every output as bytes in a
 ``CueProduct``; only ``write_cue`` touches the output folder, and only the driver
-calls it. Stages so far: load and validate the sketch, render one stem per section
-with FluidSynth, master the mix. Symbolic stages (extend, harmonize; orchestrate
-to come) run in ``prepare_cue``; re-synthesis runs per stem.
+calls it. Stages: load and validate the sketch; the symbolic stages (extend,
+harmonize, orchestrate) in ``prepare_cue``; one stem per section with FluidSynth;
+re-synthesis per stem when asked; mix and master.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ class CueSpec:
     resynth_model_id: str = ""  # identifies the model folder's contents (for the cache key)
     cue_list_name: str = ""  # the cue list this cue came from, for error messages
     extend_model_id: str = ""  # identifies the extension model's files when the cue extends
+    arrange_model_id: str = ""  # identifies the voice-separation model's files when the cue is orchestrated
 
     def key(self) -> str:
         """Content address of this cue's outputs: inputs, options and code version."""
@@ -72,6 +73,7 @@ class CueSpec:
             "resynth": _options_record(self.resynth),
             "resynth_model_id": self.resynth_model_id,
             "extend_model_id": self.extend_model_id,
+            "arrange_model_id": self.arrange_model_id,
         }
         return sha256_bytes(json.dumps(record, sort_keys=True).encode())
 
@@ -100,20 +102,16 @@ def _emit(progress: Progress | None, cue_id: str, stage: str) -> None:
         progress({"cue": cue_id, "stage": stage})
 
 
-#: cue-list keys whose stage is not built yet: (key, the value that asks for nothing, stage)
-_UNAVAILABLE_STAGES = (
-    ("ensemble", "", "orchestration"),
-)
-
-
 @dataclass
 class PreparedCue:
     """A cue after its symbolic stages: the score to render (as MIDI bytes, so it
     travels between Ray nodes), the sections it renders to, and what was done."""
 
-    midi_bytes: bytes
+    midi_bytes: bytes  # the delivered <id>.mid
     sections: list[str]
     notes: list[str]
+    render_bytes: bytes | None = None  # what FluidSynth plays, when it differs from midi_bytes
+    musicxml_bytes: bytes | None = None  # the delivered <id>.musicxml, for an orchestrated cue
 
 
 @dataclass
@@ -125,19 +123,15 @@ class RenderedStem:
 
 def prepare_cue(spec: CueSpec) -> PreparedCue:
     """The symbolic stages: load and validate the sketch, extend it by the cue's
-    ``extend_bars`` with the shipped transformer (seeded by the cue's ``seed``), then
-    harmonize it when the cue asks. Bad input raises ScoreError naming the sketch."""
+    ``extend_bars`` with the shipped transformer (seeded by the cue's ``seed``),
+    harmonize it when the cue asks, and orchestrate it for the cue's ``ensemble``.
+    Bad input raises ScoreError naming the sketch."""
     from scorefarm.symbolic.score_io import load_score_bytes, score_to_bytes, smpte_from_timecode
 
     from .synth import score_sections
 
     score = load_score_bytes(spec.sketch_bytes, spec.sketch_name)
     notes: list[str] = []
-    for key, value, stage in _UNAVAILABLE_STAGES:
-        if spec.cue_options.get(key, value) != value:
-            raise CueListError(f"cue {spec.cue_id}: key {key!r} = {spec.cue_options[key]!r} asks for {stage}, "
-                               f"which this build of scorefarm does not have yet; allowed: {value!r}",
-                               spec.cue_list_name or spec.sketch_name)
     bars = spec.cue_options.get("extend_bars", 0)
     if bars:
         from scorefarm.symbolic.extend import extend_for_cue
@@ -152,6 +146,23 @@ def prepare_cue(spec: CueSpec) -> PreparedCue:
         score, done = harmonize_score(score, HarmonizeOptions(style="film"), name=spec.sketch_name)
         notes += [f"harmonized (film style): {note}" for note in done]
     smpte = None if spec.start is None else smpte_from_timecode(spec.start)
+    ensemble = spec.cue_options.get("ensemble", "")
+    if ensemble:
+        from scorefarm.arrange.notation import musicxml_bytes
+        from scorefarm.arrange.orchestrate import OrchestrateOptions, orchestrate
+        from scorefarm.arrange.output import daw_midi_bytes, orchestra_score
+
+        try:
+            result = orchestrate(score, OrchestrateOptions(ensemble=ensemble), name=spec.sketch_name)
+        except InputError as exc:  # an unknown ensemble is the cue list's fault
+            if exc.path is None:
+                raise CueListError(f"cue {spec.cue_id}: {exc.message}", spec.cue_list_name or None) from None
+            raise
+        notes += [f"orchestrated for {result.ensemble.name}", *result.notes]
+        rendered = orchestra_score(result, render=True)
+        return PreparedCue(midi_bytes=daw_midi_bytes(result, smpte=smpte), sections=score_sections(rendered),
+                           notes=notes, render_bytes=score_to_bytes(rendered),
+                           musicxml_bytes=musicxml_bytes(result, title=spec.cue_title or spec.cue_id))
     return PreparedCue(midi_bytes=score_to_bytes(score, smpte=smpte), sections=score_sections(score), notes=notes)
 
 
@@ -161,7 +172,7 @@ def render_section(spec: CueSpec, prepared: PreparedCue, section: str) -> Render
 
     from .synth import RenderOptions, render_stems
 
-    score = load_score_bytes(prepared.midi_bytes, spec.sketch_name)
+    score = load_score_bytes(prepared.render_bytes or prepared.midi_bytes, spec.sketch_name)
     try:
         result = render_stems(score, spec.soundfont, spec.render or RenderOptions(), sections=[section])
     except InputError as exc:
@@ -249,6 +260,8 @@ def finish_cue(spec: CueSpec, prepared: PreparedCue, stems: list[RenderedStem],
     mix_name = f"{cue_id}_mix.wav"
     files[mix_name], audio_info[mix_name] = _encode(mastered.audio, sample_rate, spec, "mix", time_reference)
     files[f"{cue_id}.mid"] = midi_bytes
+    if prepared.musicxml_bytes is not None:
+        files[f"{cue_id}.musicxml"] = prepared.musicxml_bytes
 
     key = spec.key()
     manifest = {

@@ -1,0 +1,135 @@
+"""Articulations from the notes' lengths and context, and how General MIDI plays them.
+
+Per part, in time order, each note gets one articulation (first rule that holds):
+
+* tremolo — strings, four or more repeats of one pitch at most a sixteenth and at
+  most 0.15 s apart (how a reduction writes a measured tremolo);
+* pizzicato — strings, a bass line or accompaniment figure at mf or softer, in a run
+  of three or more short detached notes;
+* marcato — 15 or more velocity above the part's mean around it, at f or louder,
+  in strings or brass, at least half a beat long; accent — the same lift otherwise;
+* spiccato — strings, short (at most half a beat) and detached (at most 60% of the
+  time to the next note) and fast (next note within 0.3 s); staccato — detached and
+  at most a beat long;
+* tenuto — held to the next note, which repeats the pitch; legato — held to the next
+  note, a fifth or less away;
+* sustain — everything else (the long, default articulation of sample libraries).
+
+``gm_rendering`` turns an articulation into what General MIDI can do: length,
+velocity, and the instrument's GM program variant (pizzicato strings 45, tremolo
+strings 44) where the catalogue names one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ARTICULATIONS = ("sustain", "legato", "staccato", "spiccato", "tenuto", "accent", "pizzicato", "tremolo",
+                 "marcato")
+_STRINGS = ("violin", "viola", "cello", "double-bass")
+# articulation -> (length factor, velocity lift); legato is joined to the next note instead
+_GM = {"staccato": (0.5, 4), "spiccato": (0.35, 6), "accent": (0.9, 15), "marcato": (0.8, 25),
+       "pizzicato": (1.0, 0), "tremolo": (1.0, 0), "tenuto": (1.0, 2), "legato": (1.0, 0),
+       "sustain": (1.0, 0)}
+
+
+def _is_string(instrument) -> bool:
+    return any(instrument.key == k or instrument.key.startswith(k + "-") for k in _STRINGS)
+
+
+def seconds_per_tick(score, ticks: np.ndarray) -> np.ndarray:
+    """Seconds per tick at each tick through the score's tempo map (120 bpm without one)."""
+    tempos = sorted((t.time, t.qpm) for t in score.tempos) or [(0, 120.0)]
+    times = np.array([t for t, _ in tempos])
+    qpm = np.array([q for _, q in tempos])
+    at = np.clip(np.searchsorted(times, ticks, side="right") - 1, 0, None)
+    return 60.0 / (qpm[at] * score.tpq)
+
+
+def articulate(ensemble, placed: list, score) -> None:
+    """Set ``articulation`` and ``program`` on every placed note, part by part."""
+    tpq = score.tpq
+    by_part: dict[int, list] = {}
+    for note in placed:
+        by_part.setdefault(note.part, []).append(note)
+    for part_index, notes in by_part.items():
+        instrument = ensemble.parts[part_index].instrument
+        notes.sort(key=lambda n: (n.time, -n.pitch))
+        _articulate_part(instrument, notes, score, tpq)
+        for note in notes:
+            note.program = instrument.variants.get(note.articulation, -1)
+
+
+def _articulate_part(instrument, notes: list, score, tpq: int) -> None:
+    n = len(notes)
+    onsets = np.array([x.time for x in notes], np.int64)
+    durations = np.array([max(x.duration, 1) for x in notes], np.int64)
+    pitches = np.array([x.pitch for x in notes], np.int64)
+    velocities = np.array([x.velocity for x in notes], np.float64)
+    # the next onset later than each note's (a chord shares one)
+    following = np.searchsorted(onsets, onsets, side="right")
+    has_next = following < n
+    nxt = np.minimum(following, n - 1)
+    ioi = np.where(has_next, onsets[nxt] - onsets, 0)
+    spt = seconds_per_tick(score, onsets)
+    detached = has_next & (durations <= 0.6 * ioi)
+    short = durations <= tpq / 2
+    held = has_next & ~detached & (onsets + durations >= onsets[nxt] - tpq // 8)
+    # velocity lift against the part's mean over a bar either side
+    window = 4 * tpq
+    cum = np.concatenate([[0.0], np.cumsum(velocities)])
+    lo = np.searchsorted(onsets, onsets - window)
+    hi = np.searchsorted(onsets, onsets + window, side="right")
+    lift = velocities - (cum[hi] - cum[lo]) / np.maximum(hi - lo, 1)
+    strings = _is_string(instrument)
+    tremolo = np.zeros(n, bool)
+    if strings:
+        fast_repeat = has_next & (pitches[nxt] == pitches) & (ioi <= tpq // 4) & (ioi * spt <= 0.15)
+        run = 0
+        for i in range(n):  # runs of repeats: i..i+run all one pitch, fast
+            run = run + 1 if fast_repeat[i] else 0
+            if run >= 3:
+                tremolo[i - run: i + 2] = True
+    short_detached = short & detached
+    run_length = _run_lengths(short_detached)
+    for i, note in enumerate(notes):
+        choice = "sustain"
+        if tremolo[i]:
+            choice = "tremolo"
+        elif strings and note.role in ("bass", "figure") and note.level <= 3 and short_detached[i] \
+                and run_length[i] >= 3:
+            choice = "pizzicato"
+        elif lift[i] >= 15 and note.level >= 4 and (strings or instrument.section == "brass") \
+                and durations[i] >= tpq / 2:
+            choice = "marcato"
+        elif lift[i] >= 15:
+            choice = "accent"
+        elif strings and short[i] and detached[i] and ioi[i] * spt[i] <= 0.3:
+            choice = "spiccato"
+        elif detached[i] and durations[i] <= tpq:
+            choice = "staccato"
+        elif held[i] and pitches[nxt[i]] == pitches[i]:
+            choice = "tenuto"
+        elif held[i] and abs(pitches[nxt[i]] - pitches[i]) <= 7:
+            choice = "legato"
+        note.articulation = choice
+
+
+def _run_lengths(flags: np.ndarray) -> np.ndarray:
+    """For each flagged note, the length of the run of flagged neighbours it is in."""
+    lengths = np.zeros(len(flags), np.int64)
+    start = 0
+    for i in range(len(flags) + 1):
+        if i == len(flags) or not flags[i]:
+            lengths[start:i] = i - start
+            start = i + 1
+    return lengths
+
+
+def gm_rendering(note, next_onset: int | None, tpq: int) -> tuple[int, int]:
+    """(duration, velocity) a General MIDI synth plays ``note`` with."""
+    factor, lift = _GM[note.articulation]
+    duration = max(1, round(note.duration * factor), min(note.duration, tpq // 8))
+    if note.articulation == "legato" and next_onset is not None:
+        duration = max(duration, next_onset - note.time + tpq // 32)  # a slight overlap joins the notes
+    return duration, int(min(127, max(1, note.velocity + lift)))

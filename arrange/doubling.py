@@ -1,0 +1,99 @@
+"""Doublings: how the orchestra thickens with the dynamics.
+
+Each rule is (roles it applies to, lowest dynamic level, instruments in order of
+preference, octave shifts to try). The practice is the textbook one (Adler, *The
+Study of Orchestration*, 4th ed., ch. 16-17; Rimsky-Korsakov, *Principles of
+Orchestration*, ch. III): the bass an octave apart in cellos and basses; the melody
+an octave up in flutes and in unison in oboes or clarinets from mp, with trumpets
+and horns from f; sustained inner harmony in horns, clarinets or pads; trombones,
+tuba and timpani only when it is loud; arpeggiated figures in the harp when it is
+quiet. A doubling is skipped when no instrument of the kind can play it (range or
+notes at once): doublings are optional, the source notes are already placed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from .catalogue import Ensemble
+
+# (roles, lowest level index in LEVELS, highest level, instrument keys, shifts in semitones)
+RULES: tuple[tuple[frozenset[str], int, int, tuple[str, ...], tuple[int, ...]], ...] = (
+    (frozenset({"bass"}), 0, 5, ("double-bass",), (-12, 0)),
+    (frozenset({"bass"}), 2, 5, ("bassoon",), (0, -12)),
+    (frozenset({"bass"}), 3, 5, ("synth-bass",), (-12, 0)),
+    (frozenset({"bass"}), 4, 5, ("tuba", "bass-trombone", "contrabassoon"), (-12, 0)),
+    (frozenset({"melody"}), 2, 5, ("flute",), (12, 0)),
+    (frozenset({"melody"}), 3, 5, ("oboe", "clarinet"), (0, 12)),
+    (frozenset({"melody"}), 4, 5, ("trumpet", "horn"), (0, -12)),
+    (frozenset({"melody"}), 5, 5, ("piccolo",), (12, 24)),
+    (frozenset({"sustained", "upper"}), 3, 5, ("horn",), (0, -12)),
+    (frozenset({"sustained", "lower"}), 2, 5, ("clarinet", "bassoon"), (0,)),
+    (frozenset({"sustained"}), 1, 5, ("pad",), (0, -12)),
+    (frozenset({"lower", "sustained"}), 4, 5, ("trombone",), (0, -12)),
+    (frozenset({"figure"}), 0, 3, ("harp",), (0, 12)),
+    (frozenset({"figure"}), 3, 5, ("clarinet",), (0,)),
+)
+_MIN_HELD = {"sustained": 1.0, "upper": 1.0, "lower": 1.0}  # beats: short inner notes are not held by winds
+
+
+def _matches(instrument_key: str, wanted: str) -> bool:
+    """'horn' matches 'horn' and 'horn-in-f'; 'trombone' does not match 'bass-trombone'."""
+    return instrument_key == wanted or instrument_key.startswith(wanted + "-") or (
+        wanted == "pad" and "pad" in instrument_key)
+
+
+def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[int], tpq: int,
+                  beats_per_bar: float, key_pcs: tuple[int, int]) -> list[str]:
+    """Append doublings of the placed source notes to ``placed``; return a summary."""
+    from .orchestrate import Placed
+
+    parts = ensemble.parts
+    by_kind: dict[str, list[int]] = {}
+    for rule in RULES:
+        for wanted in rule[3]:
+            by_kind[wanted] = [i for i, p in enumerate(parts) if _matches(p.instrument.key, wanted)]
+    timpani = [i for i, p in enumerate(parts) if _matches(p.instrument.key, "timpani")]
+    done: Counter = Counter()
+    bar = round(tpq * beats_per_bar)
+    for note in [p for p in placed if p.source >= 0]:
+        end = note.time + max(note.duration, 1)
+        playing = {note.part}
+        for roles, low, high, kinds, shifts in RULES:
+            if note.role not in roles or not low <= note.level <= high:
+                continue
+            if note.duration < _MIN_HELD.get(note.role, 0) * tpq:
+                continue
+            target = _first_fit(parts, occupancy, [i for k in kinds for i in by_kind[k] if i not in playing],
+                                note.pitch, shifts, note.time, end)
+            if target is None:
+                continue
+            part, pitch = target
+            occupancy.take(part, note.time, end)
+            playing.add(part)
+            placed.append(Placed(note.time, note.duration, pitch, max(1, note.velocity - 6), part, -1,
+                                 note.role, note.level))
+            done[parts[part].label] += 1
+        if timpani and note.role == "bass" and note.level >= 4 and note.time % bar == 0 \
+                and note.pitch % 12 in key_pcs:
+            duration = min(note.duration, tpq)
+            target = _first_fit(parts, occupancy, timpani, note.pitch, (-12, 0, 12, -24, 24),
+                                note.time, note.time + duration)
+            if target is not None:
+                occupancy.take(target[0], note.time, note.time + duration)
+                placed.append(Placed(note.time, duration, target[1], note.velocity, target[0], -1, "bass",
+                                     note.level))
+                done[parts[target[0]].label] += 1
+    if not done:
+        return []
+    listing = ", ".join(f"{label} {count}" for label, count in sorted(done.items(), key=lambda kv: -kv[1]))
+    return [f"{sum(done.values())} doublings: {listing}"]
+
+
+def _first_fit(parts, occupancy, candidates: list[int], pitch: int, shifts, start: int,
+               end: int) -> tuple[int, int] | None:
+    for shift in shifts:
+        for i in candidates:
+            if parts[i].instrument.in_range(pitch + shift) and occupancy.free(i, start, end):
+                return i, pitch + shift
+    return None

@@ -1,0 +1,302 @@
+"""Orchestrate a piano reduction for an ensemble.
+
+The reduction's pitched notes are separated into four voices by the learned model
+(``separate``: 0 = melody, 1 and 2 = inner voices, 3 = bass). Each voice has a lane:
+the ensemble's main section (strings where there are strings) seated top to bottom.
+Every source note goes to its lane's part when that part can play it (professional
+range, notes at once), else to the nearest part that can, else it is moved by
+octaves into the nearest range and reported. That is the whole of ``strict`` mode:
+each source note on exactly one instrument, nothing added.
+
+Without ``strict`` the texture follows the dynamics, as orchestration manuals teach
+(Adler, *The Study of Orchestration*, ch. on scoring for full orchestra): the bass in
+cellos and basses an octave apart, the melody doubled in octaves by flutes and
+oboes from *mp* and by trumpets and horns from *f*, sustained inner notes held by
+horns, pads or clarinets, arpeggiated figures doubled by the harp when it is quiet.
+Doublings are skipped where an instrument cannot play them; source notes never are.
+Then ``articulate`` chooses articulations and writes the CC1/CC11 dynamics.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import symusic
+
+from scorefarm.errors import ScoreError
+
+from .catalogue import Ensemble, EnsemblePart, load_ensemble
+
+LANES = ("melody", "upper", "lower", "bass")
+LEVELS = ("pp", "p", "mp", "mf", "f", "ff")
+# velocity -> dynamic level: the usual notation-program playback values (pp 33 ... ff 112),
+# split half-way between neighbours
+_LEVEL_EDGES = (40, 56, 72, 88, 104)
+_MAIN_SECTIONS = ("strings", "choir", "keys", "woodwinds", "brass", "synths")
+
+
+@dataclass(frozen=True)
+class OrchestrateOptions:
+    ensemble: str = "full-orchestra"
+    strict: bool = False
+    ensemble_files: tuple[str, ...] = ()
+
+
+@dataclass
+class Placed:
+    """One note of the orchestration, at sounding pitch."""
+
+    time: int
+    duration: int
+    pitch: int
+    velocity: int
+    part: int  # index into ensemble.parts
+    source: int  # index of the source note, -1 for a doubling
+    role: str  # melody, upper, lower, bass, figure, sustained, percussion
+    level: int  # index into LEVELS
+    articulation: str = "sustain"
+    program: int = -1  # -1: the part's own program
+
+
+@dataclass
+class Orchestration:
+    ensemble: Ensemble
+    source: symusic.Score  # the reduction as read (tempo map, metre, key signatures)
+    source_notes: np.ndarray  # (n, 4) int64: time, duration, pitch, velocity
+    lane_of_source: np.ndarray  # int8 per source note: the separated voice
+    part_of_source: np.ndarray  # int16 per source note: the part that plays it
+    placed: list[Placed]
+    drums: list[symusic.core.TrackTick]
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class _Occupancy:
+    """Notes sounding per part, to respect each part's ``max_notes``."""
+
+    def __init__(self, parts: tuple[EnsemblePart, ...]):
+        self.limit = [p.max_notes for p in parts]
+        self.spans: list[list[tuple[int, int, int]]] = [[] for _ in parts]  # (start, end, note), by start
+        self.longest = [0 for _ in parts]
+
+    def free(self, part: int, start: int, end: int) -> bool:
+        """Whether one more note fits in ``part`` over [start, end)."""
+        spans = self.spans[part]
+        lo = bisect.bisect_left(spans, (start - self.longest[part], -1, -1))
+        hi = bisect.bisect_left(spans, (end, -1, -1))
+        edges = []
+        for s, e, _ in spans[lo:hi]:
+            if e > start:
+                edges += [(max(s, start), 1), (e, -1)]
+        if len(edges) // 2 < self.limit[part]:
+            return True
+        edges.sort()
+        count = 0
+        for _, step in edges:  # at a shared tick, endings (-1) come before starts
+            count += step
+            if count >= self.limit[part]:
+                return False
+        return True
+
+    def take(self, part: int, start: int, end: int, note: int = -1) -> None:
+        bisect.insort(self.spans[part], (start, end, note))
+        self.longest[part] = max(self.longest[part], end - start)
+
+    def cut_held(self, part: int, start: int) -> int | None:
+        """Shorten the note of ``part`` that began before ``start`` and sounds longest
+        past it, so that it ends at ``start``; return that note's index."""
+        spans = self.spans[part]
+        lo = bisect.bisect_left(spans, (start - self.longest[part], -1, -1))
+        hi = bisect.bisect_left(spans, (start, -1, -1))
+        held = [(e, k) for k, (s, e, note) in enumerate(spans[lo:hi], lo) if e > start and note >= 0]
+        if not held:
+            return None
+        _, k = max(held)
+        s, _, note = spans[k]
+        spans[k] = (s, start, note)
+        return note
+
+
+def _collect(score: symusic.Score) -> tuple[np.ndarray, list]:
+    rows, drums = [], []
+    for track in score.tracks:
+        if track.is_drum:
+            if track.note_num():
+                drums.append(track.copy())
+            continue
+        if track.note_num():
+            a = track.notes.numpy()
+            rows.append(np.stack([a["time"], a["duration"], a["pitch"], a["velocity"]], axis=1).astype(np.int64))
+    notes = np.concatenate(rows) if rows else np.zeros((0, 4), np.int64)
+    order = np.lexsort((-notes[:, 2], notes[:, 0])) if len(notes) else np.zeros(0, np.int64)
+    return notes[order], drums
+
+
+def dynamic_levels(notes: np.ndarray, tpq: int, beats_per_bar: float = 4.0) -> np.ndarray:
+    """A dynamic level per note from the velocities around it (one bar either side),
+    so one loud accent does not flip the texture."""
+    if not len(notes):
+        return np.zeros(0, np.int8)
+    window = int(tpq * beats_per_bar)
+    onsets, velocities = notes[:, 0], notes[:, 3].astype(np.float64)
+    cum = np.concatenate([[0.0], np.cumsum(velocities)])
+    lo = np.searchsorted(onsets, onsets - window, side="left")
+    hi = np.searchsorted(onsets, onsets + window, side="right")
+    mean = (cum[hi] - cum[lo]) / np.maximum(hi - lo, 1)
+    return np.searchsorted(_LEVEL_EDGES, mean, side="right").astype(np.int8)
+
+
+def _lanes(ensemble: Ensemble) -> list[int]:
+    """The part index of each of the four voices, from the ensemble's main section."""
+    pitched = [i for i, p in enumerate(ensemble.parts) if not p.instrument.unpitched]
+    if not pitched:
+        raise ScoreError(f"ensemble {ensemble.name!r} has no pitched instrument to orchestrate for",
+                         ensemble.source)
+    for section in _MAIN_SECTIONS:
+        main = [i for i in pitched if ensemble.parts[i].instrument.section == section]
+        if main:
+            break
+    main.sort(key=lambda i: -_centre(ensemble.parts[i]))
+    if len(main) >= 4:  # five string parts: the cellos lead the bass, the basses double it
+        return main[:4]
+    return [main[round(k * (len(main) - 1) / 3)] for k in range(4)]
+
+
+def _centre(part: EnsemblePart) -> float:
+    return (part.instrument.comfortable_low + part.instrument.comfortable_high) / 2
+
+
+def _roles(notes: np.ndarray, lanes: np.ndarray, tpq: int, beats_per_bar: float) -> list[str]:
+    """melody and bass as separated; an inner note is a 'sustained' chord tone when it
+    lasts two beats or more, part of a 'figure' when its voice moves in notes of half
+    a beat or less through the bar, else the inner voice it was separated into."""
+    roles = [LANES[v] for v in lanes]
+    bar = tpq * beats_per_bar
+    for voice in (1, 2):
+        idx = np.flatnonzero(lanes == voice)
+        if not len(idx):
+            continue
+        bars = (notes[idx, 0] // bar).astype(np.int64)
+        for b in np.unique(bars):
+            members = idx[bars == b]
+            short = np.median(notes[members, 1]) <= tpq / 2 and len(members) >= 4
+            for i in members:
+                if short:
+                    roles[i] = "figure"
+                elif notes[i, 1] >= 2 * tpq:
+                    roles[i] = "sustained"
+    return roles
+
+
+def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateOptions(),
+                name: str | None = None) -> Orchestration:
+    """Place every pitched note of ``score`` on the ensemble's instruments."""
+    from .separate import separate
+
+    started = time.perf_counter()
+    ensemble = load_ensemble(options.ensemble, options.ensemble_files)
+    if not isinstance(score, symusic.core.ScoreTick):
+        score = score.to("tick")
+    tpq = score.tpq
+    beats_per_bar = _beats_per_bar(score)
+    notes, drums = _collect(score)
+    report: list[str] = []
+    if not len(notes) and not drums:
+        raise ScoreError("has no notes to orchestrate", name)
+    if drums:
+        report.append(f"{sum(t.note_num() for t in drums)} drum notes kept as percussion")
+    separation = separate([tuple(map(int, row[:3])) for row in notes], tpq, beats_per_bar=beats_per_bar)
+    lanes = separation.labels.astype(np.int8)
+    levels = dynamic_levels(notes, tpq, beats_per_bar)
+    roles = _roles(notes, lanes, tpq, beats_per_bar)
+    lane_parts = _lanes(ensemble)
+    occupancy = _Occupancy(ensemble.parts)
+    placed: list[Placed] = []
+    part_of_source = np.full(len(notes), -1, np.int16)
+    moved = rerouted = cut = 0
+    for i, (onset, duration, pitch, velocity) in enumerate(notes.tolist()):
+        end = onset + max(duration, 1)
+        part, sounding = _place(ensemble, occupancy, lane_parts[lanes[i]], pitch, onset, end)
+        if part is None or sounding != pitch:
+            # a part that could play the pitch is full: cut the note it still holds from
+            # earlier (a held note of a reduction), as an orchestrator would
+            for candidate in _reaching(ensemble, lane_parts[lanes[i]], pitch):
+                held = occupancy.cut_held(candidate, onset)
+                if held is not None:
+                    placed[held].duration = onset - placed[held].time
+                    cut += 1
+                    if occupancy.free(candidate, onset, end):
+                        part, sounding = candidate, pitch
+                        break
+        if part is None:
+            raise ScoreError(f"note {pitch} at tick {onset} cannot be placed: every instrument of "
+                             f"{ensemble.name!r} that can reach it is already playing its most notes", name)
+        moved += sounding != pitch
+        rerouted += part != lane_parts[lanes[i]]
+        occupancy.take(part, onset, end, len(placed))
+        part_of_source[i] = part
+        placed.append(Placed(onset, duration, sounding, velocity, part, i, roles[i], int(levels[i])))
+    if moved:
+        report.append(f"{moved} notes outside every instrument of {ensemble.name!r} moved by octaves")
+    if cut:
+        report.append(f"{cut} held notes shortened to make room for a later note")
+    if rerouted:
+        report.append(f"{rerouted} notes given to a neighbouring instrument (range or notes at once)")
+    if not options.strict:
+        from .doubling import add_doublings
+
+        report += add_doublings(ensemble, occupancy, placed, lane_parts, tpq, beats_per_bar, _key_pcs(notes))
+    from .articulate import articulate
+
+    articulate(ensemble, placed, score)
+    orchestration = Orchestration(ensemble, score, notes, lanes, part_of_source, placed, drums, report)
+    orchestration.seconds = time.perf_counter() - started
+    return orchestration
+
+
+def _place(ensemble: Ensemble, occupancy: _Occupancy, lane_part: int, pitch: int,
+           start: int, end: int) -> tuple[int | None, int]:
+    """(part, sounding pitch): the lane's part, else the nearest part that can play
+    the note, else the note moved by octaves into the nearest range."""
+    parts = ensemble.parts
+    if parts[lane_part].instrument.in_range(pitch) and occupancy.free(lane_part, start, end):
+        return lane_part, pitch
+    candidates = sorted(
+        (i for i, p in enumerate(parts) if not p.instrument.unpitched),
+        key=lambda i: (parts[i].instrument.section != parts[lane_part].instrument.section,
+                       abs(_centre(parts[i]) - pitch), i))
+    for i in candidates:
+        if parts[i].instrument.in_range(pitch) and occupancy.free(i, start, end):
+            return i, pitch
+    for shift in (12, -12, 24, -24, 36, -36, 48, -48):
+        for i in candidates:
+            if parts[i].instrument.in_range(pitch + shift) and occupancy.free(i, start, end):
+                return i, pitch + shift
+    return None, pitch
+
+
+def _reaching(ensemble: Ensemble, lane_part: int, pitch: int) -> list[int]:
+    """The parts that can play ``pitch``, the lane's own first."""
+    parts = ensemble.parts
+    reach = [i for i, p in enumerate(parts) if not p.instrument.unpitched and p.instrument.in_range(pitch)]
+    return sorted(reach, key=lambda i: (i != lane_part, abs(_centre(parts[i]) - pitch)))
+
+
+def _beats_per_bar(score: symusic.Score) -> float:
+    if len(score.time_signatures):
+        ts = score.time_signatures[0]
+        return ts.numerator * 4 / ts.denominator
+    return 4.0
+
+
+def _key_pcs(notes: np.ndarray) -> tuple[int, int]:
+    """(tonic, dominant) pitch classes by the Krumhansl-Kessler major profile over
+    the duration-weighted pitch classes (timpani are tuned to them)."""
+    profile = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+    histogram = np.bincount(notes[:, 2] % 12, weights=notes[:, 1], minlength=12) if len(notes) else np.ones(12)
+    scores = [np.corrcoef(np.roll(profile, k), histogram)[0, 1] if histogram.std() else 0 for k in range(12)]
+    tonic = int(np.argmax(scores))
+    return tonic, (tonic + 7) % 12

@@ -1,0 +1,217 @@
+"""An orchestration as a MIDI score: for the DAW, and for FluidSynth.
+
+One track per ensemble part in score order, named as the score names it, on the
+instrument's General MIDI program; a note whose articulation has its own GM program
+(pizzicato, tremolo) sits on a second track of the same name with that program, and
+``daw_midi_bytes`` folds those into one track with program changes. Dynamics follow
+what orchestral sample libraries expect (Spitfire, VSL and Cinesamples manuals all
+describe it the same way): CC1 crossfades the dynamic layers and follows the
+dynamic envelope beat by beat; CC11 is expression, a volume trim that shapes a held
+note's swell; velocity is the attack. General MIDI reads CC1 as vibrato depth, so
+the render view leaves CC1 out and plays dynamics with velocity and CC11 alone.
+Keyswitch notes for a sample library are added only when asked (they would sound
+in General MIDI).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import symusic
+
+from .articulate import gm_rendering
+
+DYNAMICS_CC, EXPRESSION_CC = 1, 11
+_SWELL_BEATS = 2  # notes held this long or longer swell with CC11
+
+
+def _envelope(orchestration) -> tuple[np.ndarray, np.ndarray]:
+    """(beat ticks, smoothed velocity per beat) of the whole reduction: the dynamic line."""
+    notes, tpq = orchestration.source_notes, orchestration.source.tpq
+    end = int((notes[:, 0] + notes[:, 1]).max()) if len(notes) else tpq
+    beats = np.arange(0, end + tpq, tpq, dtype=np.int64)
+    if not len(notes):
+        return beats, np.full(len(beats), 80.0)
+    index = np.minimum(notes[:, 0] // tpq, len(beats) - 1)
+    total = np.bincount(index, weights=notes[:, 3], minlength=len(beats))
+    count = np.bincount(index, minlength=len(beats)).astype(np.float64)
+    kernel = np.ones(5)  # two beats either side
+    smooth_total, smooth_count = np.convolve(total, kernel, "same"), np.convolve(count, kernel, "same")
+    velocity = np.divide(smooth_total, smooth_count, out=np.zeros_like(total), where=smooth_count > 0)
+    last = 80.0  # hold the last level through rests
+    for i in range(len(velocity)):
+        if smooth_count[i] > 0:
+            last = velocity[i]
+        velocity[i] = last
+    return beats, velocity
+
+
+def _cc1_value(velocity: float) -> int:
+    # velocity 30 (ppp) .. 120 (fff) onto the dynamic-layer wheel 16 .. 120
+    return int(np.clip(round(16 + (velocity - 30) * 104 / 90), 1, 127))
+
+
+def _dynamics(track, notes: list, beats: np.ndarray, velocity: np.ndarray, tpq: int) -> None:
+    first = min(n.time for n in notes)
+    last = max(n.time + n.duration for n in notes)
+    previous = None
+    for tick, v in zip(beats.tolist(), velocity.tolist()):
+        if tick + tpq <= first and tick != 0:
+            continue
+        if tick > last:
+            break
+        value = _cc1_value(v)
+        if previous is None or abs(value - previous) >= 3:
+            track.controls.append(symusic.ControlChange(max(0, min(tick, first)) if previous is None else tick,
+                                                        DYNAMICS_CC, value))
+            previous = value
+    _expression(track, notes, tpq)
+
+
+def _expression(track, notes: list, tpq: int) -> None:
+    """CC11 at 100, with a swell (up to 112 at 40% of the note, back to 100) on held
+    melody and sustained notes when the part plays nothing else meanwhile."""
+    track.controls.append(symusic.ControlChange(0, EXPRESSION_CC, 100))
+    spans = sorted((n.time, n.time + n.duration) for n in notes)
+    for note in notes:
+        if note.role not in ("melody", "sustained") or note.duration < _SWELL_BEATS * tpq:
+            continue
+        start, end = note.time, note.time + note.duration
+        if sum(1 for s, e in spans if s < end and e > start) > 1:
+            continue
+        steps = max(2, note.duration // (tpq // 4))
+        for k in range(1, steps):
+            x = k / steps
+            rise = x / 0.4 if x <= 0.4 else (1 - x) / 0.6
+            track.controls.append(symusic.ControlChange(start + round(x * note.duration), EXPRESSION_CC,
+                                                        100 + round(12 * rise)))
+        track.controls.append(symusic.ControlChange(end, EXPRESSION_CC, 100))
+
+
+def orchestra_score(orchestration, *, render: bool = False, keyswitches=None,
+                    include_empty: bool = True) -> symusic.Score:
+    """The orchestration as a symusic score at sounding pitch.
+
+    ``render``: the FluidSynth view (GM lengths and velocities, no CC1, no empty
+    tracks). Otherwise the DAW view: written lengths, CC1 and CC11, every part of
+    the ensemble, and keyswitch notes from ``keyswitches`` (a KeyswitchMap)."""
+    source = orchestration.source
+    tpq = source.tpq
+    score = symusic.Score(tpq)
+    score.tempos = source.tempos.copy()
+    score.time_signatures = source.time_signatures.copy()
+    score.key_signatures = source.key_signatures.copy()
+    score.markers = source.markers.copy()
+    beats, velocity = _envelope(orchestration)
+    by_part: dict[int, list] = defaultdict(list)
+    for note in orchestration.placed:
+        by_part[note.part].append(note)
+    drums_at = next((i for i, p in enumerate(orchestration.ensemble.parts)
+                     if p.instrument.section == "percussion"), len(orchestration.ensemble.parts))
+    for index, part in enumerate(orchestration.ensemble.parts):
+        if index == drums_at:
+            for drum in orchestration.drums:
+                score.tracks.append(drum.copy())
+        notes = sorted(by_part.get(index, []), key=lambda n: (n.time, -n.pitch))
+        if not notes and (render or not include_empty):
+            continue
+        instrument = part.instrument
+        program = part_program(part)
+        main = symusic.Track(part.label, program, instrument.unpitched)
+        variants: dict[int, symusic.core.TrackTick] = {}
+        onsets = [n.time for n in notes]
+        for i, note in enumerate(notes):
+            later = next((t for t in onsets[i + 1:] if t > note.time), None)
+            duration, vel = gm_rendering(note, later, tpq) if render else (note.duration, note.velocity)
+            track = main
+            if note.program >= 0 and note.program != program:
+                if note.program not in variants:
+                    variants[note.program] = symusic.Track(part.label, note.program, instrument.unpitched)
+                track = variants[note.program]
+            pitch = instrument.gm_drum_note if instrument.unpitched and instrument.gm_drum_note else note.pitch
+            track.notes.append(symusic.Note(note.time, duration, pitch, vel))
+            if keyswitches is not None and not render:
+                _keyswitch(main, keyswitches, instrument, note, notes[i - 1] if i else None, tpq)
+        if notes and not render:
+            _dynamics(main, notes, beats, velocity, tpq)
+        elif notes:
+            _expression(main, notes, tpq)
+            for track in variants.values():
+                _expression(track, notes, tpq)
+        score.tracks.append(main)
+        for program in sorted(variants):
+            score.tracks.append(variants[program])
+    if drums_at == len(orchestration.ensemble.parts):
+        for drum in orchestration.drums:
+            score.tracks.append(drum.copy())
+    for track in score.tracks:
+        track.notes.sort(key=lambda n: (n.time, n.pitch))
+        track.controls.sort(key=lambda c: (c.time, c.number))
+    return score
+
+
+def part_program(part) -> int:
+    """A part's GM program: the section patch (String Ensemble 1, Choir Aahs) for a
+    section of three or more players where the catalogue names one, else the solo one."""
+    if part.players >= 3 and "section" in part.instrument.variants:
+        return part.instrument.variants["section"]
+    return part.instrument.program
+
+
+def _keyswitch(track, keyswitches, instrument, note, previous, tpq: int) -> None:
+    """A short keyswitch note just before ``note`` when its articulation changes."""
+    if previous is not None and previous.articulation == note.articulation:
+        return
+    switch = keyswitches.switch_for(instrument, note.articulation)
+    if switch is not None:
+        track.notes.append(symusic.Note(max(0, note.time - tpq // 16), tpq // 32 or 1, switch, 1))
+
+
+def daw_midi_bytes(orchestration, *, smpte=None, keyswitches=None) -> bytes:
+    """The MIDI file a DAW opens: one named track per instrument in score order, its
+    GM program (with program changes for pizzicato and tremolo), CC1 and CC11."""
+    from scorefarm.symbolic.score_io import score_to_bytes
+    from scorefarm.symbolic.smf_tracks import merge_named_tracks
+
+    score = orchestra_score(orchestration, keyswitches=keyswitches)
+    return merge_named_tracks(score_to_bytes(score, smpte=smpte))
+
+
+def write_orchestration(source, out_path, *, options=None, musicxml_path=None, keyswitch_library: str = "",
+                        keyswitch_files=()) -> "object":
+    """Read ``source``, orchestrate it, and write the MIDI (and MusicXML) atomically:
+    every output is made in memory first, so a failure writes nothing."""
+    from pathlib import Path
+
+    from scorefarm.errors import InputError
+    from scorefarm.files import write_bytes_atomic
+    from scorefarm.symbolic.score_io import load_score
+
+    from .catalogue import keyswitch_maps
+    from .orchestrate import OrchestrateOptions, orchestrate
+
+    score = load_score(source)
+    keyswitches = None
+    if keyswitch_library:
+        maps = keyswitch_maps(keyswitch_files)
+        if keyswitch_library not in maps:
+            raise InputError(f"unknown keyswitch library {keyswitch_library!r}; known: {', '.join(sorted(maps))}",
+                             None)
+        keyswitches = maps[keyswitch_library]
+    result = orchestrate(score, options or OrchestrateOptions(), name=str(source))
+    outputs = {Path(out_path): daw_midi_bytes(result, keyswitches=keyswitches)}
+    if musicxml_path is not None:
+        from .notation import musicxml_bytes
+
+        outputs[Path(musicxml_path)] = musicxml_bytes(result, title=Path(source).stem)
+    written = []
+    try:
+        for path, data in outputs.items():
+            write_bytes_atomic(path, data)
+            written.append(path)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return result

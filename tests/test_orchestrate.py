@@ -1,0 +1,229 @@
+"""Orchestration: placement, doublings, articulations, dynamics, MIDI and MusicXML."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import symusic
+from click.testing import CliRunner
+
+from scorefarm.arrange.catalogue import load_ensemble
+from scorefarm.arrange.orchestrate import OrchestrateOptions, orchestrate
+from scorefarm.arrange.output import daw_midi_bytes, orchestra_score
+from scorefarm.cli.main import cli
+
+def build_score(notes, tpq: int = 480) -> symusic.Score:
+    """A one-track piano score from (start_beats, duration_beats, pitch, velocity)."""
+    score = symusic.Score(tpq)
+    score.tempos.append(symusic.Tempo(0, 120.0))
+    score.time_signatures.append(symusic.TimeSignature(0, 4, 4))
+    track = symusic.Track("Piano", 0, False)
+    for start, dur, pitch, vel in notes:
+        track.notes.append(symusic.Note(int(round(start * tpq)), int(round(dur * tpq)), pitch, vel))
+    score.tracks.append(track)
+    return score
+
+
+# A four-part progression in C, soprano to bass, one chord per beat (I IV V I ...).
+CHORDS = [(72, 67, 64, 48), (72, 69, 65, 53), (71, 67, 62, 55), (72, 67, 64, 48),
+          (74, 69, 65, 50), (74, 67, 65, 55), (72, 67, 64, 48), (71, 67, 62, 43)]
+
+
+def satb(velocity: int = 80, repeat: int = 1) -> symusic.Score:
+    notes = []
+    for r in range(repeat):
+        for beat, chord in enumerate(CHORDS):
+            notes += [(r * len(CHORDS) + beat, 1.0, pitch, velocity) for pitch in chord]
+    return build_score(notes)
+
+
+def source_pairs(score: symusic.Score) -> set[tuple[int, int]]:
+    return {(n.time, n.pitch) for t in score.tracks if not t.is_drum for n in t.notes}
+
+
+def max_sounding(notes) -> int:
+    edges = sorted([(n.time, 1) for n in notes] + [(n.time + max(n.duration, 1), -1) for n in notes],
+                   key=lambda e: (e[0], e[1]))
+    count = best = 0
+    for _, step in edges:
+        count += step
+        best = max(best, count)
+    return best
+
+
+def test_strict_quartet_puts_each_voice_on_its_instrument():
+    result = orchestrate(satb(), OrchestrateOptions(ensemble="string-quartet", strict=True))
+    labels = [p.label for p in result.ensemble.parts]
+    by_pitch_rank = {}
+    for placed in result.placed:
+        by_pitch_rank.setdefault(placed.time, []).append(placed)
+    assert all(p.source >= 0 for p in result.placed)  # no doublings
+    assert len(result.placed) == len(result.source_notes)
+    for chord in by_pitch_rank.values():
+        chord.sort(key=lambda p: -p.pitch)
+        assert [labels[p.part] for p in chord] == labels[:4]
+
+
+def test_full_orchestra_keeps_every_note_in_range_and_doubles_when_loud():
+    score = satb(velocity=112, repeat=2)
+    result = orchestrate(score, OrchestrateOptions(ensemble="full-orchestra"))
+    placed_pairs = {(p.time, p.pitch) for p in result.placed}
+    assert source_pairs(score) <= placed_pairs  # note recall 1.0
+    for index, part in enumerate(result.ensemble.parts):
+        notes = [p for p in result.placed if p.part == index]
+        assert all(part.instrument.in_range(p.pitch) for p in notes), part.label
+        if notes:
+            assert max_sounding(notes) <= part.max_notes, part.label
+    labels = {result.ensemble.parts[p.part].instrument.key for p in result.placed}
+    assert {"double-bass", "flute", "cello"} <= labels
+    cellos = {p.time: p.pitch for p in result.placed if result.ensemble.parts[p.part].instrument.key == "cello"}
+    basses = {p.time: p.pitch for p in result.placed
+              if result.ensemble.parts[p.part].instrument.key == "double-bass"}
+    assert any(basses.get(t) == pitch - 12 for t, pitch in cellos.items())  # an octave apart
+
+
+def test_texture_thickens_with_the_dynamics():
+    quiet = orchestrate(satb(velocity=30, repeat=2), OrchestrateOptions(ensemble="full-orchestra"))
+    loud = orchestrate(satb(velocity=115, repeat=2), OrchestrateOptions(ensemble="full-orchestra"))
+    assert len(loud.placed) > len(quiet.placed) + len(quiet.source_notes) // 2
+    brass = {"brass"}
+    assert not any(quiet.ensemble.parts[p.part].instrument.section in brass for p in quiet.placed)
+    assert any(loud.ensemble.parts[p.part].instrument.section in brass for p in loud.placed)
+
+
+def test_notes_outside_every_instrument_are_moved_by_octaves_and_reported():
+    score = build_score([(0, 1, 20, 80), (1, 1, 60, 80)])  # A0 is below a string quartet
+    result = orchestrate(score, OrchestrateOptions(ensemble="string-quartet", strict=True))
+    low = [p for p in result.placed if p.source == 0][0]
+    assert low.pitch % 12 == 20 % 12 and low.pitch >= 36
+    assert any("moved by octaves" in n for n in result.notes)
+
+
+def test_drums_are_kept_as_percussion():
+    score = satb()
+    drums = symusic.Track("Kit", 0, True)
+    drums.notes.append(symusic.Note(0, 240, 36, 100))
+    score.tracks.append(drums)
+    result = orchestrate(score, OrchestrateOptions(ensemble="strings"))
+    rendered = orchestra_score(result, render=True)
+    assert sum(t.note_num() for t in rendered.tracks if t.is_drum) == 1
+    assert any("drum notes kept" in n for n in result.notes)
+
+
+def test_articulations_follow_lengths_and_context():
+    notes = [(i * 0.5, 0.2, 62 + (i % 3), 70) for i in range(8)]  # short detached eighths
+    notes += [(4 + i * 0.125, 0.12, 67, 70) for i in range(8)]  # fast repeats: measured tremolo
+    notes += [(5, 2, 69, 70), (7, 1, 71, 70)]  # held, stepwise: legato
+    result = orchestrate(build_score(notes), OrchestrateOptions(ensemble="string-quartet", strict=True))
+    by_time = {(p.time, p.pitch): p.articulation for p in result.placed}
+    assert by_time[(0, 62)] in {"spiccato", "staccato"}
+    assert by_time[(480 * 4, 67)] == "tremolo"
+    assert by_time[(480 * 5, 69)] == "legato"
+    tremolo = [p for p in result.placed if p.articulation == "tremolo"]
+    assert all(p.program == 44 for p in tremolo)
+
+
+def test_daw_midi_has_one_named_track_per_part_with_dynamics():
+    result = orchestrate(satb(velocity=100, repeat=2), OrchestrateOptions(ensemble="strings"))
+    data = daw_midi_bytes(result)
+    score = symusic.Score.from_midi(data)
+    names = [t.name for t in score.tracks]
+    assert names == [p.label for p in result.ensemble.parts]
+    for track in score.tracks:
+        numbers = {c.number for c in track.controls}
+        if track.note_num():
+            assert {1, 11} <= numbers
+    assert data == daw_midi_bytes(orchestrate(satb(velocity=100, repeat=2), OrchestrateOptions(ensemble="strings")))
+
+
+def test_pizzicato_is_a_program_change_on_the_same_track():
+    notes = [(i * 0.5, 0.2, 43 + (i % 2) * 7, 60) for i in range(8)]  # a quiet plucked bass figure
+    notes += [(i, 1, 72, 60) for i in range(4)]
+    result = orchestrate(build_score(notes), OrchestrateOptions(ensemble="strings"))
+    assert any(p.articulation == "pizzicato" for p in result.placed)
+    data = daw_midi_bytes(result)
+    from scorefarm.symbolic.score_io import _read_chunks, _track_events
+
+    _, _, bodies = _read_chunks(data, "test")
+    programs_per_track = [{raw[1] for _, raw in _track_events(body, "test") if 0xC0 <= raw[0] < 0xD0}
+                          for body in bodies]
+    assert any(45 in programs and len(programs) >= 2 for programs in programs_per_track)
+    assert len(bodies) == 1 + len(result.ensemble.parts)
+
+
+def test_musicxml_is_written_pitch_and_reads_back():
+    import music21
+
+    from scorefarm.arrange.notation import musicxml_bytes
+
+    result = orchestrate(satb(velocity=112), OrchestrateOptions(ensemble="chamber"))
+    data = musicxml_bytes(result, title="Test")
+    assert data == musicxml_bytes(result, title="Test")
+    parsed = music21.converter.parseData(data.decode("utf-8"), format="musicxml")
+    names = [p.partName for p in parsed.parts]
+    assert names == [p.label for p in result.ensemble.parts]
+    assert b"<transpose>" in data
+    clarinet = next(i for i, p in enumerate(result.ensemble.parts) if p.instrument.key == "clarinet")
+    sounding = sorted(p.pitch for p in result.placed if p.part == clarinet)
+    written = sorted(n.pitch.midi for n in parsed.parts[clarinet].recurse().notes
+                     for n in ([n] if isinstance(n, music21.note.Note) else n.notes))
+    if sounding:
+        assert written[0] == sounding[0] + 2  # B-flat clarinet: written a tone above sounding
+
+
+def test_cli_orchestrate_writes_midi_and_musicxml(tmp_path):
+    source = tmp_path / "piano.mid"
+    satb().dump_midi(str(source))
+    out, xml = tmp_path / "o.mid", tmp_path / "o.musicxml"
+    result = CliRunner().invoke(cli, ["orchestrate", str(source), "--ensemble", "string-quartet", "-o", str(out),
+                                      "--musicxml", str(xml)])
+    assert result.exit_code == 0, result.output
+    assert out.exists() and xml.exists()
+    assert symusic.Score(str(out)).note_num() >= 32
+
+
+def test_cli_unknown_ensemble_lists_known_ones_and_writes_nothing(tmp_path):
+    source = tmp_path / "piano.mid"
+    satb().dump_midi(str(source))
+    out = tmp_path / "o.mid"
+    result = CliRunner().invoke(cli, ["orchestrate", str(source), "--ensemble", "kazoo-band", "-o", str(out)])
+    assert result.exit_code == 2
+    assert "string-quartet" in result.output and "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_cli_empty_file_is_a_clear_error(tmp_path):
+    source = tmp_path / "empty.mid"
+    source.write_bytes(b"")
+    result = CliRunner().invoke(cli, ["orchestrate", str(source), "-o", str(tmp_path / "o.mid")])
+    assert result.exit_code == 2
+    assert "empty.mid" in result.output
+
+
+def test_keyswitches_are_added_only_when_asked(tmp_path):
+    from scorefarm.arrange.catalogue import keyswitch_maps
+
+    library = sorted(keyswitch_maps())[0]
+    result = orchestrate(satb(), OrchestrateOptions(ensemble="strings"))
+    plain = symusic.Score.from_midi(daw_midi_bytes(result))
+    switched = symusic.Score.from_midi(daw_midi_bytes(result, keyswitches=keyswitch_maps()[library]))
+    assert switched.note_num() > plain.note_num()
+
+
+@pytest.mark.parametrize("ensemble", ["string-quartet", "strings", "chamber", "full-orchestra", "hybrid", "choir",
+                                      "piano"])
+def test_every_template_orchestrates_within_its_limits(ensemble):
+    rng = np.random.default_rng(3)
+    notes = [(float(t) / 2, float(rng.choice([0.5, 1, 2])), int(p), int(v))
+             for t, p, v in zip(range(64), rng.integers(28, 96, 64), rng.integers(30, 120, 64))]
+    score = build_score(notes)
+    result = orchestrate(score, OrchestrateOptions(ensemble=ensemble))
+    ens = load_ensemble(ensemble)
+    reachable = {(t, p) for t, p in source_pairs(score) if any(part.instrument.in_range(p) for part in ens.parts)}
+    assert reachable <= {(p.time, p.pitch) for p in result.placed}  # recall of every note some part can play
+    assert len({p.source for p in result.placed if p.source >= 0}) == len(result.source_notes)
+    for index, part in enumerate(ens.parts):
+        notes_here = [p for p in result.placed if p.part == index]
+        assert all(part.instrument.in_range(p.pitch) for p in notes_here)
+        if notes_here:
+            assert max_sounding(notes_here) <= part.max_notes
