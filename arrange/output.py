@@ -160,12 +160,20 @@ def part_program(part) -> int:
 
 
 def _keyswitch(track, keyswitches, instrument, note, previous, tpq: int) -> None:
-    """A short keyswitch note just before ``note`` when its articulation changes."""
+    """Switch the library's articulation just before ``note`` when it changes: a short
+    keyswitch note (at the velocity the library reads, if it reads one), a controller
+    value, or a program change kept as the track's variant."""
     if previous is not None and previous.articulation == note.articulation:
         return
     switch = keyswitches.switch_for(instrument, note.articulation)
-    if switch is not None:
-        track.notes.append(symusic.Note(max(0, note.time - tpq // 16), tpq // 32 or 1, switch, 1))
+    if switch is None:
+        return
+    at = max(0, note.time - max(1, tpq // 16))
+    if keyswitches.kind == "note":
+        velocity = keyswitches.velocity_for(instrument, note.articulation) or 1
+        track.notes.append(symusic.Note(at, max(1, tpq // 32), switch, velocity))
+    elif keyswitches.kind == "cc" and keyswitches.controller is not None:
+        track.controls.append(symusic.ControlChange(at, keyswitches.controller, switch))
 
 
 def daw_midi_bytes(orchestration, *, smpte=None, keyswitches=None) -> bytes:

@@ -179,6 +179,49 @@ def _start_ray(options: FarmOptions, soundfont: SoundFont):
     return ray
 
 
+def _warm_worker(soundfont: SoundFont, stages: tuple[str, ...]) -> int:
+    """Load in this worker what the film's cues will need (the SoundFont, the stages'
+    libraries and models), once, as the serial path does in its own process; return
+    the worker's pid."""
+    import importlib
+
+    from .synth import _loaded_font
+
+    _loaded_font(soundfont)
+    importlib.import_module("scorefarm.render.master")
+    if "extend" in stages or "orchestrate" in stages:
+        importlib.import_module("scorefarm.symbolic.extend")
+    if "harmonize" in stages or "orchestrate" in stages:
+        importlib.import_module("scorefarm.symbolic.harmonize")
+    if "orchestrate" in stages:
+        from scorefarm.arrange import notation, separate
+
+        separate.load_model()
+        importlib.import_module("music21.musicxml.m21ToXml")
+        del notation
+    return os.getpid()
+
+
+def _stages(pending: list[CueSpec]) -> tuple[str, ...]:
+    found = set()
+    for spec in pending:
+        found |= {stage for stage, key in (("extend", "extend_bars"), ("harmonize", "harmonize"),
+                                           ("orchestrate", "ensemble")) if spec.cue_options.get(key)}
+    return tuple(sorted(found))
+
+
+def _warm_workers(ray, pending: list[CueSpec], soundfont: SoundFont, workers: int) -> None:
+    """Start the workers the film will use and warm each (at most two rounds: Ray may
+    hand two warm-up tasks to one worker)."""
+    warm = ray.remote(num_cpus=1, max_retries=1)(_warm_worker)
+    want = max(1, min(workers, len(pending)))
+    seen: set[int] = set()
+    for _ in range(2):
+        seen |= set(ray.get([warm.remote(soundfont, _stages(pending)) for _ in range(want)]))
+        if len(seen) >= want:
+            break
+
+
 def _finish_task(spec: CueSpec, prepared: PreparedCue, *stems: RenderedStem) -> CueProduct:
     return finish_cue(spec, prepared, list(stems))
 
@@ -188,11 +231,15 @@ def _run_on_ray(pending: list[CueSpec], options: FarmOptions, soundfont: SoundFo
     """Each cue is a graph of tasks: prepare (symbolic stages) -> one render task per
     stem -> finish (mix, master, encode). At most ``workers`` cues are in flight.
     Tasks are retried by Ray when a worker or node dies; a cue's own error is not
-    retried and fails that cue alone. Returns the seconds Ray took to start."""
+    retried and fails that cue alone. Returns the seconds Ray took to start, its
+    workers' warm-up included (the SoundFont and the stages' libraries, loaded once
+    per worker as the serial path loads them once per process)."""
     t = time.perf_counter()
     ray = _start_ray(options, soundfont)
-    startup = time.perf_counter() - t
     try:
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        _warm_workers(ray, pending, soundfont, min(options.workers or cpus, cpus))
+        startup = time.perf_counter() - t
         remote = dict(num_cpus=1, max_retries=3, retry_exceptions=False)
         prepare_t = ray.remote(**remote)(prepare_cue)
         stem_t = ray.remote(**remote)(render_section)
