@@ -105,7 +105,9 @@ def build_specs(cue_list: CueList, soundfont: SoundFont) -> list[CueSpec]:
             from scorefarm.symbolic.model import default_model_dir
 
             extend_id = folder_fingerprint(default_model_dir())
-        arrange_id = ""
+        arrange_id, ensemble_toml = "", ""
+        if cue.ensemble.endswith(".toml"):
+            ensemble_toml = (cue.folder / cue.ensemble).read_text(encoding="utf-8")
         if cue.ensemble:
             from scorefarm.arrange.separate import MODEL_DIR as SEPARATION_MODEL_DIR
 
@@ -115,7 +117,7 @@ def build_specs(cue_list: CueList, soundfont: SoundFont) -> list[CueSpec]:
             soundfont=soundfont, soundfont_sha256=sf_hash, film_title=film.title, cue_title=cue.title,
             start=cue.start, cue_options=cue_options_dict(cue), render=render, master=master,
             resynth=resynth, resynth_model_id=model_id, cue_list_name=str(cue_list.path),
-            extend_model_id=extend_id, arrange_model_id=arrange_id))
+            extend_model_id=extend_id, arrange_model_id=arrange_id, ensemble_toml=ensemble_toml))
     return specs
 
 

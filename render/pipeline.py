@@ -56,6 +56,7 @@ class CueSpec:
     cue_list_name: str = ""  # the cue list this cue came from, for error messages
     extend_model_id: str = ""  # identifies the extension model's files when the cue extends
     arrange_model_id: str = ""  # identifies the voice-separation model's files when the cue is orchestrated
+    ensemble_toml: str = ""  # the text of the cue's own ensemble file, when its ensemble is a .toml path
 
     def key(self) -> str:
         """Content address of this cue's outputs: inputs, options and code version."""
@@ -74,6 +75,7 @@ class CueSpec:
             "resynth_model_id": self.resynth_model_id,
             "extend_model_id": self.extend_model_id,
             "arrange_model_id": self.arrange_model_id,
+            "ensemble_toml_sha256": sha256_bytes(self.ensemble_toml.encode()) if self.ensemble_toml else "",
         }
         return sha256_bytes(json.dumps(record, sort_keys=True).encode())
 
@@ -153,9 +155,13 @@ def prepare_cue(spec: CueSpec) -> PreparedCue:
         from scorefarm.arrange.output import daw_midi_bytes, orchestra_score
 
         try:
-            result = orchestrate(score, OrchestrateOptions(ensemble=ensemble), name=spec.sketch_name)
-        except InputError as exc:  # an unknown ensemble is the cue list's fault
-            if exc.path is None:
+            with tempfile.TemporaryDirectory() as folder:
+                if spec.ensemble_toml:  # the user's file travelled as text: any node can read it
+                    ensemble = str(Path(folder) / Path(ensemble).name)
+                    Path(ensemble).write_text(spec.ensemble_toml, encoding="utf-8")
+                result = orchestrate(score, OrchestrateOptions(ensemble=ensemble), name=spec.sketch_name)
+        except InputError as exc:  # an unknown ensemble, a broken ensemble file: the cue list's fault
+            if exc.path is None or spec.ensemble_toml:
                 raise CueListError(f"cue {spec.cue_id}: {exc.message}", spec.cue_list_name or None) from None
             raise
         notes += [f"orchestrated for {result.ensemble.name}", *result.notes]

@@ -57,7 +57,7 @@ class Cue:
     start: Timecode
     extend_bars: int
     harmonize: bool
-    ensemble: str  # "" keeps the sketch's own instruments
+    ensemble: str  # "" keeps the sketch's own instruments; a name, or a .toml path relative to the film folder
     mood: str
     resynth: bool
     seed: int
@@ -284,7 +284,7 @@ def _read_cue(table: Any, index: int, film: Film, given: str) -> Cue:
         start=start,
         extend_bars=where.integer("extend_bars", table.get("extend_bars", 0), 0, EXTEND_BARS_MAX),
         harmonize=where.boolean("harmonize", table.get("harmonize", False)),
-        ensemble=where.string("ensemble", table.get("ensemble", ""), allow_empty=True),
+        ensemble=_ensemble(where, table.get("ensemble", ""), film.folder),
         mood=where.string("mood", table.get("mood", ""), allow_empty=True),
         resynth=_resynth(where, table, film),
         seed=where.integer("seed", table.get("seed", 0), 0, SEED_MAX),
@@ -309,23 +309,32 @@ def _resynth_mode(where: _Where, table: dict) -> str:
     return mode
 
 
-def _sketch_path(where: _Where, value: Any, folder: Path) -> Path:
+def _ensemble(where: _Where, value: Any, folder: Path) -> str:
+    """A template name, or a TOML file of the user's ensembles inside the film folder
+    (kept as written, relative to the folder; checked to exist)."""
+    name = where.string("ensemble", value, allow_empty=True)
+    if name.endswith(".toml"):
+        _sketch_path(where, name, folder, key="ensemble")
+    return name
+
+
+def _sketch_path(where: _Where, value: Any, folder: Path, key: str = "sketch") -> Path:
     """The sketch's absolute, resolved path; it must be a file inside ``folder``."""
-    relative = where.string("sketch", value, allow_empty=False)
+    relative = where.string(key, value, allow_empty=False)
     if Path(relative).is_absolute():
-        raise where.fail("sketch", f"{relative!r} is an absolute path; allowed: a path "
+        raise where.fail(key, f"{relative!r} is an absolute path; allowed: a path "
                          f"relative to the film folder {folder}")
     try:
         target = (folder / relative).resolve()
     except (OSError, RuntimeError) as exc:  # a symlink loop
-        raise where.fail("sketch", f"cannot resolve {relative!r} ({exc})") from None
+        raise where.fail(key, f"cannot resolve {relative!r} ({exc})") from None
     if not target.is_relative_to(folder):
-        raise where.fail("sketch", f"{relative!r} resolves to {target}, outside the film folder; "
+        raise where.fail(key, f"{relative!r} resolves to {target}, outside the film folder; "
                          f"allowed: files inside {folder}")
     if not target.exists():
-        raise where.fail("sketch", f"file not found: {relative!r} (looked for {target})")
+        raise where.fail(key, f"file not found: {relative!r} (looked for {target})")
     if not target.is_file():
-        raise where.fail("sketch", f"{relative!r} is not a file ({target})")
+        raise where.fail(key, f"{relative!r} is not a file ({target})")
     return target
 
 

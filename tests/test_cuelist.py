@@ -410,3 +410,10 @@ def test_resynth_needs_a_model_folder(film_dir: Path):
         load_cue_list(write(film_dir, '[film]\nresynth_model = "m"\n' + text + 'resynth_mode = "blend"\n'))
     cue = load_cue_list(write(film_dir, '[film]\nresynth_model = "m"\n' + text)).cues[0]
     assert (cue.resynth, cue.resynth_mode) == (True, "mix")
+
+
+def test_an_ensemble_file_must_exist_inside_the_film_folder(film_dir: Path):
+    refused(write(film_dir, cue(ensemble='"mine.toml"')), "cue 1M1", "key 'ensemble'", "file not found")
+    refused(write(film_dir, cue(ensemble='"../mine.toml"')), "cue 1M1", "key 'ensemble'", "outside the film folder")
+    (film_dir / "mine.toml").write_text("")
+    assert load_cue_list(write(film_dir, cue(ensemble='"mine.toml"'))).cues[0].ensemble == "mine.toml"

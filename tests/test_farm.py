@@ -211,6 +211,20 @@ def test_an_unknown_ensemble_fails_its_cue_with_the_known_ones_listed(tmp_path):
     assert not (tmp_path / "out" / "1M2").exists()
 
 
+def test_a_cue_may_name_its_own_ensemble_file(tmp_path):
+    import symusic
+
+    film = _copy_demo(tmp_path, cues=2)
+    (film.parent / "duo.toml").write_text(
+        '[ensembles.duo]\ndescription = "Cello and piano"\nparts = [\n'
+        '    { label = "Solo Cello", instrument = "cello" },\n    { label = "Piano", instrument = "piano" },\n]\n')
+    film.write_text(film.read_text().replace('ensemble = "full-orchestra"', 'ensemble = "duo.toml"', 1))
+    report = render_film(load_cue_list(film), tmp_path / "out", FarmOptions(serial=True))
+    assert [o.state for o in report.outcomes] == ["rendered", "rendered"], report.outcomes
+    score = symusic.Score(str(tmp_path / "out" / "1M2" / "1M2.mid"))
+    assert {t.name for t in score.tracks if t.notes and not t.is_drum} <= {"Solo Cello", "Piano"}
+
+
 def test_the_melody_cue_is_harmonized_and_played_by_the_strings(demo_run):
     import symusic
 
