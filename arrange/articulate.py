@@ -89,7 +89,7 @@ def _articulate_part(instrument, notes: list, score, tpq: int) -> None:
         for i in range(n):  # runs of repeats: i..i+run all one pitch, fast
             run = run + 1 if fast_repeat[i] else 0
             if run >= 3:
-                tremolo[i - run: i + 2] = True
+                tremolo[i - run + 1: i + 2] = True
     short_detached = short & detached
     run_length = _run_lengths(short_detached)
     for i, note in enumerate(notes):

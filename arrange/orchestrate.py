@@ -169,6 +169,26 @@ def _centre(part: EnsemblePart) -> float:
     return (part.instrument.comfortable_low + part.instrument.comfortable_high) / 2
 
 
+def _lone_notes_lead(notes: np.ndarray, lanes: np.ndarray) -> np.ndarray:
+    """A note that sounds alone (a solo line, a pickup before the chords) and was
+    separated as an inner voice carries the melody: orchestrate it as the melody.
+    (Strict mode keeps the separation as it is: that is the benchmark.)"""
+    if not len(notes):
+        return lanes
+    onsets, ends = notes[:, 0], notes[:, 0] + np.maximum(notes[:, 1], 1)
+    order = np.argsort(onsets, kind="stable")
+    started = np.searchsorted(onsets[order], ends, side="left")  # notes starting before each ends
+    running_end = np.maximum.accumulate(ends[order])
+    before = np.searchsorted(onsets[order], onsets, side="left")
+    # alone: nothing else starts inside it, nothing earlier still sounds, no other note at its onset
+    same_onset = np.searchsorted(onsets[order], onsets, side="right") - before
+    held_over = np.where(before > 0, running_end[np.maximum(before - 1, 0)] > onsets, False)
+    alone = (started - before == 1) & (same_onset == 1) & ~held_over
+    out = lanes.copy()
+    out[alone & ((lanes == 1) | (lanes == 2))] = 0
+    return out
+
+
 def _roles(notes: np.ndarray, lanes: np.ndarray, tpq: int, beats_per_bar: float) -> list[str]:
     """melody and bass as separated; an inner note is a 'sustained' chord tone when it
     lasts two beats or more, part of a 'figure' when its voice moves in notes of half
@@ -210,6 +230,8 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
         report.append(f"{sum(t.note_num() for t in drums)} drum notes kept as percussion")
     separation = separate([tuple(map(int, row[:3])) for row in notes], tpq, beats_per_bar=beats_per_bar)
     lanes = separation.labels.astype(np.int8)
+    if not options.strict:
+        lanes = _lone_notes_lead(notes, lanes)
     levels = dynamic_levels(notes, tpq, beats_per_bar)
     roles = _roles(notes, lanes, tpq, beats_per_bar)
     lane_parts = _lanes(ensemble)
