@@ -238,35 +238,39 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
     occupancy = _Occupancy(ensemble.parts)
     placed: list[Placed] = []
     part_of_source = np.full(len(notes), -1, np.int16)
-    moved = rerouted = cut = 0
+    counts = dict(moved=0, crowded=0, rerouted=0, cut=0, merged=0, dropped=0)
+    playing: dict[tuple[int, int], int] = {}  # (onset, pitch) -> the part playing it
     for i, (onset, duration, pitch, velocity) in enumerate(notes.tolist()):
         end = onset + max(duration, 1)
-        part, sounding = _place(ensemble, occupancy, lane_parts[lanes[i]], pitch, onset, end)
+        lane = lane_parts[lanes[i]]
+        part, sounding = _place(ensemble, occupancy, lane, pitch, onset, end)
+        reachable = bool(_reaching(ensemble, lane, pitch))
         if part is None or sounding != pitch:
             # a part that could play the pitch is full: cut the note it still holds from
             # earlier (a held note of a reduction), as an orchestrator would
-            for candidate in _reaching(ensemble, lane_parts[lanes[i]], pitch):
+            for candidate in _reaching(ensemble, lane, pitch):
                 held = occupancy.cut_held(candidate, onset)
                 if held is not None:
                     placed[held].duration = onset - placed[held].time
-                    cut += 1
+                    counts["cut"] += 1
                     if occupancy.free(candidate, onset, end):
                         part, sounding = candidate, pitch
                         break
+        if (part is None or sounding != pitch) and (onset, pitch) in playing:
+            part_of_source[i] = playing[(onset, pitch)]  # a unison already sounding: one player takes both
+            counts["merged"] += 1
+            continue
         if part is None:
-            raise ScoreError(f"note {pitch} at tick {onset} cannot be placed: every instrument of "
-                             f"{ensemble.name!r} that can reach it is already playing its most notes", name)
-        moved += sounding != pitch
-        rerouted += part != lane_parts[lanes[i]]
+            counts["dropped"] += 1
+            continue
+        if sounding != pitch:
+            counts["crowded" if reachable else "moved"] += 1
+        counts["rerouted"] += part != lane
         occupancy.take(part, onset, end, len(placed))
         part_of_source[i] = part
+        playing.setdefault((onset, sounding), part)
         placed.append(Placed(onset, duration, sounding, velocity, part, i, roles[i], int(levels[i])))
-    if moved:
-        report.append(f"{moved} notes outside every instrument of {ensemble.name!r} moved by octaves")
-    if cut:
-        report.append(f"{cut} held notes shortened to make room for a later note")
-    if rerouted:
-        report.append(f"{rerouted} notes given to a neighbouring instrument (range or notes at once)")
+    report += _placement_report(counts, ensemble.name)
     if not options.strict:
         from .doubling import add_doublings
 
@@ -277,6 +281,18 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
     orchestration = Orchestration(ensemble, score, notes, lanes, part_of_source, placed, drums, report)
     orchestration.seconds = time.perf_counter() - started
     return orchestration
+
+
+def _placement_report(counts: dict[str, int], ensemble: str) -> list[str]:
+    said = {
+        "moved": "notes outside every instrument of {e!r} moved by octaves",
+        "crowded": "notes moved by octaves: the instruments that reach them were all playing their most notes",
+        "merged": "unison notes given to the player already sounding that pitch",
+        "dropped": "notes NOT placed: every instrument of {e!r} was playing its most notes at once",
+        "cut": "held notes shortened to make room for a later note",
+        "rerouted": "notes given to a neighbouring instrument (range or notes at once)",
+    }
+    return [f"{counts[key]} {text.format(e=ensemble)}" for key, text in said.items() if counts[key]]
 
 
 def _place(ensemble: Ensemble, occupancy: _Occupancy, lane_part: int, pitch: int,
