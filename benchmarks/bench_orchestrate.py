@@ -12,7 +12,8 @@ the training split) is measured on the same notes in the same run.
 
 Playability: every placed note of every benchmark piece (strict, and full-orchestra
 with doublings) and of every demo cue is checked against its instrument's
-professional range and its part's notes-at-once. Recall: the share of the source's
+professional range and its part's notes-at-once (demo cues after their extension and
+harmonization, as the cue pipeline runs them). Recall: the share of the source's
 (onset, pitch) pairs that some instrument plays, with doublings. Speed: a 100-bar
 reduction (a held-out quartet movement's mix, cut to 100 bars) orchestrated for the
 full orchestra on one thread, best of three.
@@ -128,6 +129,14 @@ def demo_cues() -> dict:
         if not cue.ensemble:
             continue
         score = load_score(cue.sketch)
+        if cue.extend_bars:  # the cue pipeline's stages before orchestration
+            from scorefarm.symbolic.extend import extend_for_cue
+
+            score = extend_for_cue(score, cue.extend_bars, cue.seed, name=str(cue.sketch)).score
+        if cue.harmonize:
+            from scorefarm.symbolic.harmonize import HarmonizeOptions, harmonize_score
+
+            score, _ = harmonize_score(score, HarmonizeOptions(style="film"), name=str(cue.sketch))
         result = orchestrate(score, OrchestrateOptions(ensemble=cue.ensemble))
         r, c = violations(result)
         got, of = recall(score, result)
