@@ -1,22 +1,26 @@
-"""Extension speed: 16 bars of a 4-part texture; prints one JSON line.
+"""Extension speed: 16 bars of a 4-part texture; prints one JSON line and writes it
+to ``benchmarks/results/extend_speed.json`` (``--no-write``: print only).
 
-    python benchmarks/bench_extend_speed.py [--model models/extend] [--threads 2]
+    python benchmarks/bench_extend_speed.py [--model models/extend] [--threads 2] [--repeats 5]
 
 The prompt is the first 4 bars of a 4-part Bach chorale from the build's test
 split (or a made-up 4-part texture when no build exists). Measured after one warm-up
 run, model loading excluded, the median of ``--repeats``:
 
-* ``loop``: ``extend_score`` (the fast KV-cached decoder, the three logits processors,
-  decoding to MIDI) for 16 bars;
+* ``loop``: ``extend_score`` (``FastDecoder``'s KV cache, every constraint on: grammar,
+  ranges, key, profile; decoding to MIDI) for 16 bars;
 * ``generate``: ``model.generate`` (transformers' sampler with its own KV cache) with
-  the same three logits processors, on the same model, prompt and thread count (1).
+  the same constraints as logits processors, on the same model, prompt and thread
+  count (1).
   ``generate`` cannot slide its window, so it produces exactly the tokens the context
   has room for; its seconds per 16 bars are extrapolated from its tokens/s at the
   loop's token count for 16 bars (``seconds_per_16_bars_extrapolated``).
 
 Tokens/s counts generated tokens; the loop's seconds per 16 bars is the wall time of
-a whole run (tokenizing the prompt, decoding, writing the score).
-The machine is shared: the load average is reported with the figures.
+a whole run (tokenizing the prompt, decoding, writing the score). The machine is
+shared: the load average before and after is reported with the figures, and the
+loop's CPU seconds (``process_time``) beside its wall time, which other processes
+on the two cores inflate.
 """
 
 from __future__ import annotations
@@ -24,13 +28,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import symusic
+
+from scorefarm.machine import cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,7 +72,9 @@ def main(argv=None) -> int:
     parser.add_argument("--bars", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-write", action="store_true", help="print only; leave results/extend_speed.json alone")
     args = parser.parse_args(argv)
+    load_before = [round(x, 2) for x in os.getloadavg()]
 
     import torch
     from transformers import LogitsProcessorList
@@ -82,9 +89,12 @@ def main(argv=None) -> int:
     prompt, prompt_name = chorale_prompt(args.build)
     context = int(model.config.max_position_embeddings)
 
+    cpu_seconds = []
+
     def run_loop(seed: int):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = extend_score(prompt, ExtendOptions(bars=args.bars, seed=seed), model=model, tokenizer=tokenizer)
+        cpu_seconds.append(time.process_time() - c0)
         return time.perf_counter() - t0, result.tokens_generated
 
     def run_generate(seed: int):
@@ -119,15 +129,21 @@ def main(argv=None) -> int:
                          "tokens_per_second": round(sum(tokens) / sum(times), 1)}
     loop_tokens = results["loop"]["tokens_per_run_median"]
     results["loop"]["seconds_per_16_bars"] = round(results["loop"]["seconds_per_run_median"] * 16 / args.bars, 3)
+    results["loop"]["cpu_seconds_per_16_bars"] = round(statistics.median(cpu_seconds[1:]) * 16 / args.bars, 3)
     # generate cannot reach 16 bars inside the context: its time for the loop's token count
     results["generate"]["seconds_per_16_bars_extrapolated"] = round(
         loop_tokens * 16 / args.bars / results["generate"]["tokens_per_second"], 3)
-    print(json.dumps({
+    line = json.dumps({
         "bench": "extend_speed", "model": str(args.model), "model_step": record.get("step"),
         "prompt": prompt_name, "bars": args.bars, "threads": args.threads, "repeats": args.repeats,
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "load_average": [round(x, 2) for x in os.getloadavg()], **results,
-    }))
+        "machine": f"{cpu_name()}, {os.cpu_count()} cores", "torch": torch.__version__,
+        "load_average_before": load_before, "load_average": [round(x, 2) for x in os.getloadavg()], **results,
+    })
+    print(line)
+    if not args.no_write:
+        out = ROOT / "benchmarks" / "results" / "extend_speed.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(line + "\n")
     return 0
 
 

@@ -2,34 +2,34 @@
 
 ``extend_score`` tokenizes the sketch's pitched tracks as voice slots (see
 ``tokenizer.py``), appends bar lines up to the bar after the sketch's last sound,
-and samples bar by bar with a KV cache. Three logits processors (they are
-``transformers.LogitsProcessor``s, so plain ``generate`` can use them too) keep the
-output decodable and in character:
+and samples token by token with a KV cache (``fast_decoder.FastDecoder``). The
+constraints (``decoding.Constraints``; also as ``transformers`` logits processors,
+so that plain ``generate`` can use them) keep the output decodable and in character:
 
-* ``GrammarProcessor``: only tokens REMI can decode in that place -- Bar then the
-  sketch's TimeSig, Positions rising inside the bar, Program -> Pitch -> Velocity ->
-  Duration for each note, only the sketch's voices, no Tempo (the sketch's tempo
-  map is kept), no EOS before the last bar, no empty new bar (a model that closes
-  bars at once would otherwise return rests); and a voice that is monophonic in the
-  sketch (a horn line, a chorale part) starts one note per position at most (and
-  ``assemble`` ends each of its new notes where its next one starts).
-* ``RangeProcessor``: each voice stays within its sketch range widened by
+* grammar (``GrammarProcessor``): only tokens REMI can decode in that place -- Bar
+  then the sketch's TimeSig, Positions rising inside the bar, Program -> Pitch ->
+  Velocity -> Duration for each note, only the sketch's voices, no Tempo (the
+  sketch's tempo map is kept), no EOS before the last bar, no empty new bar (a
+  model that closes bars at once would otherwise return rests); and a voice that
+  is monophonic in the sketch (a horn line, a chorale part) starts one note per
+  position at most (and ``assemble`` ends each of its new notes where its next one
+  starts).
+* range (``RangeProcessor``): each voice stays within its sketch range widened by
   ``range_margin`` semitones.
-* ``KeyProcessor`` (off with ``free``): pitches outside the sketch's key (its scale
-  plus pitch classes the sketch itself dwells on) are allowed only where the model
-  gives that chromatic pitch at least ``chromatic_confidence`` of the pitch mass.
-* ``ProfileProcessor`` (with the key, when ``profile_weight`` > 0): the sketch's
-  pitch-class profile as a prior on pitches, against drifting to another key.
+* key (``KeyProcessor``, off with ``free``): pitches outside the sketch's key (its
+  scale plus pitch classes the sketch itself dwells on) are allowed only where the
+  model gives that chromatic pitch at least ``chromatic_confidence`` of the pitch mass.
+* profile (``ProfileProcessor``, with the key, when ``profile_weight`` > 0): the
+  sketch's pitch-class profile as a prior on pitches, against drifting to another key.
 
 When the sequence reaches the model's context the window slides: it restarts
 from a bar line in the second half of the tokens, re-encoding that suffix.
-Sampling uses numpy's PCG64 seeded with ``seed``: the same seed, model and
-machine give byte-identical MIDI.
+Sampling uses numpy's PCG64 seeded with ``seed`` on one torch thread: the same
+seed, model and machine give byte-identical MIDI.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from pathlib import Path
 
@@ -37,8 +37,11 @@ import numpy as np
 import symusic
 
 from scorefarm.errors import ScoreError
-from scorefarm.files import write_bytes_atomic
 
+from .decoding import (
+    Constraints, GrammarProcessor, KeyProcessor, ProfileProcessor, RangeProcessor, RemiState, one_thread,
+    sample_plan, slide,
+)
 from .tokenizer import MAX_VOICES, Vocab, VoiceMap, check_time_signatures, to_voices
 
 # ---------------------------------------------------------------- options
@@ -161,241 +164,6 @@ def last_time_signature(score: symusic.Score) -> tuple[int, int]:
     return (sigs[-1].numerator, sigs[-1].denominator) if sigs else (4, 4)
 
 
-# ---------------------------------------------------------------- constraints
-
-
-BAR, TS, POS, TEMPO, PROG, PITCH, VEL, DUR, SPECIAL = range(9)
-
-
-class RemiState:
-    """Where a REMI token stream stands: consumed incrementally, token by token."""
-
-    def __init__(self, vocab: Vocab, positions_per_bar: int):
-        self.vocab = vocab
-        self.kind = np.full(vocab.size, SPECIAL, dtype=np.int8)
-        for group, kind in (("position", POS), ("tempo", TEMPO), ("program", PROG), ("pitch", PITCH),
-                            ("velocity", VEL), ("duration", DUR), ("time_sig", TS)):
-            self.kind[vocab.ids(group)] = kind
-        self.kind[vocab.bar] = BAR
-        self.positions_per_bar = positions_per_bar
-        self.last = SPECIAL
-        self.position = -1
-        self.program = -1
-        self.bars = 0  # Bar tokens seen
-        self.tokens_in_bar = 0
-        self.seen = 0  # tokens consumed (so generate's processors can catch up)
-        self.onsets_here: set[int] = set()  # voice slots with a note at the current position
-
-    def feed(self, token: int) -> None:
-        kind = int(self.kind[token])
-        self.seen += 1
-        self.tokens_in_bar += 1
-        if kind == BAR:
-            self.bars += 1
-            self.position = -1
-            self.tokens_in_bar = 0
-            self.onsets_here = set()
-        elif kind == POS:
-            self.position = self.vocab.position[token]
-            self.onsets_here = set()
-        elif kind == PROG:
-            self.program = self.vocab.program[token]
-            self.onsets_here.add(self.program)
-        if kind != SPECIAL:
-            self.last = kind
-
-    def catch_up(self, ids) -> None:
-        row = ids[0] if hasattr(ids, "ndim") and ids.ndim == 2 else ids
-        for token in row[self.seen:].tolist():
-            self.feed(int(token))
-
-
-class _Masks:
-    """Precomputed allowed-token masks (torch bool tensors) for one extension."""
-
-    def __init__(self, vocab: Vocab, voices: list[int], time_sig: tuple[int, int], positions_per_bar: int,
-                 ranges: dict[int, tuple[int, int]]):
-        import torch
-
-        size = vocab.size
-        def mask(ids) -> "torch.Tensor":
-            m = torch.zeros(size, dtype=torch.bool)
-            m[list(ids)] = True
-            return m
-
-        self.bar = mask([vocab.bar])
-        ts_ids = [i for i, v in vocab.time_sig.items() if v == time_sig]
-        if not ts_ids:
-            raise ScoreError(f"time signature {time_sig[0]}/{time_sig[1]} is not in the model's vocabulary")
-        self.time_sig = mask(ts_ids)
-        self.programs = mask([i for i, v in vocab.program.items() if v in voices])
-        self.program_of_voice = {v: mask([i for i, p in vocab.program.items() if p == v]) for v in voices}
-        self.velocity = mask(vocab.velocity)
-        self.duration = mask(vocab.duration)
-        self.eos = mask([vocab.eos])
-        pos_by_value = sorted(((v, i) for i, v in vocab.position.items()))
-        # positions strictly after p: index p+1 of this table
-        self.positions_after = [mask([i for v, i in pos_by_value if after < v < positions_per_bar])
-                                for after in range(-1, positions_per_bar)]
-        self.pitch = {}
-        for voice in voices:
-            low, high = ranges[voice]
-            self.pitch[voice] = mask([i for i, p in vocab.pitch.items() if low <= p <= high])
-        self.pitch_ids = torch.tensor(sorted(vocab.pitch), dtype=torch.long)
-        self.pitch_value = torch.tensor([vocab.pitch[i] for i in sorted(vocab.pitch)], dtype=torch.long)
-
-
-def _base():
-    from transformers import LogitsProcessor
-
-    return LogitsProcessor
-
-
-class GrammarProcessor(_base()):
-    """Only tokens that REMI can decode at this point of the stream (see module doc)."""
-
-    def __init__(self, state: RemiState, masks: _Masks, bars_wanted: int, max_tokens_per_bar: int,
-                 monophonic: set[int] = frozenset()):
-        self.state, self.masks = state, masks
-        self.bars_wanted = bars_wanted  # total Bar tokens at which the stream must stop
-        self.max_tokens_per_bar = max_tokens_per_bar
-        self.monophonic = set(monophonic)  # voices that play one note at a time (as in the sketch)
-
-    def _free_programs(self):
-        """Voices that may start a note at the current position: a voice that is
-        monophonic in the sketch starts at most one note per position."""
-        s, m = self.state, self.masks
-        taken = self.monophonic & s.onsets_here
-        if not taken:
-            return m.programs
-        allowed = m.programs.clone()
-        for voice in taken:
-            allowed &= ~m.program_of_voice[voice]
-        return allowed
-
-    def allowed(self):
-        s, m = self.state, self.masks
-        close_bar = s.tokens_in_bar >= self.max_tokens_per_bar
-        end = m.eos if s.bars >= self.bars_wanted else m.bar
-        if s.last == BAR:
-            return m.time_sig
-        if s.last in (TS, SPECIAL):  # a new bar: it holds at least one note
-            return end if close_bar else m.positions_after[0]
-        if s.last in (POS, TEMPO):
-            free = self._free_programs()
-            return free if bool(free.any()) else m.programs
-        if s.last == PROG:
-            return m.pitch[s.program] if s.program in m.pitch else m.programs
-        if s.last == PITCH:
-            return m.velocity
-        if s.last == VEL:
-            return m.duration
-        # after a Duration: another note here, a later position, or the next bar
-        if close_bar:
-            return end
-        return self._free_programs() | m.positions_after[s.position + 1] | end
-
-    def __call__(self, input_ids, scores):
-        self.state.catch_up(input_ids)
-        allowed = self.allowed()
-        return scores.masked_fill(~allowed, float("-inf"))
-
-
-class RangeProcessor(_base()):
-    """Each voice's pitches inside its range (applied where a Pitch comes next)."""
-
-    def __init__(self, state: RemiState, masks: _Masks):
-        self.state, self.masks = state, masks
-
-    def __call__(self, input_ids, scores):
-        self.state.catch_up(input_ids)
-        if self.state.last == PROG and self.state.program in self.masks.pitch:
-            scores = scores.masked_fill(~self.masks.pitch[self.state.program], float("-inf"))
-        return scores
-
-
-class KeyProcessor(_base()):
-    """Pitches in key, or chromatic ones the model gives >= ``confidence`` of the pitch
-    mass (after the grammar and range masks): passing chromaticism it is sure of."""
-
-    def __init__(self, state: RemiState, masks: _Masks, pitch_classes: set[int], confidence: float):
-        import torch
-
-        self.state, self.masks, self.confidence = state, masks, confidence
-        self.out_of_key = torch.tensor([int(p) % 12 not in pitch_classes for p in masks.pitch_value.tolist()])
-
-    def __call__(self, input_ids, scores):
-        import torch
-
-        self.state.catch_up(input_ids)
-        if self.state.last != PROG or not bool(self.out_of_key.any()):
-            return scores
-        probs = torch.softmax(scores[0, self.masks.pitch_ids], dim=-1)
-        if float(probs[~self.out_of_key].sum()) <= 0:  # nothing in key is reachable: leave it be
-            return scores
-        drop = self.out_of_key & (probs < self.confidence)
-        scores = scores.clone()
-        scores[0, self.masks.pitch_ids[drop]] = float("-inf")
-        return scores
-
-
-class ProfileProcessor(_base()):
-    """Adds ``weight * log P_sketch(pitch class)`` to pitch logits: the sketch's own
-    pitch-class profile (duration-weighted, with 1 % of the mass spread evenly) as a
-    prior, so that the extension keeps the sketch's tonal character and does not
-    drift to another key. ``weight`` 0 turns it off."""
-
-    def __init__(self, state: RemiState, masks: _Masks, histogram: np.ndarray, weight: float):
-        import torch
-
-        self.state, self.masks = state, masks
-        profile = histogram / max(histogram.sum(), 1e-9)
-        profile = 0.99 * profile + 0.01 / 12
-        pcs = masks.pitch_value % 12
-        self.bias = weight * torch.log(torch.tensor(profile, dtype=torch.float32))[pcs]
-
-    def __call__(self, input_ids, scores):
-        self.state.catch_up(input_ids)
-        if self.state.last != PROG:
-            return scores
-        scores = scores.clone()
-        scores[0, self.masks.pitch_ids] += self.bias
-        return scores
-
-
-# ---------------------------------------------------------------- sampling
-
-
-def sample_token(logits: np.ndarray, rng: np.random.Generator, temperature: float, top_p: float,
-                 top_k: int) -> int:
-    """Temperature, top-k, then nucleus sampling over finite logits (float64, deterministic)."""
-    logits = logits.astype(np.float64)
-    finite = np.isfinite(logits)
-    if not finite.any():
-        raise RuntimeError("every token was masked")  # a bug in the constraints, never the user's input
-    idx = np.flatnonzero(finite)
-    z = logits[idx] / temperature
-    order = np.argsort(-z, kind="stable")
-    idx, z = idx[order], z[order]
-    if top_k > 0:
-        idx, z = idx[:top_k], z[:top_k]
-    p = np.exp(z - z.max())
-    p /= p.sum()
-    if top_p < 1.0:
-        cut = int(np.searchsorted(np.cumsum(p), top_p) + 1)
-        idx, p = idx[:cut], p[:cut] / p[:cut].sum()
-    return int(idx[min(int(np.searchsorted(np.cumsum(p), rng.random(), side="right")), len(idx) - 1)])
-
-
-def slide(ids: list[int], bar: int, keep: int) -> list[int]:
-    """The suffix of ``ids`` that starts at a bar line and is at most ``keep`` long."""
-    start = len(ids) - keep
-    for i in range(max(start, 0), len(ids)):
-        if ids[i] == bar:
-            return ids[i:]
-    return ids[-keep:]
-
-
 # ---------------------------------------------------------------- the extension
 
 
@@ -405,7 +173,8 @@ class Plan:
 
     ids: list[int]  # prompt (sketch tokens + bar lines up to the first new bar), maybe trimmed
     state: RemiState
-    processors: list
+    constraints: Constraints
+    processors: list  # the constraints as logits processors (for ``generate``)
     bars_wanted: int  # Bar tokens after which the next Bar ends the extension
     ts_id: int
     voice_map: VoiceMap
@@ -462,16 +231,15 @@ def plan_extension(score: symusic.Score, options: ExtendOptions, tokenizer, cont
         notes.append(f"the sketch is {len(ids)} tokens, more than the {room} the model's {context}-token context "
                      f"leaves for a prompt: the model was prompted with its last {max(kept_bars, 0)} bar(s) only")
         ids = trimmed
-    masks = _Masks(vocab, [v.slot for v in voice_map.voices], time_sig, positions_per_bar, ranges)
     bars_wanted = state.bars + options.bars - 1
     monophonic = {t.program for t in voiced.tracks if is_monophonic(t, voiced.ticks_per_quarter)}
-    processors = [GrammarProcessor(state, masks, bars_wanted + 1, options.max_tokens_per_bar, monophonic),
-                  RangeProcessor(state, masks)]
-    if not options.free:
-        if options.profile_weight > 0:
-            processors.append(ProfileProcessor(state, masks, hist, options.profile_weight))
-        processors.append(KeyProcessor(state, masks, key_pcs, options.chromatic_confidence))
-    return Plan(ids=ids, state=state, processors=processors, bars_wanted=bars_wanted, ts_id=ts_id,
+    constraints = Constraints(
+        vocab, [v.slot for v in voice_map.voices], time_sig, positions_per_bar, ranges, bars_end=bars_wanted + 1,
+        max_tokens_per_bar=options.max_tokens_per_bar, monophonic=monophonic,
+        key_pitch_classes=None if options.free else key_pcs, chromatic_confidence=options.chromatic_confidence,
+        profile=None if options.free else hist, profile_weight=options.profile_weight)
+    return Plan(ids=ids, state=state, constraints=constraints, processors=constraints.processors(state),
+                bars_wanted=bars_wanted, ts_id=ts_id,
                 voice_map=voice_map, sketch_bars=sketch_bars, ext_start=ext_start, key=key_name(tonic, mode),
                 notes=notes, monophonic=monophonic)
 
@@ -490,36 +258,6 @@ def _bars_before(prompt: list[int], vocab: Vocab) -> int:
     return sum(1 for t in prompt if t == vocab.bar)
 
 
-def sample_plan(plan: Plan, decoder, options: ExtendOptions, bar_token: int, eos_token: int) -> list[int]:
-    """Sample until the extension's last bar is complete. ``decoder`` has ``reset()``,
-    ``feed(ids) -> logits`` (a 1-D tensor), ``length`` and ``context``."""
-    import torch
-
-    rng = np.random.Generator(np.random.PCG64(options.seed))
-    ids = list(plan.ids)
-    decoder.reset()
-    logits = decoder.feed(ids)
-    generated: list[int] = []
-    dummy = torch.zeros((1, 0), dtype=torch.long)
-    state = plan.state
-    while True:
-        scores = logits.unsqueeze(0)
-        for processor in plan.processors:
-            scores = processor(dummy, scores)
-        token = sample_token(scores[0].numpy(), rng, options.temperature, options.top_p, options.top_k)
-        if token == eos_token or (token == bar_token and state.bars >= plan.bars_wanted):
-            return generated
-        state.feed(token)
-        generated.append(token)
-        ids.append(token)
-        if decoder.length >= decoder.context:
-            ids = slide(ids, bar_token, decoder.context // 2)
-            decoder.reset()
-            logits = decoder.feed(ids)
-        else:
-            logits = decoder.feed([token])
-
-
 def extend_score(score: symusic.Score, options: ExtendOptions = ExtendOptions(), *, model=None, tokenizer=None,
                  name: str = "sketch", decoder=None) -> ExtendResult:
     """The sketch, unchanged, followed by ``options.bars`` generated bars.
@@ -533,7 +271,7 @@ def extend_score(score: symusic.Score, options: ExtendOptions = ExtendOptions(),
         decoder = _fast_decoder(model)
     vocab = Vocab.of(tokenizer)
     plan = plan_extension(score, options, tokenizer, decoder.context, name)
-    with _one_thread():
+    with one_thread():
         generated = sample_plan(plan, decoder, options, vocab.bar, vocab.eos)
     new_score = decode_generated(tokenizer, vocab, plan.ts_id, generated)
     out, added = assemble(score, plan.voice_map, new_score, plan.ext_start,
@@ -542,25 +280,9 @@ def extend_score(score: symusic.Score, options: ExtendOptions = ExtendOptions(),
                         seed=options.seed, tokens_generated=len(generated), key=plan.key, notes=plan.notes)
 
 
-@contextlib.contextmanager
-def _one_thread():
-    """Token-by-token decoding of a small model is fastest on one torch thread: its
-    matrix products are too small to split, and a second thread on a busy machine
-    mostly waits (measured: 5 tokens/s with 2 threads against 400 with 1 on a loaded
-    2-core machine). The caller's setting is restored afterwards."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _fast_decoder(model):
     """One FastDecoder per model object (its weights are copied once)."""
-    from .model import FastDecoder
+    from .fast_decoder import FastDecoder
 
     decoder = getattr(model, "_scorefarm_fast_decoder", None)
     if decoder is None:
@@ -659,4 +381,4 @@ def _cached_model(model_dir):
 
 
 __all__ = ["ExtendOptions", "ExtendResult", "extend_score", "extend_file", "extend_for_cue", "estimate_key",
-           "GrammarProcessor", "RangeProcessor", "KeyProcessor", "MAX_VOICES"]
+           "GrammarProcessor", "RangeProcessor", "KeyProcessor", "ProfileProcessor", "MAX_VOICES"]

@@ -13,7 +13,8 @@ from scorefarm.errors import ScoreError
 from scorefarm.symbolic.extend import (
     ExtendOptions, bar_starts, estimate_key, extend_score, pitch_class_histogram, scale_pitch_classes,
 )
-from scorefarm.symbolic.model import FastDecoder, ModelConfig, build_model, load_model, save_checkpoint
+from scorefarm.symbolic.fast_decoder import FastDecoder
+from scorefarm.symbolic.model import ModelConfig, build_model, load_model, save_checkpoint
 from scorefarm.symbolic.ngram import WittenBell
 from scorefarm.symbolic.score_io import load_score, save_score, score_to_bytes
 from scorefarm.symbolic.tokenizer import build_tokenizer
@@ -156,12 +157,104 @@ def test_fast_decoder_matches_the_transformers_forward(tiny):
     ids = torch.randint(3, model.config.vocab_size, (1, 60), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         reference = model(input_ids=ids).logits[0]
-    decoder = FastDecoder(model)
-    first = decoder.feed(ids[0, :40].tolist())
-    assert torch.allclose(first, reference[39], atol=1e-4)
-    for t in range(40, 60):
-        last = decoder.feed([int(ids[0, t])])
-    assert torch.allclose(last, reference[59], atol=1e-4)
+    outputs = {}
+    for compiled in (True, False):  # TorchScript and plain Python: the same kernels, the same numbers
+        decoder = FastDecoder(model, compiled=compiled)
+        first = decoder.feed(ids[0, :40].tolist())
+        assert torch.allclose(first, reference[39], atol=1e-4)
+        steps = [decoder.feed([int(ids[0, t])]) for t in range(40, 60)]
+        for t, logits in zip(range(40, 60), steps):
+            assert torch.allclose(logits, reference[t], atol=1e-4)
+        decoder.reset()  # a reset cache gives the same numbers again
+        assert torch.equal(decoder.feed(ids[0, :40].tolist()), first)
+        outputs[compiled] = torch.stack([first, *steps])
+    assert torch.equal(outputs[True], outputs[False])
+
+
+class FullContext:
+    """The reference decoder: the whole sequence through the transformers forward at each step."""
+
+    def __init__(self, model):
+        self.model, self.ids, self.context = model, [], model.config.max_position_embeddings
+
+    @property
+    def length(self):
+        return len(self.ids)
+
+    def reset(self):
+        self.ids = []
+
+    def feed(self, ids):
+        import torch
+
+        self.ids += list(ids)
+        with torch.no_grad():
+            return self.model(input_ids=torch.tensor([self.ids])).logits[0, -1]
+
+
+def test_kv_cached_loop_gives_the_full_context_tokens(tiny):
+    """Greedy decoding (top-k 1) through the KV-cached decoder, sliding the window
+    several times, gives the tokens of re-running the whole context every step."""
+    from scorefarm.symbolic.decoding import sample_plan
+    from scorefarm.symbolic.extend import plan_extension
+    from scorefarm.symbolic.tokenizer import Vocab
+
+    model, tokenizer = tiny
+    vocab = Vocab.of(tokenizer)
+    options = ExtendOptions(bars=6, seed=4, top_k=1)
+    tokens = {}
+    for name, decoder in (("cached", FastDecoder(model)), ("full", FullContext(model))):
+        plan = plan_extension(sketch(bars=2), options, tokenizer, decoder.context)
+        tokens[name] = sample_plan(plan, decoder, options, vocab.bar, vocab.eos)
+    assert len(tokens["cached"]) > model.config.max_position_embeddings  # the window slid
+    assert tokens["cached"] == tokens["full"]
+
+
+def test_loop_and_logits_processors_apply_the_same_constraints(tiny):
+    """Along a real extension, the fast loop's candidates (ids and adjusted logits)
+    are exactly the tokens the logits processors (for ``generate``) leave finite."""
+    import torch
+
+    from scorefarm.symbolic.extend import plan_extension
+
+    model, tokenizer = tiny
+    rng = np.random.default_rng(0)
+    for options in (ExtendOptions(bars=3, seed=2, chromatic_confidence=0.2), ExtendOptions(bars=3, free=True)):
+        generated = extend_score(sketch(), options, model=model, tokenizer=tokenizer)
+        assert generated.added_notes > 0
+        plan = plan_extension(sketch(), options, tokenizer, model.config.max_position_embeddings)
+        fresh = plan_extension(sketch(), options, tokenizer, model.config.max_position_embeddings)
+        pitch_steps = 0
+        for _ in range(150):
+            state = plan.state
+            logits = torch.from_numpy(rng.normal(0, 3, len(tokenizer.vocab)).astype(np.float32))
+            ids, z = plan.constraints.candidates(state, logits.numpy())
+            scores = logits.unsqueeze(0)
+            for processor in fresh.processors:
+                processor.state = state  # the same stream position
+                scores = processor(torch.zeros((1, state.seen), dtype=torch.long), scores)
+            finite = np.flatnonzero(np.isfinite(scores[0].numpy()))
+            assert finite.tolist() == ids.tolist()
+            assert np.allclose(scores[0].numpy()[finite], z, atol=1e-5)
+            pitch_steps += plan.constraints.pitch_step(state)
+            state.feed(int(ids[rng.integers(len(ids))]))
+        assert pitch_steps > 10
+
+
+def test_same_seed_same_bytes_with_a_fresh_decoder_and_process_state(tiny):
+    """Byte-identical output for a seed, whether the model's decoder is new or has
+    run other extensions before (its cache and the compiled function reused)."""
+    import copy
+
+    model, tokenizer = tiny
+    options = ExtendOptions(bars=5, seed=11)
+    first = extend_score(sketch(), options, model=model, tokenizer=tokenizer)
+    extend_score(sketch(bars=3), ExtendOptions(bars=2, seed=3), model=model, tokenizer=tokenizer)
+    again = extend_score(sketch(), options, model=model, tokenizer=tokenizer)
+    other = copy.deepcopy(model)
+    other.__dict__.pop("_scorefarm_fast_decoder", None)
+    fresh = extend_score(sketch(), options, model=other, tokenizer=tokenizer)
+    assert score_to_bytes(first.score) == score_to_bytes(again.score) == score_to_bytes(fresh.score)
 
 
 def test_key_estimate_and_bar_lines():
