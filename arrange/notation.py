@@ -15,6 +15,8 @@ that music21 stamps is removed.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 from collections import defaultdict
 from fractions import Fraction
@@ -26,6 +28,9 @@ _CLEFS = {"treble": "TrebleClef", "alto": "AltoClef", "tenor": "TenorClef", "bas
           "bass-8vb": "Bass8vbClef", "treble-8va": "Treble8vaClef"}
 _MARKS = {"staccato": "Staccato", "spiccato": "Spiccato", "tenuto": "Tenuto", "accent": "Accent",
           "marcato": "StrongAccent"}
+
+
+_CHANNELS = [c for c in range(16) if c != 9]  # music21 counts from 0; 9 is the drum channel
 
 
 def _quantize(value: float) -> Fraction:
@@ -54,6 +59,7 @@ def musicxml_bytes(orchestration, title: str = "") -> bytes:
         player.partName, player.partAbbreviation = part.label, inst.abbreviation
         player.instrumentName = inst.name
         player.midiProgram = inst.program
+        player.midiChannel = 9 if inst.unpitched else _CHANNELS[index % len(_CHANNELS)]
         if inst.transposition:
             player.transposition = interval.Interval(inst.transposition)
         m21part.insert(0, player)
@@ -85,7 +91,8 @@ def musicxml_bytes(orchestration, title: str = "") -> bytes:
                 m21part.insert(float(onset), dynamics.Dynamic(LEVELS[level]))
             m21part.insert(float(onset), element)
         score.insert(0, m21part)
-    data = GeneralObjectExporter(score).parse()
+    with contextlib.redirect_stderr(io.StringIO()):  # music21 warns once per part past 15 MIDI channels
+        data = GeneralObjectExporter(score).parse()
     return re.sub(rb"\s*<encoding-date>[^<]*</encoding-date>", b"", data)
 
 

@@ -169,6 +169,20 @@ def _centre(part: EnsemblePart) -> float:
     return (part.instrument.comfortable_low + part.instrument.comfortable_high) / 2
 
 
+def _separate_pinned(separate, notes: np.ndarray, tpq: int, beats_per_bar: float):
+    """The separation on one torch thread: float sums in another order (2 threads
+    in this process, 1 in a Ray worker) could tip a near-tie and break the farm's
+    byte-identical outputs. One thread is fast enough (100 bars in ~0.2 s)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return separate([tuple(map(int, row[:3])) for row in notes], tpq, beats_per_bar=beats_per_bar)
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _lone_notes_lead(notes: np.ndarray, lanes: np.ndarray) -> np.ndarray:
     """A note that sounds alone (a solo line, a pickup before the chords) and was
     separated as an inner voice carries the melody: orchestrate it as the melody.
@@ -228,7 +242,7 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
         raise ScoreError("has no notes to orchestrate", name)
     if drums:
         report.append(f"{sum(t.note_num() for t in drums)} drum notes kept as percussion")
-    separation = separate([tuple(map(int, row[:3])) for row in notes], tpq, beats_per_bar=beats_per_bar)
+    separation = _separate_pinned(separate, notes, tpq, beats_per_bar)
     lanes = separation.labels.astype(np.int8)
     if not options.strict:
         lanes = _lone_notes_lead(notes, lanes)
