@@ -13,7 +13,7 @@ import click
 
 
 @click.command(short_help="Orchestrate a piano reduction for an ensemble (MIDI and MusicXML).")
-@click.argument("piano", type=click.Path(path_type=Path))
+@click.argument("piano", type=click.Path(path_type=Path), required=False)
 @click.option("--ensemble", default="full-orchestra", show_default=True, metavar="NAME",
               help="An ensemble template (string-quartet, strings, chamber, full-orchestra, hybrid, choir, piano, "
                    "or one from --ensemble-file), or a path to an ensemble TOML file.")
@@ -30,7 +30,7 @@ import click
 @click.option("--keyswitch-file", "keyswitch_files", multiple=True, type=click.Path(path_type=Path),
               help="A TOML file of your own keyswitch maps (repeatable).")
 @click.option("--list-ensembles", is_flag=True, help="List the ensembles and keyswitch maps, then exit.")
-def orchestrate(piano: Path, ensemble: str, ensemble_files: tuple[Path, ...], strict: bool, out_path: Path | None,
+def orchestrate(piano: Path | None, ensemble: str, ensemble_files: tuple[Path, ...], strict: bool, out_path: Path | None,
                 musicxml_path: Path | None, keyswitch_library: str, keyswitch_files: tuple[Path, ...],
                 list_ensembles: bool) -> None:
     """Orchestrate PIANO (a MIDI piano reduction or sketch) for an ensemble: voices
@@ -46,10 +46,13 @@ def orchestrate(piano: Path, ensemble: str, ensemble_files: tuple[Path, ...], st
 
     if list_ensembles:
         for name, found in sorted(ensembles(ensemble_files).items()):
-            click.echo(f"{name}: {found.description} ({len(found.parts)} parts)")
+            count = len(found.parts)
+            click.echo(f"{name}: {found.description} ({count} part{'s' if count != 1 else ''})")
         for name in sorted(keyswitch_maps(keyswitch_files)):
             click.echo(f"keyswitches {name}")
         return
+    if piano is None:
+        raise click.UsageError("missing the PIANO file to orchestrate (or give --list-ensembles)")
     from scorefarm.arrange.orchestrate import OrchestrateOptions
     from scorefarm.arrange.output import write_orchestration
 

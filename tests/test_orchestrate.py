@@ -230,3 +230,23 @@ def test_every_template_orchestrates_within_its_limits(ensemble):
         assert all(part.instrument.in_range(p.pitch) for p in notes_here)
         if notes_here:
             assert max_sounding(notes_here) <= part.max_notes
+
+
+def test_cli_lists_ensembles_without_a_file():
+    result = CliRunner().invoke(cli, ["orchestrate", "--list-ensembles"])
+    assert result.exit_code == 0
+    for name in ("string-quartet", "strings", "chamber", "full-orchestra", "hybrid"):
+        assert f"{name}: " in result.output
+
+
+def test_a_user_ensemble_file_orchestrates(tmp_path):
+    source = tmp_path / "piano.mid"
+    satb().dump_midi(str(source))
+    (tmp_path / "duo.toml").write_text('[ensembles.duo]\ndescription = "Cello and piano"\nparts = [\n'
+                                       '  { label = "Solo Cello", instrument = "cello" },\n'
+                                       '  { label = "Piano", instrument = "piano" },\n]\n')
+    out = tmp_path / "o.mid"
+    result = CliRunner().invoke(cli, ["orchestrate", str(source), "--ensemble", "duo",
+                                      "--ensemble-file", str(tmp_path / "duo.toml"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert {t.name for t in symusic.Score(str(out)).tracks} <= {"Solo Cello", "Piano"}
