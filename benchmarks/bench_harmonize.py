@@ -11,6 +11,13 @@ sixteenth notes:
   (a rest against a note counts as a difference; frames where both rest are
   not counted);
 - ``bass_frame_match``: the share of bass frames that agree;
+- ``bass_frames_by_cause``: every bass frame put under one heading, the first
+  that applies: ``match``; ``octave`` (the right pitch class in another
+  octave); ``rest`` (one of the two basses rests); ``bach_moves_in_beat``
+  (Bach's bass has left the note it struck on the beat: a passing or
+  neighbour eighth, which one chord a beat cannot match); ``inversion`` (Bach's
+  bass pitch class sounds in one of our voices: the chord may be right, its
+  bass is not); ``chord`` (a different harmony);
 - parallel fifths and octaves (same direction) per 100 transitions, measured by
   the same checker (``voiceleading.check_voices``) on the same sixteenth grid
   for Bach's four parts and for ours;
@@ -20,10 +27,10 @@ sixteenth notes:
     .venv/bin/python benchmarks/bench_harmonize.py            # held-out split
     .venv/bin/python benchmarks/bench_harmonize.py --split dev  # tuning split
 
-``--split dev`` learns a model (progression tables, bass model and melody net:
-tens of minutes of CPU for the net) from the training chorales minus a
+``--split dev`` learns a model (progression tables, bass model and an ensemble
+of three melody nets: a few minutes of CPU) from the training chorales minus a
 development eighth and scores that eighth: the harmonizer's weights were tuned
-there, never on the test split.
+there (and on two more eighths split the same way), never on the test split.
 Prints one JSON line.
 """
 
@@ -47,7 +54,7 @@ from scorefarm.symbolic.bach_corpus import Chorale, load_chorales  # noqa: E402
 from scorefarm.symbolic.chorale_model import is_dev, learn, load_model, model_from_dict  # noqa: E402
 from scorefarm.symbolic.harmonize import HarmonizeOptions, harmonize_melody, harmonize_score  # noqa: E402
 from scorefarm.symbolic.voiceleading import PARALLEL_KINDS, CheckOptions, check_voices  # noqa: E402
-from scorefarm.symbolic.voices import Part, VNote, Voices, voices_from_score  # noqa: E402
+from scorefarm.symbolic.voices import Part, VNote, Voices, beat_length, voices_from_score  # noqa: E402
 
 TPQ = 480
 GRID = TPQ // 4  # sixteenth notes
@@ -94,6 +101,34 @@ def compare(ours: Voices, bach: Voices) -> dict[str, tuple[int, int]]:
             pc_wrong = sum(1 for x, y in counted if x is None or y is None or x % 12 != y % 12)
             result["Bass pitch class"] = (pc_wrong, len(counted))
     return result
+
+
+BASS_CAUSES = ("match", "octave", "rest", "bach_moves_in_beat", "inversion", "chord")
+
+
+def bass_causes(ours: Voices, bach: Voices, beat_frames: int) -> dict[str, int]:
+    """Bass frames (where either bass sounds) counted under ``BASS_CAUSES`` (see the module doc)."""
+    count = -(-max(ours.end_tick(), bach.end_tick()) // GRID)
+    mine = [frames(part, count) for part in ours.parts]
+    theirs = frames(bach.parts[3], count)
+    out = dict.fromkeys(BASS_CAUSES, 0)
+    for k, (x, y) in enumerate(zip(mine[3], theirs)):
+        if x is None and y is None:
+            continue
+        if x == y:
+            cause = "match"
+        elif x is None or y is None:
+            cause = "rest"
+        elif x % 12 == y % 12:
+            cause = "octave"
+        elif theirs[k - k % beat_frames] != y:
+            cause = "bach_moves_in_beat"
+        elif any(voice[k] is not None and voice[k] % 12 == y % 12 for voice in mine):
+            cause = "inversion"
+        else:
+            cause = "chord"
+        out[cause] += 1
+    return out
 
 
 def parallel_rate(voices: Voices) -> tuple[int, int, int, int]:
@@ -168,6 +203,7 @@ def run(split: str, options: HarmonizeOptions) -> dict:
         leaked = set(load_model().chorales) & {c.id for c in evaluate}
         if leaked:
             raise SystemExit(f"held-out chorales were learned from: {sorted(leaked)}")
+    causes = dict.fromkeys(BASS_CAUSES, 0)
     wrong = {v: 0 for v in (*VOICE_NAMES[1:], "Bass pitch class")}
     total = dict(wrong)
     ours_par = [0, 0, 0, 0]
@@ -189,6 +225,9 @@ def run(split: str, options: HarmonizeOptions) -> dict:
         for voice, (bad, count) in compare(ours, bach).items():
             wrong[voice] += bad
             total[voice] += count
+        beat_frames = beat_length(TPQ, *chorale.time_signature) // GRID
+        for cause, n in bass_causes(ours, bach, beat_frames).items():
+            causes[cause] += n
         for acc, voices in ((ours_par, ours), (bach_par, bach)):
             for k, value in enumerate(parallel_rate(voices)):
                 acc[k] += value
@@ -203,6 +242,7 @@ def run(split: str, options: HarmonizeOptions) -> dict:
         "bass_frame_match": round(1 - wrong["Bass"] / total["Bass"], 4),
         "bass_frame_match_target": ">= 0.50",
         "bass_pitch_class_frame_match": round(1 - wrong["Bass pitch class"] / total["Bass pitch class"], 4),
+        "bass_frames_by_cause": {k: round(n / sum(causes.values()), 4) for k, n in causes.items()},
         "key_agreement_with_music21": round(key_right / len(evaluate), 4),
         "parallels_per_100_sixteenth_transitions": {
             "ours": round(100 * ours_par[0] / ours_par[1], 3), "bach": round(100 * bach_par[0] / bach_par[1], 3)},

@@ -4,7 +4,8 @@ The progression model sees the soprano one beat at a time; the bass depends on
 where the melody comes from and goes to (a cadence, a step against a leap).
 This model predicts the bass's pitch class (relative to the key) from the
 soprano's pitch classes two beats either side, its steps, how long its notes
-last, the metre and the distance to the end; multinomial logistic regression
+last, where it goes half-way through the beat, the metre and the distance to
+the end; multinomial logistic regression
 with an L2 penalty, fitted by L-BFGS (scipy) on the training chorales only.
 Its weights are stored beside the progression model in
 ``data/chorale_model.json``; at run time it is a sum of table rows.
@@ -28,6 +29,8 @@ class Context:
     sop: int | None  # soprano pitch, None for a rest
     sop_long: int
     downbeat: int
+    sop_mid: int | None = None  # soprano pitch sounding half-way through the beat (None: a rest or unknown)
+    beat_in_bar: int = 0  # 0 on the downbeat, 1, 2, ... after it
 
 
 def features(seq: list[Context], tonic: int, t: int) -> list[str]:
@@ -55,6 +58,10 @@ def features(seq: list[Context], tonic: int, t: int) -> list[str]:
     out.append(f"down={seq[t].downbeat}")
     out.append(f"end={min(n - 1 - t, 4)}")
     out.append(f"start={min(t, 2)}")
+    a, m = seq[t].sop, seq[t].sop_mid
+    out.append(f"mid={'x' if a is None or m is None else max(-4, min(4, m - a))}")
+    out.append(f"midpair={s},{'x' if m is None else (m - tonic) % 12}")
+    out.append(f"bar={min(seq[t].beat_in_bar, 3)}")
     return out
 
 

@@ -16,7 +16,8 @@ hidden states of a hidden Markov model, per mode (major / minor):
 Rare sonorities (fewer than ``MIN_STATE_COUNT`` beats) are folded into the
 nearest common one with the same bass. Only the training split is learned
 from (see ``bach_corpus.is_held_out``); the table is written to
-``data/chorale_model.json`` by::
+``data/chorale_model.json`` and the melody nets (``chorale_net``, an ensemble
+of three) to ``data/chorale_net.json`` by (about three minutes on one core)::
 
     .venv/bin/python -m scorefarm.symbolic.chorale_model
 
@@ -30,7 +31,7 @@ import hashlib
 import json
 import sys
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -38,7 +39,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .bass_model import BassModel
+from .bass_model import BassModel, Context
 
 if TYPE_CHECKING:
     from .chorale_net import ChoraleNet
@@ -60,6 +61,12 @@ class Beat:
     downbeat: int  # 1 on the first beat of a bar
     tonic: int
     final: bool = False
+    sop_mid: int | None = None  # the soprano's pitch half-way through the beat
+    beat_in_bar: int = 0
+
+    def context(self) -> Context:
+        """The beat as the melody readers (``bass_model``, ``chorale_net``) see it."""
+        return Context(self.pitches[0], self.sop_long, self.downbeat, self.sop_mid, self.beat_in_bar)
 
 
 def is_dev(identifier: str) -> bool:
@@ -80,13 +87,15 @@ def chorale_beats(chorale) -> list[list[Beat]]:
     bar = chorale.time_signature[0] * 4.0 / chorale.time_signature[1]
     voices = [chorale.voices[v] for v in VOICES]
     starts = [[n[0] for n in notes] for notes in voices]
+
+    def sounding(v: int, t: float):
+        i = bisect.bisect_right(starts[v], t + 1e-9) - 1
+        return voices[v][i] if i >= 0 and voices[v][i][0] + voices[v][i][1] > t + 1e-9 else None
+
     runs: list[list[Beat]] = [[]]
     t, end = 0.0, chorale.length_quarters
     while t < end - 1e-9:
-        notes = []
-        for v, vnotes in enumerate(voices):
-            i = bisect.bisect_right(starts[v], t + 1e-9) - 1
-            notes.append(vnotes[i] if i >= 0 and vnotes[i][0] + vnotes[i][1] > t + 1e-9 else None)
+        notes = [sounding(v, t) for v in range(len(voices))]
         if None in notes:
             if runs[-1]:
                 runs.append([])
@@ -94,13 +103,16 @@ def chorale_beats(chorale) -> list[list[Beat]]:
             sop = notes[0]
             remaining = sop[0] + sop[1] - t
             sop_long = 2 if remaining >= 2 * step - 1e-9 else (1 if remaining >= step - 1e-9 else 0)
-            downbeat = 1 if abs(t / bar - round(t / bar)) < 1e-6 else 0
-            runs[-1].append(Beat(tuple(n[2] for n in notes), sop_long, downbeat, chorale.tonic_pc))
+            into = t % bar
+            into = 0.0 if min(into, bar - into) < 1e-6 else into
+            downbeat = 1 if into == 0.0 else 0
+            mid = sounding(0, t + step / 2)
+            runs[-1].append(Beat(tuple(n[2] for n in notes), sop_long, downbeat, chorale.tonic_pc,
+                                 sop_mid=None if mid is None else mid[2], beat_in_bar=int(round(into / step))))
         t += step
     runs = [r for r in runs if r]
     if runs:
-        last = runs[-1][-1]
-        runs[-1][-1] = Beat(last.pitches, last.sop_long, last.downbeat, last.tonic, final=True)
+        runs[-1][-1] = replace(runs[-1][-1], final=True)
     return runs
 
 
@@ -136,8 +148,7 @@ def learn(chorales, *, net: bool = False) -> dict:
 
 
 def _learn_net(chorales, model: dict) -> dict:
-    from .bass_model import Context
-    from .chorale_net import train
+    from .chorale_net import train_ensemble
 
     sequences = []
     for mode in MODES:
@@ -147,7 +158,7 @@ def _learn_net(chorales, model: dict) -> dict:
             if c.mode != mode:
                 continue
             for run in chorale_beats(c):
-                seq = [Context(b.pitches[0], b.sop_long, b.downbeat) for b in run]
+                seq = [b.context() for b in run]
                 states = []
                 for b in run:
                     sono = sonority(b.pitches, b.tonic)
@@ -156,15 +167,15 @@ def _learn_net(chorales, model: dict) -> dict:
                 basses = [(b.pitches[3] - b.tonic) % 12 for b in run]
                 outers = [b.pitches[0] - b.pitches[3] for b in run]
                 sequences.append((seq, c.tonic_pc, mode, states, basses, outers))
-    return train(sequences, {m: len(model["modes"][m]["states"]) for m in MODES})
+    return train_ensemble(sequences, {m: len(model["modes"][m]["states"]) for m in MODES})
 
 
 def _learn_bass(runs: list[list[Beat]]) -> dict:
-    from .bass_model import Context, features, fit
+    from .bass_model import features, fit
 
     samples = []
     for run in runs:
-        seq = [Context(b.pitches[0], b.sop_long, b.downbeat) for b in run]
+        seq = [b.context() for b in run]
         for t, beat in enumerate(run):
             samples.append((features(seq, beat.tonic, t), (beat.pitches[3] - beat.tonic) % 12))
     return fit(samples)

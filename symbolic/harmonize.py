@@ -12,7 +12,9 @@
    and one dynamic programme picks the path that best combines the
    progression's likelihood with Bach's doublings, registers and steps and
    penalties for the checker's faults.
-4. The result is checked by ``voiceleading.check_voices`` and the faults that
+4. In chorale style the lower voices rest where the melody rests (the choir
+   breathes together); in film style they hold through.
+5. The result is checked by ``voiceleading.check_voices`` and the faults that
    remain are reported in the notes.
 
 ``style="film"`` adds modal mixture and added-tone chords to the vocabulary
@@ -22,6 +24,7 @@ the opening and closing bars (``film``).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -55,8 +58,9 @@ class HarmonizeOptions:
     emission_long: float = 1.0
     emission_downbeat: float = 0.5
     emission_bass: float = 1.0  # weight of the bass model's log P(bass | soprano context)
-    emission_net: float = 3.0  # weight of the melody net's log P(sonority | soprano line)
-    outer_net: float = 2.0  # weight of the melody net's log P(soprano - bass distance | soprano line)
+    emission_net: float = 2.0  # weight of the melody net's log P(sonority | soprano line)
+    emission_net_bass: float = 3.0  # weight of the melody net's log P(bass pitch class | soprano line)
+    outer_net: float = 3.0  # weight of the melody net's log P(soprano - bass distance | soprano line)
     final: float = 1.0
     key_profile_weight: float = 1.0  # weight of the melody's key-profile correlation in finding the key
     key_bass_weight: float = 1.0  # weight of the bass model in finding the key (0: faster)
@@ -138,6 +142,8 @@ def harmonize_melody(score, options: HarmonizeOptions = HarmonizeOptions(), name
     pedal = pedal_plan(slots, tonic, ranges) if options.style == "film" else {}
     path_states, pitches = _decode(mode_model, slots, tonic, mode, ranges, options, pedal, melody.notes)
     voices = _assemble(melody, slots, path_states, pitches, pedal)
+    if options.style == "chorale":
+        voices = _rest_with_melody(voices, melody.notes)
     if options.embellish == "passing":
         voices = add_passing_tones(voices, key, (1, 2) if pedal else (1, 2, 3))
     if pedal:
@@ -191,13 +197,17 @@ def _emissions(model: ModeModel, slots: list[Slot], tonic: int, options: Harmoni
     if options.emission_net and model.net is not None:
         net_lp = model.net.log_probs(seq, tonic, model.mode)
         out += options.emission_net * net_lp[:, model.net_rel]
+    if options.emission_net_bass and model.net is not None:
+        net_bass = model.net.bass_log_probs(seq, tonic)
+        if net_bass is not None:
+            out += options.emission_net_bass * net_bass[:, model.bass_rel]
     return out
 
 
 def _contexts(slots: list[Slot]):
     from .bass_model import Context
 
-    return [Context(s.sop, s.sop_long, s.downbeat) for s in slots]
+    return [Context(s.sop, s.sop_long, s.downbeat, s.sop_mid, s.beat_in_bar) for s in slots]
 
 
 def _forward_backward(model: ModeModel, emissions: np.ndarray) -> tuple[float, np.ndarray]:
@@ -236,7 +246,8 @@ def find_key(model: ChoraleModel, slots: list[Slot], options: HarmonizeOptions) 
         if slot.sop is not None:
             hist[slot.sop % 12] += 1.0
     corr = key_correlations(hist[None, :])[0]  # [24]: mode * 12 + tonic
-    key_options = replace(options, emission_bass=options.key_bass_weight, emission_net=options.key_net_weight)
+    key_options = replace(options, emission_bass=options.key_bass_weight, emission_net=options.key_net_weight,
+                          emission_net_bass=0.0)
     best, best_score = None, -np.inf
     for m, mode in enumerate(MODES):
         mm = model.modes[mode]
@@ -347,6 +358,36 @@ def _assemble(melody: Melody, slots: list[Slot], states: list[int], pitches, ped
                 notes.append(VNote(slot.start, slot.end, pitch))
         parts.append(Part(name, notes))
     return Voices(melody.tpq, parts, list(melody.time_signatures))
+
+
+def _sounding_spans(notes) -> list[tuple[int, int]]:
+    """The melody's notes joined into [start, end) spans of continuous sound."""
+    spans: list[list[int]] = []
+    for start, end, _ in notes:
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    return [(a, b) for a, b in spans]
+
+
+def _rest_with_melody(voices: Voices, melody_notes) -> Voices:
+    """Chorale texture breathes with its melody: where the soprano rests, alto, tenor
+    and bass rest too (a lower note across a rest is cut there and sounds again after)."""
+    spans = _sounding_spans(melody_notes)
+    ends = [end for _, end in spans]
+    parts = [voices.parts[0]]
+    for part in voices.parts[1:]:
+        notes = []
+        for note in part.notes:
+            i = bisect.bisect_right(ends, note.start)
+            while i < len(spans) and spans[i][0] < note.end:
+                lo, hi = max(note.start, spans[i][0]), min(note.end, spans[i][1])
+                if lo < hi:
+                    notes.append(VNote(lo, hi, note.pitch))
+                i += 1
+        parts.append(Part(part.name, notes))
+    return voices.with_parts(parts)
 
 
 # ---------------------------------------------------------------- output

@@ -31,6 +31,8 @@ class Slot:
     sop_long: int  # 0: its note ends inside the beat, 1: lasts the beat, 2: two beats or more
     downbeat: int  # 1 on the first beat of a bar
     sop_low: int | None = None  # the lowest soprano pitch sounding during the beat
+    sop_mid: int | None = None  # the soprano pitch sounding half-way through the beat
+    beat_in_bar: int = 0  # 0 on the downbeat, then 1, 2, ...
 
 
 @dataclass
@@ -130,8 +132,8 @@ def _fit_range(notes, soprano_range, said):
     return [(s, e, p + best) for s, e, p in notes]
 
 
-def beat_grid(melody: Melody) -> list[tuple[int, int, int]]:
-    """(start, end, downbeat) of every beat from the first note's beat to the last note's end."""
+def beat_grid(melody: Melody) -> list[tuple[int, int, int, int]]:
+    """(start, end, downbeat, beat in bar) of every beat from the first note's beat to the last note's end."""
     first = melody.notes[0][0]
     end = max(e for _, e, _ in melody.notes)
     sigs = melody.time_signatures
@@ -144,7 +146,8 @@ def beat_grid(melody: Melody) -> list[tuple[int, int, int]]:
         while tick < stop and tick < end:
             nxt = min(tick + step, sigs[i + 1][0]) if i + 1 < len(sigs) else tick + step
             if nxt > first:
-                beats.append((tick, nxt, 1 if (tick - sig_start) % bar == 0 else 0))
+                into = (tick - sig_start) % bar
+                beats.append((tick, nxt, 1 if into == 0 else 0, into // step))
             tick = nxt
     return beats
 
@@ -154,20 +157,23 @@ def melody_slots(melody: Melody) -> list[Slot]:
     slots: list[Slot] = []
     notes = melody.notes
     j = 0
-    for start, end, downbeat in beat_grid(melody):
+    for start, end, downbeat, beat_in_bar in beat_grid(melody):
         while j < len(notes) and notes[j][1] <= start:
             j += 1
         note = None
         if j < len(notes) and notes[j][0] < end:
             note = notes[j]
         if note is None:
-            slots.append(Slot(start, end, None, 0, downbeat))
+            slots.append(Slot(start, end, None, 0, downbeat, beat_in_bar=beat_in_bar))
             continue
         step = end - start
         remaining = note[1] - max(start, note[0])
         sop_long = 2 if remaining >= 2 * step else (1 if remaining >= step else 0)
-        low = min(n[2] for n in notes[j:] if n[0] < end) if j < len(notes) else note[2]
-        slots.append(Slot(start, end, note[2], sop_long, downbeat, low))
+        inside = [n for n in notes[j:] if n[0] < end]
+        low = min(n[2] for n in inside)
+        middle = start + step // 2
+        mid = next((n[2] for n in inside if n[0] <= middle < n[1]), None)
+        slots.append(Slot(start, end, note[2], sop_long, downbeat, low, mid, beat_in_bar))
     while slots and slots[-1].sop is None:
         slots.pop()
     return slots

@@ -173,3 +173,52 @@ def test_melody_net_gives_a_distribution_per_beat():
     log_probs = major.net.log_probs(seq, 2, "major")
     assert log_probs.shape == (len(seq), major.size)
     assert np.allclose(np.exp(log_probs).sum(axis=1), 1.0)
+    bass = major.net.bass_log_probs(seq, 2)
+    assert bass.shape == (len(seq), 12) and np.allclose(np.exp(bass).sum(axis=1), 1.0)
+
+
+def test_lower_voices_rest_with_the_melody_in_chorale_style(make_score):
+    # two phrases with a beat's rest between them (beat 4 of bar 1)
+    notes = [(0, 1, 72, 80), (1, 1, 74, 80), (2, 1, 76, 80), (4, 1, 77, 80), (5, 1, 76, 80), (6, 2, 72, 80)]
+    chorale = harmonize_melody(make_score(notes))
+    for part in chorale.voices.parts[1:]:
+        assert not [n for n in part.notes if n.start < 4 * 480 and n.end > 3 * 480], part.name
+        assert part.notes[0].start == 0 and part.notes[-1].end == 8 * 480
+    film = harmonize_melody(make_score(notes), HarmonizeOptions(style="film"))
+    assert any(n.start < 4 * 480 and n.end > 3 * 480 for n in film.voices.parts[3].notes)  # strings hold through
+
+
+def test_slots_know_the_mid_beat_pitch_and_the_beat_in_the_bar(make_score):
+    notes = [(0, 0.5, 72, 80), (0.5, 0.5, 74, 80), (1, 1, 76, 80), (2, 1, 77, 80), (3, 1, 79, 80), (4, 1, 72, 80)]
+    result = harmonize_melody(make_score(notes))
+    assert [s.sop_mid for s in result.slots] == [74, 76, 77, 79, 72]
+    assert [s.beat_in_bar for s in result.slots] == [0, 1, 2, 3, 0]
+
+
+def test_an_ensemble_of_nets_averages_their_probabilities():
+    from scorefarm.symbolic.bass_model import Context
+    from scorefarm.symbolic.chorale_net import FEATURES, ChoraleNet
+
+    rng = np.random.default_rng(0)
+    hidden, sizes = 4, (5, 6)
+
+    def member() -> dict:
+        w = {"inp.weight": rng.normal(size=(hidden, FEATURES)), "inp.bias": rng.normal(size=hidden),
+             "bass.weight": rng.normal(size=(12, 2 * hidden)), "bass.bias": rng.normal(size=12)}
+        for suffix in ("", "_reverse"):
+            w[f"gru.weight_ih_l0{suffix}"] = rng.normal(size=(3 * hidden, hidden))
+            w[f"gru.weight_hh_l0{suffix}"] = rng.normal(size=(3 * hidden, hidden))
+            w[f"gru.bias_ih_l0{suffix}"] = rng.normal(size=3 * hidden)
+            w[f"gru.bias_hh_l0{suffix}"] = rng.normal(size=3 * hidden)
+        for head, size in enumerate(sizes):
+            w[f"heads.{head}.weight"] = rng.normal(size=(size, 2 * hidden))
+            w[f"heads.{head}.bias"] = rng.normal(size=size)
+        return w
+
+    a, b = member(), member()
+    seq = [Context(p, 1, int(i % 4 == 0), p, i % 4) for i, p in enumerate(ODE[:6])]
+    both = ChoraleNet([a, b]).log_probs(seq, 2, "minor")
+    single = [np.exp(ChoraleNet([w]).log_probs(seq, 2, "minor")) for w in (a, b)]
+    assert both.shape == (6, 6)
+    assert np.allclose(np.exp(both), (single[0] + single[1]) / 2)
+    assert ChoraleNet([a]).outer_log_probs(seq, 2) is None  # a net without that head says so
