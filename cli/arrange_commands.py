@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 
-@click.command(short_help="Orchestrate a piano reduction for an ensemble (MIDI and MusicXML).")
+@click.command(short_help="Orchestrate a piano reduction for an ensemble.")
 @click.argument("piano", type=click.Path(path_type=Path), required=False)
 @click.option("--ensemble", default="full-orchestra", show_default=True, metavar="NAME",
               help="An ensemble template (string-quartet, strings, chamber, full-orchestra, hybrid, choir, piano, "
