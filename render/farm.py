@@ -212,6 +212,20 @@ def _stages(pending: list[CueSpec]) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+def _expected_cost(spec: CueSpec) -> float:
+    """A rough cost of rendering a cue, to start the longest first: its sketch's
+    length (plus the bars the model adds), more for the symbolic stages it runs.
+    The order changes no output, only how well the workers are kept busy."""
+    from scorefarm.symbolic.score_io import load_score_bytes, score_seconds
+
+    try:
+        seconds = score_seconds(load_score_bytes(spec.sketch_bytes, spec.sketch_name))
+    except Exception:  # a bad sketch fails in its own task, with its own message
+        return 0.0
+    seconds *= 1 + 0.25 * spec.cue_options.get("extend_bars", 0) / 4
+    return seconds * (1.5 if spec.cue_options.get("ensemble") else 1.0)
+
+
 def _warm_workers(ray, pending: list[CueSpec], soundfont: SoundFont, workers: int) -> None:
     """Start the workers the film will use and warm each (at most two rounds: Ray may
     hand two warm-up tasks to one worker)."""
@@ -250,15 +264,19 @@ def _run_on_ray(pending: list[CueSpec], options: FarmOptions, soundfont: SoundFo
         gpu = ray.cluster_resources().get("GPU", 0) > 0
         resynth_t = ray.remote(**{**remote, **({"num_gpus": 1} if gpu else {})})(resynth_stem)
         limit = options.workers or len(pending)
-        queue = list(pending)
+        queue = sorted(pending, key=_expected_cost, reverse=True)  # longest first: no long cue left for last
         preparing: dict[Any, tuple[CueSpec, Any]] = {}
         finishing: dict[Any, CueSpec] = {}
-        while queue or preparing or finishing:
+
+        def top_up() -> None:
             while queue and len(preparing) + len(finishing) < limit:
                 spec = queue.pop(0)
                 spec_ref = ray.put(spec)
                 preparing[prepare_t.remote(spec_ref)] = (spec, spec_ref)
                 report(spec.cue_id, "queued")
+
+        while queue or preparing or finishing:
+            top_up()
             ready, _ = ray.wait([*preparing, *finishing], num_returns=1)
             for ref in ready:
                 if ref in preparing:
@@ -266,6 +284,7 @@ def _run_on_ray(pending: list[CueSpec], options: FarmOptions, soundfont: SoundFo
                     try:
                         prepared: PreparedCue = ray.get(ref)
                     except Exception as exc:  # the cue's own input: report it, go on
+                        top_up()
                         failed(spec, exc)
                         continue
                     stems = [stem_t.remote(spec_ref, ref, section) for section in prepared.sections]
@@ -275,6 +294,7 @@ def _run_on_ray(pending: list[CueSpec], options: FarmOptions, soundfont: SoundFo
                     report(spec.cue_id, "rendering")
                 else:
                     spec = finishing.pop(ref)
+                    top_up()  # its tasks are done: start the next cue before fetching and writing this one
                     try:
                         product: CueProduct = ray.get(ref)
                     except Exception as exc:
