@@ -37,6 +37,15 @@ def _is_string(instrument) -> bool:
     return any(instrument.key == k or instrument.key.startswith(k + "-") for k in _STRINGS)
 
 
+def windowed_mean(onsets: np.ndarray, values: np.ndarray, window: int) -> np.ndarray:
+    """For each note, the mean of ``values`` over the notes with onsets within
+    ``window`` ticks either side (``onsets`` sorted)."""
+    cum = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
+    lo = np.searchsorted(onsets, onsets - window, side="left")
+    hi = np.searchsorted(onsets, onsets + window, side="right")
+    return (cum[hi] - cum[lo]) / np.maximum(hi - lo, 1)
+
+
 def seconds_per_tick(score, ticks: np.ndarray) -> np.ndarray:
     """Seconds per tick at each tick through the score's tempo map (120 bpm without one)."""
     tempos = sorted((t.time, t.qpm) for t in score.tempos) or [(0, 120.0)]
@@ -75,12 +84,7 @@ def _articulate_part(instrument, notes: list, score, tpq: int) -> None:
     detached = has_next & (durations <= 0.6 * ioi)
     short = durations <= tpq / 2
     held = has_next & ~detached & (onsets + durations >= onsets[nxt] - tpq // 8)
-    # velocity lift against the part's mean over a bar either side
-    window = 4 * tpq
-    cum = np.concatenate([[0.0], np.cumsum(velocities)])
-    lo = np.searchsorted(onsets, onsets - window)
-    hi = np.searchsorted(onsets, onsets + window, side="right")
-    lift = velocities - (cum[hi] - cum[lo]) / np.maximum(hi - lo, 1)
+    lift = velocities - windowed_mean(onsets, velocities, 4 * tpq)  # against the part around it
     strings = _is_string(instrument)
     tremolo = np.zeros(n, bool)
     if strings:

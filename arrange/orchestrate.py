@@ -140,12 +140,9 @@ def dynamic_levels(notes: np.ndarray, tpq: int, beats_per_bar: float = 4.0) -> n
     so one loud accent does not flip the texture."""
     if not len(notes):
         return np.zeros(0, np.int8)
-    window = int(tpq * beats_per_bar)
-    onsets, velocities = notes[:, 0], notes[:, 3].astype(np.float64)
-    cum = np.concatenate([[0.0], np.cumsum(velocities)])
-    lo = np.searchsorted(onsets, onsets - window, side="left")
-    hi = np.searchsorted(onsets, onsets + window, side="right")
-    mean = (cum[hi] - cum[lo]) / np.maximum(hi - lo, 1)
+    from .articulate import windowed_mean
+
+    mean = windowed_mean(notes[:, 0], notes[:, 3].astype(np.float64), int(tpq * beats_per_bar))
     return np.searchsorted(_LEVEL_EDGES, mean, side="right").astype(np.int8)
 
 
@@ -345,10 +342,11 @@ def _beats_per_bar(score: symusic.Score) -> float:
 
 
 def _key_pcs(notes: np.ndarray) -> tuple[int, int]:
-    """(tonic, dominant) pitch classes by the Krumhansl-Kessler major profile over
-    the duration-weighted pitch classes (timpani are tuned to them)."""
-    profile = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-    histogram = np.bincount(notes[:, 2] % 12, weights=notes[:, 1], minlength=12) if len(notes) else np.ones(12)
-    scores = [np.corrcoef(np.roll(profile, k), histogram)[0, 1] if histogram.std() else 0 for k in range(12)]
-    tonic = int(np.argmax(scores))
+    """(tonic, dominant) pitch classes of the whole reduction (timpani are tuned to
+    them), by the project's key finder over the duration-weighted pitch classes."""
+    from scorefarm.symbolic.keyfinding import best_key
+
+    if not len(notes):
+        return 0, 7
+    tonic, _ = best_key(np.bincount(notes[:, 2] % 12, weights=notes[:, 1], minlength=12).astype(np.float64))
     return tonic, (tonic + 7) % 12
