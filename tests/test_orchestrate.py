@@ -12,29 +12,17 @@ from scorefarm.arrange.orchestrate import OrchestrateOptions, orchestrate
 from scorefarm.arrange.output import daw_midi_bytes, orchestra_score
 from scorefarm.cli.main import cli
 
-def build_score(notes, tpq: int = 480) -> symusic.Score:
-    """A one-track piano score from (start_beats, duration_beats, pitch, velocity)."""
-    score = symusic.Score(tpq)
-    score.tempos.append(symusic.Tempo(0, 120.0))
-    score.time_signatures.append(symusic.TimeSignature(0, 4, 4))
-    track = symusic.Track("Piano", 0, False)
-    for start, dur, pitch, vel in notes:
-        track.notes.append(symusic.Note(int(round(start * tpq)), int(round(dur * tpq)), pitch, vel))
-    score.tracks.append(track)
-    return score
-
-
 # A four-part progression in C, soprano to bass, one chord per beat (I IV V I ...).
 CHORDS = [(72, 67, 64, 48), (72, 69, 65, 53), (71, 67, 62, 55), (72, 67, 64, 48),
           (74, 69, 65, 50), (74, 67, 65, 55), (72, 67, 64, 48), (71, 67, 62, 43)]
 
 
-def satb(velocity: int = 80, repeat: int = 1) -> symusic.Score:
+def satb(make_score, velocity: int = 80, repeat: int = 1) -> symusic.Score:
     notes = []
     for r in range(repeat):
         for beat, chord in enumerate(CHORDS):
             notes += [(r * len(CHORDS) + beat, 1.0, pitch, velocity) for pitch in chord]
-    return build_score(notes)
+    return make_score(notes)
 
 
 def source_pairs(score: symusic.Score) -> set[tuple[int, int]]:
@@ -51,8 +39,8 @@ def max_sounding(notes) -> int:
     return best
 
 
-def test_strict_quartet_puts_each_voice_on_its_instrument():
-    result = orchestrate(satb(), OrchestrateOptions(ensemble="string-quartet", strict=True))
+def test_strict_quartet_puts_each_voice_on_its_instrument(make_score):
+    result = orchestrate(satb(make_score), OrchestrateOptions(ensemble="string-quartet", strict=True))
     labels = [p.label for p in result.ensemble.parts]
     by_pitch_rank = {}
     for placed in result.placed:
@@ -64,8 +52,8 @@ def test_strict_quartet_puts_each_voice_on_its_instrument():
         assert [labels[p.part] for p in chord] == labels[:4]
 
 
-def test_full_orchestra_keeps_every_note_in_range_and_doubles_when_loud():
-    score = satb(velocity=112, repeat=2)
+def test_full_orchestra_keeps_every_note_in_range_and_doubles_when_loud(make_score):
+    score = satb(make_score, velocity=112, repeat=2)
     result = orchestrate(score, OrchestrateOptions(ensemble="full-orchestra"))
     placed_pairs = {(p.time, p.pitch) for p in result.placed}
     assert source_pairs(score) <= placed_pairs  # note recall 1.0
@@ -82,25 +70,25 @@ def test_full_orchestra_keeps_every_note_in_range_and_doubles_when_loud():
     assert any(basses.get(t) == pitch - 12 for t, pitch in cellos.items())  # an octave apart
 
 
-def test_texture_thickens_with_the_dynamics():
-    quiet = orchestrate(satb(velocity=30, repeat=2), OrchestrateOptions(ensemble="full-orchestra"))
-    loud = orchestrate(satb(velocity=115, repeat=2), OrchestrateOptions(ensemble="full-orchestra"))
+def test_texture_thickens_with_the_dynamics(make_score):
+    quiet = orchestrate(satb(make_score, velocity=30, repeat=2), OrchestrateOptions(ensemble="full-orchestra"))
+    loud = orchestrate(satb(make_score, velocity=115, repeat=2), OrchestrateOptions(ensemble="full-orchestra"))
     assert len(loud.placed) > len(quiet.placed) + len(quiet.source_notes) // 2
     brass = {"brass"}
     assert not any(quiet.ensemble.parts[p.part].instrument.section in brass for p in quiet.placed)
     assert any(loud.ensemble.parts[p.part].instrument.section in brass for p in loud.placed)
 
 
-def test_notes_outside_every_instrument_are_moved_by_octaves_and_reported():
-    score = build_score([(0, 1, 20, 80), (1, 1, 60, 80)])  # A0 is below a string quartet
+def test_notes_outside_every_instrument_are_moved_by_octaves_and_reported(make_score):
+    score = make_score([(0, 1, 20, 80), (1, 1, 60, 80)])  # A0 is below a string quartet
     result = orchestrate(score, OrchestrateOptions(ensemble="string-quartet", strict=True))
     low = [p for p in result.placed if p.source == 0][0]
     assert low.pitch % 12 == 20 % 12 and low.pitch >= 36
     assert any("moved by octaves" in n for n in result.notes)
 
 
-def test_drums_are_kept_as_percussion():
-    score = satb()
+def test_drums_are_kept_as_percussion(make_score):
+    score = satb(make_score)
     drums = symusic.Track("Kit", 0, True)
     drums.notes.append(symusic.Note(0, 240, 36, 100))
     score.tracks.append(drums)
@@ -110,11 +98,11 @@ def test_drums_are_kept_as_percussion():
     assert any("drum notes kept" in n for n in result.notes)
 
 
-def test_articulations_follow_lengths_and_context():
+def test_articulations_follow_lengths_and_context(make_score):
     notes = [(i * 0.5, 0.2, 62 + (i % 3), 70) for i in range(8)]  # short detached eighths
     notes += [(4 + i * 0.125, 0.12, 67, 70) for i in range(8)]  # fast repeats: measured tremolo
     notes += [(5, 2, 69, 70), (7, 1, 71, 70)]  # held, stepwise: legato
-    result = orchestrate(build_score(notes), OrchestrateOptions(ensemble="string-quartet"))
+    result = orchestrate(make_score(notes), OrchestrateOptions(ensemble="string-quartet"))
     assert {result.ensemble.parts[p.part].label for p in result.placed} == {"Violin I"}  # a lone line leads
     by_time = {(p.time, p.pitch): p.articulation for p in result.placed}
     assert by_time[(0, 62)] in {"spiccato", "staccato"}
@@ -124,8 +112,8 @@ def test_articulations_follow_lengths_and_context():
     assert all(p.program == 44 for p in tremolo) and len(tremolo) == 8
 
 
-def test_daw_midi_has_one_named_track_per_part_with_dynamics():
-    result = orchestrate(satb(velocity=100, repeat=2), OrchestrateOptions(ensemble="strings"))
+def test_daw_midi_has_one_named_track_per_part_with_dynamics(make_score):
+    result = orchestrate(satb(make_score, velocity=100, repeat=2), OrchestrateOptions(ensemble="strings"))
     data = daw_midi_bytes(result)
     score = symusic.Score.from_midi(data)
     names = [t.name for t in score.tracks]
@@ -134,13 +122,14 @@ def test_daw_midi_has_one_named_track_per_part_with_dynamics():
         numbers = {c.number for c in track.controls}
         if track.note_num():
             assert {1, 11} <= numbers
-    assert data == daw_midi_bytes(orchestrate(satb(velocity=100, repeat=2), OrchestrateOptions(ensemble="strings")))
+    again = orchestrate(satb(make_score, velocity=100, repeat=2), OrchestrateOptions(ensemble="strings"))
+    assert data == daw_midi_bytes(again)
 
 
-def test_pizzicato_is_a_program_change_on_the_same_track():
+def test_pizzicato_is_a_program_change_on_the_same_track(make_score):
     notes = [(i * 0.5, 0.2, 43 + (i % 2) * 7, 60) for i in range(8)]  # a quiet plucked bass figure
     notes += [(i, 1, 72, 60) for i in range(4)]
-    result = orchestrate(build_score(notes), OrchestrateOptions(ensemble="strings"))
+    result = orchestrate(make_score(notes), OrchestrateOptions(ensemble="strings"))
     assert any(p.articulation == "pizzicato" for p in result.placed)
     data = daw_midi_bytes(result)
     from scorefarm.symbolic.score_io import _read_chunks, _track_events
@@ -152,12 +141,12 @@ def test_pizzicato_is_a_program_change_on_the_same_track():
     assert len(bodies) == 1 + len(result.ensemble.parts)
 
 
-def test_musicxml_is_written_pitch_and_reads_back():
+def test_musicxml_is_written_pitch_and_reads_back(make_score):
     import music21
 
     from scorefarm.arrange.notation import musicxml_bytes
 
-    result = orchestrate(satb(velocity=112), OrchestrateOptions(ensemble="chamber"))
+    result = orchestrate(satb(make_score, velocity=112), OrchestrateOptions(ensemble="chamber"))
     data = musicxml_bytes(result, title="Test")
     assert data == musicxml_bytes(result, title="Test")
     parsed = music21.converter.parseData(data.decode("utf-8"), format="musicxml")
@@ -172,9 +161,9 @@ def test_musicxml_is_written_pitch_and_reads_back():
         assert written[0] == sounding[0] + 2  # B-flat clarinet: written a tone above sounding
 
 
-def test_cli_orchestrate_writes_midi_and_musicxml(tmp_path):
+def test_cli_orchestrate_writes_midi_and_musicxml(make_score, tmp_path):
     source = tmp_path / "piano.mid"
-    satb().dump_midi(str(source))
+    satb(make_score).dump_midi(str(source))
     out, xml = tmp_path / "o.mid", tmp_path / "o.musicxml"
     result = CliRunner().invoke(cli, ["orchestrate", str(source), "--ensemble", "string-quartet", "-o", str(out),
                                       "--musicxml", str(xml)])
@@ -183,9 +172,9 @@ def test_cli_orchestrate_writes_midi_and_musicxml(tmp_path):
     assert symusic.Score(str(out)).note_num() >= 32
 
 
-def test_cli_unknown_ensemble_lists_known_ones_and_writes_nothing(tmp_path):
+def test_cli_unknown_ensemble_lists_known_ones_and_writes_nothing(make_score, tmp_path):
     source = tmp_path / "piano.mid"
-    satb().dump_midi(str(source))
+    satb(make_score).dump_midi(str(source))
     out = tmp_path / "o.mid"
     result = CliRunner().invoke(cli, ["orchestrate", str(source), "--ensemble", "kazoo-band", "-o", str(out)])
     assert result.exit_code == 2
@@ -201,11 +190,11 @@ def test_cli_empty_file_is_a_clear_error(tmp_path):
     assert "empty.mid" in result.output
 
 
-def test_keyswitches_are_added_only_when_asked(tmp_path):
+def test_keyswitches_are_added_only_when_asked(make_score, tmp_path):
     from scorefarm.arrange.catalogue import keyswitch_maps
 
     library = sorted(keyswitch_maps())[0]
-    result = orchestrate(satb(), OrchestrateOptions(ensemble="strings"))
+    result = orchestrate(satb(make_score), OrchestrateOptions(ensemble="strings"))
     plain = symusic.Score.from_midi(daw_midi_bytes(result))
     switched = symusic.Score.from_midi(daw_midi_bytes(result, keyswitches=keyswitch_maps()[library]))
     added = switched.note_num() - plain.note_num() + sum(len(t.controls) for t in switched.tracks) \
@@ -215,11 +204,11 @@ def test_keyswitches_are_added_only_when_asked(tmp_path):
 
 @pytest.mark.parametrize("ensemble", ["string-quartet", "strings", "chamber", "full-orchestra", "hybrid", "choir",
                                       "piano"])
-def test_every_template_orchestrates_within_its_limits(ensemble):
+def test_every_template_orchestrates_within_its_limits(make_score, ensemble):
     rng = np.random.default_rng(3)
     notes = [(float(t) / 2, float(rng.choice([0.5, 1, 2])), int(p), int(v))
              for t, p, v in zip(range(64), rng.integers(28, 96, 64), rng.integers(30, 120, 64))]
-    score = build_score(notes)
+    score = make_score(notes)
     result = orchestrate(score, OrchestrateOptions(ensemble=ensemble))
     ens = load_ensemble(ensemble)
     reachable = {(t, p) for t, p in source_pairs(score) if any(part.instrument.in_range(p) for part in ens.parts)}
@@ -239,9 +228,9 @@ def test_cli_lists_ensembles_without_a_file():
         assert f"{name}: " in result.output
 
 
-def test_a_user_ensemble_file_orchestrates(tmp_path):
+def test_a_user_ensemble_file_orchestrates(make_score, tmp_path):
     source = tmp_path / "piano.mid"
-    satb().dump_midi(str(source))
+    satb(make_score).dump_midi(str(source))
     (tmp_path / "duo.toml").write_text('[ensembles.duo]\ndescription = "Cello and piano"\nparts = [\n'
                                        '  { label = "Solo Cello", instrument = "cello" },\n'
                                        '  { label = "Piano", instrument = "piano" },\n]\n')
