@@ -4,10 +4,10 @@ One track per ensemble part in score order, named as the score names it, on the
 instrument's General MIDI program; a note whose articulation has its own GM program
 (pizzicato, tremolo) sits on a second track of the same name with that program, and
 ``daw_midi_bytes`` folds those into one track with program changes. Dynamics follow
-what orchestral sample libraries expect (Spitfire, VSL and Cinesamples manuals all
-describe it the same way): CC1 crossfades the dynamic layers and follows the
-dynamic envelope beat by beat; CC11 is expression, a volume trim that shapes a held
-note's swell; velocity is the attack. General MIDI reads CC1 as vibrato depth, so
+the common convention of orchestral sample libraries (the keyswitch file names the
+sources we read): CC1 crossfades the dynamic layers and follows the dynamic envelope
+beat by beat; CC11 is expression, a volume trim that shapes a held note's swell;
+velocity is the attack. General MIDI reads CC1 as vibrato depth, so
 the render view leaves CC1 out and plays dynamics with velocity and CC11 alone.
 Keyswitch notes for a sample library are added only when asked (they would sound
 in General MIDI).
