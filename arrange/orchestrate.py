@@ -255,11 +255,12 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
         end = onset + max(duration, 1)
         lane = lane_parts[lanes[i]]
         part, sounding = _place(ensemble, occupancy, lane, pitch, onset, end)
-        reachable = bool(_reaching(ensemble, lane, pitch))
+        reachable: list[int] = []
         if part is None or sounding != pitch:
             # a part that could play the pitch is full: cut the note it still holds from
             # earlier (a held note of a reduction), as an orchestrator would
-            for candidate in _reaching(ensemble, lane, pitch):
+            reachable = _reaching(ensemble, lane, pitch)
+            for candidate in reachable:
                 held = occupancy.cut_held(candidate, onset)
                 if held is not None:
                     placed[held].duration = onset - placed[held].time
