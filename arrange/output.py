@@ -36,8 +36,9 @@ def _envelope(orchestration) -> tuple[np.ndarray, np.ndarray]:
     index = np.minimum(notes[:, 0] // tpq, len(beats) - 1)
     total = np.bincount(index, weights=notes[:, 3], minlength=len(beats))
     count = np.bincount(index, minlength=len(beats)).astype(np.float64)
-    kernel = np.ones(5)  # two beats either side
-    smooth_total, smooth_count = np.convolve(total, kernel, "same"), np.convolve(count, kernel, "same")
+    kernel = np.ones(5)  # two beats either side; "full" then cut, as "same" pads a piece under 5 beats
+    smooth_total = np.convolve(total, kernel)[2:2 + len(total)]
+    smooth_count = np.convolve(count, kernel)[2:2 + len(count)]
     velocity = np.divide(smooth_total, smooth_count, out=np.zeros_like(total), where=smooth_count > 0)
     last = 80.0  # hold the last level through rests
     for i in range(len(velocity)):

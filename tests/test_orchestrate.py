@@ -126,6 +126,16 @@ def test_daw_midi_has_one_named_track_per_part_with_dynamics(make_score):
     assert data == daw_midi_bytes(again)
 
 
+@pytest.mark.parametrize("beats", [1, 2, 4])
+def test_a_sketch_of_a_bar_or_less_orchestrates(make_score, beats):
+    # the dynamic line is smoothed over five beats: a shorter piece must still get one level per beat
+    notes = [(b, 1.0, pitch, 70 + 10 * b) for b in range(beats) for pitch in CHORDS[b]]
+    result = orchestrate(make_score(notes), OrchestrateOptions(ensemble="strings"))
+    score = symusic.Score.from_midi(daw_midi_bytes(result))
+    assert {n.pitch for t in score.tracks for n in t.notes} >= {p for b in range(beats) for p in CHORDS[b]}
+    assert any(c.number == 1 for t in score.tracks for c in t.controls)
+
+
 def test_pizzicato_is_a_program_change_on_the_same_track(make_score):
     notes = [(i * 0.5, 0.2, 43 + (i % 2) * 7, 60) for i in range(8)]  # a quiet plucked bass figure
     notes += [(i, 1, 72, 60) for i in range(4)]
