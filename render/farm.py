@@ -1,8 +1,9 @@
 """The render farm: every cue of a film on Ray.
 
 An embedded local Ray by default (dashboard off, shut down at the end), or an
-existing cluster by address. Each cue is one Ray task running the cue pipeline on
-bytes; outputs come back to this driver, which alone writes the output folder.
+existing cluster by address. Each cue is a graph of Ray tasks (prepare, one render
+task per stem, finish) working on bytes and arrays; outputs come back to this
+driver, which alone writes the output folder.
 Outputs are content-addressed by the cue's key, so a rerun skips finished cues and
 an interrupted run resumes.
 """
@@ -15,7 +16,7 @@ import json
 import os
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
@@ -64,6 +65,7 @@ class FilmReport:
     outcomes: list[CueOutcome]
     wall_seconds: float
     ray_startup_seconds: float = 0.0  # connecting to or starting Ray, within wall_seconds
+    ray_shutdown_seconds: float = 0.0  # disconnecting from or stopping Ray, within wall_seconds
 
     @property
     def failed(self) -> list[CueOutcome]:
@@ -181,35 +183,53 @@ def _start_ray(options: FarmOptions, soundfont: SoundFont):
     return ray
 
 
-def _warm_worker(soundfont: SoundFont, stages: tuple[str, ...]) -> int:
-    """Load in this worker what the film's cues will need (the SoundFont, the stages'
-    libraries and models), once, as the serial path does in its own process; return
-    the worker's pid."""
-    import importlib
+WARM_QUARTERS = 4  # the stand-in cues a worker warms up on: each a sketch's first 4/4 bar
 
+
+def _warm_worker(soundfont: SoundFont, warm_specs: list[CueSpec]) -> int:
+    """Warm this worker for the film: load the SoundFont, then render the short
+    stand-in cues of ``_warm_specs`` (together they run every stage the film runs), so that
+    each stage's libraries, models and first-call costs are paid here, once per
+    worker, as the serial path pays them once per process. Returns the worker's pid."""
     from .synth import _loaded_font
 
     _loaded_font(soundfont)
-    importlib.import_module("scorefarm.render.master")
-    if "extend" in stages or "orchestrate" in stages:
-        importlib.import_module("scorefarm.symbolic.extend")
-    if "harmonize" in stages or "orchestrate" in stages:
-        importlib.import_module("scorefarm.symbolic.harmonize")
-    if "orchestrate" in stages:
-        from scorefarm.arrange import notation, separate
-
-        separate.load_model()
-        importlib.import_module("music21.musicxml.m21ToXml")
-        del notation
+    for spec in warm_specs:
+        try:
+            render_cue(spec)
+        except Exception:  # noqa: BLE001 - a warm-up only warms; the cue's own task reports its error
+            pass
     return os.getpid()
 
 
-def _stages(pending: list[CueSpec]) -> tuple[str, ...]:
-    found = set()
+def _warm_specs(pending: list[CueSpec]) -> list[CueSpec]:
+    """Short stand-ins that together run every symbolic stage the film's cues run (the
+    first cue running each stage; the first cue when none runs any), each cut to its
+    sketch's first bar and extended by at most one bar. Re-synthesis is left out: its
+    model loads on first use."""
+    from scorefarm.symbolic.score_io import load_score_bytes, note_count, score_to_bytes
+
+    first: dict[str, CueSpec] = {}
     for spec in pending:
-        found |= {stage for stage, key in (("extend", "extend_bars"), ("harmonize", "harmonize"),
-                                           ("orchestrate", "ensemble")) if spec.cue_options.get(key)}
-    return tuple(sorted(found))
+        for key in ("extend_bars", "harmonize", "ensemble"):
+            if spec.cue_options.get(key):
+                first.setdefault(key, spec)
+    chosen = list({id(spec): spec for spec in first.values()}.values()) or pending[:1]
+    stand_ins = []
+    for spec in chosen:
+        try:
+            score = load_score_bytes(spec.sketch_bytes, spec.sketch_name)
+            short = score.clip(0, score.ticks_per_quarter * WARM_QUARTERS, clip_end=True)
+            if not note_count(short):
+                continue
+            sketch = score_to_bytes(short)
+        except Exception:  # noqa: BLE001 - a bad sketch fails in its own task, with its own message
+            continue
+        options = dict(spec.cue_options)
+        if options.get("extend_bars"):
+            options["extend_bars"] = 1
+        stand_ins.append(replace(spec, sketch_bytes=sketch, cue_options=options, resynth=None))
+    return stand_ins
 
 
 def _expected_cost(spec: CueSpec) -> float:
@@ -231,9 +251,10 @@ def _warm_workers(ray, pending: list[CueSpec], soundfont: SoundFont, workers: in
     hand two warm-up tasks to one worker)."""
     warm = ray.remote(num_cpus=1, max_retries=1)(_warm_worker)
     want = max(1, min(workers, len(pending)))
+    stand_ins = ray.put(_warm_specs(pending))
     seen: set[int] = set()
     for _ in range(2):
-        seen |= set(ray.get([warm.remote(soundfont, _stages(pending)) for _ in range(want)]))
+        seen |= set(ray.get([warm.remote(soundfont, stand_ins) for _ in range(want)]))
         if len(seen) >= want:
             break
 
@@ -243,13 +264,14 @@ def _finish_task(spec: CueSpec, prepared: PreparedCue, *stems: RenderedStem) -> 
 
 
 def _run_on_ray(pending: list[CueSpec], options: FarmOptions, soundfont: SoundFont, delivered, failed,
-                report) -> float:
+                report) -> tuple[float, float]:
     """Each cue is a graph of tasks: prepare (symbolic stages) -> one render task per
-    stem -> finish (mix, master, encode). At most ``workers`` cues are in flight.
+    stem -> finish (mix, master, encode). At most ``workers`` (else the cluster's CPUs)
+    plus one cues are in flight.
     Tasks are retried by Ray when a worker or node dies; a cue's own error is not
     retried and fails that cue alone. Returns the seconds Ray took to start, its
-    workers' warm-up included (the SoundFont and the stages' libraries, loaded once
-    per worker as the serial path loads them once per process)."""
+    workers' warm-up included (``_warm_worker``: paid once per worker as the serial
+    path pays it once per process), and the seconds it took to shut down."""
     t = time.perf_counter()
     ray = _start_ray(options, soundfont)
     try:
@@ -263,7 +285,10 @@ def _run_on_ray(pending: list[CueSpec], options: FarmOptions, soundfont: SoundFo
         # re-synthesis wants an accelerator when the cluster has one
         gpu = ray.cluster_resources().get("GPU", 0) > 0
         resynth_t = ray.remote(**{**remote, **({"num_gpus": 1} if gpu else {})})(resynth_stem)
-        limit = options.workers or len(pending)
+        # one cue more than there are workers: its prepare task waits in Ray's queue, so a
+        # worker that finishes a cue starts the next at once instead of after a round trip
+        # to this driver
+        limit = (options.workers or cpus) + 1
         queue = sorted(pending, key=_expected_cost, reverse=True)  # longest first: no long cue left for last
         preparing: dict[Any, tuple[CueSpec, Any]] = {}
         finishing: dict[Any, CueSpec] = {}
@@ -302,8 +327,10 @@ def _run_on_ray(pending: list[CueSpec], options: FarmOptions, soundfont: SoundFo
                         continue
                     delivered(spec, product)
     finally:
+        t = time.perf_counter()
         ray.shutdown()
-    return startup
+        shutdown = time.perf_counter() - t
+    return startup, shutdown
 
 
 def _reason(exc: BaseException) -> str:
@@ -357,7 +384,7 @@ def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOpt
         outcomes[spec.cue_id] = CueOutcome(spec.cue_id, "failed", reason=_reason(exc))
         report(spec.cue_id, "failed", outcomes[spec.cue_id].reason)
 
-    startup = 0.0
+    startup = shutdown = 0.0
     if pending and options.serial:
         for spec in pending:
             report(spec.cue_id, "queued")
@@ -368,12 +395,12 @@ def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOpt
                 continue
             delivered(spec, product)
     elif pending:
-        startup = _run_on_ray(pending, options, soundfont, delivered, failed, report)
+        startup, shutdown = _run_on_ray(pending, options, soundfont, delivered, failed, report)
 
     ordered = [outcomes[s.cue_id] for s in specs]
     write_film_deliverables(cue_list, out_dir, ordered)
     return FilmReport(out_dir=out_dir, outcomes=ordered, wall_seconds=time.perf_counter() - started,
-                      ray_startup_seconds=startup)
+                      ray_startup_seconds=startup, ray_shutdown_seconds=shutdown)
 
 
 def _end_timecode(start: Timecode, duration_seconds: float) -> Timecode:

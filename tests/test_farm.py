@@ -257,3 +257,24 @@ def test_the_extended_cue_begins_with_its_sketch_and_adds_bars(demo_run):
     assert rendered.end() > sketch.end() + 3 * bar
     manifest = json.loads((out / "3M1" / "manifest.json").read_text())
     assert any(n.startswith("extended by 4 bars") for n in manifest["notes"])
+
+
+def test_warm_up_stand_ins_cover_every_stage_in_a_bar(tmp_path):
+    from scorefarm.render.farm import WARM_QUARTERS, _warm_specs, build_specs
+    from scorefarm.render.soundfonts import resolve_soundfont
+    from scorefarm.symbolic.score_io import load_score_bytes
+
+    film = _copy_demo(tmp_path)
+    (film.parent / "sketches" / "1m1_harbour_dawn.mid").write_bytes(b"MThd broken")
+    cue_list = load_cue_list(film)
+    specs = build_specs(cue_list, resolve_soundfont(cue_list.film.soundfont))
+    stand_ins = _warm_specs(specs)
+    for key in ("extend_bars", "harmonize", "ensemble"):  # every stage the film runs is warmed
+        assert any(s.cue_options.get(key) for s in stand_ins), key
+    assert len(stand_ins) < len(specs)
+    for stand_in in stand_ins:
+        score = load_score_bytes(stand_in.sketch_bytes, stand_in.sketch_name)
+        assert score.end() <= WARM_QUARTERS * score.ticks_per_quarter
+        assert stand_in.cue_options.get("extend_bars", 0) <= 1 and stand_in.resynth is None
+    # a film whose only cue is corrupt warms on nothing rather than failing at start-up
+    assert _warm_specs([s for s in specs if s.cue_id == "1M1"]) == []
