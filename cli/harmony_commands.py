@@ -82,9 +82,12 @@ def analyze(score: Path, as_json: bool, key: tuple[int, str] | None, window_bars
               help="Output MIDI file (default: MELODY.harmonized.mid beside the melody).")
 @click.option("--key", default=None, callback=_key_callback, metavar="KEY",
               help="Harmonize in this key (e.g. 'D minor') instead of the one found from the melody.")
-@click.option("--passing-tones", is_flag=True, help="Fill thirds in alto, tenor and bass with passing eighths.")
+@click.option("--embellish", type=click.Choice(["learned", "passing", "none"]), default=None,
+              help="Passing eighths in alto, tenor and bass: 'learned' where Bach fills that voice's third more "
+                   "often than not, 'passing' in every third, 'none'. Default: learned for chorale, none for film.")
+@click.option("--passing-tones", is_flag=True, help="Same as --embellish passing.")
 def harmonize(melody: Path, style: str, out_path: Path | None, key: tuple[int, str] | None,
-              passing_tones: bool) -> None:
+              embellish: str | None, passing_tones: bool) -> None:
     """Write MELODY (MIDI or MusicXML) as the soprano of a four-part texture:
     alto, tenor and bass are chosen by a search that rewards the progressions
     of Bach's chorales and punishes voice-leading faults. The melody is kept
@@ -99,7 +102,7 @@ def harmonize(melody: Path, style: str, out_path: Path | None, key: tuple[int, s
     from scorefarm.symbolic.harmonize import HarmonizeOptions, harmonize_file
 
     out_path = out_path or _default_out(melody, "harmonized")
-    options = HarmonizeOptions(style=style, key=key, embellish="passing" if passing_tones else "none")
+    options = HarmonizeOptions(style=style, key=key, embellish="passing" if passing_tones else embellish)
     notes = harmonize_file(melody, out_path, options)
     click.echo(str(out_path))
     _notes(notes)

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .bass_model import BassModel, Context
+from .embellish import passing_rates
 
 if TYPE_CHECKING:
     from .chorale_net import ChoraleNet
@@ -142,6 +143,7 @@ def learn(chorales, *, net: bool = False) -> dict:
     for mode in MODES:
         runs = [run for c in chorales if c.mode == mode for run in chorale_beats(c)]
         model["modes"][mode] = _learn_mode(runs)
+    model["passing"] = passing_rates(chorales)
     if net:
         model["net"] = _learn_net(chorales, model)
     return model
@@ -304,6 +306,7 @@ class ModeModel:
 class ChoraleModel:
     modes: dict[str, ModeModel]
     chorales: list[str]
+    passing: dict[str, dict[str, float]] | None = None  # embellish.passing_rates of the training chorales
 
 
 def _log_normalise(counts: np.ndarray, alpha: float, axis: int = -1) -> np.ndarray:
@@ -361,7 +364,7 @@ def model_from_dict(data: dict, net: dict | None = None) -> ChoraleModel:
     net = net or data.get("net")
     loaded = ChoraleNet.from_dict(net) if net else None
     modes = {m: _build_mode(data["modes"][m], m, loaded) for m in MODES}
-    return ChoraleModel(modes, list(data.get("chorales", [])))
+    return ChoraleModel(modes, list(data.get("chorales", [])), data.get("passing"))
 
 
 @lru_cache(maxsize=1)

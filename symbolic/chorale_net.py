@@ -35,6 +35,8 @@ from .bass_model import Context
 FEATURES = 66
 MID_STEP = 4  # the soprano's step to its mid-beat pitch, clipped to +-4 semitones
 HIDDEN = 64
+LAYERS = 1  # stacked bidirectional GRU layers
+DROPOUT = 0.0  # between the input layer, the GRU layers and the heads, in training
 EPOCHS = 30
 BATCH = 32
 LEARNING_RATE = 3e-3
@@ -100,8 +102,8 @@ class ChoraleNet:
 
     @staticmethod
     def _gru(w: dict[str, np.ndarray], x: np.ndarray, suffix: str) -> np.ndarray:
-        w_ih, w_hh = w[f"gru.weight_ih_l0{suffix}"], w[f"gru.weight_hh_l0{suffix}"]
-        b_ih, b_hh = w[f"gru.bias_ih_l0{suffix}"], w[f"gru.bias_hh_l0{suffix}"]
+        w_ih, w_hh = w[f"gru.weight_ih{suffix}"], w[f"gru.weight_hh{suffix}"]
+        b_ih, b_hh = w[f"gru.bias_ih{suffix}"], w[f"gru.bias_hh{suffix}"]
         size = w_hh.shape[1]
         gates_in = x @ w_ih.T + b_ih
         h = np.zeros(size)
@@ -124,7 +126,12 @@ class ChoraleNet:
             for w in self.members:
                 w_in = w["inp.weight"]  # a net stored before the mid-beat features reads the first 52
                 x = np.tanh(inputs[:, : w_in.shape[1]] @ w_in.T + w["inp.bias"])
-                states.append(np.concatenate([self._gru(w, x, ""), self._gru(w, x[::-1], "_reverse")[::-1]], axis=1))
+                layer = 0
+                while f"gru.weight_ih_l{layer}" in w:  # stacked layers: each reads both directions of the last
+                    x = np.concatenate([self._gru(w, x, f"_l{layer}"),
+                                        self._gru(w, x[::-1], f"_l{layer}_reverse")[::-1]], axis=1)
+                    layer += 1
+                states.append(x)
             if len(self._hidden) >= 32:
                 self._hidden.pop(next(iter(self._hidden)))
             self._hidden[key] = states
@@ -178,7 +185,9 @@ def train(sequences: list[tuple[list[Context], int, str, list[int], list[int], l
         def __init__(self):
             super().__init__()
             self.inp = nn.Linear(FEATURES, HIDDEN)
-            self.gru = nn.GRU(HIDDEN, HIDDEN, batch_first=True, bidirectional=True)
+            self.gru = nn.GRU(HIDDEN, HIDDEN, num_layers=LAYERS, batch_first=True, bidirectional=True,
+                              dropout=DROPOUT if LAYERS > 1 else 0.0)
+            self.drop = nn.Dropout(DROPOUT)
             self.bass = nn.Linear(2 * HIDDEN, 12)
             self.heads = nn.ModuleList([nn.Linear(2 * HIDDEN, sizes[m]) for m in MODES])
             self.outer = nn.Linear(2 * HIDDEN, OUTER)
@@ -199,7 +208,8 @@ def train(sequences: list[tuple[list[Context], int, str, list[int], list[int], l
             M = np.asarray([it[3] for it in items])
             for j, (x, b, s, _, o) in enumerate(items):
                 X[j, :len(b)], B[j, :len(b)], S[j, :len(b)], O[j, :len(b)] = x, b, s, o
-            h, _ = net.gru(torch.tanh(net.inp(torch.tensor(X))))
+            h, _ = net.gru(net.drop(torch.tanh(net.inp(torch.tensor(X)))))
+            h = net.drop(h)
             loss = loss_fn(net.bass(h).reshape(-1, 12), torch.tensor(B).reshape(-1))
             loss = loss + loss_fn(net.outer(h).reshape(-1, OUTER), torch.tensor(O).reshape(-1))
             for m in (0, 1):
@@ -211,5 +221,6 @@ def train(sequences: list[tuple[list[Context], int, str, list[int], list[int], l
             loss.backward()
             optimiser.step()
     stored = {k: v.detach().numpy() for k, v in net.state_dict().items()}
-    return {"version": 1, "hidden": HIDDEN, "features": FEATURES, "epochs": EPOCHS, "seed": seed,
+    return {"version": 1, "hidden": HIDDEN, "layers": LAYERS, "dropout": DROPOUT, "features": FEATURES,
+            "epochs": EPOCHS, "seed": seed,
             "weights": {k: _encode(v) for k, v in sorted(stored.items())}}

@@ -41,7 +41,8 @@ from .voices import Part, VNote, Voices, voice_ranges
 from .voicing import Candidates, StateInfo, VoicingWeights, best_path, enumerate_voicings, transition_scores
 
 STYLES = ("chorale", "film")
-EMBELLISH = ("passing", "none")
+EMBELLISH = ("learned", "passing", "none")
+DEFAULT_EMBELLISH = {"chorale": "learned", "film": "none"}
 MODES = ("major", "minor")
 # GM programs (0-based) for the four output tracks: 52 is "Choir Aahs".
 PROGRAMS = {"chorale": {"Soprano": 52, "Alto": 52, "Tenor": 52, "Bass": 52},
@@ -68,7 +69,9 @@ class HarmonizeOptions:
     emission_in_search: float = 0.0  # weight of the emissions in the voicing search
     posterior: float = 1.0  # weight of log P(sonority | whole melody) in the voicing search
     weights: VoicingWeights = field(default_factory=VoicingWeights)
-    embellish: str = "none"  # "passing": passing eighths fill thirds in A, T, B; "none"
+    # passing eighths in A, T, B: "learned" where Bach fills that voice's third more often than
+    # not (the model's passing rates), "passing" in every third, "none"; None: the style's default
+    embellish: str | None = None
     check: bool = True  # check the result and report what remains
 
     def __post_init__(self):
@@ -78,7 +81,7 @@ class HarmonizeOptions:
             tonic, mode = self.key
             if not (isinstance(tonic, int) and 0 <= tonic < 12 and mode in MODES):
                 raise HarmonizeError(f"key {self.key!r} is not (tonic 0..11, 'major' | 'minor')")
-        if self.embellish not in EMBELLISH:
+        if self.embellish is not None and self.embellish not in EMBELLISH:
             raise HarmonizeError(f"unknown embellish {self.embellish!r}; allowed: {', '.join(EMBELLISH)}")
         if self.states_per_beat < 1 or self.voicings_per_state < 1:
             raise HarmonizeError("states_per_beat and voicings_per_state must be at least 1")
@@ -144,8 +147,10 @@ def harmonize_melody(score, options: HarmonizeOptions = HarmonizeOptions(), name
     voices = _assemble(melody, slots, path_states, pitches, pedal)
     if options.style == "chorale":
         voices = _rest_with_melody(voices, melody.notes)
-    if options.embellish == "passing":
-        voices = add_passing_tones(voices, key, (1, 2) if pedal else (1, 2, 3))
+    embellish = options.embellish or DEFAULT_EMBELLISH[options.style]
+    if embellish != "none":
+        rates = (key_model.passing or {}) if embellish == "learned" else None
+        voices = add_passing_tones(voices, key, (1, 2) if pedal else (1, 2, 3), rates)
     if pedal:
         notes.append(f"tonic pedal under {len(pedal)} beat(s) of the opening and closing bars")
     if options.check:

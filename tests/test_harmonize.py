@@ -101,12 +101,51 @@ def test_film_style_pedal_open_voicing_and_strings(ode, make_score):
 
 
 def test_passing_tones_fill_thirds(ode):
-    plain = harmonize_melody(ode)
+    plain = harmonize_melody(ode, HarmonizeOptions(embellish="none"))
     passing = harmonize_melody(ode, HarmonizeOptions(embellish="passing"))
     count = lambda r: sum(len(p.notes) for p in r.voices.parts[1:])  # noqa: E731
-    assert count(passing) >= count(plain)
+    assert count(passing) > count(plain)
     report = check_voices(passing.voices, CheckOptions(key=passing.key))
     assert report.count({"parallel_fifths", "parallel_octaves"}) == 0
+
+
+def _satb(tpq, alto, tenor, bass):
+    from scorefarm.symbolic.voices import Part, VNote, Voices
+
+    line = lambda name, pitches: Part(name, [VNote(i * tpq, (i + 1) * tpq, p) for i, p in enumerate(pitches)])  # noqa: E731
+    return Voices(tpq, [line("Soprano", [79, 81, 84]), line("Alto", alto), line("Tenor", tenor), line("Bass", bass)])
+
+
+def test_learned_passing_tones_fill_only_the_thirds_bach_fills():
+    from scorefarm.symbolic.embellish import add_passing_tones
+
+    rates = {"Alto": {"-4": 0.34, "-3": 0.79}, "Tenor": {"3": 0.66}, "Bass": {"3": 0.88, "4": 0.81}}
+    # C major: the alto falls a major third (E -> C), the tenor rises a minor third (A -> C), the bass a
+    # major third (C -> E)
+    voices = _satb(480, [76, 72, 72], [57, 60, 60], [48, 52, 52])
+    learned = add_passing_tones(voices, (0, "major"), rates=rates)
+    every = add_passing_tones(voices, (0, "major"))
+    pitches = lambda v, part: [n.pitch for n in v.parts[part].notes]  # noqa: E731
+    assert pitches(learned, 3) == [48, 50, 52, 52]  # the bass walks its third: D on the half beat
+    assert pitches(learned, 2) == [57, 59, 60, 60]  # so does the tenor (B)
+    assert pitches(learned, 1) == [76, 72, 72]  # Bach walks a falling major third in the alto 34 % of the time
+    assert pitches(every, 1) == [76, 74, 72, 72]  # without the rates every third is walked
+    assert learned.parts[3].notes[1].start == 240 and learned.parts[3].notes[1].end == 480
+
+
+def test_passing_rates_are_learned_from_the_chorales():
+    from scorefarm.symbolic.bach_corpus import Chorale
+    from scorefarm.symbolic.embellish import passing_rates
+
+    walk = [(0.0, 0.5, 48), (0.5, 0.5, 50), (1.0, 1.0, 52)]  # C-D-E: a rising third walked
+    leap = [(0.0, 1.0, 48), (1.0, 1.0, 52)]  # C-E: the same third leapt
+    def chorale(bass):
+        voices = {"Soprano": [(0.0, 2.0, 72)], "Alto": [(0.0, 2.0, 67)], "Tenor": [(0.0, 2.0, 64)], "Bass": bass}
+        return Chorale("x", "x.krn", 0, "major", (4, 4), 0.0, voices, ())
+    rates = passing_rates([chorale(walk), chorale(walk), chorale(leap)])
+    assert rates["Bass"]["4"] == pytest.approx(2 / 3, abs=1e-4)
+    assert rates["Alto"]["4"] == 0.0 and rates["Bass"]["-4"] == 0.0
+    assert load_model().passing["Bass"]["3"] > 0.5  # the shipped model carries them
 
 
 def test_chords_in_the_melody_take_the_top_note(make_score):
