@@ -17,7 +17,7 @@ Rare sonorities (fewer than ``MIN_STATE_COUNT`` beats) are folded into the
 nearest common one with the same bass. Only the training split is learned
 from (see ``bach_corpus.is_held_out``); the table is written to
 ``data/chorale_model.json`` and the melody nets (``chorale_net``, an ensemble
-of three) to ``data/chorale_net.json`` by (about three minutes on one core)::
+of three) to ``data/chorale_net.safetensors`` by (about ten minutes on one core)::
 
     .venv/bin/python -m scorefarm.symbolic.chorale_model
 
@@ -369,16 +369,22 @@ def model_from_dict(data: dict, net: dict | None = None) -> ChoraleModel:
 
 @lru_cache(maxsize=1)
 def load_model() -> ChoraleModel:
-    """The shipped model (data/chorale_model.json and data/chorale_net.json)."""
+    """The shipped model (data/chorale_model.json and the melody nets, data/chorale_net.safetensors)."""
+    from .chorale_net import ChoraleNet
+
     folder = resources.files("scorefarm.symbolic").joinpath("data")
-    net = json.loads(folder.joinpath("chorale_net.json").read_text())
-    return model_from_dict(json.loads(folder.joinpath("chorale_model.json").read_text()), net)
+    data = json.loads(folder.joinpath("chorale_model.json").read_text())
+    with resources.as_file(folder.joinpath("chorale_net.safetensors")) as path:
+        net = ChoraleNet.load(path)
+    modes = {m: _build_mode(data["modes"][m], m, net) for m in MODES}
+    return ChoraleModel(modes, list(data.get("chorales", [])), data.get("passing"))
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Learn from the training split; write data/chorale_model.json and data/chorale_net.json
-    (or FOLDER/chorale_model.json and FOLDER/chorale_net.json when a folder is given)."""
+    """Learn from the training split; write data/chorale_model.json and data/chorale_net.safetensors
+    (or into FOLDER when a folder is given)."""
     from .bach_corpus import load_chorales
+    from .chorale_net import save as save_net
     from scorefarm.files import write_bytes_atomic
 
     argv = sys.argv[1:] if argv is None else argv
@@ -387,8 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     train = [c for c in chorales if not c.held_out]
     model = learn(train, net=True)
     net = model.pop("net")
-    for name, payload in (("chorale_model.json", model), ("chorale_net.json", net)):
-        write_bytes_atomic(folder / name, (json.dumps(payload, separators=(",", ":"), sort_keys=True) + "\n").encode())
+    write_bytes_atomic(folder / "chorale_model.json",
+                       (json.dumps(model, separators=(",", ":"), sort_keys=True) + "\n").encode())
+    save_net(net, folder / "chorale_net.safetensors")
     sizes = {m: len(model["modes"][m]["states"]) for m in MODES}
     print(f"learned from {len(train)} chorales ({len(chorales) - len(train)} held out): states {sizes} -> {folder}")
     return 0

@@ -62,6 +62,7 @@ class HarmonizeOptions:
     emission_net: float = 2.0  # weight of the melody net's log P(sonority | soprano line)
     emission_net_bass: float = 3.0  # weight of the melody net's log P(bass pitch class | soprano line)
     outer_net: float = 3.0  # weight of the melody net's log P(soprano - bass distance | soprano line)
+    motion_net: float = 0.0  # weight of the melody net's log P(bass move from the last beat | soprano line)
     final: float = 1.0
     key_profile_weight: float = 1.0  # weight of the melody's key-profile correlation in finding the key
     key_bass_weight: float = 1.0  # weight of the bass model in finding the key (0: faster)
@@ -326,8 +327,19 @@ def _decode(model: ModeModel, slots, tonic, mode, ranges, options: HarmonizeOpti
             rows, states, scores = _fallback(model, post[t], sop, tonic, ranges, weights, slot, options)
         lattice.append(Candidates(np.asarray(states), np.vstack(rows), np.concatenate(scores)))
     before = _soprano_before(slots, melody_notes)
-    path = best_path(lattice, lambda t: transition_scores(model, lattice[t - 1], lattice[t], tonic, mode, weights, info,
-                                                          before[t]))
+    motion_lp = None
+    if options.motion_net and model.net is not None:
+        motion_lp = model.net.motion_log_probs(_contexts(slots), tonic)
+
+    def moves(t: int) -> np.ndarray:
+        score = transition_scores(model, lattice[t - 1], lattice[t], tonic, mode, weights, info, before[t])
+        if motion_lp is not None:
+            reach = (motion_lp.shape[1] - 1) // 2
+            step = lattice[t].pitches[None, :, 3] - lattice[t - 1].pitches[:, None, 3]
+            score = score + options.motion_net * motion_lp[t, np.clip(step, -reach, reach) + reach]
+        return score
+
+    path = best_path(lattice, moves)
     states = [int(lattice[t].states[i]) for t, i in enumerate(path)]
     pitches = [lattice[t].pitches[i] for t, i in enumerate(path)]
     return states, pitches

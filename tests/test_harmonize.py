@@ -261,3 +261,29 @@ def test_an_ensemble_of_nets_averages_their_probabilities():
     assert both.shape == (6, 6)
     assert np.allclose(np.exp(both), (single[0] + single[1]) / 2)
     assert ChoraleNet([a]).outer_log_probs(seq, 2) is None  # a net without that head says so
+
+
+def test_a_stacked_net_with_a_motion_head_survives_safetensors(tmp_path):
+    from scorefarm.symbolic.bass_model import Context
+    from scorefarm.symbolic.chorale_net import FEATURES, MOTION, ChoraleNet, _encode, save
+
+    rng = np.random.default_rng(1)
+    hidden = 3
+    w = {"inp.weight": rng.normal(size=(hidden, FEATURES)), "inp.bias": rng.normal(size=hidden),
+         "motion.weight": rng.normal(size=(2 * MOTION + 1, 2 * hidden)), "motion.bias": rng.normal(size=2 * MOTION + 1),
+         "heads.0.weight": rng.normal(size=(4, 2 * hidden)), "heads.0.bias": rng.normal(size=4)}
+    for layer, width in ((0, hidden), (1, 2 * hidden)):  # the second layer reads both directions of the first
+        for suffix in ("", "_reverse"):
+            w[f"gru.weight_ih_l{layer}{suffix}"] = rng.normal(size=(3 * hidden, width))
+            w[f"gru.weight_hh_l{layer}{suffix}"] = rng.normal(size=(3 * hidden, hidden))
+            w[f"gru.bias_ih_l{layer}{suffix}"] = rng.normal(size=3 * hidden)
+            w[f"gru.bias_hh_l{layer}{suffix}"] = rng.normal(size=3 * hidden)
+    w = {k: v.astype(np.float32).astype(np.float64) for k, v in w.items()}
+    seq = [Context(p, 1, int(i % 4 == 0), p, i % 4) for i, p in enumerate(ODE[:5])]
+    net = ChoraleNet([w])
+    motion = net.motion_log_probs(seq, 2)
+    assert motion.shape == (5, 2 * MOTION + 1) and np.allclose(np.exp(motion).sum(axis=1), 1)
+    save({"members": [{"hidden": hidden, "weights": {k: _encode(v) for k, v in w.items()}}]}, tmp_path / "net.safetensors")
+    again = ChoraleNet.load(tmp_path / "net.safetensors")
+    assert np.array_equal(again.log_probs(seq, 2, "major"), net.log_probs(seq, 2, "major"))
+    assert np.array_equal(again.motion_log_probs(seq, 2), motion)
