@@ -29,6 +29,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+import os
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
@@ -150,7 +151,7 @@ def learn(chorales, *, net: bool = False) -> dict:
 
 
 def _learn_net(chorales, model: dict) -> dict:
-    from .chorale_net import train_ensemble
+    from .chorale_net import MEMBERS, train_ensemble
 
     sequences = []
     for mode in MODES:
@@ -169,7 +170,8 @@ def _learn_net(chorales, model: dict) -> dict:
                 basses = [(b.pitches[3] - b.tonic) % 12 for b in run]
                 outers = [b.pitches[0] - b.pitches[3] for b in run]
                 sequences.append((seq, c.tonic_pc, mode, states, basses, outers))
-    return train_ensemble(sequences, {m: len(model["modes"][m]["states"]) for m in MODES})
+    return train_ensemble(sequences, {m: len(model["modes"][m]["states"]) for m in MODES},
+                          processes=min(MEMBERS, os.cpu_count() or 1))
 
 
 def _learn_bass(runs: list[list[Beat]]) -> dict:

@@ -203,9 +203,26 @@ def save(data: dict, path) -> None:
     write_bytes_atomic(path, save(arrays, metadata={"members": json.dumps(settings, sort_keys=True)}))
 
 
-def train_ensemble(sequences, sizes: dict[str, int], members: int = MEMBERS) -> dict:
-    """``members`` nets (``train``) from seeds SEED, SEED + 1, ...; the JSON dict of them all."""
-    return {"version": 2, "members": [train(sequences, sizes, seed=SEED + k) for k in range(members)]}
+def train_ensemble(sequences, sizes: dict[str, int], members: int | None = None, processes: int = 1) -> dict:
+    """``members`` nets (``train``, default ``MEMBERS``) from seeds SEED, SEED + 1, ...; the JSON
+    dict of them all. With ``processes`` > 1 the members train side by side (each seeded
+    and single-threaded, so the weights are the same either way)."""
+    seeds = [SEED + k for k in range(MEMBERS if members is None else members)]
+    if processes <= 1:
+        return {"version": 2, "members": [train(sequences, sizes, seed=seed) for seed in seeds]}
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    settings = {name: globals()[name] for name in ("HIDDEN", "LAYERS", "DROPOUT", "EPOCHS")}
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+        trained = list(pool.map(_train_with, [(sequences, sizes, seed, settings) for seed in seeds]))
+    return {"version": 2, "members": trained}
+
+
+def _train_with(job) -> dict:
+    sequences, sizes, seed, settings = job
+    globals().update(settings)  # a spawned process starts from the module's defaults
+    return train(sequences, sizes, seed=seed)
 
 
 def train(sequences: list[tuple[list[Context], int, str, list[int], list[int], list[int]]],

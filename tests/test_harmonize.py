@@ -287,3 +287,20 @@ def test_a_stacked_net_with_a_motion_head_survives_safetensors(tmp_path):
     again = ChoraleNet.load(tmp_path / "net.safetensors")
     assert np.array_equal(again.log_probs(seq, 2, "major"), net.log_probs(seq, 2, "major"))
     assert np.array_equal(again.motion_log_probs(seq, 2), motion)
+
+
+def test_members_trained_side_by_side_equal_members_trained_in_turn(monkeypatch):
+    import scorefarm.symbolic.chorale_net as chorale_net
+    from scorefarm.symbolic.bass_model import Context
+
+    monkeypatch.setattr(chorale_net, "HIDDEN", 4)
+    monkeypatch.setattr(chorale_net, "EPOCHS", 2)
+    seq = [Context(p, 1, int(i % 4 == 0), p, i % 4) for i, p in enumerate(ODE)]
+    n = len(seq)
+    sequences = [(seq, 2, "major", [i % 3 for i in range(n)], [(p - 2) % 12 for p in ODE], [12 + i % 5 for i in range(n)]),
+                 (seq[:8], 2, "minor", [0] * 8, [2] * 8, [15] * 8)]
+    sizes = {"major": 3, "minor": 2}
+    in_turn = chorale_net.train_ensemble(sequences, sizes, members=2)
+    side_by_side = chorale_net.train_ensemble(sequences, sizes, members=2, processes=2)
+    assert in_turn == side_by_side
+    assert in_turn["members"][0]["hidden"] == 4 and in_turn["members"][0] != in_turn["members"][1]
