@@ -28,7 +28,7 @@ sixteenth notes:
     .venv/bin/python benchmarks/bench_harmonize.py --split dev  # tuning split
 
 ``--split dev`` learns a model (progression tables, bass model and an ensemble
-of three melody nets: a few minutes of CPU) from the training chorales minus a
+of three melody nets: about seven minutes on two cores) from the training chorales minus a
 development eighth and scores that eighth: the harmonizer's weights were tuned
 there (and on two more eighths split the same way), never on the test split.
 Prints one JSON line.
@@ -194,7 +194,7 @@ def run(split: str, options: HarmonizeOptions) -> dict:
     if split == "dev":
         train = [c for c in chorales if not c.held_out and not is_dev(c.id)]
         evaluate = [c for c in chorales if not c.held_out and is_dev(c.id)]
-        model = model_from_dict(learn(train, net=True))  # trains the melody net too: tens of minutes
+        model = model_from_dict(learn(train, net=True))  # trains the melody nets too: minutes
     else:
         evaluate = [c for c in chorales if c.held_out]
         model = None
