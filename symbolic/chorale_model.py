@@ -17,7 +17,7 @@ Rare sonorities (fewer than ``MIN_STATE_COUNT`` beats) are folded into the
 nearest common one with the same bass. Only the training split is learned
 from (see ``bach_corpus.is_held_out``); the table is written to
 ``data/chorale_model.json`` and the melody nets (``chorale_net``, an ensemble
-of three) to ``data/chorale_net.safetensors`` by (about ten minutes on one core)::
+of three) to ``data/chorale_net.safetensors`` by (about ten minutes on one core, the nets side by side on two)::
 
     .venv/bin/python -m scorefarm.symbolic.chorale_model
 
@@ -364,8 +364,11 @@ def model_from_dict(data: dict, net: dict | None = None) -> ChoraleModel:
     from .chorale_net import ChoraleNet
 
     net = net or data.get("net")
-    loaded = ChoraleNet.from_dict(net) if net else None
-    modes = {m: _build_mode(data["modes"][m], m, loaded) for m in MODES}
+    return _assemble(data, ChoraleNet.from_dict(net) if net else None)
+
+
+def _assemble(data: dict, net: "ChoraleNet | None") -> ChoraleModel:
+    modes = {m: _build_mode(data["modes"][m], m, net) for m in MODES}
     return ChoraleModel(modes, list(data.get("chorales", [])), data.get("passing"))
 
 
@@ -377,9 +380,7 @@ def load_model() -> ChoraleModel:
     folder = resources.files("scorefarm.symbolic").joinpath("data")
     data = json.loads(folder.joinpath("chorale_model.json").read_text())
     with resources.as_file(folder.joinpath("chorale_net.safetensors")) as path:
-        net = ChoraleNet.load(path)
-    modes = {m: _build_mode(data["modes"][m], m, net) for m in MODES}
-    return ChoraleModel(modes, list(data.get("chorales", [])), data.get("passing"))
+        return _assemble(data, ChoraleNet.load(path))
 
 
 def main(argv: list[str] | None = None) -> int:
