@@ -328,9 +328,28 @@ def _run_on_ray(pending: list[CueSpec], options: FarmOptions, soundfont: SoundFo
                     delivered(spec, product)
     finally:
         t = time.perf_counter()
-        ray.shutdown()
+        _shutdown_ray(ray)
         shutdown = time.perf_counter() - t
     return startup, shutdown
+
+
+def _shutdown_ray(ray) -> None:
+    """Stop Ray, or disconnect from a cluster.
+
+    An embedded Ray's autoscaler monitor is stopped first. ``ray.shutdown`` stops the
+    GCS before the monitor, and the monitor's SIGTERM handler then tries to report to
+    the stopped GCS until Ray's one-second grace runs out: a second of every film's
+    wall time (Ray 2.60). The monitor has nothing to save, so SIGKILL is right for it.
+    On a cluster reached by address this driver owns no processes and nothing changes."""
+    node = getattr(getattr(ray, "_private", None), "worker", None)
+    node = getattr(node, "_global_node", None)
+    processes = getattr(node, "all_processes", None) or {}
+    for info in processes.get("monitor", []):  # ray_constants.PROCESS_TYPE_MONITOR
+        process = getattr(info, "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+    ray.shutdown()
 
 
 def _reason(exc: BaseException) -> str:

@@ -278,3 +278,32 @@ def test_warm_up_stand_ins_cover_every_stage_in_a_bar(tmp_path):
         assert stand_in.cue_options.get("extend_bars", 0) <= 1 and stand_in.resynth is None
     # a film whose only cue is corrupt warms on nothing rather than failing at start-up
     assert _warm_specs([s for s in specs if s.cue_id == "1M1"]) == []
+
+
+def test_shutting_down_an_embedded_ray_stops_its_monitor_first(monkeypatch):
+    # ray.shutdown alone stops the GCS before the autoscaler monitor, whose SIGTERM
+    # handler then waits on the stopped GCS for Ray's whole grace second; the farm
+    # kills the monitor first (it has nothing to save) and then shuts Ray down
+    import ray
+    from ray._private import worker
+
+    from scorefarm.render.farm import _shutdown_ray
+
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    (monitor,) = [info.process for info in worker._global_node.all_processes["monitor"]]
+    processes = [info.process for infos in worker._global_node.all_processes.values() for info in infos]
+    monitor_at_shutdown = []
+    real_shutdown = ray.shutdown
+
+    def shutdown(*args, **kwargs):
+        monitor_at_shutdown.append(monitor.poll())
+        real_shutdown(*args, **kwargs)
+
+    monkeypatch.setattr(ray, "shutdown", shutdown)
+    try:
+        _shutdown_ray(ray)
+    finally:
+        real_shutdown()
+    assert monitor_at_shutdown and monitor_at_shutdown[0] is not None  # gone before Ray's shut-down began
+    assert not ray.is_initialized()
+    assert all(p.poll() is not None for p in processes)
