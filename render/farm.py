@@ -11,6 +11,7 @@ an interrupted run resumes.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import os
@@ -199,6 +200,11 @@ def _warm_worker(soundfont: SoundFont, warm_specs: list[CueSpec]) -> int:
             render_cue(spec)
         except Exception:  # noqa: BLE001 - a warm-up only warms; the cue's own task reports its error
             pass
+    # What is loaded now (libraries, models, the SoundFont's tables) lives as long as the
+    # worker: moved out of the collector's view, a full collection during a cue scans only
+    # that cue's objects (in a Ray worker these took 1 s of a 19 s film, in 8 collections)
+    gc.collect()
+    gc.freeze()
     return os.getpid()
 
 

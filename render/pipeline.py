@@ -92,6 +92,19 @@ class CueProduct:
     notes: list[str]
     wall_seconds: float
 
+    def __reduce__(self):
+        # The files (a cue's WAVs: tens of MB) travel as numpy byte arrays, which pickle
+        # protocol 5 hands to Ray's object store out of band, copied once; bytes would be
+        # copied into the pickle stream first. ``_product_from`` makes them bytes again.
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields["files"] = {name: np.frombuffer(data, dtype=np.uint8) for name, data in self.files.items()}
+        return _product_from, (fields,)
+
+
+def _product_from(fields: dict[str, Any]) -> CueProduct:
+    files = {name: bytes(array) for name, array in fields["files"].items()}
+    return CueProduct(**{**fields, "files": files})
+
 
 def _options_record(options: Any) -> dict[str, Any] | None:
     if options is None:

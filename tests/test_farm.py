@@ -307,3 +307,21 @@ def test_shutting_down_an_embedded_ray_stops_its_monitor_first(monkeypatch):
     assert monitor_at_shutdown and monitor_at_shutdown[0] is not None  # gone before Ray's shut-down began
     assert not ray.is_initialized()
     assert all(p.poll() is not None for p in processes)
+
+
+def test_a_cue_product_travels_with_its_files_out_of_band(demo_run):
+    # the WAVs go to Ray's object store as out-of-band buffers (copied once, not twice)
+    # and come back as the same bytes
+    import pickle
+
+    from scorefarm.render.pipeline import CueProduct
+
+    _, out, report, _ = demo_run
+    files = {p.name: p.read_bytes() for p in sorted((out / report.outcomes[0].cue_id).glob("*.wav"))}
+    product = CueProduct(report.outcomes[0].cue_id, "key", files, {"cue": "x"}, 1.0, -23.0, -1.0, [], 0.5)
+    buffers = []
+    data = pickle.dumps(product, protocol=5, buffer_callback=buffers.append)
+    assert files and sum(b.raw().nbytes for b in buffers) == sum(len(d) for d in files.values())
+    assert len(data) < 4096  # the stream holds no audio
+    back = pickle.loads(data, buffers=buffers)
+    assert back == product and all(type(d) is bytes for d in back.files.values())
