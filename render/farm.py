@@ -202,7 +202,7 @@ def _warm_worker(soundfont: SoundFont, warm_specs: list[CueSpec]) -> int:
             pass
     # What is loaded now (libraries, models, the SoundFont's tables) lives as long as the
     # worker: moved out of the collector's view, a full collection during a cue scans only
-    # that cue's objects (in a Ray worker these took 1 s of a 19 s film, in 8 collections)
+    # that cue's objects (measured in a Ray worker: up to 0.19 s each before, 0.03 s after)
     gc.collect()
     gc.freeze()
     return os.getpid()
@@ -347,8 +347,8 @@ def _shutdown_ray(ray) -> None:
     the stopped GCS until Ray's one-second grace runs out: a second of every film's
     wall time (Ray 2.60). The monitor has nothing to save, so SIGKILL is right for it.
     On a cluster reached by address this driver owns no processes and nothing changes."""
-    node = getattr(getattr(ray, "_private", None), "worker", None)
-    node = getattr(node, "_global_node", None)
+    worker = getattr(getattr(ray, "_private", None), "worker", None)
+    node = getattr(worker, "_global_node", None)
     processes = getattr(node, "all_processes", None) or {}
     for info in processes.get("monitor", []):  # ray_constants.PROCESS_TYPE_MONITOR
         process = getattr(info, "process", None)
