@@ -16,6 +16,7 @@ corpus grows and no edition of a test chorale is learned from.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
@@ -59,6 +60,13 @@ def is_held_out(identifier: str) -> bool:
     """True for the chorales kept out of learning (about one in ten)."""
     digest = hashlib.sha256(identifier.encode("utf-8")).hexdigest()
     return int(digest, 16) % HELD_OUT_MODULUS == 0
+
+
+def note_at(notes: list[Note], onsets: list[float], t: float) -> Note | None:
+    """The note of a monophonic voice sounding at ``t`` quarters (``onsets``: its notes'
+    onsets, sorted), or None in a rest."""
+    i = bisect.bisect_right(onsets, t + 1e-9) - 1
+    return notes[i] if i >= 0 and notes[i][0] + notes[i][1] > t + 1e-9 else None
 
 
 def load_chorales(cache: Path = DEFAULT_CACHE) -> list[Chorale]:

@@ -26,7 +26,6 @@ and loaded by ``load_model()`` as numpy arrays of log-probabilities.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
 import os
@@ -40,6 +39,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .bach_corpus import note_at
 from .bass_model import BassModel, Context
 from .embellish import passing_rates
 
@@ -91,8 +91,7 @@ def chorale_beats(chorale) -> list[list[Beat]]:
     starts = [[n[0] for n in notes] for notes in voices]
 
     def sounding(v: int, t: float):
-        i = bisect.bisect_right(starts[v], t + 1e-9) - 1
-        return voices[v][i] if i >= 0 and voices[v][i][0] + voices[v][i][1] > t + 1e-9 else None
+        return note_at(voices[v], starts[v], t)
 
     runs: list[list[Beat]] = [[]]
     t, end = 0.0, chorale.length_quarters

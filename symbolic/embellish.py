@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 
+from .bach_corpus import note_at
 from .voices import Part, VNote, Voices
 
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
@@ -55,8 +56,8 @@ def passing_rates(chorales) -> dict[str, dict[str, float]]:
             onsets = [on for on, _, _ in notes]
 
             def at(t: float, notes=notes, onsets=onsets) -> int | None:
-                i = bisect.bisect_right(onsets, t + 1e-9) - 1
-                return notes[i][2] if i >= 0 and notes[i][0] + notes[i][1] > t + 1e-9 else None
+                note = note_at(notes, onsets, t)
+                return None if note is None else note[2]
 
             for beat in range(int(chorale.length_quarters) - 1):
                 first, mid, second = at(beat), at(beat + 0.5), at(beat + 1)
