@@ -54,6 +54,7 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
         for wanted in rule[3]:
             by_kind[wanted] = [i for i, p in enumerate(parts) if _matches(p.instrument.key, wanted)]
     timpani = [i for i, p in enumerate(parts) if _matches(p.instrument.key, "timpani")]
+    sounding = _Sounding(placed)
     done: Counter = Counter()
     bar = round(tpq * beats_per_bar)
     for note in [p for p in placed if p.source >= 0]:
@@ -65,7 +66,7 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
             if note.duration < _MIN_HELD.get(note.role, 0) * tpq:
                 continue
             target = _first_fit(parts, occupancy, [i for k in kinds for i in by_kind[k] if i not in playing],
-                                note.pitch, shifts, note.time, end)
+                                note.pitch, shifts, note.time, end, sounding)
             if target is None:
                 continue
             part, pitch = target
@@ -73,16 +74,18 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
             playing.add(part)
             placed.append(Placed(note.time, note.duration, pitch, max(1, note.velocity - 6), part, -1,
                                  note.role, note.level))
+            sounding.add(placed[-1])
             done[parts[part].label] += 1
         if timpani and note.role == "bass" and note.level >= 4 and note.time % bar == 0 \
                 and note.pitch % 12 in key_pcs:
             duration = min(note.duration, tpq)
             target = _first_fit(parts, occupancy, timpani, note.pitch, (-12, 0, 12, -24, 24),
-                                note.time, note.time + duration)
+                                note.time, note.time + duration, sounding)
             if target is not None:
                 occupancy.take(target[0], note.time, note.time + duration)
                 placed.append(Placed(note.time, duration, target[1], note.velocity, target[0], -1, "bass",
                                      note.level))
+                sounding.add(placed[-1])
                 done[parts[target[0]].label] += 1
     if not done:
         return []
@@ -90,10 +93,28 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
     return [f"{sum(done.values())} doublings: {listing}"]
 
 
+class _Sounding:
+    """The pitches each part sounds, so that a doubling never lands on a pitch the
+    part already plays then (two notes of one pitch on one MIDI channel: the first
+    note-off would end both, and a notation program shows a doubled notehead)."""
+
+    def __init__(self, placed: list):
+        self.spans: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for note in placed:
+            self.add(note)
+
+    def add(self, note) -> None:
+        self.spans.setdefault((note.part, note.pitch), []).append((note.time, note.time + max(note.duration, 1)))
+
+    def overlaps(self, part: int, pitch: int, start: int, end: int) -> bool:
+        return any(s < end and start < e for s, e in self.spans.get((part, pitch), ()))
+
+
 def _first_fit(parts, occupancy, candidates: list[int], pitch: int, shifts, start: int,
-               end: int) -> tuple[int, int] | None:
+               end: int, sounding: _Sounding) -> tuple[int, int] | None:
     for shift in shifts:
         for i in candidates:
-            if parts[i].instrument.in_range(pitch + shift) and occupancy.free(i, start, end):
+            if (parts[i].instrument.in_range(pitch + shift) and occupancy.free(i, start, end)
+                    and not sounding.overlaps(i, pitch + shift, start, end)):
                 return i, pitch + shift
     return None

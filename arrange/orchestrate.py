@@ -287,12 +287,41 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
         from .doubling import add_doublings
 
         report += add_doublings(ensemble, occupancy, placed, lane_parts, tpq, beats_per_bar, _key_pcs(notes))
+    placed, unisons = _one_note_per_pitch(placed)
+    if unisons:
+        report.append(f"{unisons} notes on an instrument already sounding their pitch: merged when struck together, else the held one cut")
     from .articulate import articulate
 
     articulate(ensemble, placed, score)
     orchestration = Orchestration(ensemble, score, notes, lanes, part_of_source, placed, drums, report)
     orchestration.seconds = time.perf_counter() - started
     return orchestration
+
+
+def _one_note_per_pitch(placed: list[Placed]) -> tuple[list[Placed], int]:
+    """No part sounds one pitch twice at once (a MIDI channel has one note per key: the
+    first note-off would silence both). Two notes of a part struck together on one
+    pitch become one, the source note kept at the longer length; a note still held
+    when the part strikes its pitch again is cut there. Returns (notes, how many changed)."""
+    order = sorted(range(len(placed)), key=lambda k: (placed[k].part, placed[k].pitch, placed[k].time,
+                                                       placed[k].source < 0, k))
+    gone: set[int] = set()
+    changed = 0
+    last: Placed | None = None
+    for k in order:
+        note = placed[k]
+        if last is None or (last.part, last.pitch) != (note.part, note.pitch) or \
+                last.time + last.duration <= note.time:
+            last = note
+            continue
+        changed += 1
+        if last.time == note.time:
+            last.duration = max(last.duration, note.duration)
+            gone.add(k)
+        else:
+            last.duration = note.time - last.time
+            last = note
+    return [p for k, p in enumerate(placed) if k not in gone], changed
 
 
 def _placement_report(counts: dict[str, int], ensemble: str) -> list[str]:

@@ -181,10 +181,10 @@ def daw_midi_bytes(orchestration, *, smpte=None, keyswitches=None) -> bytes:
     """The MIDI file a DAW opens: one named track per instrument in score order, its
     GM program (with program changes for pizzicato and tremolo), CC1 and CC11."""
     from scorefarm.symbolic.score_io import score_to_bytes
-    from scorefarm.symbolic.smf_tracks import merge_named_tracks
+    from scorefarm.symbolic.smf_tracks import assign_channels, merge_named_tracks
 
     score = orchestra_score(orchestration, keyswitches=keyswitches)
-    return merge_named_tracks(score_to_bytes(score, smpte=smpte))
+    return assign_channels(merge_named_tracks(score_to_bytes(score, smpte=smpte)))
 
 
 def write_orchestration(source, out_path, *, options=None, musicxml_path=None, keyswitch_library: str = "",

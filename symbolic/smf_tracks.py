@@ -9,6 +9,15 @@ share a name into the first of them, on its channel, and puts a program change
 before each note whose program differs from the one sounding. Reading the merged
 file with symusic splits it back the same way, so the renderer sees the variant
 programs.
+
+A General MIDI player has 16 channels, one program each, and channel 10 is the
+drum kit. ``assign_channels`` gives every track that plays notes a channel of its
+own while there are enough; past 15 pitched tracks, tracks holding one and the
+same program share one (Flute 2 on Flute 1's channel: the right sound, though
+their CC1/CC11 curves then meet on one channel), and what still does not fit goes
+to a second MIDI port (the SMF "MIDI port" meta-event, which DAWs read) rather
+than onto a channel playing another instrument. Empty tracks (parts of the
+ensemble with nothing to play) take channels only after every sounding track.
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ from __future__ import annotations
 from .score_io import _chunk, _encode_track, _header, _read_chunks, _read_vlq, _track_events
 
 _END_OF_TRACK_STATUS = b"\xff\x2f"
+_DRUM_CHANNEL = 9
+_PITCHED_CHANNELS = tuple(c for c in range(16) if c != _DRUM_CHANNEL)
 
 
 def _track_name(events: list[tuple[int, bytes]], name: str) -> str | None:
@@ -100,3 +111,70 @@ def _merge(members: list[list[tuple[int, bytes]]]) -> bytes:
     # metas (the track name) first, then the opening program change
     events.sort(key=lambda event: (event[0], 0 if event[1][0] == 0xFF else 1))
     return _encode_track(events, end)
+
+
+def assign_channels(data: bytes, name: str = "MIDI data") -> bytes:
+    """Move each track's channel messages to a channel of its own (see the module
+    doc); drum tracks stay on channel 10. A file that needs no change comes back as is."""
+    fmt, tpq, bodies = _read_chunks(data, name)
+    if fmt != 1:
+        return data
+    tracks = [list(_track_events(body, name)) for body in bodies]
+    pitched, empty = [], []
+    for index, events in enumerate(tracks):
+        channels = {raw[0] & 0x0F for _, raw in events if 0x80 <= raw[0] < 0xF0}
+        if not channels or channels == {_DRUM_CHANNEL}:
+            continue
+        sounding = any(raw[0] & 0xF0 == 0x90 and raw[2] > 0 for _, raw in events)
+        (pitched if sounding else empty).append(index)
+    groups = [[index] for index in pitched]
+    programs = [_programs(tracks[index]) for index in pitched]
+    while len(groups) > len(_PITCHED_CHANNELS):
+        pair = next(((a, b) for b in range(len(groups)) for a in range(b)
+                     if len(programs[a]) == 1 and programs[a] == programs[b]), None)
+        if pair is None:
+            break
+        a, b = pair
+        groups[a] += groups.pop(b)
+        programs.pop(b)
+    plan: dict[int, tuple[int, int]] = {}  # track -> (port, channel)
+    for k, group in enumerate(groups):
+        for index in group:
+            plan[index] = divmod(k, len(_PITCHED_CHANNELS))
+    used = len(groups)
+    for index in empty:
+        shared = next((k for k, prog in enumerate(programs) if prog == _programs(tracks[index])), None)
+        if shared is not None and used >= len(_PITCHED_CHANNELS):
+            plan[index] = divmod(shared, len(_PITCHED_CHANNELS))
+        else:
+            plan[index] = divmod(used, len(_PITCHED_CHANNELS))
+            used += 1
+    out = []
+    changed = False
+    for index, (body, events) in enumerate(zip(bodies, tracks)):
+        if index not in plan:
+            out.append(body)
+            continue
+        port, k = plan[index]
+        channel = _PITCHED_CHANNELS[k]
+        moved, end = [], 0
+        for tick, raw in events:
+            if raw[:2] == _END_OF_TRACK_STATUS:
+                end = max(end, tick)
+                continue
+            if 0x80 <= raw[0] < 0xF0 and raw[0] & 0x0F != channel:
+                raw = bytes([raw[0] & 0xF0 | channel]) + raw[1:]
+                changed = True
+            moved.append((tick, raw))
+        if port:
+            moved.insert(0, (0, b"\xff\x21\x01" + bytes([port])))
+            changed = True
+        moved.sort(key=lambda event: (event[0], 0 if event[1][0] == 0xFF else 1))
+        out.append(_encode_track(moved, end))
+    if not changed:
+        return data
+    return _header(1, len(out), tpq) + b"".join(_chunk(b"MTrk", body) for body in out)
+
+
+def _programs(events: list[tuple[int, bytes]]) -> frozenset[int]:
+    return frozenset(raw[1] for _, raw in events if 0xC0 <= raw[0] < 0xD0)

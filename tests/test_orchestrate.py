@@ -87,6 +87,34 @@ def test_notes_outside_every_instrument_are_moved_by_octaves_and_reported(make_s
     assert any("moved by octaves" in n for n in result.notes)
 
 
+def test_no_part_sounds_one_pitch_twice_at_once(make_score):
+    # a loud reduction whose hands double each other: the melody struck twice in unison
+    # (two lengths), the bass in octaves, and a held inner note struck again
+    notes = []
+    for beat, (s, a, t, b) in enumerate(CHORDS * 2):
+        notes += [(beat, 1.0, s, 112), (beat, 0.5, s, 100), (beat, 1.0, a, 104), (beat, 1.0, t, 104),
+                  (beat, 1.0, b, 112), (beat, 1.0, b - 12, 112)]
+    notes += [(0, 3.0, 64, 104), (1, 1.0, 64, 104)]
+    result = orchestrate(make_score(notes), OrchestrateOptions(ensemble="full-orchestra"))
+    spans: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for p in result.placed:
+        spans.setdefault((p.part, p.pitch), []).append((p.time, p.time + p.duration))
+    for (part, pitch), found in spans.items():
+        found.sort()
+        assert all(a[1] <= b[0] for a, b in zip(found, found[1:])), (result.ensemble.parts[part].label, pitch)
+    assert any("already sounding their pitch" in n for n in result.notes)
+    placed_pairs = {(p.time, p.pitch) for p in result.placed}
+    assert {(int(b * 480), pitch) for b, _, pitch, _ in notes} <= placed_pairs  # every source note still sounds
+    score = symusic.Score.from_midi(daw_midi_bytes(result))
+    for track in score.tracks:
+        by_pitch: dict[int, list] = {}
+        for n in track.notes:
+            by_pitch.setdefault(n.pitch, []).append((n.time, n.end))
+        for found in by_pitch.values():
+            found.sort()
+            assert all(a[1] <= b[0] for a, b in zip(found, found[1:])), track.name
+
+
 def test_drums_are_kept_as_percussion(make_score):
     score = satb(make_score)
     drums = symusic.Track("Kit", 0, True)
