@@ -320,6 +320,8 @@ def assemble(sketch: symusic.Score, voice_map: VoiceMap, new: symusic.Score, ext
         if target is None:
             continue
         notes = sorted(track.notes, key=lambda n: (n.time, n.pitch))
+        kept: list[list[int]] = []  # [start, end, pitch, velocity]
+        last_of: dict[int, list[int]] = {}  # pitch -> its latest kept note
         for i, note in enumerate(notes):
             start = ext_start + int(round(note.time * scale))
             if start >= ext_end:
@@ -327,8 +329,17 @@ def assemble(sketch: symusic.Score, voice_map: VoiceMap, new: symusic.Score, ext
             end = min(start + max(1, int(round(note.duration * scale))), ext_end)
             if track.program in monophonic and i + 1 < len(notes):
                 end = min(end, ext_start + int(round(notes[i + 1].time * scale)))  # legato, never overlapping
-            target.notes.append(symusic.Note(start, max(1, end - start), note.pitch, note.velocity))
-            added += 1
+            held = last_of.get(note.pitch)
+            if held is not None and held[1] > start:  # one key, one note: a MIDI channel cannot sound it twice
+                if held[0] == start:
+                    held[1] = max(held[1], end)
+                    continue
+                held[1] = start  # the held note ends where its pitch is struck again
+            last_of[note.pitch] = [start, end, note.pitch, note.velocity]
+            kept.append(last_of[note.pitch])
+        for start, end, pitch, velocity in kept:
+            target.notes.append(symusic.Note(start, max(1, end - start), pitch, velocity))
+        added += len(kept)
     for track in out.tracks:
         track.notes.sort(key=lambda n: (n.time, n.pitch, n.duration))
     # a marker on the final bar line, so that the file (its conductor track) ends there

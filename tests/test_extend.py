@@ -11,13 +11,13 @@ from click.testing import CliRunner
 
 from scorefarm.errors import ScoreError
 from scorefarm.symbolic.extend import (
-    ExtendOptions, bar_starts, estimate_key, extend_score, pitch_class_histogram, scale_pitch_classes,
+    ExtendOptions, assemble, bar_starts, estimate_key, extend_score, pitch_class_histogram, scale_pitch_classes,
 )
 from scorefarm.symbolic.fast_decoder import FastDecoder
 from scorefarm.symbolic.model import ModelConfig, build_model, load_model, save_checkpoint
 from scorefarm.symbolic.ngram import WittenBell
 from scorefarm.symbolic.score_io import load_score, save_score, score_to_bytes
-from scorefarm.symbolic.tokenizer import build_tokenizer
+from scorefarm.symbolic.tokenizer import VoiceMap, VoiceTrack, build_tokenizer
 
 TPQ = 480
 C_MAJOR_TUNE = [60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62, 60, 67]
@@ -333,3 +333,22 @@ def test_train_resume_and_fine_tune_on_a_user_folder(tmp_path):
     tuned = train(TrainOptions(**{**options.__dict__, "out_dir": str(tmp_path / "tuned"),
                                   "init_from": str(tmp_path / "m"), "max_steps": 2, "learning_rate": 2e-4}))
     assert tuned["init_from"] == str(tmp_path / "m") and tuned["step"] == 2
+
+
+def test_generated_notes_never_sound_one_pitch_twice_in_a_track():
+    # the model may strike a pitch again while its earlier note still sounds, or twice at once:
+    # a MIDI channel has one note per key, so the held one is cut and a double becomes one note
+    sketch = symusic.Score(480)
+    piano = symusic.Track("Piano", 0, False)
+    piano.notes.append(symusic.Note(0, 1920, 60, 80))
+    sketch.tracks.append(piano)
+    new = symusic.Score(480)
+    slot = symusic.Track("slot", 0, False)
+    for time, duration, pitch in [(0, 960, 74), (240, 240, 74), (480, 480, 67), (480, 960, 67), (960, 480, 72)]:
+        slot.notes.append(symusic.Note(time, duration, pitch, 90))
+    new.tracks.append(slot)
+    voices = VoiceMap((VoiceTrack(0, "Piano", 0, 60, 74),))
+    out, added = assemble(sketch, voices, new, 1920, 1920 + 4 * 480)
+    extension = sorted((n.time, n.end, n.pitch) for n in out.tracks[0].notes if n.time >= 1920)
+    assert extension == [(1920, 2160, 74), (2160, 2400, 74), (2400, 3360, 67), (2880, 3360, 72)]
+    assert added == 4
