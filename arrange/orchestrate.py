@@ -15,6 +15,11 @@ oboes from *mp* and by trumpets and horns from *f*, sustained inner notes held b
 horns, pads or clarinets, arpeggiated figures doubled by the harp when it is quiet.
 Doublings are skipped where an instrument cannot play them; source notes never are.
 Then ``articulate`` chooses articulations and writes the CC1/CC11 dynamics.
+
+The sketch's drum-kit notes go to the ensemble's percussion parts by family (kick to
+the bass drum, snare to the snare drum, crashes to the cymbals: ``DRUM_FAMILIES``),
+keeping their GM sounds; hi-hats, rides and whatever else no part plays stay on the
+kit's own track.
 """
 
 from __future__ import annotations
@@ -135,6 +140,11 @@ def _collect(score: symusic.Score) -> tuple[np.ndarray, list]:
     return notes[order], drums
 
 
+def velocity_level(velocity: int) -> int:
+    """The dynamic level (index into LEVELS) of one velocity."""
+    return int(np.searchsorted(_LEVEL_EDGES, velocity, side="right"))
+
+
 def dynamic_levels(notes: np.ndarray, tpq: int, beats_per_bar: float = 4.0) -> np.ndarray:
     """A dynamic level per note from the velocities around it (one bar either side),
     so one loud accent does not flip the texture."""
@@ -237,8 +247,6 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
     report: list[str] = []
     if not len(notes) and not drums:
         raise ScoreError("has no notes to orchestrate", name)
-    if drums:
-        report.append(f"{sum(t.note_num() for t in drums)} drum notes kept as percussion")
     separation = _separate_pinned(separate, notes, tpq, beats_per_bar)
     lanes = separation.labels.astype(np.int8)
     if not options.strict:
@@ -293,9 +301,71 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
     from .articulate import articulate
 
     articulate(ensemble, placed, score)
+    if drums:
+        on_parts, drums = _route_drums(ensemble, drums)
+        placed += on_parts
+        report.append(_drum_report(ensemble, on_parts, drums))
     orchestration = Orchestration(ensemble, score, notes, lanes, part_of_source, placed, drums, report)
     orchestration.seconds = time.perf_counter() - started
     return orchestration
+
+
+# The GM Level 1 percussion key map (notes 35-81) grouped by the orchestral instrument
+# that plays them: a kit note goes to the ensemble's part of its family. Hi-hats, ride
+# cymbals and Latin percussion are kit sounds with no orchestral part: they stay on the
+# drum-kit track.
+DRUM_FAMILIES: dict[str, frozenset[int]] = {
+    "bass drum": frozenset({35, 36}),
+    "snare drum": frozenset({37, 38, 40}),
+    "toms": frozenset({41, 43, 45, 47, 48, 50}),
+    "cymbal": frozenset({49, 52, 55, 57}),
+    "tambourine": frozenset({54}),
+    "triangle": frozenset({80, 81}),
+}
+
+
+def drum_family(note: int) -> str | None:
+    return next((family for family, notes in DRUM_FAMILIES.items() if note in notes), None)
+
+
+def _route_drums(ensemble: Ensemble, drums: list) -> tuple[list[Placed], list]:
+    """The kit's notes on the ensemble's percussion parts (the part whose own GM note is
+    the same sound first, else the first part of the family), keeping each note's GM
+    sound; the notes no part plays stay on their drum tracks (emptied tracks dropped)."""
+    parts = ensemble.parts
+    by_note = {p.instrument.gm_drum_note: i for i, p in reversed(list(enumerate(parts))) if p.instrument.unpitched}
+    by_family: dict[str, int] = {}
+    for i, p in enumerate(parts):
+        family = drum_family(p.instrument.gm_drum_note) if p.instrument.unpitched else None
+        if family is not None:
+            by_family.setdefault(family, i)
+    placed: list[Placed] = []
+    left = []
+    for track in drums:
+        rest = track.copy()
+        rest.notes.clear()
+        for n in track.notes:
+            part = by_note.get(n.pitch, by_family.get(drum_family(n.pitch)))
+            if part is None:
+                rest.notes.append(n)
+                continue
+            placed.append(Placed(n.time, n.duration, n.pitch, n.velocity, part, -1, "percussion",
+                                 velocity_level(n.velocity)))
+        if rest.note_num():
+            left.append(rest)
+    return placed, left
+
+
+def _drum_report(ensemble: Ensemble, on_parts: list[Placed], left: list) -> str:
+    counts: dict[str, int] = {}
+    for p in on_parts:
+        label = ensemble.parts[p.part].label
+        counts[label] = counts.get(label, 0) + 1
+    where = [f"{label} {n}" for label, n in counts.items()]
+    kit = sum(t.note_num() for t in left)
+    if kit:
+        where.append(f"drum kit track {kit}")
+    return f"{len(on_parts) + kit} drum notes kept as percussion: {', '.join(where)}"
 
 
 def _one_note_per_pitch(placed: list[Placed]) -> tuple[list[Placed], int]:

@@ -130,16 +130,19 @@ def orchestra_score(orchestration, *, render: bool = False, keyswitches=None,
                 if note.program not in variants:
                     variants[note.program] = symusic.Track(part.label, note.program, instrument.unpitched)
                 track = variants[note.program]
-            pitch = instrument.gm_drum_note if instrument.unpitched and instrument.gm_drum_note else note.pitch
+            pitch = note.pitch  # an unpitched part's notes are GM drum notes (its family's sounds)
+            if instrument.unpitched and not 35 <= pitch <= 81:
+                pitch = instrument.gm_drum_note
             track.notes.append(symusic.Note(note.time, duration, pitch, vel))
             if keyswitches is not None and not render:
                 _keyswitch(main, keyswitches, instrument, note, notes[i - 1] if i else None, tpq)
-        if notes and not render:
-            _dynamics(main, notes, beats, velocity, tpq)
-        elif notes:
-            _expression(main, notes, tpq)
-            for track in variants.values():
-                _expression(track, notes, tpq)
+        if notes and not instrument.unpitched:  # drums share channel 10: CC1/CC11 would reach the whole kit
+            if render:
+                _expression(main, notes, tpq)
+                for track in variants.values():
+                    _expression(track, notes, tpq)
+            else:
+                _dynamics(main, notes, beats, velocity, tpq)
         score.tracks.append(main)
         for program in sorted(variants):
             score.tracks.append(variants[program])
@@ -179,7 +182,8 @@ def _keyswitch(track, keyswitches, instrument, note, previous, tpq: int) -> None
 
 def daw_midi_bytes(orchestration, *, smpte=None, keyswitches=None) -> bytes:
     """The MIDI file a DAW opens: one named track per instrument in score order, its
-    GM program (with program changes for pizzicato and tremolo), CC1 and CC11."""
+    GM program (with program changes for pizzicato and tremolo), CC1 and CC11, each
+    sounding part on a channel of its own (``smf_tracks.assign_channels``)."""
     from scorefarm.symbolic.score_io import score_to_bytes
     from scorefarm.symbolic.smf_tracks import assign_channels, merge_named_tracks
 

@@ -126,6 +126,39 @@ def test_drums_are_kept_as_percussion(make_score):
     assert any("drum notes kept" in n for n in result.notes)
 
 
+def test_kit_notes_go_to_the_ensembles_percussion_parts_and_the_rest_to_a_kit_staff(make_score):
+    import music21
+
+    from scorefarm.arrange.notation import musicxml_bytes
+
+    score = satb(make_score, velocity=100)
+    kit = symusic.Track("Kit", 0, True)
+    for beat in range(8):
+        kit.notes.append(symusic.Note(beat * 480, 120, 36 if beat % 2 == 0 else 38, 100))  # kick, snare
+        kit.notes.append(symusic.Note(beat * 480 + 240, 60, 42, 70))  # closed hi-hat: a kit sound
+    kit.notes.append(symusic.Note(0, 480, 49, 110))  # crash
+    score.tracks.append(kit)
+    result = orchestrate(score, OrchestrateOptions(ensemble="full-orchestra"))
+    labels = [p.label for p in result.ensemble.parts]
+    on_parts = {}
+    for p in result.placed:
+        if p.role == "percussion":
+            on_parts.setdefault(labels[p.part], set()).add(p.pitch)
+    assert on_parts == {"Bass Drum": {36}, "Snare Drum": {38}, "Suspended Cymbal": {49}}
+    assert [n.pitch for t in result.drums for n in t.notes] == [42] * 8  # only the hi-hat stays on the kit
+    assert any("Snare Drum 4" in n and "drum kit track 8" in n for n in result.notes)
+    midi = symusic.Score.from_midi(daw_midi_bytes(result))
+    snare = next(t for t in midi.tracks if t.name == "Snare Drum")
+    assert snare.is_drum and [n.pitch for n in snare.notes] == [38] * 4
+    parsed = music21.converter.parseData(musicxml_bytes(result).decode("utf-8"), format="musicxml")
+    staves = {p.partName: p for p in parsed.parts}
+    names = list(staves)
+    assert names[names.index("Drum Kit") + 1] == "Timpani"  # the kit staff opens the percussion section
+    unpitched = {name: len(part.recurse().getElementsByClass(music21.note.Unpitched)) for name, part in staves.items()}
+    assert unpitched["Snare Drum"] == 4 and unpitched["Bass Drum"] == 4 and unpitched["Suspended Cymbal"] == 1
+    assert unpitched["Drum Kit"] == 8
+
+
 def test_articulations_follow_lengths_and_context(make_score):
     notes = [(i * 0.5, 0.2, 62 + (i % 3), 70) for i in range(8)]  # short detached eighths
     notes += [(4 + i * 0.125, 0.12, 67, 70) for i in range(8)]  # fast repeats: measured tremolo
