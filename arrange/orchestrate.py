@@ -245,8 +245,9 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
     beats_per_bar = _beats_per_bar(score)
     notes, drums = _collect(score)
     report: list[str] = []
-    if not len(notes) and not drums:
-        raise ScoreError("has no notes to orchestrate", name)
+    if not len(notes):
+        raise ScoreError("has only drum notes: nothing pitched to orchestrate" if drums
+                         else "has no notes to orchestrate", name)
     separation = _separate_pinned(separate, notes, tpq, beats_per_bar)
     lanes = separation.labels.astype(np.int8)
     if not options.strict:

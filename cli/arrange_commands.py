@@ -22,13 +22,16 @@ import click
 @click.option("--strict", is_flag=True,
               help="Each source note on exactly one instrument, no doublings (the part-separation mode).")
 @click.option("-o", "--output", "out_path", type=click.Path(path_type=Path), default=None,
-              help="Output MIDI file. [default: PIANO.<ensemble>.mid beside the input]")
+              help="Output MIDI file, .mid or .midi. [default: PIANO.<ensemble>.mid beside the input]")
 @click.option("--musicxml", "musicxml_path", type=click.Path(path_type=Path), default=None,
-              help="Also write the score as MusicXML (written pitch for transposing instruments).")
+              help="Also write the score as uncompressed MusicXML, .musicxml or .xml (written pitch for "
+                   "transposing instruments).")
 @click.option("--keyswitches", "keyswitch_library", default="", metavar="LIBRARY",
               help="Add keyswitch notes for a sample library's articulations (see `--list-ensembles`).")
 @click.option("--keyswitch-file", "keyswitch_files", multiple=True, type=click.Path(path_type=Path),
-              help="A TOML file of your own keyswitch maps (repeatable).")
+              help="A TOML file of your own keyswitch maps (repeatable), always read and checked; give "
+                   "--keyswitches LIBRARY too, to choose the map (without it the file is refused, except with "
+                   "--list-ensembles).")
 @click.option("--list-ensembles", is_flag=True, help="List the ensembles and keyswitch maps, then exit.")
 def orchestrate(piano: Path | None, ensemble: str, ensemble_files: tuple[Path, ...], strict: bool, out_path: Path | None,
                 musicxml_path: Path | None, keyswitch_library: str, keyswitch_files: tuple[Path, ...],
@@ -55,9 +58,20 @@ def orchestrate(piano: Path | None, ensemble: str, ensemble_files: tuple[Path, .
         raise click.UsageError("missing the PIANO file to orchestrate (or give --list-ensembles)")
     from scorefarm.arrange.orchestrate import OrchestrateOptions
     from scorefarm.arrange.output import write_orchestration
+    from scorefarm.errors import InputError
+    from scorefarm.files import check_output
+    from scorefarm.symbolic.voices import check_midi_output
 
     if out_path is None:
         out_path = piano.with_name(f"{piano.stem}.{Path(ensemble).stem}.mid")
+    check_midi_output(out_path, inputs=(piano,))
+    if musicxml_path is not None:
+        check_output(musicxml_path, (".musicxml", ".xml"), "an uncompressed MusicXML file", inputs=(piano,))
+    if keyswitch_files:  # read and checked even when unused: a broken file is never passed over in silence
+        maps = keyswitch_maps(keyswitch_files)
+        if not keyswitch_library:
+            raise InputError(f"--keyswitch-file is given without --keyswitches; add --keyswitches LIBRARY to choose "
+                             f"a map (known: {', '.join(sorted(maps))})", keyswitch_files[0])
     options = OrchestrateOptions(ensemble=ensemble, strict=strict, ensemble_files=tuple(map(str, ensemble_files)))
     result = write_orchestration(piano, out_path, options=options, musicxml_path=musicxml_path,
                                  keyswitch_library=keyswitch_library, keyswitch_files=keyswitch_files)

@@ -101,7 +101,8 @@ def train(build_dir: Path, out_dir: Path, init_from: Path | None, max_steps: int
 @click.option("--model", "model_dir", type=click.Path(path_type=Path), default=None,
               help="Model folder (default: the shipped model).")
 @click.option("-o", "--out", "out_path", type=click.Path(path_type=Path), default=None,
-              help="Output MIDI (default: SKETCH_extended.mid; with --variations, _v1, _v2... are added).")
+              help="Output MIDI, .mid or .midi (default: SKETCH_extended.mid; with --variations, _v1, _v2... are "
+                   "added).")
 def extend(sketch: Path, bars: int, temperature: float, top_p: float, top_k: int, seed: int, variations: int,
            free: bool, profile_weight: float, model_dir: Path | None, out_path: Path | None) -> None:
     """Continue a 4-8 bar MIDI sketch, keeping its key, metre, tempo and instruments.
@@ -115,9 +116,13 @@ def extend(sketch: Path, bars: int, temperature: float, top_p: float, top_k: int
       compose extend sketch.mid --bars 16 --temperature 0.8 --seed 3 --variations 4
     """
     from scorefarm.symbolic.extend import ExtendOptions, extend_file
+    from scorefarm.symbolic.voices import check_midi_output
 
     if out_path is None:
         out_path = sketch.with_name(sketch.stem + "_extended.mid")
+    for v in range(variations):  # the names extend_file writes: refuse a folder or the sketch before the work
+        target = out_path if variations == 1 else out_path.with_name(f"{out_path.stem}_v{v + 1}{out_path.suffix}")
+        check_midi_output(target, inputs=(sketch,))
     options = ExtendOptions(bars=bars, temperature=temperature, top_p=top_p, top_k=top_k, seed=seed, free=free,
                             profile_weight=profile_weight)
     results = extend_file(sketch, out_path, options, variations=variations, model_dir=model_dir)

@@ -79,7 +79,7 @@ def analyze(score: Path, as_json: bool, key: tuple[int, str] | None, window_bars
               help="chorale: Bach-chorale harmony; film: adds modal mixture, added tones, pedal points and open "
                    "voicings.")
 @click.option("-o", "--out", "out_path", type=click.Path(path_type=Path), default=None,
-              help="Output MIDI file (default: MELODY.harmonized.mid beside the melody).")
+              help="Output MIDI file, not the melody itself (default: MELODY.harmonized.mid beside the melody).")
 @click.option("--key", default=None, callback=_key_callback, metavar="KEY",
               help="Harmonize in this key (e.g. 'D minor') instead of the one found from the melody.")
 @click.option("--embellish", type=click.Choice(["learned", "passing", "none"]), default=None,
@@ -100,8 +100,9 @@ def harmonize(melody: Path, style: str, out_path: Path | None, key: tuple[int, s
       compose harmonize theme.mid --style film --key "D minor"
     """
     from scorefarm.symbolic.harmonize import HarmonizeOptions, harmonize_file
+    from scorefarm.symbolic.voices import check_midi_output
 
-    out_path = out_path or _default_out(melody, "harmonized")
+    out_path = check_midi_output(out_path or _default_out(melody, "harmonized"), inputs=(melody,))
     options = HarmonizeOptions(style=style, key=key, embellish="passing" if passing_tones else embellish)
     notes = harmonize_file(melody, out_path, options)
     click.echo(str(out_path))
@@ -118,7 +119,7 @@ def harmonize(melody: Path, style: str, out_path: Path | None, key: tuple[int, s
 @click.option("--fix", is_flag=True, help="Re-voice the inner voices to remove the faults it can.")
 @click.option("--fix-bass", is_flag=True, help="With --fix: the bass may move by octaves too.")
 @click.option("-o", "--out", "out_path", type=click.Path(path_type=Path), default=None,
-              help="With --fix: output MIDI file (default: SCORE.fixed.mid beside the score).")
+              help="With --fix: output MIDI file, not the score itself (default: SCORE.fixed.mid beside the score).")
 @click.option("--key", default=None, callback=_key_callback, metavar="KEY",
               help="The key for leading-tone and seventh rules (default: found by windows).")
 @click.option("--style", type=click.Choice(["chorale", "film"]), default="chorale", show_default=True,
@@ -147,8 +148,9 @@ def check(score: Path, as_json: bool, strict: bool, fix: bool, fix_bass: bool, o
         raise click.UsageError("-o/--out needs --fix")
     if fix:
         from scorefarm.symbolic.vl_fix import FixOptions, fix_file
+        from scorefarm.symbolic.voices import check_midi_output
 
-        out_path = out_path or _default_out(score, "fixed")
+        out_path = check_midi_output(out_path or _default_out(score, "fixed"), inputs=(score,))
         result = fix_file(score, out_path, FixOptions(move_bass=fix_bass, check=options))
         report = result.after
         if as_json:

@@ -20,6 +20,9 @@ from .errors import ComposeGroup
 from .progress import film_progress, print_film_table
 
 
+WAV_SUFFIXES = (".wav", ".bwf")
+
+
 @click.group(cls=ComposeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 @click.version_option(__version__, prog_name="compose")
@@ -75,7 +78,8 @@ def render(source: Path, out_dir: Path, soundfont: str | None, workers: int | No
 
 @cli.command(short_help="Master a WAV to a loudness target and true-peak ceiling.")
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("-o", "--out", "out_path", type=click.Path(path_type=Path), required=True, help="Mastered WAV.")
+@click.option("-o", "--out", "out_path", type=click.Path(path_type=Path), required=True,
+              help="Mastered WAV (.wav or .bwf; not the input itself).")
 @click.option("--lufs", type=float, default=-23.0, show_default=True, help="Integrated loudness target (LUFS).")
 @click.option("--true-peak", "true_peak", type=float, default=-1.0, show_default=True,
               help="True-peak ceiling (dBTP).")
@@ -86,8 +90,10 @@ def master(source: Path, out_path: Path, lufs: float, true_peak: float) -> None:
     Example:
       compose master rough_mix.wav --lufs -23 --true-peak -1 -o mix.wav
     """
+    from scorefarm.files import check_output
     from scorefarm.render.master import MasterOptions, master_file
 
+    check_output(out_path, WAV_SUFFIXES, "a WAV file", inputs=(source,))
     if not -70.0 <= lufs <= 0.0:
         raise InputError(f"--lufs {lufs} is outside -70..0 LUFS")
     if not -20.0 <= true_peak <= 0.0:

@@ -58,6 +58,10 @@ class AudioInputError(InputError):
     """An audio file given as input that cannot be used."""
 
 
+class SilentAudioError(AudioInputError):
+    """Audio too quiet to master: silent, empty, or below the -70 LUFS gate."""
+
+
 class OutputError(InputError):
     """An output location that cannot be written."""
 

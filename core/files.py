@@ -1,5 +1,8 @@
 """Atomic output: every file is written to a temporary name beside its target and
-renamed into place, so an interrupted run never leaves a truncated file."""
+renamed into place, so an interrupted run never leaves a truncated file.
+
+``check_output`` refuses, before any work is done, an output that cannot be right:
+a wrong suffix, an existing folder, or the input itself."""
 
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path in ``target``'s folder; rename it onto ``target``
     when the block succeeds, remove it when the block raises."""
     target = Path(target)
+    if target.is_dir():
+        raise OutputError("is a folder; give a file name for the output", target)
     folder = target.parent if str(target.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -29,11 +34,31 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, target)
+        try:
+            os.replace(tmp_path, target)
+        except OSError as exc:  # e.g. a folder made at the target while we worked
+            raise OutputError(f"cannot write the file here ({exc.strerror or exc})", target) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+def check_output(path: str | Path, suffixes: tuple[str, ...], kind: str, *,
+                 inputs: tuple[str | Path, ...] = ()) -> Path:
+    """Refuse an output that is not ``kind`` by its suffix (one of ``suffixes``,
+    lower case), that is an existing folder, or that is one of ``inputs`` (which
+    it would overwrite). Called before the work, so nothing is done in vain."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError("is a folder; give a file name for the output", path)
+    if path.suffix.lower() not in suffixes:
+        allowed = " or ".join(suffixes)
+        raise OutputError(f"output must be {kind} ({allowed}), got {path.suffix or 'no suffix'!r}", path)
+    for source in inputs:
+        if path.exists() and Path(source).exists() and os.path.samefile(path, source):
+            raise OutputError(f"would overwrite the input {source}; give another output name", path)
+    return path
 
 
 def write_bytes_atomic(target: str | Path, data: bytes) -> None:

@@ -38,7 +38,8 @@ The chain, in order (every stage but the meters is pedalboard):
 
 Input at another sample rate is resampled band-limited
 (``scipy.signal.resample_poly``) to ``options.sample_rate`` first, with a note.
-Silence (or a mix below the -70 LUFS absolute gate) raises ``RenderError``.
+Silence (or a mix below the -70 LUFS absolute gate) raises ``SilentAudioError``
+(bad input, exit status 2).
 Everything is deterministic: no randomness, no clock.
 """
 
@@ -51,7 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, RenderError
+from ..errors import InputError, RenderError, SilentAudioError
 from .truepeak import true_peak_dbtp
 from .wavio import Bext, read_wav, write_wav
 
@@ -302,7 +303,7 @@ def master(
             or sample_rate <= 0:
         raise RenderError(f"sample_rate must be a positive int, got {sample_rate!r}")
     if not data.size or float(np.max(np.abs(data))) == 0.0:
-        raise RenderError("the mix is silent: nothing to master")
+        raise SilentAudioError("the mix is silent: nothing to master")
     rate = options.sample_rate
     if sample_rate != rate:
         data = _resample(data, int(sample_rate), rate)
@@ -315,7 +316,7 @@ def master(
     else:
         measured = _loudness(data, rate)
         if not math.isfinite(measured):
-            raise RenderError(
+            raise SilentAudioError(
                 "the mix is below the -70 LUFS absolute gate of BS.1770: nothing to master"
             )
         stage_db = STAGE_LUFS - measured
@@ -355,7 +356,7 @@ def master_file(
     wav = read_wav(in_path)
     try:
         result = master(wav.audio, wav.sample_rate, options)
-    except RenderError as exc:
+    except (RenderError, SilentAudioError) as exc:
         raise type(exc)(exc.message, in_path) from None
     if wav.sample_format != "pcm" or wav.bit_depth != 24:
         kind = "float" if wav.sample_format == "float" else "PCM"

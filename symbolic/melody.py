@@ -66,13 +66,14 @@ def extract_melody(score, soprano_range: tuple[int, int], name: str = "melody") 
         )
     if len(pitched) > 1:
         said.append(f"the score has {len(pitched)} tracks; harmonizing their top line")
-    notes, dropped, chords = _skyline(raw)
+    notes, under, chords, chord_notes = _skyline(raw)
     if chords:
         said.append(
-            f"the melody has {chords} chord(s) (notes starting together); took the top note of each"
+            f"the melody has {chords} chord(s) (notes starting together); took the top note of each "
+            f"and left out the {chord_notes} note(s) under them"
         )
-    if dropped - chords > 0:
-        said.append(f"{dropped - chords} note(s) sounded under a higher one and were left out of the melody")
+    if under:
+        said.append(f"{under} note(s) sounded under a higher one and were left out of the melody")
     velocities = [n[3] for n in notes]
     notes = _fit_range([n[:3] for n in notes], soprano_range, said)
     sigs = sorted((ts.time, ts.numerator, ts.denominator) for ts in score.time_signatures) or [(0, 4, 4)]
@@ -81,15 +82,16 @@ def extract_melody(score, soprano_range: tuple[int, int], name: str = "melody") 
     return Melody(notes, velocities, score.tpq, sigs, said)
 
 
-def _skyline(raw: list[tuple[int, int, int, int]]) -> tuple[list[tuple[int, ...]], int, int]:
+def _skyline(raw: list[tuple[int, int, int, int]]) -> tuple[list[tuple[int, ...]], int, int, int]:
     """Keep the highest note sounding: a note starting under a higher one still
-    sounding is dropped; one starting above cuts it. Returns (notes, dropped, chords)."""
+    sounding is dropped; one starting above cuts it. Returns (notes, dropped under
+    a held note, chords, notes dropped from those chords)."""
     out: list[list[int]] = []
-    dropped = chords = 0
+    dropped = chords = chord_notes = 0
     last_chord_start = None
     for start, end, pitch, velocity in raw:
         if out and out[-1][0] == start:
-            dropped += 1
+            chord_notes += 1
             if last_chord_start != start:
                 chords += 1
                 last_chord_start = start
@@ -100,7 +102,7 @@ def _skyline(raw: list[tuple[int, int, int, int]]) -> tuple[list[tuple[int, ...]
                 continue
             out[-1][1] = start
         out.append([start, end, pitch, velocity])
-    return [tuple(n) for n in out if n[1] > n[0]], dropped, chords
+    return [tuple(n) for n in out if n[1] > n[0]], dropped, chords, chord_notes
 
 
 def _fit_range(notes, soprano_range, said):

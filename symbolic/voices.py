@@ -271,26 +271,40 @@ def load_any_score(path: str | Path, *, tpq: int = 480):
     return load_score(path), 1, 0
 
 
-def check_midi_output(path: str | Path) -> Path:
-    """Outputs are MIDI files: refuse another suffix before any work is done."""
-    from scorefarm.errors import OutputError
+MIDI_SUFFIXES = (".mid", ".midi")
 
-    path = Path(path)
-    if path.suffix.lower() not in (".mid", ".midi"):
-        raise OutputError(f"output must be a MIDI file (.mid or .midi), got {path.suffix or 'no suffix'!r}", path)
-    return path
+
+def check_midi_output(path: str | Path, inputs: tuple[str | Path, ...] = ()) -> Path:
+    """Outputs are MIDI files: refuse another suffix, a folder, or one of ``inputs``
+    before any work is done."""
+    from scorefarm.files import check_output
+
+    return check_output(path, MIDI_SUFFIXES, "a MIDI file", inputs=inputs)
 
 
 def _musicxml_to_score(path: Path, tpq: int):
     if not path.exists():
         raise ScoreError("does not exist", path)
-    try:
-        from music21 import converter
-        from music21.exceptions21 import Music21Exception
+    if path.is_file() and not path.stat().st_size:
+        raise ScoreError("is empty (0 bytes); a MusicXML file was expected", path)
+    import warnings
+    import zipfile
+    from xml.etree.ElementTree import ParseError
 
-        stream = converter.parse(str(path))
-    except (Music21Exception, OSError, ValueError, KeyError) as exc:
-        raise ScoreError(f"is not a readable MusicXML file ({' '.join(str(exc).split())[:200]})", path) from None
+    from music21 import converter
+    from music21.exceptions21 import Music21Exception
+
+    with warnings.catch_warnings(record=True) as said:  # music21's warnings about a file it then refuses
+        try:
+            stream = converter.parse(str(path))
+        except (Music21Exception, ParseError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+            raise ScoreError(f"is not a readable MusicXML file ({' '.join(str(exc).split())[:200]})", path) from None
+        except TypeError:  # music21 reading an .mxl archive that holds no score
+            raise ScoreError("is not a readable MusicXML file (no score found in it)", path) from None
+    for warning in said:  # the file was read: pass music21's warnings on as they were
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    if not stream.flatten().notes:
+        raise ScoreError("has no notes (a MusicXML file without notes)", path)
     return music21_to_score(stream, tpq)
 
 

@@ -352,3 +352,30 @@ def test_generated_notes_never_sound_one_pitch_twice_in_a_track():
     extension = sorted((n.time, n.end, n.pitch) for n in out.tracks[0].notes if n.time >= 1920)
     assert extension == [(1920, 2160, 74), (2160, 2400, 74), (2400, 3360, 67), (2880, 3360, 72)]
     assert added == 4
+
+
+@pytest.mark.parametrize("args, path, text", [
+    (["-o", "out.txt"], "out.txt", "must be a MIDI file (.mid or .midi), got '.txt'"),
+    (["-o", "folder.mid"], "folder.mid", "is a folder"),
+    (["-o", "folder"], "folder", "is a folder"),
+    (["-o", "idea.mid"], "idea.mid", "would overwrite the input"),
+    (["-o", "long.mid", "--variations", "3"], "long_v2.mid", "is a folder"),  # no v1 written before v2 fails
+])
+def test_cli_extend_refuses_a_bad_output_before_the_work(tmp_path, monkeypatch, args, path, text):
+    from scorefarm.cli.main import cli
+    from scorefarm.symbolic import extend as extend_module
+
+    def work(*args, **kwargs):
+        raise AssertionError("extended; the output should have been refused first")
+
+    monkeypatch.setattr(extend_module, "extend_file", work)
+    monkeypatch.chdir(tmp_path)
+    save_score(sketch(), tmp_path / "idea.mid")
+    for folder in ("folder.mid", "folder", "long_v2.mid"):
+        (tmp_path / folder).mkdir()
+    before = (tmp_path / "idea.mid").read_bytes()
+    result = CliRunner().invoke(cli, ["extend", "idea.mid", "--bars", "2", *args])
+    assert result.exit_code == 2, (result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"compose: error: {path}: ") and text in lines[0], result.stderr
+    assert (tmp_path / "idea.mid").read_bytes() == before

@@ -143,3 +143,71 @@ def test_analyze_table_and_json(runner, compose, tmp_path: Path, make_score):
     assert [b["roman"] for b in data["beats"]] == ["I", "IV", "V", "I"]
     keyed = runner.invoke(compose, ["analyze", str(path), "--key", "G major"])
     assert "IV" in keyed.output.splitlines()[1]
+
+
+def one_line_error(result, path: Path, text: str) -> None:
+    """Exit 2, one line on stderr naming ``path`` as given, no traceback."""
+    assert result.exit_code == 2, (result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"compose: error: {path}: ") and text in lines[0], result.stderr
+
+
+def _bad_musicxml(kind: str, folder: Path) -> Path:
+    import zipfile
+
+    path = folder / ("bad.mxl" if kind.endswith("mxl") else "bad.musicxml")
+    if kind == "truncated":
+        path.write_text('<?xml version="1.0"?>\n<score-partwise')
+    elif kind == "zip-without-score.mxl":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("readme.txt", "no score here")
+    elif kind == "not-a-zip.mxl":
+        path.write_text("garbage\n")
+    else:  # empty .musicxml / empty .mxl
+        path.write_bytes(b"")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["truncated", "empty", "empty.mxl", "zip-without-score.mxl", "not-a-zip.mxl"])
+@pytest.mark.parametrize("args", [["analyze"], ["check"], ["check", "--fix"], ["harmonize"]])
+def test_malformed_musicxml_is_one_line_exit_2(runner, compose, tmp_path: Path, kind, args):
+    path = _bad_musicxml(kind, tmp_path)
+    result = runner.invoke(compose, [*args, str(path)])
+    one_line_error(result, path, "MusicXML")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Harmonizing or fixing fails the test: a refusal is known to come before the work."""
+    from scorefarm.symbolic import harmonize as harmonize_module, vl_fix
+
+    def work(*args, **kwargs):
+        raise AssertionError("the work was done; the output should have been refused first")
+
+    monkeypatch.setattr(harmonize_module, "harmonize_file", work)
+    monkeypatch.setattr(vl_fix, "fix_file", work)
+
+
+@pytest.mark.parametrize("args", [["harmonize"], ["check", "--fix"]])
+@pytest.mark.parametrize("out, text", [("folder.mid", "is a folder"), ("folder", "is a folder"),
+                                       ("tune.mid", "would overwrite the input"), ("out.txt", "must be a MIDI file")])
+def test_a_bad_output_is_refused_before_the_work(runner, compose, tune: Path, no_work, args, out, text):
+    (tune.parent / "folder.mid").mkdir()
+    (tune.parent / "folder").mkdir()
+    before = tune.read_bytes()
+    result = runner.invoke(compose, [*args, str(tune), "-o", str(tune.parent / out)])
+    one_line_error(result, tune.parent / out, text)
+    assert tune.read_bytes() == before
+
+
+def test_harmonize_counts_every_chord_note_left_out(runner, compose, tmp_path: Path, make_score):
+    triads = [(i, 1.0, top - step, 80) for i, top in enumerate([72, 74, 76, 77, 79, 77, 76, 74]) for step in (0, 4, 7)]
+    held = [(8, 2.0, 79, 80), (8.5, 0.5, 76, 80)]  # one note under a held higher one
+    path = tmp_path / "chords_melody.mid"
+    make_score(triads + held).dump_midi(str(path))
+    result = runner.invoke(compose, ["harmonize", str(path), "-o", str(tmp_path / "out.mid")])
+    assert result.exit_code == 0, result.output
+    assert "8 chord(s) (notes starting together); took the top note of each and left out the 16 note(s)" in \
+        result.stderr
+    assert "note: 1 note(s) sounded under a higher one" in result.stderr

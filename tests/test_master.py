@@ -11,7 +11,7 @@ import pytest
 import soundfile
 from scipy import signal
 
-from scorefarm.errors import InputError, RenderError
+from scorefarm.errors import InputError, OutputError, RenderError, SilentAudioError
 from scorefarm.render import master as master_module
 from scorefarm.render.master import MasterOptions, master, master_file
 from scorefarm.render.truepeak import true_peak_dbtp
@@ -196,7 +196,7 @@ def test_other_rate_is_resampled_and_noted():
 @pytest.mark.parametrize("mix", [np.zeros((FS, 2)), np.zeros((FS // 10, 2)),
                                  1e-5 * pink_noise(2.0)])
 def test_silence_raises(mix):
-    with pytest.raises(RenderError, match="silent|absolute gate"):
+    with pytest.raises(SilentAudioError, match="silent|absolute gate"):
         master(mix, FS, MasterOptions())
 
 
@@ -246,7 +246,65 @@ def test_master_file_keeps_the_bext_at_the_new_rate(tmp_path: Path):
 def test_master_file_errors_name_the_file(tmp_path: Path):
     silent = tmp_path / "silent.wav"
     write_wav(silent, np.zeros((FS, 2)), FS)
-    with pytest.raises(RenderError, match="silent") as info:
+    with pytest.raises(SilentAudioError, match="silent") as info:
         master_file(silent, tmp_path / "out.wav", MasterOptions())
     assert str(silent) in str(info.value)
     assert not (tmp_path / "out.wav").exists()
+
+
+def refused(result, path: Path, text: str) -> None:
+    """Exit 2, one line on stderr naming ``path`` as given, no traceback."""
+    assert result.exit_code == 2, (result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"compose: error: {path}: ") and text in lines[0], result.stderr
+
+
+@pytest.mark.parametrize("audio, text", [(np.zeros((FS, 2)), "silent"), (np.zeros((0, 2)), "silent"),
+                                         (1e-5 * pink_noise(1.0), "absolute gate")])
+def test_cli_master_of_silence_is_bad_input(tmp_path: Path, audio, text):
+    from click.testing import CliRunner
+
+    from scorefarm.cli.main import cli
+
+    source = tmp_path / "silent.wav"
+    write_wav(source, audio, FS)
+    refused(CliRunner().invoke(cli, ["master", str(source), "-o", str(tmp_path / "out.wav")]), source, text)
+    assert not (tmp_path / "out.wav").exists()
+
+
+@pytest.mark.parametrize("out, text", [("out.txt", "must be a WAV file"), ("out.mid", "must be a WAV file"),
+                                       ("folder.wav", "is a folder"), ("folder", "is a folder"),
+                                       ("mix.wav", "would overwrite the input"),
+                                       ("./mix.wav", "would overwrite the input")])
+def test_cli_master_refuses_a_bad_output_before_the_work(tmp_path: Path, monkeypatch, out, text):
+    from click.testing import CliRunner
+
+    from scorefarm.cli.main import cli
+
+    def work(*args, **kwargs):
+        raise AssertionError("mastered; the output should have been refused first")
+
+    monkeypatch.setattr(master_module, "master_file", work)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder.wav").mkdir()
+    (tmp_path / "folder").mkdir()
+    write_wav(tmp_path / "mix.wav", pink_noise(0.5), FS)
+    before = (tmp_path / "mix.wav").read_bytes()
+    refused(CliRunner().invoke(cli, ["master", "mix.wav", "-o", out]), Path(out), text)
+    assert (tmp_path / "mix.wav").read_bytes() == before
+
+
+def test_atomic_writes_refuse_a_folder_and_leave_nothing(tmp_path: Path):
+    from scorefarm.files import atomic_path
+
+    folder = tmp_path / "mix.wav"
+    folder.mkdir()
+    with pytest.raises(OutputError, match="is a folder") as info:
+        write_wav(folder, pink_noise(0.1), FS)
+    assert str(folder) in str(info.value)
+    late = tmp_path / "late.wav"
+    with pytest.raises(OutputError, match=str(late)):
+        with atomic_path(late) as tmp:
+            tmp.write_bytes(b"data")
+            late.mkdir()  # a folder appears at the target while the work runs
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["late.wav", "mix.wav"]

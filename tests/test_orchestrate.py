@@ -310,3 +310,66 @@ def test_a_user_ensemble_file_orchestrates(make_score, tmp_path):
                                       "--ensemble-file", str(tmp_path / "duo.toml"), "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert {t.name for t in symusic.Score(str(out)).tracks} <= {"Solo Cello", "Piano"}
+
+
+def refused(result, path, text: str) -> None:
+    """Exit 2, one line on stderr naming ``path`` as given, no traceback."""
+    assert result.exit_code == 2, (result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"compose: error: {path}: ") and text in lines[0], result.stderr
+
+
+@pytest.fixture
+def piano_without_work(make_score, tmp_path, monkeypatch):
+    """piano.mid in tmp_path (the cwd); orchestrating fails the test, so a refusal is
+    known to come before the work."""
+    from scorefarm.arrange import output
+
+    def work(*args, **kwargs):
+        raise AssertionError("orchestrated; the command should have been refused first")
+
+    monkeypatch.setattr(output, "write_orchestration", work)
+    monkeypatch.chdir(tmp_path)
+    satb(make_score).dump_midi("piano.mid")
+    (tmp_path / "folder.mid").mkdir()
+    (tmp_path / "folder.xml").mkdir()
+    return tmp_path / "piano.mid"
+
+
+@pytest.mark.parametrize("args, path, text", [
+    (["-o", "out.txt"], "out.txt", "must be a MIDI file (.mid or .midi), got '.txt'"),
+    (["-o", "folder.mid"], "folder.mid", "is a folder"),
+    (["-o", "piano.mid"], "piano.mid", "would overwrite the input"),
+    (["--musicxml", "out.txt"], "out.txt", "must be an uncompressed MusicXML file (.musicxml or .xml)"),
+    (["--musicxml", "out.mxl"], "out.mxl", "must be an uncompressed MusicXML file"),
+    (["--musicxml", "folder.xml"], "folder.xml", "is a folder"),
+    (["--keyswitch-file", "nope.toml"], "nope.toml", "no such file"),
+    (["--keyswitch-file", "piano.mid"], "piano.mid", "cannot be read"),
+])
+def test_cli_refuses_bad_outputs_and_keyswitch_files_before_the_work(piano_without_work, args, path, text):
+    before = piano_without_work.read_bytes()
+    refused(CliRunner().invoke(cli, ["orchestrate", "piano.mid", "--ensemble", "strings", *args]), path, text)
+    assert piano_without_work.read_bytes() == before
+
+
+def test_cli_keyswitch_file_needs_keyswitches(piano_without_work):
+    (piano_without_work.parent / "mine.toml").write_text(
+        '[libraries.mine]\nsource = "test"\n[libraries.mine.switches.strings]\nsustain = 24\n')
+    refused(CliRunner().invoke(cli, ["orchestrate", "piano.mid", "--keyswitch-file", "mine.toml"]),
+            "mine.toml", "--keyswitch-file is given without --keyswitches")
+    listed = CliRunner().invoke(cli, ["orchestrate", "--list-ensembles", "--keyswitch-file", "mine.toml"])
+    assert listed.exit_code == 0 and "keyswitches mine" in listed.output
+
+
+def test_drums_only_is_refused(make_score, tmp_path):
+    from scorefarm.errors import ScoreError
+
+    kit = make_score([(0, 1, 36, 100), (1, 1, 38, 100)], is_drum=True)
+    with pytest.raises(ScoreError, match="has only drum notes: nothing pitched to orchestrate"):
+        orchestrate(kit, OrchestrateOptions(ensemble="strings"), name="drums.mid")
+    source = tmp_path / "drums.mid"
+    kit.dump_midi(str(source))
+    out = tmp_path / "o.mid"
+    refused(CliRunner().invoke(cli, ["orchestrate", str(source), "--ensemble", "strings", "-o", str(out)]),
+            source, "has only drum notes")
+    assert not out.exists()
