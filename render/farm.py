@@ -10,6 +10,7 @@ an interrupted run resumes.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gc
 import io
@@ -20,7 +21,7 @@ import time
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from scorefarm import __version__
 from scorefarm.errors import FarmError, OutputError, ScorefarmError
@@ -84,8 +85,19 @@ def soundfont_sha256(soundfont: SoundFont) -> str:
     return _SF_HASHES[key]
 
 
+def film_soundfont(film) -> str | Path:
+    """The film's ``soundfont`` as ``resolve_soundfont`` takes it: a catalogue name as
+    written, a relative path from the film's folder (not from where compose runs)."""
+    from .soundfonts import find_entry
+
+    text = film.soundfont
+    if find_entry(text) is not None or Path(text).expanduser().is_absolute():
+        return text
+    return film.folder / text
+
+
 def build_specs(cue_list: CueList, soundfont: SoundFont) -> list[CueSpec]:
-    """One CueSpec per cue; reads each sketch once (bad files fail in their own cue)."""
+    """One CueSpec per cue, with the sketch bytes the cue list read and checked at load."""
     from .master import MasterOptions
     from .synth import RenderOptions
 
@@ -116,7 +128,7 @@ def build_specs(cue_list: CueList, soundfont: SoundFont) -> list[CueSpec]:
 
             arrange_id = folder_fingerprint(Path(SEPARATION_MODEL_DIR))
         specs.append(CueSpec(
-            cue_id=cue.id, sketch_name=str(cue.sketch), sketch_bytes=cue.sketch.read_bytes(),
+            cue_id=cue.id, sketch_name=str(cue.sketch), sketch_bytes=cue.sketch_bytes or cue.sketch.read_bytes(),
             soundfont=soundfont, soundfont_sha256=sf_hash, film_title=film.title, cue_title=cue.title,
             start=cue.start, cue_options=cue_options_dict(cue), render=render, master=master,
             resynth=resynth, resynth_model_id=model_id, cue_list_name=str(cue_list.path),
@@ -130,6 +142,24 @@ def folder_fingerprint(folder: Path) -> str:
     record = sorted((str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns)
                     for p in Path(folder).rglob("*") if p.is_file())
     return sha256_bytes(json.dumps(record).encode())
+
+
+@contextlib.contextmanager
+def output_dir(out_dir: Path) -> Iterator[Path]:
+    """``check_output_dir``, then the block; when the block fails, the folders this
+    created are removed again if they are still empty (nothing else is touched)."""
+    out_dir = Path(out_dir)
+    created = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]
+    check_output_dir(out_dir)
+    try:
+        yield out_dir
+    except BaseException:
+        for folder in created:  # innermost first
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (finished outputs are kept), or gone
+                break
+        raise
 
 
 def check_output_dir(out_dir: Path) -> None:
@@ -208,12 +238,20 @@ def _warm_worker(soundfont: SoundFont, warm_specs: list[CueSpec]) -> int:
     return os.getpid()
 
 
-def _warm_specs(pending: list[CueSpec]) -> list[CueSpec]:
+def _sketch_score(spec: CueSpec, sketches: dict[str, Any] | None):
+    """The cue's parsed sketch: the one the cue list parsed at load, else parsed here."""
+    from scorefarm.symbolic.score_io import load_score_bytes
+
+    score = (sketches or {}).get(spec.cue_id)
+    return score if score is not None else load_score_bytes(spec.sketch_bytes, spec.sketch_name)
+
+
+def _warm_specs(pending: list[CueSpec], sketches: dict[str, Any] | None = None) -> list[CueSpec]:
     """Short stand-ins that together run every symbolic stage the film's cues run (the
     first cue running each stage; the first cue when none runs any), each cut to its
     sketch's first bar and extended by at most one bar. Re-synthesis is left out: its
-    model loads on first use."""
-    from scorefarm.symbolic.score_io import load_score_bytes, note_count, score_to_bytes
+    model loads on first use. ``sketches``: the parsed sketches by cue id, when known."""
+    from scorefarm.symbolic.score_io import note_count, score_to_bytes
 
     first: dict[str, CueSpec] = {}
     for spec in pending:
@@ -224,7 +262,7 @@ def _warm_specs(pending: list[CueSpec]) -> list[CueSpec]:
     stand_ins = []
     for spec in chosen:
         try:
-            score = load_score_bytes(spec.sketch_bytes, spec.sketch_name)
+            score = _sketch_score(spec, sketches)
             short = score.clip(0, score.ticks_per_quarter * WARM_QUARTERS, clip_end=True)
             if not note_count(short):
                 continue
@@ -238,26 +276,27 @@ def _warm_specs(pending: list[CueSpec]) -> list[CueSpec]:
     return stand_ins
 
 
-def _expected_cost(spec: CueSpec) -> float:
+def _expected_cost(spec: CueSpec, sketches: dict[str, Any] | None = None) -> float:
     """A rough cost of rendering a cue, to start the longest first: its sketch's
     length (plus the bars the model adds), more for the symbolic stages it runs.
     The order changes no output, only how well the workers are kept busy."""
-    from scorefarm.symbolic.score_io import load_score_bytes, score_seconds
+    from scorefarm.symbolic.score_io import score_seconds
 
     try:
-        seconds = score_seconds(load_score_bytes(spec.sketch_bytes, spec.sketch_name))
+        seconds = score_seconds(_sketch_score(spec, sketches))
     except Exception:  # a bad sketch fails in its own task, with its own message
         return 0.0
     seconds *= 1 + 0.25 * spec.cue_options.get("extend_bars", 0) / 4
     return seconds * (1.5 if spec.cue_options.get("ensemble") else 1.0)
 
 
-def _warm_workers(ray, pending: list[CueSpec], soundfont: SoundFont, workers: int) -> None:
+def _warm_workers(ray, pending: list[CueSpec], soundfont: SoundFont, workers: int,
+                  sketches: dict[str, Any] | None = None) -> None:
     """Start the workers the film will use and warm each (at most two rounds: Ray may
     hand two warm-up tasks to one worker)."""
     warm = ray.remote(num_cpus=1, max_retries=1)(_warm_worker)
     want = max(1, min(workers, len(pending)))
-    stand_ins = ray.put(_warm_specs(pending))
+    stand_ins = ray.put(_warm_specs(pending, sketches))
     seen: set[int] = set()
     for _ in range(2):
         seen |= set(ray.get([warm.remote(soundfont, stand_ins) for _ in range(want)]))
@@ -270,7 +309,7 @@ def _finish_task(spec: CueSpec, prepared: PreparedCue, *stems: RenderedStem) -> 
 
 
 def _run_on_ray(pending: list[CueSpec], options: FarmOptions, soundfont: SoundFont, delivered, failed,
-                report) -> tuple[float, float]:
+                report, sketches: dict[str, Any] | None = None) -> tuple[float, float]:
     """Each cue is a graph of tasks: prepare (symbolic stages) -> one render task per
     stem -> finish (mix, master, encode). At most ``workers`` (else the cluster's CPUs)
     plus one cues are in flight.
@@ -282,7 +321,7 @@ def _run_on_ray(pending: list[CueSpec], options: FarmOptions, soundfont: SoundFo
     ray = _start_ray(options, soundfont)
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))
-        _warm_workers(ray, pending, soundfont, min(options.workers or cpus, cpus))
+        _warm_workers(ray, pending, soundfont, min(options.workers or cpus, cpus), sketches)
         startup = time.perf_counter() - t
         remote = dict(num_cpus=1, max_retries=3, retry_exceptions=False)
         prepare_t = ray.remote(**remote)(prepare_cue)
@@ -295,7 +334,8 @@ def _run_on_ray(pending: list[CueSpec], options: FarmOptions, soundfont: SoundFo
         # worker that finishes a cue starts the next at once instead of after a round trip
         # to this driver
         limit = (options.workers or cpus) + 1
-        queue = sorted(pending, key=_expected_cost, reverse=True)  # longest first: no long cue left for last
+        # longest first: no long cue left for last
+        queue = sorted(pending, key=lambda spec: _expected_cost(spec, sketches), reverse=True)
         preparing: dict[Any, tuple[CueSpec, Any]] = {}
         finishing: dict[Any, CueSpec] = {}
 
@@ -378,27 +418,20 @@ def _outcome_from(product_manifest: dict[str, Any], cue_id: str, state: str, wal
 
 def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOptions(),
                 progress: FarmProgress | None = None) -> FilmReport:
-    """Render every cue of ``cue_list`` into ``out_dir``; cues fail independently."""
+    """Render every cue of ``cue_list`` into ``out_dir``; cues fail independently.
+    The inputs are resolved before the output folder is made, and a run that fails as
+    a whole (bad SoundFont, unreachable cluster) leaves no empty folder of its own."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    check_output_dir(out_dir)
-    soundfont = resolve_soundfont(options.soundfont or cue_list.film.soundfont)
+    soundfont = resolve_soundfont(options.soundfont or film_soundfont(cue_list.film))
     specs = build_specs(cue_list, soundfont)
+    sketches = {cue.id: cue.sketch_score for cue in cue_list.cues if cue.sketch_score is not None}
     total = len(specs)
     outcomes: dict[str, CueOutcome] = {}
 
     def report(cue_id: str, state: str, reason: str = "") -> None:
         if progress is not None:
             progress({"cue": cue_id, "state": state, "done": len(outcomes), "total": total, "reason": reason})
-
-    pending = []
-    for spec in specs:
-        manifest = None if options.force else cached(out_dir / spec.cue_id, spec.key())
-        if manifest is not None:
-            outcomes[spec.cue_id] = _outcome_from(manifest, spec.cue_id, "cached", 0.0)
-            report(spec.cue_id, "cached")
-        else:
-            pending.append(spec)
 
     def delivered(spec: CueSpec, product: CueProduct) -> None:
         write_cue(product, out_dir / spec.cue_id)
@@ -409,21 +442,31 @@ def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOpt
         outcomes[spec.cue_id] = CueOutcome(spec.cue_id, "failed", reason=_reason(exc))
         report(spec.cue_id, "failed", outcomes[spec.cue_id].reason)
 
-    startup = shutdown = 0.0
-    if pending and options.serial:
-        for spec in pending:
-            report(spec.cue_id, "queued")
-            try:
-                product = render_cue(spec)
-            except ScorefarmError as exc:
-                failed(spec, exc)
-                continue
-            delivered(spec, product)
-    elif pending:
-        startup, shutdown = _run_on_ray(pending, options, soundfont, delivered, failed, report)
+    with output_dir(out_dir):
+        pending = []
+        for spec in specs:
+            manifest = None if options.force else cached(out_dir / spec.cue_id, spec.key())
+            if manifest is not None:
+                outcomes[spec.cue_id] = _outcome_from(manifest, spec.cue_id, "cached", 0.0)
+                report(spec.cue_id, "cached")
+            else:
+                pending.append(spec)
 
-    ordered = [outcomes[s.cue_id] for s in specs]
-    write_film_deliverables(cue_list, out_dir, ordered)
+        startup = shutdown = 0.0
+        if pending and options.serial:
+            for spec in pending:
+                report(spec.cue_id, "queued")
+                try:
+                    product = render_cue(spec)
+                except ScorefarmError as exc:
+                    failed(spec, exc)
+                    continue
+                delivered(spec, product)
+        elif pending:
+            startup, shutdown = _run_on_ray(pending, options, soundfont, delivered, failed, report, sketches)
+
+        ordered = [outcomes[s.cue_id] for s in specs]
+        write_film_deliverables(cue_list, out_dir, ordered)
     return FilmReport(out_dir=out_dir, outcomes=ordered, wall_seconds=time.perf_counter() - started,
                       ray_startup_seconds=startup, ray_shutdown_seconds=shutdown)
 

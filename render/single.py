@@ -20,21 +20,26 @@ def safe_id(stem: str) -> str:
 def render_score_file(path: str | Path, out_dir: str | Path, *, soundfont: str = "default",
                       render_options=None, master_options=None) -> CueProduct:
     """Render ``path`` into ``out_dir``: one stem per section, the mastered mix, the
-    MIDI as rendered and a manifest. Nothing is written when any stage fails."""
-    from .farm import check_output_dir, soundfont_sha256
+    MIDI as rendered and a manifest. The score and the SoundFont are checked before the
+    output folder is made; when any stage fails nothing is written and no folder this
+    made is left. Errors name ``path`` as given."""
+    from scorefarm.symbolic.score_io import load_score_bytes
 
+    from .farm import output_dir, soundfont_sha256
+
+    name = str(path)
     path = Path(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ScoreError("no such file", path) from None
+        raise ScoreError("no such file", name) from None
     except OSError as exc:
-        raise ScoreError(f"cannot read ({exc.strerror or exc})", path) from None
-    out_dir = Path(out_dir)
-    check_output_dir(out_dir)
+        raise ScoreError(f"cannot read ({exc.strerror or exc})", name) from None
+    load_score_bytes(data, name)  # a bad score is refused before anything is made
     font = resolve_soundfont(soundfont)
-    spec = CueSpec(cue_id=safe_id(path.stem), sketch_name=path.name, sketch_bytes=data, soundfont=font,
+    spec = CueSpec(cue_id=safe_id(path.stem), sketch_name=name, sketch_bytes=data, soundfont=font,
                    soundfont_sha256=soundfont_sha256(font), render=render_options, master=master_options)
-    product = render_cue(spec)
-    write_cue(product, out_dir)
+    with output_dir(Path(out_dir)) as folder:
+        product = render_cue(spec)
+        write_cue(product, folder)
     return product

@@ -4,7 +4,9 @@ The format is DESIGN.md's "Cue list": a ``[film]`` table and one ``[[cues]]`` ta
 cue, paths relative to the file. Every problem is refused with a one-line
 ``CueListError`` that names the file, the cue (``cue 1M1``, or ``cues[3] (4th [[cues]]
 table)`` when its id is missing or bad), the key, what was received and what is allowed.
-Nothing is guessed and no unknown key is kept.
+Nothing is guessed and no unknown key is kept. What can be checked before rendering is
+checked here: each sketch is read and parsed (a cue keeps its bytes and parsed score, so
+the farm plans with them instead of parsing again), and each ensemble is looked up.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import difflib
 import math
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import CueListError, TimecodeError
+from ..errors import CueListError, InputError, ScoreError, TimecodeError
 from .timecode import ALLOWED_RATES, FrameRate, Timecode
 
 FILM_KEYS = ("title", "frame_rate", "sample_rate", "loudness", "true_peak", "soundfont", "resynth_model")
@@ -64,6 +66,8 @@ class Cue:
     hits: tuple[Timecode, ...]
     folder: Path | None = None  # the film's folder; set by load_cue_list
     resynth_mode: str = "mix"  # the re-synthesized layer goes under the stem ("mix") or replaces it
+    sketch_bytes: bytes = field(default=b"", repr=False, compare=False)  # as read and checked at load
+    sketch_score: Any = field(default=None, repr=False, compare=False)  # the parsed sketch (symusic ScoreTick)
 
 
 @dataclass(frozen=True)
@@ -277,10 +281,11 @@ def _read_cue(table: Any, index: int, film: Film, given: str) -> Cue:
             raise where.fail(f"hits[{n}]", f"hit point {hit} is before the cue's start {start}; "
                              "allowed: at or after the start")
         hits.append(hit)
+    sketch, sketch_bytes, sketch_score = _read_sketch(where, table["sketch"], film.folder)
     return Cue(
         id=cue_id,
         title=where.string("title", table.get("title", cue_id), allow_empty=False),
-        sketch=_sketch_path(where, table["sketch"], film.folder),
+        sketch=sketch,
         start=start,
         extend_bars=where.integer("extend_bars", table.get("extend_bars", 0), 0, EXTEND_BARS_MAX),
         harmonize=where.boolean("harmonize", table.get("harmonize", False)),
@@ -291,6 +296,8 @@ def _read_cue(table: Any, index: int, film: Film, given: str) -> Cue:
         hits=tuple(hits),
         folder=film.folder,
         resynth_mode=_resynth_mode(where, table),
+        sketch_bytes=sketch_bytes,
+        sketch_score=sketch_score,
     )
 
 
@@ -311,11 +318,41 @@ def _resynth_mode(where: _Where, table: dict) -> str:
 
 def _ensemble(where: _Where, value: Any, folder: Path) -> str:
     """A template name, or a TOML file of the user's ensembles inside the film folder
-    (kept as written, relative to the folder; checked to exist)."""
+    (kept as written, relative to the folder; checked to exist and to define the ensemble)."""
+    from scorefarm.arrange.catalogue import ensembles, load_ensemble
+
     name = where.string("ensemble", value, allow_empty=True)
     if name.endswith(".toml"):
-        _sketch_path(where, name, folder, key="ensemble")
+        target = _sketch_path(where, name, folder, key="ensemble")
+        try:
+            load_ensemble(str(target))
+        except InputError as exc:
+            raise where.fail("ensemble", exc.one_line()) from None
+    elif name:
+        known = sorted(ensembles())
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise where.fail("ensemble", f"unknown ensemble {name!r}; {hint}allowed: '' (the sketch's own "
+                             f"instruments), a .toml file in the film folder, or one of: {', '.join(known)}")
     return name
+
+
+def _read_sketch(where: _Where, value: Any, folder: Path) -> tuple[Path, bytes, Any]:
+    """The sketch's path, bytes and parsed score: a file inside ``folder`` that is a
+    MIDI file with notes. A bad sketch stops the film here, before anything is rendered."""
+    from .score_io import load_score_bytes
+
+    target = _sketch_path(where, value, folder)
+    try:
+        data = target.read_bytes()
+    except OSError as exc:
+        raise where.fail("sketch", f"cannot read {value!r} ({exc.strerror or exc})") from None
+    try:
+        score = load_score_bytes(data, str(target))
+    except ScoreError as exc:
+        raise where.fail("sketch", f"{value!r} {exc.message}") from None
+    return target, data, score
 
 
 def _sketch_path(where: _Where, value: Any, folder: Path, key: str = "sketch") -> Path:

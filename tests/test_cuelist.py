@@ -61,11 +61,11 @@ start = "01:00:00:00"
 
 
 @pytest.fixture
-def film_dir(tmp_path: Path) -> Path:
+def film_dir(tmp_path: Path, make_score) -> Path:
     folder = tmp_path / "harbour"
     (folder / "sketches").mkdir(parents=True)
     for name in ("1m1.mid", "2m3.mid"):
-        (folder / "sketches" / name).write_bytes(b"MThd")
+        make_score().dump_midi(str(folder / "sketches" / name))
     (folder / "models" / "musicgen").mkdir(parents=True)
     return folder
 
@@ -412,8 +412,69 @@ def test_resynth_needs_a_model_folder(film_dir: Path):
     assert (cue.resynth, cue.resynth_mode) == (True, "mix")
 
 
+DUO = ('[ensembles.duo]\ndescription = "Cello and piano"\nparts = [\n'
+       '    { label = "Solo Cello", instrument = "cello" },\n    { label = "Piano", instrument = "piano" },\n]\n')
+
+
 def test_an_ensemble_file_must_exist_inside_the_film_folder(film_dir: Path):
     refused(write(film_dir, cue(ensemble='"mine.toml"')), "cue 1M1", "key 'ensemble'", "file not found")
     refused(write(film_dir, cue(ensemble='"../mine.toml"')), "cue 1M1", "key 'ensemble'", "outside the film folder")
-    (film_dir / "mine.toml").write_text("")
+    (film_dir / "mine.toml").write_text(DUO)
     assert load_cue_list(write(film_dir, cue(ensemble='"mine.toml"'))).cues[0].ensemble == "mine.toml"
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("", "ensembles"),
+    ("[ensembles.duo\n", "not valid TOML"),
+    (DUO.replace('"cello"', '"kazoo"'), "kazoo"),
+    (DUO.replace("description", "descripton"), "unknown key"),
+    (DUO + DUO.replace("duo", "trio"), "none is named 'mine'"),
+])
+def test_a_broken_ensemble_file_is_refused_at_load(film_dir: Path, text: str, fragment: str):
+    (film_dir / "mine.toml").write_text(text)
+    refused(write(film_dir, cue(ensemble='"mine.toml"')), "cue 1M1", "key 'ensemble'",
+            str(film_dir.resolve() / "mine.toml"), fragment)
+
+
+def test_an_unknown_ensemble_is_refused_at_load_with_the_known_ones_listed(film_dir: Path):
+    from scorefarm.arrange.catalogue import ensembles
+
+    message = refused(write(film_dir, cue(ensemble='"nosuch"')), "cue 1M1", "key 'ensemble'",
+                      "unknown ensemble 'nosuch'", ", ".join(sorted(ensembles())))
+    assert "did you mean" not in message
+    refused(write(film_dir, cue(ensemble='"string"')), "did you mean 'strings'?")
+    refused(write(film_dir, cue(ensemble='"ensembles/strings"')), "unknown ensemble 'ensembles/strings'")
+    for name in ("", "strings", "full-orchestra"):
+        assert load_cue_list(write(film_dir, cue(ensemble=json.dumps(name)))).cues[0].ensemble == name
+
+
+# -- refusals: the sketch's contents ---------------------------------------------------
+
+
+def _no_notes(path: Path) -> None:
+    import symusic
+
+    score = symusic.Score(480)
+    score.tracks.append(symusic.Track("Piano", 0, False))
+    score.dump_midi(str(path))
+
+
+@pytest.mark.parametrize("make, problem", [
+    (lambda path: path.write_bytes(b""), "is not a MIDI file (it is empty"),
+    (lambda path: path.write_text("not a MIDI file, only text\n"), "is not a MIDI file (it starts with b'not '"),
+    (lambda path: path.write_bytes(path.read_bytes()[:40]), "is truncated"),
+    (_no_notes, "has no notes"),
+], ids=["empty", "text", "truncated", "no-notes"])
+def test_a_bad_sketch_is_refused_at_load(film_dir: Path, make, problem: str):
+    make(film_dir / "sketches" / "1m1.mid")
+    message = refused(write(film_dir, MINIMAL_CUE), "cue 1M1", "key 'sketch'", "'sketches/1m1.mid' " + problem)
+    assert message.startswith(f"{film_dir / 'film.toml'}: cue 1M1: key 'sketch': 'sketches/1m1.mid' ")
+
+
+def test_a_cue_keeps_the_sketch_it_checked(film_dir: Path):
+    from scorefarm.symbolic.score_io import note_count
+
+    cue = load_cue_list(write(film_dir, MINIMAL_CUE)).cues[0]
+    assert cue.sketch_bytes == (film_dir / "sketches" / "1m1.mid").read_bytes()
+    assert note_count(cue.sketch_score) == 8
+    assert "sketch_bytes" not in repr(cue)

@@ -7,12 +7,13 @@ import csv
 import json
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import soundfile
 
-from scorefarm.errors import FarmError, OutputError
+from scorefarm.errors import CueListError, FarmError, OutputError, SoundFontError
 from scorefarm.render.farm import FarmOptions, render_film
 from scorefarm.symbolic.cuelist import load_cue_list
 
@@ -104,18 +105,33 @@ def test_changing_one_cue_rerenders_only_that_cue(tmp_path):
     assert [(o.cue_id, o.state) for o in report.outcomes] == [("1M1", "cached"), ("1M2", "rendered")]
 
 
-def test_a_corrupt_sketch_fails_its_cue_only(tmp_path):
+def test_a_cue_failing_while_rendering_fails_alone(tmp_path, make_score):
+    import symusic
+
     film = _copy_demo(tmp_path, cues=2)
-    (film.parent / "sketches" / "1m2_the_chase.mid").write_bytes(b"MThd\x00\x00\x00\x06garbage")
+    muted = make_score([(0, 1, 60, 100)])  # a sound sketch at load that renders to silence
+    muted.tracks[0].controls.append(symusic.ControlChange(0, 7, 0))
+    muted.dump_midi(str(film.parent / "sketches" / "1m1_harbour_dawn.mid"))
     out = tmp_path / "out"
     report = render_film(load_cue_list(film), out, FarmOptions(workers=2))
     states = {o.cue_id: o for o in report.outcomes}
-    assert states["1M1"].state == "rendered"
-    assert states["1M2"].state == "failed"
-    assert "1m2_the_chase.mid" in states["1M2"].reason
-    assert not (out / "1M2").exists()
+    assert states["1M2"].state == "rendered"
+    assert states["1M1"].state == "failed"
+    assert "1m1_harbour_dawn.mid" in states["1M1"].reason and "silence" in states["1M1"].reason
+    assert not (out / "1M1").exists()
     rows = list(csv.DictReader((out / "cue_sheet.csv").open()))
-    assert [r["cue"] for r in rows] == ["1M1"]
+    assert [r["cue"] for r in rows] == ["1M2"]
+
+
+@pytest.mark.parametrize("sketch, problem", [(b"", "is not a MIDI file (it is empty"),
+                                             (b"MThd\x00\x00\x00\x06garbage", "declares MIDI format 26465")])
+def test_a_corrupt_sketch_stops_the_film_at_load(tmp_path, sketch, problem):
+    film = _copy_demo(tmp_path, cues=2)
+    (film.parent / "sketches" / "1m2_the_chase.mid").write_bytes(sketch)
+    with pytest.raises(CueListError) as info:
+        load_cue_list(film)
+    message = info.value.one_line()
+    assert message.startswith(f"{film}: cue 1M2: key 'sketch': 'sketches/1m2_the_chase.mid' {problem}"), message
 
 
 def test_unwritable_output_folder_is_refused(tmp_path):
@@ -130,8 +146,21 @@ def test_unreachable_cluster_fails_fast(tmp_path):
     film = _copy_demo(tmp_path, cues=1)
     started = time.monotonic()
     with pytest.raises(FarmError, match="cannot reach the Ray cluster"):
-        render_film(load_cue_list(film), tmp_path / "out", FarmOptions(address="127.0.0.1:9"))
+        render_film(load_cue_list(film), tmp_path / "out" / "film", FarmOptions(address="127.0.0.1:9"))
     assert time.monotonic() - started < 30
+    assert not (tmp_path / "out").exists()  # the folders it made are gone again
+    kept = tmp_path / "kept"
+    (kept / "notes").mkdir(parents=True)
+    with pytest.raises(FarmError):
+        render_film(load_cue_list(film), kept, FarmOptions(address="127.0.0.1:9"))
+    assert (kept / "notes").is_dir()  # a folder the user had is left as it was
+
+
+def test_a_bad_soundfont_is_refused_before_the_output_folder_is_made(tmp_path):
+    film = _copy_demo(tmp_path, cues=1)
+    with pytest.raises(SoundFontError, match="unknown SoundFont 'nosuch'"):
+        render_film(load_cue_list(film), tmp_path / "out", FarmOptions(soundfont="nosuch"))
+    assert not (tmp_path / "out").exists()
 
 
 def test_serial_path_matches_the_farm(demo_run, tmp_path):
@@ -199,16 +228,14 @@ def test_a_cue_with_resynthesis_on_ray(tmp_path, tiny_musicgen_dir):
     assert (out / "1M1" / "1M1_mix.wav").read_bytes() == (plain / "1M1" / "1M1_mix.wav").read_bytes()
 
 
-def test_an_unknown_ensemble_fails_its_cue_with_the_known_ones_listed(tmp_path):
+def test_an_unknown_ensemble_stops_the_film_at_load_with_the_known_ones_listed(tmp_path):
     film = _copy_demo(tmp_path, cues=2)
     film.write_text(film.read_text().replace('ensemble = "full-orchestra"', 'ensemble = "kazoo-band"', 1))
-    report = render_film(load_cue_list(film), tmp_path / "out", FarmOptions(serial=True))
-    outcome = {o.cue_id: o for o in report.outcomes}
-    assert outcome["1M1"].state == "rendered"
-    assert outcome["1M2"].state == "failed"
-    assert "cue 1M2" in outcome["1M2"].reason and "kazoo-band" in outcome["1M2"].reason
-    assert "string-quartet" in outcome["1M2"].reason and "film.toml" in outcome["1M2"].reason
-    assert not (tmp_path / "out" / "1M2").exists()
+    with pytest.raises(CueListError) as info:
+        load_cue_list(film)
+    message = info.value.one_line()
+    assert message.startswith(f"{film}: cue 1M2: key 'ensemble': unknown ensemble 'kazoo-band'")
+    assert "string-quartet" in message and "full-orchestra" in message
 
 
 def test_a_cue_may_name_its_own_ensemble_file(tmp_path):
@@ -265,9 +292,9 @@ def test_warm_up_stand_ins_cover_every_stage_in_a_bar(tmp_path):
     from scorefarm.symbolic.score_io import load_score_bytes
 
     film = _copy_demo(tmp_path)
-    (film.parent / "sketches" / "1m1_harbour_dawn.mid").write_bytes(b"MThd broken")
     cue_list = load_cue_list(film)
     specs = build_specs(cue_list, resolve_soundfont(cue_list.film.soundfont))
+    specs[0] = replace(specs[0], sketch_bytes=b"MThd broken")  # 1M1: as if it changed after load
     stand_ins = _warm_specs(specs)
     for key in ("extend_bars", "harmonize", "ensemble"):  # every stage the film runs is warmed
         assert any(s.cue_options.get(key) for s in stand_ins), key
@@ -278,6 +305,25 @@ def test_warm_up_stand_ins_cover_every_stage_in_a_bar(tmp_path):
         assert stand_in.cue_options.get("extend_bars", 0) <= 1 and stand_in.resynth is None
     # a film whose only cue is corrupt warms on nothing rather than failing at start-up
     assert _warm_specs([s for s in specs if s.cue_id == "1M1"]) == []
+
+
+def test_each_sketch_is_parsed_once_before_the_workers(tmp_path, monkeypatch):
+    # the cue list parses each sketch at load (refusing bad ones); the farm plans with
+    # those parsed sketches instead of parsing them again
+    from scorefarm.render.farm import _expected_cost, _warm_specs, build_specs
+    from scorefarm.render.soundfonts import resolve_soundfont
+    from scorefarm.symbolic import score_io
+
+    parsed = []
+    real = score_io.load_score_bytes
+    monkeypatch.setattr(score_io, "load_score_bytes", lambda data, name: parsed.append(name) or real(data, name))
+    cue_list = load_cue_list(_copy_demo(tmp_path))
+    assert len(parsed) == len(cue_list.cues)
+    specs = build_specs(cue_list, resolve_soundfont(cue_list.film.soundfont))
+    sketches = {cue.id: cue.sketch_score for cue in cue_list.cues}
+    assert _warm_specs(specs, sketches) and all(_expected_cost(spec, sketches) > 0 for spec in specs)
+    assert len(parsed) == len(cue_list.cues)
+    assert [spec.sketch_bytes for spec in specs] == [cue.sketch.read_bytes() for cue in cue_list.cues]
 
 
 def test_shutting_down_an_embedded_ray_stops_its_monitor_first(monkeypatch):
@@ -325,3 +371,22 @@ def test_a_cue_product_travels_with_its_files_out_of_band(demo_run):
     assert len(data) < 4096  # the stream holds no audio
     back = pickle.loads(data, buffers=buffers)
     assert back == product and all(type(d) is bytes for d in back.files.values())
+
+
+def test_a_relative_soundfont_in_the_film_is_found_from_the_films_folder(tmp_path, monkeypatch):
+    from scorefarm.render.farm import film_soundfont
+    from scorefarm.render.soundfonts import resolve_soundfont
+
+    system = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+    if not system.is_file():
+        pytest.skip("the FluidR3 GM SoundFont is not installed")
+    film = _copy_demo(tmp_path, cues=1)
+    (film.parent / "fonts").mkdir()
+    (film.parent / "fonts" / "orchestra.sf2").symlink_to(system)
+    film.write_text(film.read_text().replace('soundfont = "default"', 'soundfont = "fonts/orchestra.sf2"', 1))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # compose run from another folder
+    cue_list = load_cue_list(film)
+    assert resolve_soundfont(film_soundfont(cue_list.film)).path == film.parent / "fonts" / "orchestra.sf2"
+    assert film_soundfont(replace(cue_list.film, soundfont="default")) == "default"  # catalogue names stay names
