@@ -115,14 +115,13 @@ def extend(sketch: Path, bars: int, temperature: float, top_p: float, top_k: int
       compose extend sketch.mid --bars 8 -o sketch_long.mid
       compose extend sketch.mid --bars 16 --temperature 0.8 --seed 3 --variations 4
     """
-    from scorefarm.symbolic.extend import ExtendOptions, extend_file
+    from scorefarm.symbolic.extend import ExtendOptions, extend_file, variation_path
     from scorefarm.symbolic.voices import check_midi_output
 
     if out_path is None:
         out_path = sketch.with_name(sketch.stem + "_extended.mid")
     for v in range(variations):  # the names extend_file writes: refuse a folder or the sketch before the work
-        target = out_path if variations == 1 else out_path.with_name(f"{out_path.stem}_v{v + 1}{out_path.suffix}")
-        check_midi_output(target, inputs=(sketch,))
+        check_midi_output(variation_path(out_path, v, variations), inputs=(sketch,))
     options = ExtendOptions(bars=bars, temperature=temperature, top_p=top_p, top_k=top_k, seed=seed, free=free,
                             profile_weight=profile_weight)
     results = extend_file(sketch, out_path, options, variations=variations, model_dir=model_dir)

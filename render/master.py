@@ -52,7 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, RenderError, SilentAudioError
+from ..errors import AudioInputError, InputError, RenderError, SilentAudioError
 from .truepeak import true_peak_dbtp
 from .wavio import Bext, read_wav, write_wav
 
@@ -354,6 +354,12 @@ def master_file(
     ``options.sample_rate``. A ``bext`` chunk in the input is kept, its time
     reference rescaled to the new rate and a coding-history line added."""
     wav = read_wav(in_path)
+    channels = wav.audio.shape[1] if wav.audio.ndim == 2 else 1
+    if channels > MAX_CHANNELS:  # the file, not the code, is wrong: bad input (exit status 2)
+        raise AudioInputError(f"has {channels} channels; mastering takes 1 to {MAX_CHANNELS} "
+                              "(BS.1770 weights L, R, C, Ls, Rs)", in_path)
+    if not np.all(np.isfinite(wav.audio)):
+        raise AudioInputError("has NaN or infinite samples", in_path)
     try:
         result = master(wav.audio, wav.sample_rate, options)
     except (RenderError, SilentAudioError) as exc:

@@ -348,6 +348,13 @@ def assemble(sketch: symusic.Score, voice_map: VoiceMap, new: symusic.Score, ext
     return out, added
 
 
+def variation_path(out_path: str | Path, index: int, variations: int) -> Path:
+    """Where variation ``index`` (from 0) of ``variations`` is written: ``out_path``
+    itself for one, ``NAME_v1.mid``, ``NAME_v2.mid``... for more."""
+    out_path = Path(out_path)
+    return out_path if variations == 1 else out_path.with_name(f"{out_path.stem}_v{index + 1}{out_path.suffix}")
+
+
 def extend_file(sketch: str | Path, out_path: str | Path, options: ExtendOptions = ExtendOptions(), *,
                 variations: int = 1, model_dir: str | Path | None = None) -> list[ExtendResult]:
     """Read a sketch, write ``variations`` extensions (seeds ``seed`` .. ``seed+V-1``)."""
@@ -361,7 +368,7 @@ def extend_file(sketch: str | Path, out_path: str | Path, options: ExtendOptions
     for v in range(variations):
         opts = dataclasses.replace(options, seed=options.seed + v)
         result = extend_score(score, opts, model=model, tokenizer=tokenizer, name=str(sketch))
-        target = out_path if variations == 1 else out_path.with_name(f"{out_path.stem}_v{v + 1}{out_path.suffix}")
+        target = variation_path(out_path, v, variations)
         save_score(result.score, target)
         result.path = str(target)
         results.append(result)

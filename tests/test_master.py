@@ -260,8 +260,9 @@ def refused(result, path: Path, text: str) -> None:
 
 
 @pytest.mark.parametrize("audio, text", [(np.zeros((FS, 2)), "silent"), (np.zeros((0, 2)), "silent"),
-                                         (1e-5 * pink_noise(1.0), "absolute gate")])
-def test_cli_master_of_silence_is_bad_input(tmp_path: Path, audio, text):
+                                         (1e-5 * pink_noise(1.0), "absolute gate"),
+                                         (np.tile(pink_noise(0.5)[:, :1], (1, 8)), "has 8 channels")])
+def test_cli_master_of_unusable_audio_is_bad_input(tmp_path: Path, audio, text):
     from click.testing import CliRunner
 
     from scorefarm.cli.main import cli
