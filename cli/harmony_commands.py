@@ -178,8 +178,9 @@ def _print_report(report, label: str | None) -> None:
     counts = report.counts()
     summary = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items()) or "no faults"
     where = f" ({label})" if label else ""
-    click.echo(f"{len(report.faults)} fault(s){where} in {report.transitions} transitions between "
-               f"{len(report.voices)} voices ({', '.join(report.voices)}): {summary}")
+    voices = f"{len(report.voices)} voices" if len(report.voices) != 1 else "1 voice"
+    click.echo(f"{len(report.faults)} fault(s){where} in {report.transitions} transitions of "
+               f"{voices} ({', '.join(report.voices)}): {summary}")
     _notes(report.notes)
 
 
