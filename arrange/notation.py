@@ -114,7 +114,7 @@ def _fill(m21part, notes: list, inst, tpq: int, source, *, first: bool) -> None:
         first_note = group[0]
         length = min(_quantize(p.duration / tpq) for p in group)
         if unpitched:
-            heads = [_drum_note(note, pitch) for pitch in sorted({p.pitch for p in group})]
+            heads = [_drum_note(pitch) for pitch in sorted({p.pitch for p in group})]
             element = heads[0] if len(heads) == 1 else percussion.PercussionChord(heads)
         else:
             written = [p.pitch - inst.transposition for p in group]
@@ -136,9 +136,12 @@ def _fill(m21part, notes: list, inst, tpq: int, source, *, first: bool) -> None:
         m21part.insert(float(onset), element)
 
 
-def _drum_note(note_module, pitch: int):
+def _drum_note(pitch: int):
+    """An unpitched note placed on the staff where a drum set's ``pitch`` (GM) is written."""
+    from music21 import note
+
     step, octave, head = _DRUM_DISPLAY.get(pitch, _DRUM_DEFAULT)
-    element = note_module.Unpitched()
+    element = note.Unpitched()
     element.displayStep, element.displayOctave = step, octave
     if head:
         element.notehead = head
