@@ -4,12 +4,18 @@ One part per ensemble part in score order, at written pitch (sounding minus the
 instrument's transposition) with a ``<transpose>`` element so a notation program
 plays it at concert pitch; the catalogue's clef; articulation marks, "pizz." /
 "arco" and tremolo strokes; a dynamic mark wherever a part's dynamic level changes;
-the reduction's time signatures and tempi. Percussion parts are unpitched notes on a
-percussion staff (the drum-set layout of ``_DRUM_DISPLAY``), and kit notes no part of
-the ensemble plays get a "Drum Kit" staff at the head of the percussion section. Onsets and lengths are quantized to
-eighths-of-a-beat or sixths-of-a-beat (whichever is nearer), and a part's
-overlapping notes are notated as chords, the earlier cut at the later's onset: the
-MIDI keeps the exact performance, the score is for reading and editing.
+the reduction's time signatures and tempi; the key signature (the reduction's own,
+else the key the project's key finder hears), transposed for each transposing
+instrument, and every pitch spelled from its key (``_Speller``: A-flat major writes
+E-flat and D-flat, never D-sharp and C-sharp). Percussion parts are unpitched notes
+on a percussion staff (the drum-set layout of ``_DRUM_DISPLAY``), and kit notes no
+part of the ensemble plays get a "Drum Kit" staff at the head of the percussion
+section. Onsets and lengths are quantized to eighths-of-a-beat or sixths-of-a-beat
+(whichever is nearer); a note that stops just short of the next one (the gap under a
+sixteenth, the note three quarters of the span or more) is written up to it, as a
+player's detached note is notated; a part's overlapping notes are notated as chords,
+the earlier cut at the later's onset; every staff runs to the bar line after the last
+note. The MIDI keeps the exact performance, the score is for reading and editing.
 
 Output is deterministic: part and instrument ids are fixed and the encoding date
 that music21 stamps is removed.
@@ -38,6 +44,74 @@ _CHANNELS = [c for c in range(16) if c != 9]  # music21 counts from 0; 9 is the 
 def _quantize(value: float) -> Fraction:
     eighth, sixth = Fraction(round(value * 8), 8), Fraction(round(value * 6), 6)
     return eighth if abs(eighth - value) <= abs(sixth - value) else sixth
+
+
+_LEGATO_GAP = Fraction(1, 4)  # quarters: a shorter gap before the next note is closed in the score
+_LEGATO_SHARE = Fraction(3, 4)
+# Chromatic degrees spelled as composers spell them, by interval above the tonic:
+# major: #1 (V/ii), b3 and b6 (mixture), #4 (V/V), b7 (V/IV); minor: b2 (Neapolitan),
+# #3 (the Picardy third), #4, and the raised 6th and 7th of the melodic minor.
+_CHROMATIC = {"major": {1: "A1", 3: "m3", 6: "A4", 8: "m6", 10: "m7"},
+              "minor": {1: "m2", 4: "M3", 6: "A4", 9: "M6", 11: "M7"}}
+
+
+class _Speller:
+    """Pitch names from a key: its scale degrees, then the usual chromatic ones."""
+
+    def __init__(self, key):
+        from music21 import pitch
+
+        names = {p.pitchClass: p.name for p in key.getScale().getPitches("C4", "B4")}
+        for semitones, interval in _CHROMATIC[key.mode].items():
+            names.setdefault((key.tonic.pitchClass + semitones) % 12, key.tonic.transpose(interval).name)
+        self.names = names
+        self._pitch = pitch.Pitch
+
+    def pitch(self, midi: int):
+        spelled = self._pitch(self.names[midi % 12])
+        spelled.octave = 4
+        spelled.octave += (midi - spelled.midi) // 12  # B-sharp and C-flat cross the octave's letter boundary
+        return spelled
+
+
+def _key_for(pc: int, mode: str):
+    """The spelling of the key on ``pc`` with the fewest sharps or flats."""
+    from music21 import key
+
+    keys = [key.KeySignature(n).asKey(mode) for n in range(-7, 8)]
+    return min((k for k in keys if k.tonic.pitchClass == pc), key=lambda k: abs(k.sharps))
+
+
+def _concert_key(orchestration) -> tuple[int, str]:
+    """(tonic pitch class, mode): the reduction's first key signature, else the key heard."""
+    import numpy as np
+
+    from scorefarm.symbolic.keyfinding import best_key
+
+    source = orchestration.source
+    if len(source.key_signatures):
+        first = source.key_signatures[0]
+        mode = "minor" if first.tonality else "major"
+        major = (first.key * 7) % 12
+        return ((major + 9) % 12 if mode == "minor" else major), mode
+    notes = orchestration.source_notes
+    if not len(notes):
+        return 0, "major"
+    return best_key(np.bincount(notes[:, 2] % 12, weights=notes[:, 1], minlength=12).astype(np.float64))
+
+
+def _score_end(orchestration, tpq: int) -> Fraction:
+    """The bar line at or after the last note (in quarters from the start)."""
+    ends = [p.time + p.duration for p in orchestration.placed]
+    ends += [n.time + n.duration for track in orchestration.drums for n in track.notes]
+    end = Fraction(max(ends, default=0), tpq)
+    start, bar = Fraction(0), Fraction(4)
+    for ts in orchestration.source.time_signatures:
+        if Fraction(ts.time, tpq) > end:
+            break
+        start, bar = Fraction(ts.time, tpq), Fraction(ts.numerator * 4, ts.denominator)
+    bars = -((start - end) // bar)  # whole bars from the last signature, rounded up
+    return max(end, start + bars * bar)
 
 
 # Where a GM drum note sits on a percussion staff, and its notehead (the common
@@ -72,6 +146,8 @@ def musicxml_bytes(orchestration, title: str = "") -> bytes:
     kit = [Placed(n.time, n.duration, n.pitch, n.velocity, -1, -1, "percussion", velocity_level(n.velocity))
            for track in orchestration.drums for n in track.notes]
     kit_at = next((i for i, p in enumerate(parts) if p.instrument.section == "percussion"), len(parts))
+    tonic, mode = _concert_key(orchestration)
+    end = _score_end(orchestration, tpq)
     staves: list[tuple[int | None, list]] = [(index, by_part.get(index, [])) for index in range(len(parts))]
     if kit:
         staves.insert(kit_at, (None, kit))
@@ -91,35 +167,42 @@ def musicxml_bytes(orchestration, title: str = "") -> bytes:
         if inst is not None and inst.transposition:
             player.transposition = interval.Interval(inst.transposition)
         m21part.insert(0, player)
-        _fill(m21part, notes, inst, tpq, source, first=number == 0)
+        written_key = None if unpitched else _key_for((tonic - inst.transposition) % 12, mode)
+        _fill(m21part, notes, inst, tpq, source, written_key, end, first=number == 0)
         score.insert(0, m21part)
     with contextlib.redirect_stderr(io.StringIO()):  # music21 warns once per part past 15 MIDI channels
         data = GeneralObjectExporter(score).parse()
     return re.sub(rb"\s*<encoding-date>[^<]*</encoding-date>", b"", data)
 
 
-def _fill(m21part, notes: list, inst, tpq: int, source, *, first: bool) -> None:
-    """One staff: clef, the tempi (on the first), time signatures, notes with their marks."""
+def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fraction, *, first: bool) -> None:
+    """One staff: clef, key (``written_key``, None for percussion), the tempi (on the
+    first), time signatures, notes with their marks, rests up to ``end``."""
     from music21 import articulations, chord, clef, dynamics, expressions, meter, note, percussion, tempo
 
     unpitched = inst is None or inst.unpitched
     m21part.insert(0, getattr(clef, _CLEFS.get("percussion" if inst is None else inst.clef, "TrebleClef"))())
+    speller = None
+    if written_key is not None:
+        m21part.insert(0, written_key)
+        speller = _Speller(written_key)
     if first:
         for mark in source.tempos:
             m21part.insert(float(Fraction(mark.time, tpq)), tempo.MetronomeMark(number=round(mark.qpm, 2)))
     for ts in source.time_signatures or []:
         m21part.insert(float(Fraction(ts.time, tpq)), meter.TimeSignature(f"{ts.numerator}/{ts.denominator}"))
     level, plucked = None, False
-    for onset, group in _chords(notes, tpq):
+    reached = Fraction(0)
+    for onset, group, length in _chords(notes, tpq, end):
         first_note = group[0]
-        length = min(_quantize(p.duration / tpq) for p in group)
         if unpitched:
             heads = [_drum_note(pitch) for pitch in sorted({p.pitch for p in group})]
             element = heads[0] if len(heads) == 1 else percussion.PercussionChord(heads)
         else:
-            written = [p.pitch - inst.transposition for p in group]
-            element = note.Note(written[0]) if len(written) == 1 else chord.Chord(sorted(set(written)))
+            written = [speller.pitch(pitch) for pitch in sorted({p.pitch - inst.transposition for p in group})]
+            element = note.Note(written[0]) if len(written) == 1 else chord.Chord(written)
         element.quarterLength = length
+        reached = max(reached, onset + length)
         mark = _MARKS.get(first_note.articulation)
         if mark:
             element.articulations.append(getattr(articulations, mark)())
@@ -134,6 +217,8 @@ def _fill(m21part, notes: list, inst, tpq: int, source, *, first: bool) -> None:
             level = first_note.level
             m21part.insert(float(onset), dynamics.Dynamic(LEVELS[level]))
         m21part.insert(float(onset), element)
+    if reached < end:
+        m21part.insert(float(reached), note.Rest(quarterLength=end - reached))
 
 
 def _drum_note(pitch: int):
@@ -148,28 +233,32 @@ def _drum_note(pitch: int):
     return element
 
 
-def _chords(notes: list, tpq: int):
-    """(quantized onset, notes) per onset, each cut where the next onset begins."""
+def _written_length(onset: Fraction, length: Fraction, limit: Fraction | None) -> Fraction:
+    """A note's length in the score: up to the next onset (``limit`` after it), or to
+    the next eighth, when it stops just short of it."""
+    targets = [] if limit is None else [limit]
+    eighth = Fraction(1, 2)
+    targets.append(-((onset + length) // -eighth) * eighth - onset)  # the eighth-note grid line after its end
+    for target in sorted(targets):
+        if (limit is None or target <= limit) and target - length < _LEGATO_GAP and length >= _LEGATO_SHARE * target:
+            return target
+    return length if limit is None else min(length, limit)
+
+
+def _chords(notes: list, tpq: int, end: Fraction | None = None):
+    """(quantized onset, notes, written length) per onset: the notes struck there, as
+    long as the shortest, cut where the next onset (or ``end``) begins and written up
+    to it when they stop just short (``_LEGATO_GAP``)."""
     groups: dict[Fraction, list] = defaultdict(list)
     for placed in notes:
         groups[_quantize(placed.time / tpq)].append(placed)
     onsets = sorted(groups)
     for i, onset in enumerate(onsets):
         group = sorted(groups[onset], key=lambda p: -p.pitch)
-        limit = onsets[i + 1] - onset if i + 1 < len(onsets) else None
+        limit = onsets[i + 1] - onset if i + 1 < len(onsets) else (end - onset if end is not None else None)
         trimmed = []
         for placed in group:
-            length = max(_quantize(placed.duration / tpq), Fraction(1, 8))
-            if limit is not None:
-                length = min(length, limit)
-            trimmed.append((placed, length))
+            trimmed.append((placed, _written_length(onset, max(_quantize(placed.duration / tpq), Fraction(1, 8)),
+                                                    limit)))
         shortest = min(length for _, length in trimmed)
-        yield onset, [_with_length(p, shortest, tpq) for p, _ in trimmed]
-
-
-def _with_length(placed, length: Fraction, tpq: int):
-    from copy import copy
-
-    clone = copy(placed)
-    clone.duration = int(length * tpq)
-    return clone
+        yield onset, [p for p, _ in trimmed], shortest

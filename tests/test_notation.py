@@ -1,0 +1,55 @@
+"""The MusicXML full score: key signatures, spelling and rhythms a notation program shows cleanly."""
+
+from __future__ import annotations
+
+import music21
+
+from scorefarm.arrange.notation import musicxml_bytes
+from scorefarm.arrange.orchestrate import OrchestrateOptions, orchestrate
+
+# I - IV - V7 - I in A-flat major, each chord released a little early (as played), the
+# last bar's chord ending 0.2 of a beat before its bar line
+A_FLAT = [(68, 63, 60, 56), (68, 65, 61, 49), (70, 67, 62, 51), (72, 68, 63, 44)]
+
+
+def _progression(make_score, key_signature: bool):
+    notes = [(4 * bar + beat, 0.95 if beat < 3 else 0.8, pitch, 80)
+             for bar, chord in enumerate(A_FLAT) for beat in range(4) for pitch in chord]
+    score = make_score(notes)
+    if key_signature:
+        import symusic
+
+        score.key_signatures.append(symusic.KeySignature(0, -4, 0))
+    return score
+
+
+def _parse(result):
+    return music21.converter.parseData(musicxml_bytes(result).decode("utf-8"), format="musicxml")
+
+
+def test_the_score_has_the_key_and_spells_from_it(make_score):
+    for key_signature in (True, False):  # the sketch's own signature, else the key heard
+        result = orchestrate(_progression(make_score, key_signature), OrchestrateOptions(ensemble="chamber"))
+        score = _parse(result)
+        for part, ensemble_part in zip(score.parts, result.ensemble.parts):
+            keys = list(part.recurse().getElementsByClass(music21.key.KeySignature))
+            transposition = ensemble_part.instrument.transposition
+            if ensemble_part.instrument.unpitched:
+                assert not keys
+                continue
+            assert keys, part.partName
+            expected = {0: -4, -12: -4, 12: -4, -2: -2, -7: -3}[transposition]  # concert, octave, B-flat, F
+            assert keys[0].sharps == expected, (part.partName, keys[0].sharps)
+        names = {p.name for p in score.flatten().pitches}
+        assert "E-" in names and "D#" not in names and "G#" not in names  # A-flat major: E-flat, never D-sharp
+
+
+def test_notes_released_early_are_written_to_the_beat_and_bars_are_whole(make_score):
+    score = _parse(orchestrate(_progression(make_score, True), OrchestrateOptions(ensemble="string-quartet")))
+    for part in score.parts:
+        tuplets = [n for n in part.recurse().notesAndRests if n.duration.tuplets]
+        assert not tuplets, part.partName
+        rests = [r for r in part.recurse().getElementsByClass(music21.note.Rest)]
+        assert not rests, (part.partName, [(r.measureNumber, r.quarterLength) for r in rests])
+        for measure in part.getElementsByClass(music21.stream.Measure):
+            assert measure.duration.quarterLength == measure.barDuration.quarterLength, (part.partName, measure.number)
