@@ -125,8 +125,10 @@ class _Occupancy:
         return note
 
 
-def _collect(score: symusic.Score) -> tuple[np.ndarray, list]:
-    rows, drums = [], []
+def _collect(score: symusic.Score) -> tuple[np.ndarray, list, int]:
+    """The pitched notes (time, duration, pitch, velocity) with each track's sustain pedal
+    applied, the drum tracks, and how many notes the pedal lengthened."""
+    rows, drums, lengthened = [], [], 0
     for track in score.tracks:
         if track.is_drum:
             if track.note_num():
@@ -134,10 +136,45 @@ def _collect(score: symusic.Score) -> tuple[np.ndarray, list]:
             continue
         if track.note_num():
             a = track.notes.numpy()
-            rows.append(np.stack([a["time"], a["duration"], a["pitch"], a["velocity"]], axis=1).astype(np.int64))
+            row = np.stack([a["time"], a["duration"], a["pitch"], a["velocity"]], axis=1).astype(np.int64)
+            lengthened += _apply_sustain(row, track.controls.numpy())
+            rows.append(row)
     notes = np.concatenate(rows) if rows else np.zeros((0, 4), np.int64)
     order = np.lexsort((-notes[:, 2], notes[:, 0])) if len(notes) else np.zeros(0, np.int64)
-    return notes[order], drums
+    return notes[order], drums, lengthened
+
+
+def _apply_sustain(notes: np.ndarray, controls: dict) -> int:
+    """Lengthen, in place, the notes of one track whose key is released while its sustain
+    pedal (CC64 >= 64) is down: each sounds until the pedal is released, but not past the
+    next onset of its pitch (a re-struck key cuts it). A pedal never released holds to the
+    end of the track's last note. Returns how many notes were lengthened."""
+    pedal = controls["number"] == 64
+    if not pedal.any():
+        return 0
+    order = np.argsort(controls["time"][pedal], kind="stable")
+    times = controls["time"][pedal][order].astype(np.int64)
+    down = controls["value"][pedal][order] >= 64
+    was_down = np.concatenate([[False], down[:-1]])
+    presses, lifts = times[down & ~was_down], times[~down & was_down]
+    if not len(presses):
+        return 0
+    releases = notes[:, 0] + notes[:, 1]
+    if len(lifts) < len(presses):
+        lifts = np.append(lifts, max(int(releases.max()), int(presses[-1])))
+    held = np.searchsorted(presses, releases, side="right") - 1
+    lift = np.where(held >= 0, lifts[np.maximum(held, 0)], 0)
+    sustained = (held >= 0) & (releases < lift)
+    # the next onset of the same pitch, found in the notes sorted by pitch then time
+    span = int(releases.max()) + 2
+    keys = np.sort(notes[:, 2] * span + notes[:, 0])
+    after = np.searchsorted(keys, notes[:, 2] * span + notes[:, 0], side="right")
+    next_key = keys[np.minimum(after, len(keys) - 1)]
+    restruck = (after < len(keys)) & (next_key // span == notes[:, 2])
+    next_onset = np.where(restruck, next_key - notes[:, 2] * span, lift)
+    ends = np.where(sustained, np.maximum(releases, np.minimum(lift, next_onset)), releases)
+    notes[:, 1] = ends - notes[:, 0]
+    return int((ends > releases).sum())
 
 
 def velocity_level(velocity: int) -> int:
@@ -243,8 +280,8 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
         score = score.to("tick")
     tpq = score.tpq
     beats_per_bar = _beats_per_bar(score)
-    notes, drums = _collect(score)
-    report: list[str] = []
+    notes, drums, sustained = _collect(score)
+    report: list[str] = [f"sustain pedal applied: {sustained} notes lengthened"] if sustained else []
     if not len(notes):
         raise ScoreError("has only drum notes: nothing pitched to orchestrate" if drums
                          else "has no notes to orchestrate", name)

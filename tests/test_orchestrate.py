@@ -373,3 +373,40 @@ def test_drums_only_is_refused(make_score, tmp_path):
     refused(CliRunner().invoke(cli, ["orchestrate", str(source), "--ensemble", "strings", "-o", str(out)]),
             source, "has only drum notes")
     assert not out.exists()
+
+
+# One bar of a pedalled reduction: a low arpeggio of short notes (C re-struck on beat 4)
+# under a pedal held to beat 3.75 (tick 1800), and a two-note melody.
+ARPEGGIO = [(0, 0.25, 36, 70), (1, 0.25, 43, 70), (2, 0.25, 48, 70), (3, 0.25, 36, 70)]
+MELODY = [(0, 2, 79, 70), (2, 2, 77, 70)]
+
+
+def pedalled(make_score, controls: list[tuple[int, int, int]]) -> symusic.Score:
+    score = make_score(ARPEGGIO + MELODY)
+    for time, number, value in controls:
+        score.tracks[0].controls.append(symusic.ControlChange(time, number, value))
+    return score
+
+
+def test_the_sustain_pedal_holds_the_notes_it_catches(make_score):
+    result = orchestrate(pedalled(make_score, [(0, 64, 127), (1800, 64, 0)]), OrchestrateOptions(ensemble="strings"))
+    low = {(p.time, p.pitch): p.duration for p in result.placed if p.source >= 0 and p.pitch < 60}
+    # to the pedal's release, except the first C: cut where it is struck again
+    assert low == {(0, 36): 1440, (480, 43): 1320, (960, 48): 840, (1440, 36): 360}
+    bass = [p for p in result.placed if p.source >= 0 and result.lane_of_source[p.source] == 3]
+    assert bass and all(p.time + p.duration in {1440, 1800} for p in bass)
+    melody = {(p.time, p.pitch): p.duration for p in result.placed if p.source >= 0 and p.pitch >= 60}
+    assert melody == {(0, 79): 1800, (960, 77): 960}  # released after the pedal: as played
+    assert "sustain pedal applied: 5 notes lengthened" in result.notes
+
+
+@pytest.mark.parametrize("controls", [[], [(0, 64, 0), (0, 1, 90), (960, 64, 40)]])
+def test_without_the_pedal_down_the_notes_keep_their_lengths(make_score, monkeypatch, controls):
+    from scorefarm.arrange import orchestrate as module
+
+    result = orchestrate(pedalled(make_score, controls), OrchestrateOptions(ensemble="strings"))
+    assert [n[1] for n in result.source_notes.tolist()] == [960, 120, 120, 960, 120, 120]
+    assert not any("sustain pedal" in line for line in result.notes)
+    monkeypatch.setattr(module, "_apply_sustain", lambda notes, controls: 0)  # as before the pedal was read
+    unpedalled = orchestrate(pedalled(make_score, controls), OrchestrateOptions(ensemble="strings"))
+    assert result.placed == unpedalled.placed and result.notes == unpedalled.notes
