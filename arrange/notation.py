@@ -134,7 +134,7 @@ def musicxml_bytes(orchestration, title: str = "") -> bytes:
     from music21 import instrument, interval, metadata, stream
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
-    from .orchestrate import Placed, velocity_level
+    from .orchestrate import bar_quarters, percussion_notes
 
     source, tpq = orchestration.source, orchestration.source.tpq
     score = stream.Score()
@@ -143,8 +143,8 @@ def musicxml_bytes(orchestration, title: str = "") -> bytes:
     for placed in orchestration.placed:
         by_part[placed.part].append(placed)
     parts = orchestration.ensemble.parts
-    kit = [Placed(n.time, n.duration, n.pitch, n.velocity, -1, -1, "percussion", velocity_level(n.velocity))
-           for track in orchestration.drums for n in track.notes]
+    kit = percussion_notes([(n.time, n.duration, n.pitch, n.velocity) for track in orchestration.drums
+                            for n in track.notes], -1, tpq, bar_quarters(source))
     kit_at = next((i for i, p in enumerate(parts) if p.instrument.section == "percussion"), len(parts))
     tonic, mode = _concert_key(orchestration)
     end = _score_end(orchestration, tpq)

@@ -177,11 +177,6 @@ def _apply_sustain(notes: np.ndarray, controls: dict) -> int:
     return int((ends > releases).sum())
 
 
-def velocity_level(velocity: int) -> int:
-    """The dynamic level (index into LEVELS) of one velocity."""
-    return int(np.searchsorted(_LEVEL_EDGES, velocity, side="right"))
-
-
 def dynamic_levels(notes: np.ndarray, tpq: int, beats_per_bar: float = 4.0) -> np.ndarray:
     """A dynamic level per note from the velocities around it (one bar either side),
     so one loud accent does not flip the texture."""
@@ -279,7 +274,7 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
     if not isinstance(score, symusic.core.ScoreTick):
         score = score.to("tick")
     tpq = score.tpq
-    beats_per_bar = _beats_per_bar(score)
+    beats_per_bar = bar_quarters(score)
     notes, drums, sustained = _collect(score)
     report: list[str] = [f"sustain pedal applied: {sustained} notes lengthened"] if sustained else []
     if not len(notes):
@@ -340,7 +335,7 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
 
     articulate(ensemble, placed, score)
     if drums:
-        on_parts, drums = _route_drums(ensemble, drums)
+        on_parts, drums = _route_drums(ensemble, drums, tpq, beats_per_bar)
         placed += on_parts
         report.append(_drum_report(ensemble, on_parts, drums))
     orchestration = Orchestration(ensemble, score, notes, lanes, part_of_source, placed, drums, report)
@@ -362,14 +357,18 @@ DRUM_FAMILIES: dict[str, frozenset[int]] = {
 }
 
 
+ACCENT_ABOVE = 16  # velocity over a percussion part's local mean that reads as an accent
+
+
 def drum_family(note: int) -> str | None:
     return next((family for family, notes in DRUM_FAMILIES.items() if note in notes), None)
 
 
-def _route_drums(ensemble: Ensemble, drums: list) -> tuple[list[Placed], list]:
+def _route_drums(ensemble: Ensemble, drums: list, tpq: int, beats_per_bar: float) -> tuple[list[Placed], list]:
     """The kit's notes on the ensemble's percussion parts (the part whose own GM note is
     the same sound first, else the first part of the family), keeping each note's GM
-    sound; the notes no part plays stay on their drum tracks (emptied tracks dropped)."""
+    sound (``percussion_notes``); the notes no part plays stay on their drum tracks
+    (emptied tracks dropped)."""
     parts = ensemble.parts
     by_note = {p.instrument.gm_drum_note: i for i, p in reversed(list(enumerate(parts))) if p.instrument.unpitched}
     by_family: dict[str, int] = {}
@@ -377,7 +376,7 @@ def _route_drums(ensemble: Ensemble, drums: list) -> tuple[list[Placed], list]:
         family = drum_family(p.instrument.gm_drum_note) if p.instrument.unpitched else None
         if family is not None:
             by_family.setdefault(family, i)
-    placed: list[Placed] = []
+    by_part: dict[int, list] = {}
     left = []
     for track in drums:
         rest = track.copy()
@@ -386,12 +385,32 @@ def _route_drums(ensemble: Ensemble, drums: list) -> tuple[list[Placed], list]:
             part = by_note.get(n.pitch, by_family.get(drum_family(n.pitch)))
             if part is None:
                 rest.notes.append(n)
-                continue
-            placed.append(Placed(n.time, n.duration, n.pitch, n.velocity, part, -1, "percussion",
-                                 velocity_level(n.velocity)))
+            else:
+                by_part.setdefault(part, []).append((n.time, n.duration, n.pitch, n.velocity))
         if rest.note_num():
             left.append(rest)
+    placed: list[Placed] = []
+    for part, strokes in sorted(by_part.items()):
+        placed += percussion_notes(strokes, part, tpq, beats_per_bar)
     return placed, left
+
+
+def percussion_notes(strokes: list[tuple[int, int, int, int]], part: int, tpq: int,
+                     beats_per_bar: float) -> list[Placed]:
+    """Drum strokes (time, duration, GM note, velocity) as one part's notes: the dynamic
+    follows the velocities over a bar either side (as a pitched part's does), and a
+    stroke ``ACCENT_ABOVE`` over that is marked as an accent, not a new dynamic."""
+    from .articulate import windowed_mean
+
+    strokes = sorted(strokes)
+    if not strokes:
+        return []
+    rows = np.asarray(strokes, dtype=np.int64)
+    levels = dynamic_levels(rows, tpq, beats_per_bar)
+    around = windowed_mean(rows[:, 0], rows[:, 3].astype(np.float64), int(tpq * beats_per_bar))
+    return [Placed(t, d, pitch, v, part, -1, "percussion", int(level),
+                   "accent" if v >= mean + ACCENT_ABOVE else "sustain")
+            for (t, d, pitch, v), level, mean in zip(strokes, levels, around)]
 
 
 def _drum_report(ensemble: Ensemble, on_parts: list[Placed], left: list) -> str:
@@ -472,7 +491,8 @@ def _reaching(ensemble: Ensemble, lane_part: int, pitch: int) -> list[int]:
     return sorted(reach, key=lambda i: (i != lane_part, abs(_centre(parts[i]) - pitch)))
 
 
-def _beats_per_bar(score: symusic.Score) -> float:
+def bar_quarters(score: symusic.Score) -> float:
+    """The first bar's length in quarters (4 without a time signature)."""
     if len(score.time_signatures):
         ts = score.time_signatures[0]
         return ts.numerator * 4 / ts.denominator

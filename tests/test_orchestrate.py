@@ -159,6 +159,30 @@ def test_kit_notes_go_to_the_ensembles_percussion_parts_and_the_rest_to_a_kit_st
     assert unpitched["Drum Kit"] == 8
 
 
+def test_a_drum_part_accents_its_loud_strokes_instead_of_changing_dynamic(make_score):
+    import music21
+
+    from scorefarm.arrange.notation import musicxml_bytes
+
+    score = satb(make_score, velocity=90, repeat=2)
+    kit = symusic.Track("Kit", 0, True)
+    for eighth in range(32):  # eighths on the snare, the backbeats hit hard, ghost notes between
+        velocity = 112 if eighth % 4 == 2 else 72
+        kit.notes.append(symusic.Note(eighth * 240, 60, 38, velocity))
+    score.tracks.append(kit)
+    result = orchestrate(score, OrchestrateOptions(ensemble="full-orchestra"))
+    snare = [p for p in result.placed if p.role == "percussion"]
+    assert len(snare) == 32
+    assert len({p.level for p in snare[4:-4]}) == 1  # one dynamic through the groove
+    assert [p.articulation == "accent" for p in snare] == [e % 4 == 2 for e in range(32)]
+    parsed = music21.converter.parseData(musicxml_bytes(result).decode("utf-8"), format="musicxml")
+    part = next(p for p in parsed.parts if p.partName == "Snare Drum")
+    assert len(part.recurse().getElementsByClass(music21.dynamics.Dynamic)) <= 2
+    accents = [n for n in part.recurse().notes if any(isinstance(a, music21.articulations.Accent)
+                                                       for a in n.articulations)]
+    assert len(accents) == 8
+
+
 def test_articulations_follow_lengths_and_context(make_score):
     notes = [(i * 0.5, 0.2, 62 + (i % 3), 70) for i in range(8)]  # short detached eighths
     notes += [(4 + i * 0.125, 0.12, 67, 70) for i in range(8)]  # fast repeats: measured tremolo
