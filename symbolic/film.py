@@ -74,13 +74,40 @@ def _extend(model: ModeModel, chords: list[dict], default_bonus: float) -> ModeM
                 rows[name] = np.vstack([values, pc_row[None, :]])
             else:
                 rows[name] = np.concatenate([values, values[proxy : proxy + 1]])
-        uniform = float(np.log(1.0 / len(state[1]) ** 2))
-        for sop in state[1]:
-            inner[f"{new}:{sop}"] = {(a, t): uniform for a in state[1] for t in state[1]}
+        inner.update(_borrowed_inner(model.inner, proxy, proxy_key, new, state))
     trans -= np.log(np.exp(trans).sum(axis=1, keepdims=True))  # rows sum to one again
     return replace(model, states=states, log_trans=trans, inner=inner,
                    bass_class=np.asarray(bass_class, dtype=np.int64),
                    net_class=np.asarray(net_class, dtype=np.int64), **rows)
+
+
+def _members(state: tuple[int, tuple[int, ...]]) -> dict[int, int]:
+    """{interval above the bass: pitch class} of a sonority's members."""
+    bass, pcs = state
+    return {(p - bass) % 12: p for p in pcs}
+
+
+def _borrowed_inner(inner: dict, proxy: int, proxy_state, new: int, state) -> dict:
+    """A film chord's alto/tenor table, voiced as its proxy chorale sonority is: each
+    member of the proxy stands for the film chord's member nearest it above the bass
+    (IV's third for iv's, V's root for bVII's), so iv is spaced and doubled like IV;
+    pairs with an added tone (the 9th of add9, a seventh) take the mean of the proxy's
+    values, so colour is neither favoured nor refused by the voicing."""
+    ours, theirs = _members(state), _members(proxy_state)
+    mapped: dict[int, int] = {}  # proxy pc -> our pc
+    for interval, pc in theirs.items():
+        nearest = min(ours, key=lambda i: (min((i - interval) % 12, (interval - i) % 12), i))
+        mapped.setdefault(pc, ours[nearest])
+    back = {ours_pc: proxy_pc for proxy_pc, ours_pc in mapped.items()}
+    out = {}
+    for sop in state[1]:
+        source = inner.get(f"{proxy}:{back[sop]}", {}) if sop in back else {}
+        translated = {(mapped[a], mapped[t]): v for (a, t), v in source.items() if a in mapped and t in mapped}
+        values = list(source.values()) or [v for table in (inner.get(f"{proxy}:{p}", {}) for p in proxy_state[1])
+                                           for v in table.values()]
+        fallback = float(np.mean(values)) if values else float(np.log(1.0 / len(state[1]) ** 2))
+        out[f"{new}:{sop}"] = {(a, t): translated.get((a, t), fallback) for a in state[1] for t in state[1]}
+    return out
 
 
 def film_weights(weights: VoicingWeights) -> VoicingWeights:

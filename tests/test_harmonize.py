@@ -304,3 +304,23 @@ def test_members_trained_side_by_side_equal_members_trained_in_turn(monkeypatch)
     side_by_side = chorale_net.train_ensemble(sequences, sizes, members=2, processes=2)
     assert in_turn == side_by_side
     assert in_turn["members"][0]["hidden"] == 4 and in_turn["members"][0] != in_turn["members"][1]
+
+
+def test_a_borrowed_chord_is_voiced_like_the_chord_it_borrows_from():
+    from scorefarm.symbolic.chorale_model import load_model
+    from scorefarm.symbolic.film import film_model
+
+    chorale, film = load_model().modes["major"], film_model().modes["major"]
+    major_iv, minor_iv = (5, (0, 5, 9)), (5, (0, 5, 8))  # IV and the borrowed iv (pitch classes above the tonic)
+    IV, iv = chorale.states.index(major_iv), film.states.index(minor_iv)
+    for sop_iv, sop_IV in ((0, 0), (5, 5), (8, 9)):  # the soprano on the fifth, the root, the third
+        theirs, ours = chorale.inner[f"{IV}:{sop_IV}"], film.inner[f"{iv}:{sop_iv}"]
+        swap = {9: 8, 0: 0, 5: 5}  # IV's third stands for iv's
+        shared = [(a, t) for a, t in theirs if a in swap and t in swap]  # (the table also holds folded sonorities' tones)
+        assert shared
+        for a, t in shared:
+            assert ours[(swap[a], swap[t])] == theirs[(a, t)]
+    half_diminished = film.states.index((2, (0, 2, 5, 8)))  # ii-half-diminished-7, borrowed from minor
+    table = film.inner[f"{half_diminished}:5"]
+    with_seventh = [v for (a, t), v in table.items() if 0 in (a, t)]  # its seventh: neither favoured nor refused
+    assert len(set(with_seventh)) == 1 and min(table.values()) <= with_seventh[0] <= max(table.values())
