@@ -307,7 +307,10 @@ def decode_generated(tokenizer, vocab: Vocab, ts_id: int, generated: list[int]) 
 def assemble(sketch: symusic.Score, voice_map: VoiceMap, new: symusic.Score, ext_start: int,
              ext_end: int, monophonic: set[int] = frozenset()) -> tuple[symusic.Score, int]:
     """The sketch's tracks with the decoded notes appended (rescaled to the sketch's
-    ticks, shifted to ``ext_start``, cut at ``ext_end``)."""
+    ticks, shifted to ``ext_start``, cut at ``ext_end``). The corpus the model learned
+    from has no dynamics (music21 writes its chorales and folk songs at one velocity),
+    so a new note takes its track's velocity as the sketch leaves it: the median of the
+    track's last ``VELOCITY_NOTES`` notes."""
     out = sketch.copy()
     scale = sketch.ticks_per_quarter / new.ticks_per_quarter
     slot_track = {}
@@ -320,6 +323,7 @@ def assemble(sketch: symusic.Score, voice_map: VoiceMap, new: symusic.Score, ext
         if target is None:
             continue
         notes = sorted(track.notes, key=lambda n: (n.time, n.pitch))
+        velocity = _closing_velocity(target, ext_start)
         kept: list[list[int]] = []  # [start, end, pitch, velocity]
         last_of: dict[int, list[int]] = {}  # pitch -> its latest kept note
         for i, note in enumerate(notes):
@@ -335,7 +339,7 @@ def assemble(sketch: symusic.Score, voice_map: VoiceMap, new: symusic.Score, ext
                     held[1] = max(held[1], end)
                     continue
                 held[1] = start  # the held note ends where its pitch is struck again
-            last_of[note.pitch] = [start, end, note.pitch, note.velocity]
+            last_of[note.pitch] = [start, end, note.pitch, velocity]
             kept.append(last_of[note.pitch])
         for start, end, pitch, velocity in kept:
             target.notes.append(symusic.Note(start, max(1, end - start), pitch, velocity))
@@ -346,6 +350,15 @@ def assemble(sketch: symusic.Score, voice_map: VoiceMap, new: symusic.Score, ext
     # even when the last bar closes with a rest
     out.markers.append(symusic.TextMeta(ext_end, "end of extension"))
     return out, added
+
+
+VELOCITY_NOTES = 8
+
+
+def _closing_velocity(track, before: int) -> int:
+    """The median velocity of ``track``'s last ``VELOCITY_NOTES`` notes starting before ``before``."""
+    last = sorted((n.time, n.velocity) for n in track.notes if n.time < before)[-VELOCITY_NOTES:]
+    return int(np.median([v for _, v in last])) if last else 80
 
 
 def variation_path(out_path: str | Path, index: int, variations: int) -> Path:

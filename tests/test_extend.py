@@ -379,3 +379,22 @@ def test_cli_extend_refuses_a_bad_output_before_the_work(tmp_path, monkeypatch, 
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"compose: error: {path}: ") and text in lines[0], result.stderr
     assert (tmp_path / "idea.mid").read_bytes() == before
+
+
+def test_generated_notes_keep_each_tracks_closing_dynamic():
+    # the corpus has one velocity throughout: the new bars take each track's velocity from the sketch's end
+    sketch = symusic.Score(480)
+    violas, flute = symusic.Track("Violas", 41, False), symusic.Track("Flute", 73, False)
+    for k in range(12):
+        violas.notes.append(symusic.Note(k * 160, 160, 55, 90 if k < 4 else 48))  # gets quieter
+        flute.notes.append(symusic.Note(k * 160, 160, 79, 96))
+    sketch.tracks.extend([violas, flute])
+    new = symusic.Score(480)
+    for slot in (0, 1):
+        track = symusic.Track("slot", slot, False)
+        track.notes.append(symusic.Note(0, 480, 57 + 20 * slot, 79))
+        new.tracks.append(track)
+    voices = VoiceMap((VoiceTrack(0, "Violas", 41, 55, 55), VoiceTrack(1, "Flute", 73, 79, 79)))
+    out, _ = assemble(sketch, voices, new, 1920, 1920 + 1920)
+    added = {t.name: [n.velocity for n in t.notes if n.time >= 1920] for t in out.tracks}
+    assert added == {"Violas": [48], "Flute": [96]}
