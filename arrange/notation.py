@@ -2,7 +2,8 @@
 
 One part per ensemble part in score order, at written pitch (sounding minus the
 instrument's transposition) with a ``<transpose>`` element so a notation program
-plays it at concert pitch; the catalogue's clef; articulation marks, "pizz." /
+plays it at concert pitch; the catalogue's clef (bass clef for a treble part lying
+under the staff, as low horn parts are written); articulation marks, "pizz." /
 "arco" and tremolo strokes; a dynamic mark wherever a part's dynamic level changes;
 the reduction's time signatures and tempi; the key signature (the reduction's own,
 else the key the project's key finder hears), transposed for each transposing
@@ -181,7 +182,7 @@ def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fracti
     from music21 import articulations, chord, clef, dynamics, expressions, meter, note, percussion, tempo
 
     unpitched = inst is None or inst.unpitched
-    m21part.insert(0, getattr(clef, _CLEFS.get("percussion" if inst is None else inst.clef, "TrebleClef"))())
+    m21part.insert(0, getattr(clef, _CLEFS.get(_clef_for(inst, notes), "TrebleClef"))())
     speller = None
     if written_key is not None:
         m21part.insert(0, written_key)
@@ -219,6 +220,21 @@ def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fracti
         m21part.insert(float(onset), element)
     if reached < end:
         m21part.insert(float(reached), note.Rest(quarterLength=end - reached))
+
+
+LOW_TREBLE = 55  # written G3: a treble-clef part whose notes sit mostly below it is read in bass clef
+
+
+def _clef_for(inst, notes: list) -> str:
+    """The catalogue's clef, except that a treble-clef part lying mostly under the staff
+    (low horns: written G2-G3) is written in bass clef, as horn parts are."""
+    if inst is None or inst.unpitched:
+        return "percussion"
+    if inst.clef == "treble" and notes:
+        written = sorted(p.pitch - inst.transposition for p in notes)
+        if written[len(written) // 2] < LOW_TREBLE:
+            return "bass"
+    return inst.clef
 
 
 def _drum_note(pitch: int):

@@ -53,3 +53,20 @@ def test_notes_released_early_are_written_to_the_beat_and_bars_are_whole(make_sc
         assert not rests, (part.partName, [(r.measureNumber, r.quarterLength) for r in rests])
         for measure in part.getElementsByClass(music21.stream.Measure):
             assert measure.duration.quarterLength == measure.barDuration.quarterLength, (part.partName, measure.number)
+
+
+def test_a_low_horn_part_is_written_in_bass_clef(make_score):
+    from scorefarm.arrange.orchestrate import Placed
+
+    result = orchestrate(_progression(make_score, True), OrchestrateOptions(ensemble="chamber"))
+    labels = [p.label for p in result.ensemble.parts]
+    horn = next(i for i, p in enumerate(result.ensemble.parts) if p.instrument.key == "horn")
+    flute = next(i for i, p in enumerate(result.ensemble.parts) if p.instrument.key == "flute")
+    result.placed = [p for p in result.placed if p.part not in (horn, flute)]
+    for beat, sounding in enumerate((36, 39, 43, 44)):  # sounding C2-A-flat2: written G2-E-flat3
+        result.placed.append(Placed(beat * 480, 480, sounding, 80, horn, -1, "bass", 3))
+        result.placed.append(Placed(beat * 480, 480, sounding + 36, 80, flute, -1, "melody", 3))
+    score = _parse(result)
+    clefs = {part.partName: part.recurse().getElementsByClass(music21.clef.Clef)[0] for part in score.parts}
+    assert isinstance(clefs[labels[horn]], music21.clef.BassClef)
+    assert isinstance(clefs[labels[flute]], music21.clef.TrebleClef)
