@@ -166,7 +166,8 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def _missing_files(folder: Path) -> list[str]:
+def missing_files(folder: Path) -> list[str]:
+    """The files a MusicGen-Melody folder must hold that ``folder`` lacks (cheap: names only)."""
     wanted = [
         ("config.json",),
         ("model.safetensors", "model.safetensors.index.json"),
@@ -195,7 +196,7 @@ def load_resynth_model(model_dir: str | Path, device: str = "cpu") -> ResynthMod
     folder = Path(model_dir).expanduser()
     if not folder.is_dir():
         raise InputError("re-synthesis model folder not found", folder)
-    missing = _missing_files(folder)
+    missing = missing_files(folder)
     if missing:
         raise InputError(f"re-synthesis model folder is incomplete: missing {', '.join(missing)}", folder)
     device = _resolve_device(device)

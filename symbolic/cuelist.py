@@ -240,7 +240,7 @@ def _read_film(table: Any, folder: Path, given: str) -> Film:
 
 def _model_folder(where: _Where, value: Any, folder: Path) -> Path | None:
     """The re-synthesis model's folder (relative to the film folder or absolute; models
-    live outside films, like SoundFonts). It must exist when given."""
+    live outside films, like SoundFonts). It must exist, with a model's files, when given."""
     text = where.string("resynth_model", value, allow_empty=True)
     if not text:
         return None
@@ -248,6 +248,11 @@ def _model_folder(where: _Where, value: Any, folder: Path) -> Path | None:
     if not target.is_dir():
         raise where.fail("resynth_model", f"no model folder at {text!r} (looked for {target}); allowed: a "
                          "local folder holding a MusicGen-Melody model (config.json, model.safetensors, ...)")
+    from scorefarm.render.resynth import missing_files
+
+    missing = missing_files(target)
+    if missing:
+        raise where.fail("resynth_model", f"the model folder {text!r} is incomplete: missing {', '.join(missing)}")
     return target
 
 

@@ -66,8 +66,18 @@ def film_dir(tmp_path: Path, make_score) -> Path:
     (folder / "sketches").mkdir(parents=True)
     for name in ("1m1.mid", "2m3.mid"):
         make_score().dump_midi(str(folder / "sketches" / name))
-    (folder / "models" / "musicgen").mkdir(parents=True)
+    _model_files(folder / "models" / "musicgen")
     return folder
+
+
+MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "preprocessor_config.json")
+
+
+def _model_files(folder: Path, names=MODEL_FILES) -> None:
+    """A folder with a MusicGen-Melody model's file names (the loader checks only names)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_text("{}")
 
 
 def write(folder: Path, text: str) -> Path:
@@ -405,7 +415,11 @@ def test_resynth_needs_a_model_folder(film_dir: Path):
         load_cue_list(write(film_dir, text))
     with pytest.raises(CueListError, match=r"\[film\]: key 'resynth_model': no model folder at 'nowhere'"):
         load_cue_list(write(film_dir, '[film]\nresynth_model = "nowhere"\n' + text))
-    (film_dir / "m").mkdir()
+    _model_files(film_dir / "m", MODEL_FILES[:2])  # no tokenizer, no chroma settings
+    with pytest.raises(CueListError, match=r"\[film\]: key 'resynth_model': the model folder 'm' is incomplete: "
+                                           r"missing tokenizer.json, preprocessor_config.json"):
+        load_cue_list(write(film_dir, '[film]\nresynth_model = "m"\n' + text))
+    _model_files(film_dir / "m")
     with pytest.raises(CueListError, match=r"cue 1M1: key 'resynth_mode'.*'mix' or 'replace'"):
         load_cue_list(write(film_dir, '[film]\nresynth_model = "m"\n' + text + 'resynth_mode = "blend"\n'))
     cue = load_cue_list(write(film_dir, '[film]\nresynth_model = "m"\n' + text)).cues[0]
