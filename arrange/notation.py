@@ -85,20 +85,14 @@ def _key_for(pc: int, mode: str):
 
 def _concert_key(orchestration) -> tuple[int, str]:
     """(tonic pitch class, mode): the reduction's first key signature, else the key heard."""
-    import numpy as np
+    from scorefarm.symbolic.chords import key_of_signature
 
-    from scorefarm.symbolic.keyfinding import best_key
+    from .orchestrate import reduction_key
 
-    source = orchestration.source
-    if len(source.key_signatures):
-        first = source.key_signatures[0]
-        mode = "minor" if first.tonality else "major"
-        major = (first.key * 7) % 12
-        return ((major + 9) % 12 if mode == "minor" else major), mode
-    notes = orchestration.source_notes
-    if not len(notes):
-        return 0, "major"
-    return best_key(np.bincount(notes[:, 2] % 12, weights=notes[:, 1], minlength=12).astype(np.float64))
+    signatures = orchestration.source.key_signatures
+    if len(signatures):
+        return key_of_signature(signatures[0].key, bool(signatures[0].tonality))
+    return reduction_key(orchestration.source_notes)
 
 
 def _score_end(orchestration, tpq: int) -> Fraction:
@@ -249,19 +243,18 @@ def _drum_note(pitch: int):
     return element
 
 
-def _written_length(onset: Fraction, length: Fraction, limit: Fraction | None) -> Fraction:
-    """A note's length in the score: up to the next onset (``limit`` after it), or to
-    the next eighth, when it stops just short of it."""
-    targets = [] if limit is None else [limit]
+def _written_length(onset: Fraction, length: Fraction, limit: Fraction) -> Fraction:
+    """A note's length in the score, at most ``limit`` (to the next onset): up to the
+    next eighth, or to ``limit``, when it stops just short of it."""
     eighth = Fraction(1, 2)
-    targets.append(-((onset + length) // -eighth) * eighth - onset)  # the eighth-note grid line after its end
-    for target in sorted(targets):
-        if (limit is None or target <= limit) and target - length < _LEGATO_GAP and length >= _LEGATO_SHARE * target:
+    grid = -((onset + length) // -eighth) * eighth - onset  # the eighth-note grid line after its end
+    for target in sorted({limit, grid}):
+        if target <= limit and target - length < _LEGATO_GAP and length >= _LEGATO_SHARE * target:
             return target
-    return length if limit is None else min(length, limit)
+    return min(length, limit)
 
 
-def _chords(notes: list, tpq: int, end: Fraction | None = None):
+def _chords(notes: list, tpq: int, end: Fraction):
     """(quantized onset, notes, written length) per onset: the notes struck there, as
     long as the shortest, cut where the next onset (or ``end``) begins and written up
     to it when they stop just short (``_LEGATO_GAP``)."""
@@ -271,7 +264,7 @@ def _chords(notes: list, tpq: int, end: Fraction | None = None):
     onsets = sorted(groups)
     for i, onset in enumerate(onsets):
         group = sorted(groups[onset], key=lambda p: -p.pitch)
-        limit = onsets[i + 1] - onset if i + 1 < len(onsets) else (end - onset if end is not None else None)
+        limit = (onsets[i + 1] if i + 1 < len(onsets) else end) - onset
         trimmed = []
         for placed in group:
             trimmed.append((placed, _written_length(onset, max(_quantize(placed.duration / tpq), Fraction(1, 8)),

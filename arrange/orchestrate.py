@@ -182,10 +182,29 @@ def dynamic_levels(notes: np.ndarray, tpq: int, beats_per_bar: float = 4.0) -> n
     so one loud accent does not flip the texture."""
     if not len(notes):
         return np.zeros(0, np.int8)
+    return _levels(_velocity_around(notes, tpq, beats_per_bar))
+
+
+def _velocity_around(notes: np.ndarray, tpq: int, beats_per_bar: float) -> np.ndarray:
+    """Per note (rows time, duration, pitch, velocity, by onset), the mean velocity of
+    the notes within a bar either side."""
     from .articulate import windowed_mean
 
-    mean = windowed_mean(notes[:, 0], notes[:, 3].astype(np.float64), int(tpq * beats_per_bar))
-    return np.searchsorted(_LEVEL_EDGES, mean, side="right").astype(np.int8)
+    return windowed_mean(notes[:, 0], notes[:, 3].astype(np.float64), int(tpq * beats_per_bar))
+
+
+def _levels(mean_velocity: np.ndarray) -> np.ndarray:
+    return np.searchsorted(_LEVEL_EDGES, mean_velocity, side="right").astype(np.int8)
+
+
+def reduction_key(notes: np.ndarray) -> tuple[int, str]:
+    """The key of the whole reduction (rows time, duration, pitch, velocity): the
+    project's key finder over the duration-weighted pitch classes; C major when empty."""
+    from scorefarm.symbolic.keyfinding import best_key
+
+    if not len(notes):
+        return 0, "major"
+    return best_key(np.bincount(notes[:, 2] % 12, weights=notes[:, 1], minlength=12).astype(np.float64))
 
 
 def _lanes(ensemble: Ensemble) -> list[int]:
@@ -330,7 +349,8 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
         report += add_doublings(ensemble, occupancy, placed, lane_parts, tpq, beats_per_bar, _key_pcs(notes))
     placed, unisons = _one_note_per_pitch(placed)
     if unisons:
-        report.append(f"{unisons} notes on an instrument already sounding their pitch: merged when struck together, else the held one cut")
+        report.append(f"{unisons} notes on an instrument already sounding their pitch: merged when struck "
+                      "together, else the held one cut")
     from .articulate import articulate
 
     articulate(ensemble, placed, score)
@@ -400,14 +420,11 @@ def percussion_notes(strokes: list[tuple[int, int, int, int]], part: int, tpq: i
     """Drum strokes (time, duration, GM note, velocity) as one part's notes: the dynamic
     follows the velocities over a bar either side (as a pitched part's does), and a
     stroke ``ACCENT_ABOVE`` over that is marked as an accent, not a new dynamic."""
-    from .articulate import windowed_mean
-
     strokes = sorted(strokes)
     if not strokes:
         return []
-    rows = np.asarray(strokes, dtype=np.int64)
-    levels = dynamic_levels(rows, tpq, beats_per_bar)
-    around = windowed_mean(rows[:, 0], rows[:, 3].astype(np.float64), int(tpq * beats_per_bar))
+    around = _velocity_around(np.asarray(strokes, dtype=np.int64), tpq, beats_per_bar)
+    levels = _levels(around)
     return [Placed(t, d, pitch, v, part, -1, "percussion", int(level),
                    "accent" if v >= mean + ACCENT_ABOVE else "sustain")
             for (t, d, pitch, v), level, mean in zip(strokes, levels, around)]
@@ -500,11 +517,7 @@ def bar_quarters(score: symusic.Score) -> float:
 
 
 def _key_pcs(notes: np.ndarray) -> tuple[int, int]:
-    """(tonic, dominant) pitch classes of the whole reduction (timpani are tuned to
-    them), by the project's key finder over the duration-weighted pitch classes."""
-    from scorefarm.symbolic.keyfinding import best_key
-
-    if not len(notes):
-        return 0, 7
-    tonic, _ = best_key(np.bincount(notes[:, 2] % 12, weights=notes[:, 1], minlength=12).astype(np.float64))
+    """(tonic, dominant) pitch classes of the whole reduction (``reduction_key``):
+    timpani are tuned to them."""
+    tonic, _ = reduction_key(notes)
     return tonic, (tonic + 7) % 12

@@ -52,6 +52,7 @@ import symusic  # noqa: E402
 
 from scorefarm.symbolic.bach_corpus import Chorale, load_chorales  # noqa: E402
 from scorefarm.symbolic.chorale_model import is_dev, learn, load_model, model_from_dict  # noqa: E402
+from scorefarm.symbolic.chords import key_of_signature  # noqa: E402
 from scorefarm.symbolic.harmonize import HarmonizeOptions, harmonize_melody, harmonize_score  # noqa: E402
 from scorefarm.symbolic.voiceleading import PARALLEL_KINDS, CheckOptions, check_voices  # noqa: E402
 from scorefarm.symbolic.voices import Part, VNote, Voices, beat_length, voices_from_score  # noqa: E402
@@ -258,9 +259,7 @@ def run(split: str, options: HarmonizeOptions) -> dict:
 
 def _key_of(score) -> tuple[int, str]:
     ks = score.key_signatures[0]
-    sharps, minor = ks.key, ks.tonality
-    major_tonic = (sharps * 7) % 12
-    return ((major_tonic + 9) % 12, "minor") if minor else (major_tonic, "major")
+    return key_of_signature(ks.key, bool(ks.tonality))
 
 
 def main() -> None:

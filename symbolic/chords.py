@@ -50,6 +50,12 @@ def key_signature(tonic: int, mode: str) -> int:
     return sharps - 12 if sharps > 6 else sharps
 
 
+def key_of_signature(sharps: int, minor: bool) -> tuple[int, str]:
+    """(tonic pitch class, mode) of a key signature (sharps > 0, flats < 0): ``key_signature`` reversed."""
+    major_tonic = (sharps * 7) % 12
+    return ((major_tonic + 9) % 12, "minor") if minor else (major_tonic, "major")
+
+
 def pc_name(pc: int, key: tuple[int, str] | None = None) -> str:
     """A pitch class's name, spelled with the key's accidentals when a key is given
     (the raised leading tone of a minor key with a sharp)."""
