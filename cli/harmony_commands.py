@@ -76,8 +76,10 @@ def analyze(score: Path, as_json: bool, key: tuple[int, str] | None, window_bars
 @click.command(short_help="Harmonize a melody in four parts (SATB).")
 @click.argument("melody", type=click.Path(path_type=Path))
 @click.option("--style", type=click.Choice(["chorale", "film"]), default="chorale", show_default=True,
-              help="chorale: Bach-chorale harmony; film: adds modal mixture, added tones, pedal points and open "
-                   "voicings.")
+              help="chorale: Bach-chorale harmony, a chord a beat; film: a chord a half bar held under the melody, "
+                   "modal mixture, added tones, pedal points and open voicings.")
+@click.option("--harmonic-rhythm", type=click.Choice(["beat", "half-bar", "bar"]), default=None,
+              help="How often the chord may change. Default: beat for chorale, half-bar for film.")
 @click.option("-o", "--out", "out_path", type=click.Path(path_type=Path), default=None,
               help="Output MIDI file, not the melody itself (default: MELODY.harmonized.mid beside the melody).")
 @click.option("--key", default=None, callback=_key_callback, metavar="KEY",
@@ -86,8 +88,8 @@ def analyze(score: Path, as_json: bool, key: tuple[int, str] | None, window_bars
               help="Passing eighths in alto, tenor and bass: 'learned' where Bach fills that voice's third more "
                    "often than not, 'passing' in every third, 'none'. Default: learned for chorale, none for film.")
 @click.option("--passing-tones", is_flag=True, help="Same as --embellish passing.")
-def harmonize(melody: Path, style: str, out_path: Path | None, key: tuple[int, str] | None,
-              embellish: str | None, passing_tones: bool) -> None:
+def harmonize(melody: Path, style: str, harmonic_rhythm: str | None, out_path: Path | None,
+              key: tuple[int, str] | None, embellish: str | None, passing_tones: bool) -> None:
     """Write MELODY (MIDI or MusicXML) as the soprano of a four-part texture:
     alto, tenor and bass are chosen by a search that rewards the progressions
     of Bach's chorales and punishes voice-leading faults. The melody is kept
@@ -98,12 +100,14 @@ def harmonize(melody: Path, style: str, out_path: Path | None, key: tuple[int, s
     Example:
       compose harmonize tune.mid -o tune_satb.mid
       compose harmonize theme.mid --style film --key "D minor"
+      compose harmonize hymn.mid --harmonic-rhythm half-bar
     """
     from scorefarm.symbolic.harmonize import HarmonizeOptions, harmonize_file
     from scorefarm.symbolic.voices import check_midi_output
 
     out_path = check_midi_output(out_path or _default_out(melody, "harmonized"), inputs=(melody,))
-    options = HarmonizeOptions(style=style, key=key, embellish="passing" if passing_tones else embellish)
+    options = HarmonizeOptions(style=style, key=key, embellish="passing" if passing_tones else embellish,
+                               harmonic_rhythm=harmonic_rhythm)
     notes = harmonize_file(melody, out_path, options)
     click.echo(str(out_path))
     _notes(notes)

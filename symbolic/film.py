@@ -1,5 +1,8 @@
 """The film style: a wider chord vocabulary, open voicings and pedal points.
 
+(Its slower harmonic rhythm, a chord held for half a bar under the melody, is
+``harmonize``'s: ``DEFAULT_RHYTHM``.)
+
 ``film_model()`` is the chorale model with the chords of
 ``data/film_harmony.json`` added to each mode: a new sonority borrows the
 transitions, soprano lengths and metre of its proxy chorale sonority, gets a
@@ -111,9 +114,15 @@ def _borrowed_inner(inner: dict, proxy: int, proxy_state, new: int, state) -> di
 
 
 def film_weights(weights: VoicingWeights) -> VoicingWeights:
-    """Open voicings: wider upper spacing and a reward for open position."""
+    """Open voicings: wider upper spacing and a reward for open position. Overlaps and
+    hidden fifths and octaves cost more than in chorale style: held chords give the
+    search fewer moves to weigh them against (at chorale style's costs, 5 overlaps in
+    ``benchmarks/bench_film_style.py``'s 699 beats; at these, none)."""
+    penalties = replace(weights.penalties, overlap=max(weights.penalties.overlap, 20.0),
+                        hidden=max(weights.penalties.hidden, 15.0))
     return replace(weights, max_upper_spacing=max(weights.max_upper_spacing, OPEN_SPACING),
-                   open_position=max(weights.open_position, 3.0), spacing=0.0, inner=0.5 * weights.inner)
+                   open_position=max(weights.open_position, 3.0), spacing=0.0, inner=0.5 * weights.inner,
+                   penalties=penalties)
 
 
 def pedal_plan(slots: list[Slot], tonic: int, ranges: dict[str, tuple[int, int]]) -> dict[int, int]:

@@ -17,7 +17,11 @@
 5. The result is checked by ``voiceleading.check_voices`` and the faults that
    remain are reported in the notes.
 
-``style="film"`` adds modal mixture and added-tone chords to the vocabulary
+``style="film"`` holds each chord for half a bar (``harmonic_rhythm``,
+``melody.chord_spans``): the search then runs over those spans, each scored by its
+first beat's emissions less what the melody's other notes cost against the chord
+(``_held_emissions``: colour tones little, avoid notes and cross relations much).
+It also adds modal mixture and added-tone chords to the vocabulary
 (``data/film_harmony.json``), opens the voicings and lays a tonic pedal under
 the opening and closing bars (``film``).
 """
@@ -33,7 +37,7 @@ import symusic.core
 
 from .chorale_model import ChoraleModel, ModeModel, load_model
 from .chords import key_name, key_signature, pc_name
-from .melody import HarmonizeError, Melody, Slot, extract_melody, melody_slots
+from .melody import HARMONIC_RHYTHMS, HarmonizeError, Melody, Slot, chord_spans, extract_melody, join_slots, melody_slots
 from .embellish import add_passing_tones
 from .film import OPEN_SPACING, film_model, film_weights, pedal_plan
 from .voiceleading import CheckOptions, check_voices
@@ -43,6 +47,9 @@ from .voicing import Candidates, StateInfo, VoicingWeights, best_path, enumerate
 STYLES = ("chorale", "film")
 EMBELLISH = ("learned", "passing", "none")
 DEFAULT_EMBELLISH = {"chorale": "learned", "film": "none"}
+DEFAULT_RHYTHM = {"chorale": "beat", "film": "half-bar"}  # how often the chord may change
+# the two inflections of one scale degree, as pitch classes above the tonic: b2/2, b3/3, 4/#4, b6/6, b7/7
+CROSS_RELATION = {1: 2, 2: 1, 3: 4, 4: 3, 5: 6, 6: 5, 8: 9, 9: 8, 10: 11, 11: 10}
 MODES = ("major", "minor")
 # GM programs (0-based) for the four output tracks: 52 is "Choir Aahs".
 PROGRAMS = {"chorale": {"Soprano": 52, "Alto": 52, "Tenor": 52, "Bass": 52},
@@ -73,6 +80,15 @@ class HarmonizeOptions:
     # passing eighths in A, T, B: "learned" where Bach fills that voice's third more often than
     # not (the model's passing rates), "passing" in every third, "none"; None: the style's default
     embellish: str | None = None
+    # how often the chord may change: "beat", "half-bar" or "bar"; None: the style's default
+    harmonic_rhythm: str | None = None
+    # Under a chord held over several beats, what each beat of a melody note outside it costs (nats):
+    # a colour tone (a 9th, 11th, 13th or major 7th: no chord tone a half step under it), an avoid
+    # note (a half step above a chord tone: the minor ninth over it) and a cross relation (the other
+    # inflection of a chord tone's own degree: A over iv's A-flat, B over v's B-flat).
+    held_colour: float = 1.0
+    held_avoid: float = 10.0
+    held_cross: float = 30.0
     check: bool = True  # check the result and report what remains
 
     def __post_init__(self):
@@ -84,6 +100,9 @@ class HarmonizeOptions:
                 raise HarmonizeError(f"key {self.key!r} is not (tonic 0..11, 'major' | 'minor')")
         if self.embellish is not None and self.embellish not in EMBELLISH:
             raise HarmonizeError(f"unknown embellish {self.embellish!r}; allowed: {', '.join(EMBELLISH)}")
+        if self.harmonic_rhythm is not None and self.harmonic_rhythm not in HARMONIC_RHYTHMS:
+            raise HarmonizeError(f"unknown harmonic rhythm {self.harmonic_rhythm!r}; "
+                                 f"allowed: {', '.join(HARMONIC_RHYTHMS)}")
         if self.states_per_beat < 1 or self.voicings_per_state < 1:
             raise HarmonizeError("states_per_beat and voicings_per_state must be at least 1")
 
@@ -92,10 +111,11 @@ class HarmonizeOptions:
 class Harmonization:
     voices: Voices  # Soprano, Alto, Tenor, Bass
     key: tuple[int, str]
-    states: list[tuple[int, tuple[int, ...]]]  # per beat: (bass, pitch classes) relative to the key
-    slots: list[Slot]
+    states: list[tuple[int, tuple[int, ...]]]  # per chord: (bass, pitch classes) relative to the key
+    slots: list[Slot]  # the melody's beats
     notes: list[str]
     velocities: list[int] = field(default_factory=list)  # the soprano notes' velocities
+    chords: list[Slot] = field(default_factory=list)  # the spans that keep one chord (``states``): beats or longer
 
 
 # ---------------------------------------------------------------- entry points
@@ -143,17 +163,24 @@ def harmonize_melody(score, options: HarmonizeOptions = HarmonizeOptions(), name
     mode_model = model.modes[mode]
     if options.style == "film":
         options = replace(options, weights=film_weights(options.weights))
-    pedal = pedal_plan(slots, tonic, ranges) if options.style == "film" else {}
-    path_states, pitches = _decode(mode_model, slots, tonic, mode, ranges, options, pedal, melody.notes)
-    voices = _assemble(melody, slots, path_states, pitches, pedal)
+    pedal_beats = pedal_plan(slots, tonic, ranges) if options.style == "film" else {}
+    spans = chord_spans(melody, slots, options.harmonic_rhythm or DEFAULT_RHYTHM[options.style])
+    chords = [join_slots([slots[i] for i in span]) for span in spans]
+    pedal = {k: pedal_beats[span[0]] for k, span in enumerate(spans) if span[0] in pedal_beats}
+    path_states, pitches = _decode(mode_model, slots, spans, chords, tonic, mode, ranges, options, pedal,
+                                   melody.notes)
+    voices = _assemble(melody, chords, path_states, pitches, pedal)
     if options.style == "chorale":
         voices = _rest_with_melody(voices, melody.notes)
     embellish = options.embellish or DEFAULT_EMBELLISH[options.style]
     if embellish != "none":
         rates = (key_model.passing or {}) if embellish == "learned" else None
         voices = add_passing_tones(voices, key, (1, 2) if pedal else (1, 2, 3), rates)
+    if len(chords) < len(slots):
+        notes.append(f"{len(chords)} chords over {len(slots)} beats (harmonic rhythm: "
+                     f"{options.harmonic_rhythm or DEFAULT_RHYTHM[options.style]})")
     if pedal:
-        notes.append(f"tonic pedal under {len(pedal)} beat(s) of the opening and closing bars")
+        notes.append(f"tonic pedal under {len(pedal_beats)} beat(s) of the opening and closing bars")
     if options.check:
         report = check_voices(voices, check_options_for(options.style, key))
         counts = report.counts()
@@ -163,7 +190,7 @@ def harmonize_melody(score, options: HarmonizeOptions = HarmonizeOptions(), name
         else:
             notes.append("voice-leading check: no faults")
     states = [mode_model.states[s] for s in path_states]
-    return Harmonization(voices, key, states, slots, notes, list(melody.velocities))
+    return Harmonization(voices, key, states, slots, notes, list(melody.velocities), chords)
 
 
 def check_options_for(style: str, key: tuple[int, str] | None = None) -> CheckOptions:
@@ -285,20 +312,51 @@ def _soprano_before(slots: list[Slot], notes) -> list[int | None]:
     return out
 
 
-def _decode(model: ModeModel, slots, tonic, mode, ranges, options: HarmonizeOptions, pedal: dict[int, int],
-            melody_notes):
+def _held_emissions(model: ModeModel, beat_emissions: np.ndarray, spans: list[list[int]], chords: list[Slot],
+                    tonic: int, options: HarmonizeOptions, melody_notes) -> np.ndarray:
+    """Emissions [chords, n] of chords held over several beats: the first beat's own, less
+    what the melody's notes outside the chord cost per beat (``held_colour``,
+    ``held_avoid``, ``held_cross``); the last chord takes the final cadence's term."""
+    out = beat_emissions[[span[0] for span in spans]].copy()
+    if len(spans[-1]) > 1:
+        out[-1] += options.final * model.log_final
+    cost = np.zeros((model.size, 12))
+    for s, (_, pcs) in enumerate(model.states):
+        for pc in set(range(12)) - set(pcs):
+            cost[s, pc] = (options.held_cross if CROSS_RELATION.get(pc) in pcs else
+                           options.held_avoid if (pc - 1) % 12 in pcs else options.held_colour)
+    beats = np.zeros((len(chords), 12))  # beats of melody per pitch class (relative to the key) under each chord
+    j = 0
+    for k, chord in enumerate(chords):
+        beat = (chord.end - chord.start) / len(spans[k])
+        while j < len(melody_notes) and melody_notes[j][1] <= chord.start:
+            j += 1
+        for start, end, pitch in melody_notes[j:]:
+            if start >= chord.end:
+                break
+            beats[k, (pitch - tonic) % 12] += (min(end, chord.end) - max(start, chord.start)) / beat
+    return out - beats @ cost.T
+
+
+def _decode(model: ModeModel, slots, spans, chords, tonic, mode, ranges, options: HarmonizeOptions,
+            pedal: dict[int, int], melody_notes):
+    """The best (sonority, voicing) path over ``chords``, the spans of ``slots`` (beats)
+    that keep one chord (``spans``: their beats' indices)."""
     weights = options.weights
+    heads = [span[0] for span in spans]
     emissions = _emissions(model, slots, tonic, options)
+    if len(chords) < len(slots):
+        emissions = _held_emissions(model, emissions, spans, chords, tonic, options, melody_notes)
     _, post = _forward_backward(model, emissions)
     log_post = np.log(np.maximum(post, 1e-300))
     info = StateInfo.build(model, tonic, mode)
     outer_lp = None
     if options.outer_net and model.net is not None:
-        outer_lp = model.net.outer_log_probs(_contexts(slots), tonic)
+        outer_lp = model.net.outer_log_probs(_contexts(slots), tonic)[heads]
     lattice: list[Candidates] = []
-    last_sop = next(s.sop for s in slots if s.sop is not None)
+    last_sop = next(s.sop for s in chords if s.sop is not None)
     cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-    for t, slot in enumerate(slots):
+    for t, slot in enumerate(chords):
         sop = slot.sop if slot.sop is not None else last_sop
         last_sop = sop
         order = np.argsort(-post[t], kind="stable")
@@ -326,10 +384,10 @@ def _decode(model: ModeModel, slots, tonic, mode, ranges, options: HarmonizeOpti
         if not rows:
             rows, states, scores = _fallback(model, post[t], sop, tonic, ranges, weights, slot, options)
         lattice.append(Candidates(np.asarray(states), np.vstack(rows), np.concatenate(scores)))
-    before = _soprano_before(slots, melody_notes)
+    before = _soprano_before(chords, melody_notes)
     motion_lp = None
     if options.motion_net and model.net is not None:
-        motion_lp = model.net.motion_log_probs(_contexts(slots), tonic)
+        motion_lp = model.net.motion_log_probs(_contexts(slots), tonic)[heads]
 
     def moves(t: int) -> np.ndarray:
         score = transition_scores(model, lattice[t - 1], lattice[t], tonic, mode, weights, info, before[t])

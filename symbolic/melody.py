@@ -16,6 +16,8 @@ from scorefarm.errors import InputError
 from .chords import pitch_name
 from .voices import beat_length
 
+HARMONIC_RHYTHMS = ("beat", "half-bar", "bar")
+
 
 class HarmonizeError(InputError):
     """A melody that cannot be harmonized as given."""
@@ -179,3 +181,41 @@ def melody_slots(melody: Melody) -> list[Slot]:
     while slots and slots[-1].sop is None:
         slots.pop()
     return slots
+
+
+def _half_bar_starts(beats: int) -> set[int]:
+    """Where a bar of ``beats`` beats splits in two: 2+2 in 4/4, 3+2 in 5/4, 3+3 in 6/4 and
+    12/8, each beat in 2/4 and 6/8; a bar of three (3/4, 9/8) or one is not split."""
+    if beats in (1, 3):
+        return {0}
+    return {0, (beats + 1) // 2}
+
+
+def chord_spans(melody: Melody, slots: list[Slot], rhythm: str) -> list[list[int]]:
+    """The beats (indices into ``slots``) grouped into the spans that keep one chord: a
+    chord on every beat (``"beat"``), every bar (``"bar"``) or every half bar
+    (``"half-bar"``). A span never crosses a bar line; beats before the first bar line
+    (an upbeat) make one span."""
+    if rhythm not in HARMONIC_RHYTHMS:
+        raise HarmonizeError(f"unknown harmonic rhythm {rhythm!r}; allowed: {', '.join(HARMONIC_RHYTHMS)}")
+    sigs = melody.time_signatures
+    spans: list[list[int]] = []
+    for i, slot in enumerate(slots):
+        _, num, den = next(sig for sig in reversed(sigs) if sig[0] <= slot.start)
+        beats = max(1, (num * melody.tpq * 4 // den) // beat_length(melody.tpq, num, den))
+        starts = _half_bar_starts(beats) if rhythm == "half-bar" else {0}
+        if not spans or rhythm == "beat" or slot.downbeat or slot.beat_in_bar in starts:
+            spans.append([i])
+        else:
+            spans[-1].append(i)
+    return spans
+
+
+def join_slots(beats: list[Slot]) -> Slot:
+    """One slot spanning ``beats``: its soprano is the first note sounding in it, its
+    lowest soprano pitch the lowest of all of them."""
+    first = beats[0]
+    head = next((b for b in beats if b.sop is not None), first)
+    lows = [b.sop_low for b in beats if b.sop_low is not None]
+    return Slot(first.start, beats[-1].end, head.sop, head.sop_long, first.downbeat, min(lows) if lows else None,
+                head.sop_mid, first.beat_in_bar)

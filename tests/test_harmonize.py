@@ -324,3 +324,71 @@ def test_a_borrowed_chord_is_voiced_like_the_chord_it_borrows_from():
     table = film.inner[f"{half_diminished}:5"]
     with_seventh = [v for (a, t), v in table.items() if 0 in (a, t)]  # its seventh: neither favoured nor refused
     assert len(set(with_seventh)) == 1 and min(table.values()) <= with_seventh[0] <= max(table.values())
+
+
+@pytest.mark.parametrize("time_signature, beat, rhythm, spans", [
+    ((4, 4), 1.0, "half-bar", [[0, 1], [2, 3], [4, 5], [6, 7]]),
+    ((4, 4), 1.0, "bar", [[0, 1, 2, 3], [4, 5, 6, 7]]),
+    ((3, 4), 1.0, "half-bar", [[0, 1, 2], [3, 4, 5], [6, 7]]),  # a bar of three is not split
+    ((5, 4), 1.0, "half-bar", [[0, 1, 2], [3, 4], [5, 6, 7]]),  # 3 + 2
+    ((6, 8), 1.5, "half-bar", [[0], [1], [2], [3], [4], [5], [6], [7]]),  # a dotted quarter each
+    ((4, 4), 1.0, "beat", [[i] for i in range(8)]),
+])
+def test_harmonic_rhythm_groups_beats_by_the_metre(make_score, time_signature, beat, rhythm, spans):
+    from scorefarm.symbolic.melody import chord_spans, extract_melody, melody_slots
+
+    notes = [(i * beat, beat, 72 + i % 3, 80) for i in range(8)]
+    melody = extract_melody(make_score(notes, time_signature=time_signature), (60, 81))
+    assert chord_spans(melody, melody_slots(melody), rhythm) == spans
+
+
+def test_an_upbeat_is_one_span_and_no_span_crosses_a_bar_line(make_score):
+    from scorefarm.symbolic.melody import chord_spans, extract_melody, melody_slots
+
+    notes = [(3 + i, 1.0, 72, 80) for i in range(6)]  # a one-beat upbeat, then a bar and a beat
+    melody = extract_melody(make_score(notes), (60, 81))
+    slots = melody_slots(melody)
+    assert [s.beat_in_bar for s in slots] == [3, 0, 1, 2, 3, 0]
+    assert chord_spans(melody, slots, "half-bar") == [[0], [1, 2], [3, 4], [5]]
+    assert chord_spans(melody, slots, "bar") == [[0], [1, 2, 3, 4], [5]]
+    with pytest.raises(HarmonizeError, match="allowed: beat, half-bar, bar"):
+        HarmonizeOptions(harmonic_rhythm="quaver")
+
+
+def test_film_style_holds_each_chord_for_half_a_bar_under_the_melody(ode):
+    film = harmonize_melody(ode, HarmonizeOptions(style="film"))
+    tonic = film.key[0]
+    assert len(film.slots) == 16 and len(film.chords) == len(film.states) == 8
+    assert [c.start for c in film.chords] == [k * 2 * 480 for k in range(8)]
+    assert any("8 chords over 16 beats (harmonic rhythm: half-bar)" in n for n in film.notes)
+    for chord, (_, pcs) in zip(film.chords, film.states):
+        assert (chord.sop - tonic) % 12 in pcs  # the melody's note where the chord starts is one of its tones
+    starts = {c.start for c in film.chords}
+    for part in film.voices.parts[1:]:  # the lower voices sound only where a chord starts, and hold
+        assert {n.start for n in part.notes} <= starts, part.name
+    chorale = harmonize_melody(ode)
+    assert len(chorale.chords) == len(chorale.slots) == 16  # a chord a beat
+    bar = harmonize_melody(ode, HarmonizeOptions(style="film", harmonic_rhythm="bar"))
+    assert [c.start for c in bar.chords] == [k * 4 * 480 for k in range(4)]
+
+
+def test_a_held_chord_weighs_each_melody_note_it_does_not_contain():
+    from types import SimpleNamespace
+
+    from scorefarm.symbolic.harmonize import _held_emissions
+    from scorefarm.symbolic.melody import Slot
+
+    states = [(0, (0, 4, 7)), (0, (0, 2, 4, 7))]  # C major and C add9, in C
+    model = SimpleNamespace(size=2, states=states, log_final=np.zeros(2))
+    chords = [Slot(0, 960, 64, 1, 1)]  # one chord over two beats
+    options = HarmonizeOptions()
+
+    def cost(second: int) -> list[float]:  # E on the first beat, then ``second``
+        melody = [(0, 480, 64), (480, 960, second)]
+        return list(-_held_emissions(model, np.zeros((2, 2)), [[0, 1]], chords, 0, options, melody)[0])
+
+    assert cost(67) == [0.0, 0.0]  # G: a chord tone of both
+    assert cost(62) == [options.held_colour, 0.0]  # D: a ninth over C, a tone of C add9
+    assert cost(65) == [options.held_avoid, options.held_avoid]  # F: a half step above E
+    assert cost(63) == [options.held_cross, options.held_cross]  # E-flat against E
+    assert 0 < options.held_colour < options.held_avoid < options.held_cross

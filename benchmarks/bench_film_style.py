@@ -1,0 +1,142 @@
+"""How different film style is from chorale style, on the same melodies.
+
+Thirteen melodies: the demo's lullaby (``corpora/demo/sketches/4m1_lullaby.mid``,
+the cue the demo film harmonizes) and the sopranos of the first twelve held-out
+Bach chorales. Each is harmonized in both styles (``harmonize_melody``, the key
+found from the melody) and the results are compared:
+
+- ``beats_per_chord``: the harmonic rhythm (melody beats over chords; a chord
+  repeated over the next span counts again);
+- ``melody_time``: the melody's sounding time under each chord, shared out as
+  ``chord_tone``, ``colour`` (outside the chord, no chord tone a half step
+  under it: a 9th, 11th, 13th or major 7th), ``avoid`` (a half step above a
+  chord tone) and ``cross_relation`` (the other inflection of a chord tone's
+  degree: A over A-flat), as ``harmonize`` weighs notes under held chords;
+- ``film_vocabulary_share``: the share of beats under a chord that only the film
+  vocabulary has or favours (``symbolic/data/film_harmony.json``);
+- ``beats_differing``: the share of beats whose sounding sonority (bass and pitch
+  classes) differs between the two styles;
+- ``open_position_share``: beats with more than an octave between soprano and tenor;
+- ``faults_per_100_beats``: what the voice-leading checker finds, each style
+  judged by its own rules (``check_options_for``);
+- ``seconds_per_melody``: harmonizing time, film style.
+
+    .venv/bin/python benchmarks/bench_film_style.py
+
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections import Counter
+from pathlib import Path
+
+import bench_harmonize as bh
+
+from scorefarm.symbolic.bach_corpus import load_chorales
+from scorefarm.symbolic.film import film_vocabulary
+from scorefarm.symbolic.harmonize import CROSS_RELATION, HarmonizeOptions, check_options_for, harmonize_melody
+from scorefarm.symbolic.score_io import load_score
+from scorefarm.symbolic.voiceleading import check_voices
+
+ROOT = Path(__file__).resolve().parents[1]
+LULLABY = ROOT / "corpora" / "demo" / "sketches" / "4m1_lullaby.mid"
+
+
+def melodies() -> list:
+    held_out = [c for c in load_chorales() if c.held_out][:12]
+    return [load_score(LULLABY)] + [bh.melody_score(c) for c in held_out]
+
+
+def beat_states(result) -> list:
+    """The sonority (bass, pitch classes relative to the key) sounding at each melody beat."""
+    out, k = [], 0
+    for slot in result.slots:
+        while result.chords[k].end <= slot.start:
+            k += 1
+        out.append(result.states[k])
+    return out
+
+
+MELODY_CLASSES = ("chord_tone", "colour", "avoid", "cross_relation")
+
+
+def melody_ticks(result) -> Counter:
+    """The melody's ticks under each chord by ``MELODY_CLASSES``."""
+    tonic = result.key[0]
+    out = Counter()
+    for note in result.voices.parts[0].notes:
+        pc = (note.pitch - tonic) % 12
+        for chord, (_, pcs) in zip(result.chords, result.states):
+            overlap = min(note.end, chord.end) - max(note.start, chord.start)
+            if overlap > 0:
+                kind = ("chord_tone" if pc in pcs else "cross_relation" if CROSS_RELATION.get(pc) in pcs
+                        else "avoid" if (pc - 1) % 12 in pcs else "colour")
+                out[kind] += overlap
+    return out
+
+
+def open_beats(result) -> int:
+    soprano, tenor = result.voices.parts[0].notes, result.voices.parts[2].notes
+    count = 0
+    for slot in result.slots:
+        s = next((n.pitch for n in soprano if n.start <= slot.start < n.end), None)
+        t = next((n.pitch for n in tenor if n.start <= slot.start < n.end), None)
+        count += s is not None and t is not None and s - t > 12
+    return count
+
+
+def run() -> dict:
+    vocab = film_vocabulary()
+    colour = {(mode, (int(c["bass"]), tuple(sorted(c["pcs"])))) for mode in ("major", "minor") for c in vocab[mode]}
+    stats = {style: Counter() for style in ("chorale", "film")}
+    faults = {style: Counter() for style in stats}
+    seconds = []
+    for melody in melodies():
+        results = {}
+        for style in stats:
+            start = time.perf_counter()
+            result = harmonize_melody(melody, HarmonizeOptions(style=style))
+            if style == "film":
+                seconds.append(time.perf_counter() - start)
+            results[style] = result
+            s = stats[style]
+            s["beats"] += len(result.slots)
+            s["chords"] += len(result.chords)
+            s.update(melody_ticks(result))
+            s["colour_beats"] += sum((result.key[1], state) in colour for state in beat_states(result))
+            s["open_beats"] += open_beats(result)
+            report = check_voices(result.voices, check_options_for(style, result.key))
+            faults[style].update(report.counts())
+        film, chorale = beat_states(results["film"]), beat_states(results["chorale"])
+        stats["film"]["differing"] += sum(a != b for a, b in zip(film, chorale))
+
+    def summary(style: str) -> dict:
+        s = stats[style]
+        return {
+            "beats_per_chord": round(s["beats"] / s["chords"], 3),
+            "melody_time": {kind: round(s[kind] / sum(s[k] for k in MELODY_CLASSES), 4) for kind in MELODY_CLASSES},
+            "film_vocabulary_share": round(s["colour_beats"] / s["beats"], 4),
+            "open_position_share": round(s["open_beats"] / s["beats"], 4),
+            "faults_per_100_beats": round(100 * sum(faults[style].values()) / s["beats"], 2),
+            "faults": dict(sorted(faults[style].items())),
+        }
+
+    return {
+        "benchmark": "film_style",
+        "melodies": 13,
+        "beats": stats["film"]["beats"],
+        "chorale": summary("chorale"),
+        "film": summary("film"),
+        "beats_differing": round(stats["film"]["differing"] / stats["film"]["beats"], 4),
+        "seconds_per_melody": round(sum(seconds) / len(seconds), 3),
+        "machine": {"platform": platform.platform(), "python": platform.python_version(),
+                    "processor": platform.processor()},
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run()))
