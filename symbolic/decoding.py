@@ -76,13 +76,16 @@ class Constraints:
     """The tokens allowed after a ``RemiState``, and the key's say on pitches.
 
     ``bars_end``: the number of Bar tokens at which the stream must stop (EOS instead
-    of another Bar). ``key_pitch_classes`` None: no key filter (``--free``);
+    of another Bar). ``entry_bar``: the bar (its count of Bar tokens) where the
+    continuation starts; its first note falls on the downbeat, so a continuation
+    never opens with a silent bar or half bar. ``key_pitch_classes`` None: no key filter (``--free``);
     ``profile`` None or ``profile_weight`` 0: no pitch-class prior."""
 
     def __init__(self, vocab: Vocab, voices: list[int], time_sig: tuple[int, int], positions_per_bar: int,
                  ranges: dict[int, tuple[int, int]], *, bars_end: int, max_tokens_per_bar: int,
                  monophonic: set[int] = frozenset(), key_pitch_classes: set[int] | None = None,
-                 chromatic_confidence: float = 0.5, profile: np.ndarray | None = None, profile_weight: float = 0.0):
+                 chromatic_confidence: float = 0.5, profile: np.ndarray | None = None, profile_weight: float = 0.0,
+                 entry_bar: int | None = None):
         from scorefarm.errors import ScoreError
 
         self.vocab = vocab
@@ -96,6 +99,8 @@ class Constraints:
         by_value = sorted((v, i) for i, v in vocab.position.items())
         self.positions_after = [{i for v, i in by_value if after < v < positions_per_bar}
                                 for after in range(-1, positions_per_bar)]  # index p + 1: after position p
+        self.downbeat = {i for v, i in by_value if v == 0}
+        self.entry_bar = entry_bar
         self.pitch = {v: {i for i, p in vocab.pitch.items() if ranges[v][0] <= p <= ranges[v][1]} for v in voices}
         self.confidence = chromatic_confidence
         pitch_ids = np.array(sorted(vocab.pitch), dtype=np.int64)
@@ -127,7 +132,7 @@ class Constraints:
             return (POS, taken)
         close, at_end = s.tokens_in_bar >= self.max_tokens_per_bar, s.bars >= self.bars_end
         if last == TS or last == SPECIAL:
-            return (TS, close, at_end)
+            return (TS, close, at_end, s.bars == self.entry_bar)
         return (DUR, close, at_end, s.position, taken)
 
     def _allowed_set(self, situation: tuple) -> set[int]:
@@ -146,8 +151,8 @@ class Constraints:
             return self._programs(situation[1]) or self._programs(frozenset())
         close, at_end = situation[1], situation[2]
         end = {v.eos if at_end else v.bar}
-        if kind == TS:  # a new bar: it holds at least one note
-            return end if close else self.positions_after[0]
+        if kind == TS:  # a new bar: it holds at least one note (the continuation's first: on the downbeat)
+            return end if close else self.downbeat if situation[3] else self.positions_after[0]
         # after a Duration: another note here, a later position, or the next bar
         if close:
             return end

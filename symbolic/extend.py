@@ -10,7 +10,8 @@ so that plain ``generate`` can use them) keep the output decodable and in charac
   then the sketch's TimeSig, Positions rising inside the bar, Program -> Pitch ->
   Velocity -> Duration for each note, only the sketch's voices, no Tempo (the
   sketch's tempo map is kept), no EOS before the last bar, no empty new bar (a
-  model that closes bars at once would otherwise return rests); and a voice that
+  model that closes bars at once would otherwise return rests), the first new bar's
+  first note on its downbeat (the join is never a silent bar); and a voice that
   is monophonic in the sketch (a horn line, a chorale part) starts one note per
   position at most (and ``assemble`` ends each of its new notes where its next one
   starts).
@@ -237,7 +238,7 @@ def plan_extension(score: symusic.Score, options: ExtendOptions, tokenizer, cont
         vocab, [v.slot for v in voice_map.voices], time_sig, positions_per_bar, ranges, bars_end=bars_wanted + 1,
         max_tokens_per_bar=options.max_tokens_per_bar, monophonic=monophonic,
         key_pitch_classes=None if options.free else key_pcs, chromatic_confidence=options.chromatic_confidence,
-        profile=None if options.free else hist, profile_weight=options.profile_weight)
+        profile=None if options.free else hist, profile_weight=options.profile_weight, entry_bar=state.bars)
     return Plan(ids=ids, state=state, constraints=constraints, processors=constraints.processors(state),
                 bars_wanted=bars_wanted, ts_id=ts_id,
                 voice_map=voice_map, sketch_bars=sketch_bars, ext_start=ext_start, key=key_name(tonic, mode),

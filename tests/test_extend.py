@@ -398,3 +398,33 @@ def test_generated_notes_keep_each_tracks_closing_dynamic():
     out, _ = assemble(sketch, voices, new, 1920, 1920 + 1920)
     added = {t.name: [n.velocity for n in t.notes if n.time >= 1920] for t in out.tracks}
     assert added == {"Violas": [48], "Flute": [96]}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_continuation_enters_on_its_first_downbeat(tiny, seed):
+    # a random model happily opens the new bars with rests: the join must not be a silent bar
+    model, tokenizer = tiny
+    result = extend_score(sketch(bars=2, numerator=5), ExtendOptions(bars=2, seed=seed), model=model,
+                          tokenizer=tokenizer)
+    join = 2 * 5 * TPQ
+    assert min(n.time for t in result.score.tracks for n in t.notes if n.time >= join) == join
+
+
+def test_only_the_first_new_bar_must_start_on_its_downbeat():
+    from scorefarm.symbolic.decoding import TS, Constraints, RemiState
+    from scorefarm.symbolic.tokenizer import Vocab
+
+    vocab = Vocab.of(build_tokenizer())
+    ts = next(v for v in vocab.time_sig.values())
+    per_bar = ts[0] * 8
+    constraints = Constraints(vocab, [0], ts, per_bar, {0: (40, 80)}, bars_end=9, max_tokens_per_bar=200,
+                              entry_bar=3)
+    state = RemiState(vocab, per_bar)
+    for _ in range(3):
+        state.feed(vocab.bar)
+    state.feed(next(i for i, v in vocab.time_sig.items() if v == ts))
+    assert state.last == TS
+    assert {vocab.position[i] for i in constraints.allowed(state)} == {0}
+    state.feed(vocab.bar)
+    state.feed(next(i for i, v in vocab.time_sig.items() if v == ts))
+    assert len({vocab.position[i] for i in constraints.allowed(state)}) > 1
