@@ -8,6 +8,13 @@ range, notes at once), else to the nearest part that can, else it is moved by
 octaves into the nearest range and reported. That is the whole of ``strict`` mode:
 each source note on exactly one instrument, nothing added.
 
+A sketch on several tracks says more than a piano reduction, and two things are read
+from its tracks: a tune with a track of its own stays the melody, on one part, for as
+long as it plays (``_melody_track_leads``: the separator alone would hand a horn tune
+under a string pad from part to part), and each note's dynamic comes from its own
+track's velocities (``dynamic_levels``), so loud brass stays loud over soft strings.
+A single pitched track is orchestrated as a reduction.
+
 Without ``strict`` the texture follows the dynamics, as orchestration manuals teach
 (Adler, *The Study of Orchestration*, ch. on scoring for full orchestra): the bass in
 cellos and basses an octave apart, the melody doubled in octaves by flutes and
@@ -41,6 +48,9 @@ LEVELS = ("pp", "p", "mp", "mf", "f", "ff")
 # split half-way between neighbours
 _LEVEL_EDGES = (40, 56, 72, 88, 104)
 _MAIN_SECTIONS = ("strings", "choir", "keys", "woodwinds", "brass", "synths")
+# a sketch's track is a line when this share of its notes sound alone in it, and its tune
+# when the separator puts this share of its notes in the melody (``_melody_track_leads``)
+LINE_ALONE, LINE_MELODY = 0.9, 0.2
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,7 @@ class Orchestration:
     ensemble: Ensemble
     source: symusic.Score  # the reduction as read (tempo map, metre, key signatures)
     source_notes: np.ndarray  # (n, 4) int64: time, duration, pitch, velocity
+    track_of_source: np.ndarray  # int16 per source note: its track's index in ``source.tracks``
     lane_of_source: np.ndarray  # int8 per source note: the separated voice
     part_of_source: np.ndarray  # int16 per source note: the part that plays it
     placed: list[Placed]
@@ -125,11 +136,12 @@ class _Occupancy:
         return note
 
 
-def _collect(score: symusic.Score) -> tuple[np.ndarray, list, int]:
+def _collect(score: symusic.Score) -> tuple[np.ndarray, np.ndarray, list, int]:
     """The pitched notes (time, duration, pitch, velocity) with each track's sustain pedal
-    applied, the drum tracks, and how many notes the pedal lengthened."""
-    rows, drums, lengthened = [], [], 0
-    for track in score.tracks:
+    applied, each note's track index, the drum tracks, and how many notes the pedal
+    lengthened."""
+    rows, owners, drums, lengthened = [], [], [], 0
+    for index, track in enumerate(score.tracks):
         if track.is_drum:
             if track.note_num():
                 drums.append(track.copy())
@@ -139,9 +151,11 @@ def _collect(score: symusic.Score) -> tuple[np.ndarray, list, int]:
             row = np.stack([a["time"], a["duration"], a["pitch"], a["velocity"]], axis=1).astype(np.int64)
             lengthened += _apply_sustain(row, track.controls.numpy())
             rows.append(row)
+            owners.append(np.full(len(row), index, np.int16))
     notes = np.concatenate(rows) if rows else np.zeros((0, 4), np.int64)
+    tracks = np.concatenate(owners) if owners else np.zeros(0, np.int16)
     order = np.lexsort((-notes[:, 2], notes[:, 0])) if len(notes) else np.zeros(0, np.int64)
-    return notes[order], drums, lengthened
+    return notes[order], tracks[order], drums, lengthened
 
 
 def _apply_sustain(notes: np.ndarray, controls: dict) -> int:
@@ -177,12 +191,19 @@ def _apply_sustain(notes: np.ndarray, controls: dict) -> int:
     return int((ends > releases).sum())
 
 
-def dynamic_levels(notes: np.ndarray, tpq: int, beats_per_bar: float = 4.0) -> np.ndarray:
+def dynamic_levels(notes: np.ndarray, tpq: int, beats_per_bar: float = 4.0,
+                   tracks: np.ndarray | None = None) -> np.ndarray:
     """A dynamic level per note from the velocities around it (one bar either side),
-    so one loud accent does not flip the texture."""
-    if not len(notes):
-        return np.zeros(0, np.int8)
-    return _levels(_velocity_around(notes, tpq, beats_per_bar))
+    so one loud accent does not flip the texture. With ``tracks`` (a track index per
+    note), only the notes of a note's own track count: a sketch's loud brass stays
+    loud over its soft strings."""
+    if tracks is None:
+        tracks = np.zeros(len(notes), np.int16)
+    around = np.zeros(len(notes))
+    for track in np.unique(tracks):
+        mine = tracks == track
+        around[mine] = _velocity_around(notes[mine], tpq, beats_per_bar)
+    return _levels(around)
 
 
 def _velocity_around(notes: np.ndarray, tpq: int, beats_per_bar: float) -> np.ndarray:
@@ -248,16 +269,57 @@ def _lone_notes_lead(notes: np.ndarray, lanes: np.ndarray) -> np.ndarray:
     if not len(notes):
         return lanes
     onsets, ends = notes[:, 0], notes[:, 0] + np.maximum(notes[:, 1], 1)
-    order = np.argsort(onsets, kind="stable")
-    started = np.searchsorted(onsets[order], ends, side="left")  # notes starting before each ends
-    running_end = np.maximum.accumulate(ends[order])
-    before = np.searchsorted(onsets[order], onsets, side="left")
-    # alone: nothing else starts inside it, nothing earlier still sounds, no other note at its onset
-    same_onset = np.searchsorted(onsets[order], onsets, side="right") - before
-    held_over = np.where(before > 0, running_end[np.maximum(before - 1, 0)] > onsets, False)
-    alone = (started - before == 1) & (same_onset == 1) & ~held_over
+    sorted_onsets = np.sort(onsets)
+    started = np.searchsorted(sorted_onsets, ends, side="left")  # notes starting before each ends
+    before = np.searchsorted(sorted_onsets, onsets, side="left")
+    # alone: nothing else starts inside it, no other note at its onset, nothing earlier still sounds
+    alone = (started - before == 1) & ~_joined_at_onset(onsets, ends)
     out = lanes.copy()
     out[alone & ((lanes == 1) | (lanes == 2))] = 0
+    return out
+
+
+def _joined_at_onset(onsets: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Per note, whether another note starts with it or an earlier one still sounds at its onset."""
+    order = np.argsort(onsets, kind="stable")
+    before = np.searchsorted(onsets[order], onsets, side="left")
+    same_onset = np.searchsorted(onsets[order], onsets, side="right") - before
+    running_end = np.maximum.accumulate(ends[order])
+    held_over = np.where(before > 0, running_end[np.maximum(before - 1, 0)] > onsets, False)
+    return (same_onset > 1) | held_over
+
+
+def _melody_track_leads(notes: np.ndarray, tracks: np.ndarray, lanes: np.ndarray, tpq: int) -> np.ndarray:
+    """A sketch's tune on a track of its own stays the melody, on one part.
+
+    Of the sketch's pitched tracks that are lines (``LINE_ALONE`` of their notes sound
+    alone within the track, a legato overlap of a 32nd forgiven), the one with the most
+    notes separated as the melody, at least ``LINE_MELODY`` of its own, is the melody
+    throughout: all its notes in the melody lane, and the other tracks' notes separated
+    as the melody while it sounds (a pad's top line) in the upper lane. Where it rests
+    the separation stands. The separator's labels, not the pitch, say which line leads:
+    a tune may lie under a held pad (the horn of the demo's 1M1). Strict mode too (the
+    benchmark's reductions are one track); a single pitched track is left as separated."""
+    if len(np.unique(tracks)) < 2:
+        return lanes
+    onsets, ends = notes[:, 0], notes[:, 0] + np.maximum(notes[:, 1], 1)
+    line, most = None, 0
+    for track in np.unique(tracks):
+        mine = tracks == track
+        legato_ends = onsets[mine] + np.maximum(notes[mine, 1] - tpq // 8, 1)
+        alone = ~_joined_at_onset(onsets[mine], legato_ends)
+        melody = int((lanes[mine] == 0).sum())
+        if alone.mean() >= LINE_ALONE and melody >= LINE_MELODY * mine.sum() and melody > most:
+            line, most = track, melody
+    if line is None:
+        return lanes
+    mine = tracks == line
+    reach = np.maximum.accumulate(ends[mine])  # the line's notes are in onset order
+    starts_before = np.searchsorted(onsets[mine], ends, side="left")  # line notes starting before each ends
+    under = (starts_before > 0) & (reach[np.maximum(starts_before - 1, 0)] > onsets)
+    out = lanes.copy()
+    out[~mine & under & (lanes == 0)] = 1
+    out[mine] = 0
     return out
 
 
@@ -294,16 +356,16 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
         score = score.to("tick")
     tpq = score.tpq
     beats_per_bar = bar_quarters(score)
-    notes, drums, sustained = _collect(score)
+    notes, tracks, drums, sustained = _collect(score)
     report: list[str] = [f"sustain pedal applied: {sustained} notes lengthened"] if sustained else []
     if not len(notes):
         raise ScoreError("has only drum notes: nothing pitched to orchestrate" if drums
                          else "has no notes to orchestrate", name)
     separation = _separate_pinned(separate, notes, tpq, beats_per_bar)
-    lanes = separation.labels.astype(np.int8)
+    lanes = _melody_track_leads(notes, tracks, separation.labels.astype(np.int8), tpq)
     if not options.strict:
         lanes = _lone_notes_lead(notes, lanes)
-    levels = dynamic_levels(notes, tpq, beats_per_bar)
+    levels = dynamic_levels(notes, tpq, beats_per_bar, tracks)
     roles = _roles(notes, lanes, tpq, beats_per_bar)
     lane_parts = _lanes(ensemble)
     occupancy = _Occupancy(ensemble.parts)
@@ -358,7 +420,7 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
         on_parts, drums = _route_drums(ensemble, drums, tpq, beats_per_bar)
         placed += on_parts
         report.append(_drum_report(ensemble, on_parts, drums))
-    orchestration = Orchestration(ensemble, score, notes, lanes, part_of_source, placed, drums, report)
+    orchestration = Orchestration(ensemble, score, notes, tracks, lanes, part_of_source, placed, drums, report)
     orchestration.seconds = time.perf_counter() - started
     return orchestration
 

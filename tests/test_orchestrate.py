@@ -8,7 +8,7 @@ import symusic
 from click.testing import CliRunner
 
 from scorefarm.arrange.catalogue import load_ensemble
-from scorefarm.arrange.orchestrate import OrchestrateOptions, orchestrate
+from scorefarm.arrange.orchestrate import LEVELS, OrchestrateOptions, orchestrate
 from scorefarm.arrange.output import daw_midi_bytes, orchestra_score
 from scorefarm.cli.main import cli
 
@@ -434,3 +434,84 @@ def test_without_the_pedal_down_the_notes_keep_their_lengths(make_score, monkeyp
     monkeypatch.setattr(module, "_apply_sustain", lambda notes, controls: 0)  # as before the pedal was read
     unpedalled = orchestrate(pedalled(make_score, controls), OrchestrateOptions(ensemble="strings"))
     assert result.placed == unpedalled.placed and result.notes == unpedalled.notes
+
+
+def multitrack(make_score, tracks: list[tuple[str, int, list[tuple[float, float, int, int]]]]) -> symusic.Score:
+    """A sketch with one track per (name, program, notes); notes as ``make_score`` takes them."""
+    score = make_score(tracks[0][2], name=tracks[0][0], program=tracks[0][1])
+    for name, program, notes in tracks[1:]:
+        score.tracks.append(make_score(notes, name=name, program=program).tracks[0])
+    return score
+
+
+def line_notes(start: float, spec: list[tuple[int, float]], velocity: int) -> list[tuple[float, float, int, int]]:
+    """(pitch, beats) in succession from ``start``, each held 95% of its length; pitch 0 rests."""
+    notes = []
+    for pitch, beats in spec:
+        if pitch:
+            notes.append((start, beats * 0.95, pitch, velocity))
+        start += beats
+    return notes
+
+
+def test_a_tune_on_its_own_track_stays_on_one_part(make_score):
+    # the demo's 1M1: a horn call under a held string pad, cellos and basses below
+    pad = [(65, 69), (65, 69), (67, 70), (64, 69), (65, 69), (62, 67), (65, 70), (64, 69)]
+    horn = line_notes(0, [(0, 2), (57, 1), (62, 1), (65, 3), (64, 1), (62, 2), (60, 1), (57, 1), (58, 3), (57, 1),
+                          (55, 2), (57, 2), (62, 4), (0, 4), (57, 1), (62, 1), (64, 1), (65, 1), (67, 3), (65, 1),
+                          (64, 4)], 72)
+    score = multitrack(make_score, [
+        ("Horn in F", 60, horn),
+        ("Violins I", 48, [(4 * bar, 3.8, pitch, 58) for bar, dyad in enumerate(pad) for pitch in dyad]),
+        ("Violas", 48, line_notes(0, [(p, 4) for p in (62, 60, 62, 61, 62, 58, 62, 61)], 56)),
+        ("Violoncellos", 42, line_notes(0, [(p, 4) for p in (50, 53, 55, 57, 50, 55, 46, 45)], 64)),
+        ("Contrabasses", 43, line_notes(0, [(p, 4) for p in (38, 41, 43, 45, 38, 43, 34, 33)], 64)),
+    ])
+    for strict in (False, True):
+        result = orchestrate(score, OrchestrateOptions(ensemble="full-orchestra", strict=strict))
+        rows = np.flatnonzero(result.source_notes[:, 3] == 72)  # the horn's velocity
+        assert len(rows) == len(horn)
+        assert {result.ensemble.parts[result.part_of_source[i]].label for i in rows} == {"Violins I"}
+        assert set(result.lane_of_source[rows].tolist()) == {0}
+        # the pad's top line is not the melody under the tune (it rests in bar 7 only)
+        pad_rows = np.flatnonzero(result.source_notes[:, 3] == 58)
+        under = pad_rows[result.source_notes[pad_rows, 0] != 24 * 480]
+        assert len(under) == 14 and not (result.lane_of_source[under] == 0).any()
+
+
+def test_each_track_keeps_its_own_dynamic(make_score):
+    # soft strings under loud brass chords: read together they would all be mf
+    strings = [(beat, 1.0, pitch, 40) for beat in range(8) for pitch in (48, 55)]
+    brass = [(beat, 0.5, pitch, 112) for beat in range(0, 8, 2) for pitch in (67, 72, 76)]
+    result = orchestrate(multitrack(make_score, [("Strings", 48, strings), ("Trumpets", 56, brass)]),
+                         OrchestrateOptions(ensemble="full-orchestra"))
+    levels = {}
+    for p in result.placed:
+        if p.source >= 0:
+            levels.setdefault("brass" if result.source_notes[p.source, 2] > 60 else "strings", set()).add(p.level)
+    assert levels == {"strings": {LEVELS.index("p")}, "brass": {LEVELS.index("ff")}}
+    assert any(result.ensemble.parts[p.part].instrument.section == "brass" for p in result.placed)
+
+
+def test_the_melody_track_rule_on_given_labels(make_score):
+    from scorefarm.arrange.orchestrate import _collect, _melody_track_leads
+
+    pad = [(bar * 4, 3.8, pitch, 60) for bar in range(3) for pitch in (65, 69)]
+    line = [(beat, 1.0625 if beat < 7 else 0.9, 60 + beat % 3, 70) for beat in range(8)]  # legato, bars 1-2
+    bass = [(bar * 4, 4.0, 40, 60) for bar in range(3)]
+    notes, tracks, _, _ = _collect(multitrack(make_score, [("Pad", 48, pad), ("Horn", 60, line), ("Bass", 43, bass)]))
+
+    def separated(line_melody: int) -> np.ndarray:
+        """The pad's top note as melody, the horn's first ``line_melody`` notes too, the rest inner."""
+        lanes = np.where(tracks == 2, 3, np.where((tracks == 0) & (notes[:, 2] == 69), 0, 1)).astype(np.int8)
+        lanes[np.flatnonzero(tracks == 1)[:line_melody]] = 0
+        return lanes
+
+    lanes = _melody_track_leads(notes, tracks, separated(2), 480)
+    assert (lanes[tracks == 1] == 0).all()  # the horn: a line, a quarter of it melody
+    assert lanes[(tracks == 0) & (notes[:, 2] == 69)].tolist() == [1, 1, 0]  # the pad's top under it, not after
+    assert (lanes[tracks == 2] == 3).all()
+    unchanged = separated(1)  # one melody note in eight: an inner line
+    assert np.array_equal(_melody_track_leads(notes, tracks, unchanged, 480), unchanged)
+    one_track = np.zeros(len(notes), np.int16)
+    assert np.array_equal(_melody_track_leads(notes, one_track, separated(2), 480), separated(2))
