@@ -98,13 +98,15 @@ def train(build_dir: Path, out_dir: Path, init_from: Path | None, max_steps: int
 @click.option("--free", is_flag=True, help="Do not keep pitches in the sketch's key (nor its pitch-class profile).")
 @click.option("--profile-weight", type=click.FloatRange(0, 4), default=0.5, show_default=True,
               help="Pull towards the sketch's pitch-class profile (0 = key only).")
+@click.option("--cadence", is_flag=True,
+              help="End on the tonic chord: the last bar in the tonic triad, the lowest voice on the tonic.")
 @click.option("--model", "model_dir", type=click.Path(path_type=Path), default=None,
               help="Model folder (default: the shipped model).")
 @click.option("-o", "--out", "out_path", type=click.Path(path_type=Path), default=None,
               help="Output MIDI, .mid or .midi (default: SKETCH_extended.mid; with --variations, _v1, _v2... are "
                    "added).")
 def extend(sketch: Path, bars: int, temperature: float, top_p: float, top_k: int, seed: int, variations: int,
-           free: bool, profile_weight: float, model_dir: Path | None, out_path: Path | None) -> None:
+           free: bool, profile_weight: float, cadence: bool, model_dir: Path | None, out_path: Path | None) -> None:
     """Continue a 4-8 bar MIDI sketch, keeping its key, metre, tempo and instruments.
 
     The output starts with the sketch note for note, then BARS more bars ending
@@ -114,6 +116,7 @@ def extend(sketch: Path, bars: int, temperature: float, top_p: float, top_k: int
     Examples:
       compose extend sketch.mid --bars 8 -o sketch_long.mid
       compose extend sketch.mid --bars 16 --temperature 0.8 --seed 3 --variations 4
+      compose extend cue_end.mid --bars 4 --cadence
     """
     from scorefarm.symbolic.extend import ExtendOptions, extend_file, variation_path
     from scorefarm.symbolic.voices import check_midi_output
@@ -123,7 +126,7 @@ def extend(sketch: Path, bars: int, temperature: float, top_p: float, top_k: int
     for v in range(variations):  # the names extend_file writes: refuse a folder or the sketch before the work
         check_midi_output(variation_path(out_path, v, variations), inputs=(sketch,))
     options = ExtendOptions(bars=bars, temperature=temperature, top_p=top_p, top_k=top_k, seed=seed, free=free,
-                            profile_weight=profile_weight)
+                            profile_weight=profile_weight, cadence=cadence)
     results = extend_file(sketch, out_path, options, variations=variations, model_dir=model_dir)
     for result in results:
         click.echo(f"{result.path}: {result.sketch_bars} sketch bar(s) + {result.added_bars} bar(s), "

@@ -78,14 +78,17 @@ class Constraints:
     ``bars_end``: the number of Bar tokens at which the stream must stop (EOS instead
     of another Bar). ``entry_bar``: the bar (its count of Bar tokens) where the
     continuation starts; its first note falls on the downbeat, so a continuation
-    never opens with a silent bar or half bar. ``key_pitch_classes`` None: no key filter (``--free``);
+    never opens with a silent bar or half bar. ``cadence`` (tonic pitch class, tonic
+    triad's pitch classes, the lowest voice): the last bar (``bars_end - 1`` Bar tokens)
+    plays tones of the tonic triad only, its lowest voice the tonic on the downbeat.
+    ``key_pitch_classes`` None: no key filter (``--free``);
     ``profile`` None or ``profile_weight`` 0: no pitch-class prior."""
 
     def __init__(self, vocab: Vocab, voices: list[int], time_sig: tuple[int, int], positions_per_bar: int,
                  ranges: dict[int, tuple[int, int]], *, bars_end: int, max_tokens_per_bar: int,
                  monophonic: set[int] = frozenset(), key_pitch_classes: set[int] | None = None,
                  chromatic_confidence: float = 0.5, profile: np.ndarray | None = None, profile_weight: float = 0.0,
-                 entry_bar: int | None = None):
+                 entry_bar: int | None = None, cadence: tuple[int, set[int], int] | None = None):
         from scorefarm.errors import ScoreError
 
         self.vocab = vocab
@@ -109,6 +112,11 @@ class Constraints:
         if key_pitch_classes is not None:
             self.in_key = np.ones(vocab.size, dtype=bool)
             self.in_key[pitch_ids] = np.isin(pitch_classes, sorted(key_pitch_classes))
+        self.cadence = None  # (last bar, pitch ids of the tonic triad, the lowest voice, pitch ids of the tonic)
+        if cadence is not None:
+            tonic, triad, lowest = cadence
+            self.cadence = (bars_end - 1, pitch_ids[np.isin(pitch_classes, sorted(triad))], lowest,
+                            pitch_ids[pitch_classes == tonic])
         self.bias = None  # float64 over the vocabulary, 0 off the pitches
         if profile is not None and profile_weight > 0:
             share = profile / max(profile.sum(), 1e-9)
@@ -200,8 +208,19 @@ class Constraints:
             return np.ones(len(ids), dtype=bool)
         return in_key | (p >= self.confidence)
 
+    def cadence_keep(self, state: RemiState, ids: np.ndarray) -> np.ndarray | None:
+        """In the cadence's last bar, which candidate pitches stay (tones of the tonic triad;
+        the tonic for the lowest voice on the downbeat), or None elsewhere and where no
+        candidate would stay."""
+        if self.cadence is None or state.bars != self.cadence[0]:
+            return None
+        _, triad, lowest, tonic = self.cadence
+        keep = np.isin(ids, tonic if state.program == lowest and state.position == 0 else triad)
+        return keep if keep.any() else None
+
     def candidates(self, state: RemiState, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(allowed ids, their logits as float64 with the pitch prior added), after the key filter."""
+        """(allowed ids, their logits as float64 with the pitch prior added), after the key
+        and cadence filters."""
         ids = self.allowed(state)
         z = logits[ids].astype(np.float64)
         if self.pitch_step(state):
@@ -209,6 +228,9 @@ class Constraints:
                 z += self.bias[ids]
             if self.in_key is not None:
                 keep = self.key_keep(ids, z)
+                ids, z = ids[keep], z[keep]
+            keep = self.cadence_keep(state, ids)
+            if keep is not None:
                 ids, z = ids[keep], z[keep]
         return ids, z
 
@@ -219,6 +241,8 @@ class Constraints:
             out.append(ProfileProcessor(state, self))
         if self.in_key is not None:
             out.append(KeyProcessor(state, self))
+        if self.cadence is not None:
+            out.append(CadenceProcessor(state, self))
         return out
 
 
@@ -282,6 +306,24 @@ class KeyProcessor(_Processor):
             return scores
         scores = scores.clone()
         scores[:, torch.from_numpy(drop)] = float("-inf")
+        return scores
+
+
+class CadenceProcessor(_Processor):
+    """The last bar on the tonic chord (``Constraints.cadence_keep``)."""
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        self.state.catch_up(input_ids)
+        if not self.constraints.pitch_step(self.state):
+            return scores
+        ids = np.flatnonzero(np.isfinite(scores[0].double().numpy()))
+        keep = self.constraints.cadence_keep(self.state, ids)
+        if keep is None or keep.all():
+            return scores
+        scores = scores.clone()
+        scores[:, torch.from_numpy(ids[~keep])] = float("-inf")
         return scores
 
 

@@ -22,6 +22,9 @@ so that plain ``generate`` can use them) keep the output decodable and in charac
   model gives that chromatic pitch at least ``chromatic_confidence`` of the pitch mass.
 * profile (``ProfileProcessor``, with the key, when ``profile_weight`` > 0): the
   sketch's pitch-class profile as a prior on pitches, against drifting to another key.
+* cadence (``CadenceProcessor``, with ``cadence``): the last bar ends the music on the
+  tonic chord: tones of the tonic triad only, the lowest voice on the tonic at the
+  downbeat. A cue's extension (``extend_for_cue``) ends its cue, so it cadences.
 
 When the sequence reaches the model's context the window slides: it restarts
 from a bar line in the second half of the tokens, re-encoding that suffix.
@@ -40,7 +43,7 @@ import symusic
 from scorefarm.errors import ScoreError
 
 from .decoding import (
-    Constraints, GrammarProcessor, KeyProcessor, ProfileProcessor, RangeProcessor, RemiState, one_thread,
+    CadenceProcessor, Constraints, GrammarProcessor, KeyProcessor, ProfileProcessor, RangeProcessor, RemiState, one_thread,
     sample_plan, slide,
 )
 from .tokenizer import MAX_VOICES, Vocab, VoiceMap, check_time_signatures, to_voices
@@ -60,6 +63,7 @@ class ExtendOptions:
     profile_weight: float = 0.5  # weight of the sketch's pitch-class profile as a prior (0 = off)
     range_margin: int = 4  # semitones each voice may go beyond its sketch range
     max_tokens_per_bar: int = 320  # a bar with more tokens is closed by force
+    cadence: bool = False  # end on the tonic chord: the last bar in the tonic triad, the lowest voice on the tonic
 
     def check(self) -> None:
         problems = []
@@ -238,11 +242,19 @@ def plan_extension(score: symusic.Score, options: ExtendOptions, tokenizer, cont
         vocab, [v.slot for v in voice_map.voices], time_sig, positions_per_bar, ranges, bars_end=bars_wanted + 1,
         max_tokens_per_bar=options.max_tokens_per_bar, monophonic=monophonic,
         key_pitch_classes=None if options.free else key_pcs, chromatic_confidence=options.chromatic_confidence,
-        profile=None if options.free else hist, profile_weight=options.profile_weight, entry_bar=state.bars)
+        profile=None if options.free else hist, profile_weight=options.profile_weight, entry_bar=state.bars,
+        cadence=_cadence(tonic, mode, voice_map) if options.cadence else None)
     return Plan(ids=ids, state=state, constraints=constraints, processors=constraints.processors(state),
                 bars_wanted=bars_wanted, ts_id=ts_id,
                 voice_map=voice_map, sketch_bars=sketch_bars, ext_start=ext_start, key=key_name(tonic, mode),
                 notes=notes, monophonic=monophonic)
+
+
+def _cadence(tonic: int, mode: str, voice_map: VoiceMap) -> tuple[int, set[int], int]:
+    """(tonic, the tonic triad's pitch classes, the slot of the voice lying lowest in the sketch)."""
+    third = 3 if mode == "minor" else 4
+    lowest = min(voice_map.voices, key=lambda v: (v.low, v.slot))
+    return tonic, {tonic, (tonic + third) % 12, (tonic + 7) % 12}, lowest.slot
 
 
 def is_monophonic(track, tpq: int) -> bool:
@@ -398,7 +410,8 @@ def extend_for_cue(score: symusic.Score, bars: int, seed: int, *, model_dir: str
     from .model import load_model
 
     model, tokenizer, _ = _cached_model(model_dir) if model_dir is None else load_model(model_dir)
-    return extend_score(score, ExtendOptions(bars=bars, seed=seed), model=model, tokenizer=tokenizer, name=name)
+    return extend_score(score, ExtendOptions(bars=bars, seed=seed, cadence=True), model=model, tokenizer=tokenizer,
+                        name=name)
 
 
 _MODEL_CACHE: dict = {}
@@ -413,4 +426,4 @@ def _cached_model(model_dir):
 
 
 __all__ = ["ExtendOptions", "ExtendResult", "extend_score", "extend_file", "extend_for_cue", "estimate_key",
-           "GrammarProcessor", "RangeProcessor", "KeyProcessor", "ProfileProcessor", "MAX_VOICES"]
+           "GrammarProcessor", "RangeProcessor", "KeyProcessor", "ProfileProcessor", "CadenceProcessor", "MAX_VOICES"]

@@ -219,7 +219,8 @@ def test_loop_and_logits_processors_apply_the_same_constraints(tiny):
 
     model, tokenizer = tiny
     rng = np.random.default_rng(0)
-    for options in (ExtendOptions(bars=3, seed=2, chromatic_confidence=0.2), ExtendOptions(bars=3, free=True)):
+    for options in (ExtendOptions(bars=3, seed=2, chromatic_confidence=0.2), ExtendOptions(bars=3, free=True),
+                    ExtendOptions(bars=2, seed=4, cadence=True)):
         generated = extend_score(sketch(), options, model=model, tokenizer=tokenizer)
         assert generated.added_notes > 0
         plan = plan_extension(sketch(), options, tokenizer, model.config.max_position_embeddings)
@@ -428,3 +429,49 @@ def test_only_the_first_new_bar_must_start_on_its_downbeat():
     state.feed(vocab.bar)
     state.feed(next(i for i, v in vocab.time_sig.items() if v == ts))
     assert len({vocab.position[i] for i in constraints.allowed(state)}) > 1
+
+
+def test_a_cadence_ends_on_the_tonic_chord(tiny):
+    model, tokenizer = tiny
+    last_bar = 5 * 4 * TPQ  # a 4-bar sketch in C major and 2 new bars
+
+    def last_bar_notes(options):
+        score = extend_score(sketch(), options, model=model, tokenizer=tokenizer).score
+        return [[(n.time, n.pitch) for n in t.notes if n.time >= last_bar] for t in score.tracks]
+
+    free_endings = 0
+    for seed in range(4):
+        melody, bass = last_bar_notes(ExtendOptions(bars=2, seed=seed, cadence=True))
+        assert melody or bass
+        assert all(p % 12 in {0, 4, 7} for _, p in melody + bass), (seed, melody, bass)
+        melody, bass = last_bar_notes(ExtendOptions(bars=2, seed=seed))
+        free_endings += any(p % 12 not in {0, 4, 7} for _, p in melody + bass)
+    assert free_endings  # without it the random model ends anywhere
+
+
+def test_the_cadence_puts_the_lowest_voice_on_the_tonic_at_the_last_downbeat():
+    from scorefarm.symbolic.decoding import Constraints, RemiState
+    from scorefarm.symbolic.tokenizer import Vocab
+
+    vocab = Vocab.of(build_tokenizer())
+    ts_id, ts = next(iter(vocab.time_sig.items()))
+    per_bar = ts[0] * 8
+    position = {v: i for i, v in vocab.position.items()}
+    slot_token = {v: i for i, v in sorted(vocab.program.items())}
+    ranges = {0: (60, 84), 1: (36, 60)}  # voice 1 lies lowest
+    constraints = Constraints(vocab, [0, 1], ts, per_bar, ranges, bars_end=4, max_tokens_per_bar=200,
+                              cadence=(2, {2, 6, 9}, 1))  # D major's tonic triad
+    logits = np.zeros(vocab.size)
+
+    def pitch_classes(bars: int, at: int, voice: int) -> set[int]:
+        state = RemiState(vocab, per_bar)
+        for _ in range(bars):
+            state.feed(vocab.bar)
+        for token in (ts_id, position[at], slot_token[voice]):
+            state.feed(token)
+        ids, _ = constraints.candidates(state, logits)
+        return {vocab.pitch[i] % 12 for i in ids}
+
+    assert pitch_classes(3, 0, 1) == {2}  # the last bar (bars_end - 1), its downbeat, the lowest voice
+    assert pitch_classes(3, 0, 0) == pitch_classes(3, 4, 1) == {2, 6, 9}
+    assert len(pitch_classes(2, 0, 1)) == 12  # the bar before is free
