@@ -79,8 +79,8 @@ class Constraints:
     of another Bar). ``entry_bar``: the bar (its count of Bar tokens) where the
     continuation starts; its first note falls on the downbeat, so a continuation
     never opens with a silent bar or half bar. ``cadence`` (tonic pitch class, tonic
-    triad's pitch classes, the lowest voice): the last bar (``bars_end - 1`` Bar tokens)
-    plays tones of the tonic triad only, its lowest voice the tonic on the downbeat.
+    triad's pitch classes, the bass voices): the last bar (``bars_end - 1`` Bar tokens)
+    plays tones of the tonic triad only, its bass voices the tonic (a root-position close).
     ``key_pitch_classes`` None: no key filter (``--free``);
     ``profile`` None or ``profile_weight`` 0: no pitch-class prior."""
 
@@ -88,7 +88,7 @@ class Constraints:
                  ranges: dict[int, tuple[int, int]], *, bars_end: int, max_tokens_per_bar: int,
                  monophonic: set[int] = frozenset(), key_pitch_classes: set[int] | None = None,
                  chromatic_confidence: float = 0.5, profile: np.ndarray | None = None, profile_weight: float = 0.0,
-                 entry_bar: int | None = None, cadence: tuple[int, set[int], int] | None = None):
+                 entry_bar: int | None = None, cadence: tuple[int, set[int], set[int]] | None = None):
         from scorefarm.errors import ScoreError
 
         self.vocab = vocab
@@ -112,10 +112,10 @@ class Constraints:
         if key_pitch_classes is not None:
             self.in_key = np.ones(vocab.size, dtype=bool)
             self.in_key[pitch_ids] = np.isin(pitch_classes, sorted(key_pitch_classes))
-        self.cadence = None  # (last bar, pitch ids of the tonic triad, the lowest voice, pitch ids of the tonic)
+        self.cadence = None  # (last bar, pitch ids of the tonic triad, the bass voices, pitch ids of the tonic)
         if cadence is not None:
-            tonic, triad, lowest = cadence
-            self.cadence = (bars_end - 1, pitch_ids[np.isin(pitch_classes, sorted(triad))], lowest,
+            tonic, triad, basses = cadence
+            self.cadence = (bars_end - 1, pitch_ids[np.isin(pitch_classes, sorted(triad))], frozenset(basses),
                             pitch_ids[pitch_classes == tonic])
         self.bias = None  # float64 over the vocabulary, 0 off the pitches
         if profile is not None and profile_weight > 0:
@@ -210,12 +210,12 @@ class Constraints:
 
     def cadence_keep(self, state: RemiState, ids: np.ndarray) -> np.ndarray | None:
         """In the cadence's last bar, which candidate pitches stay (tones of the tonic triad;
-        the tonic for the lowest voice on the downbeat), or None elsewhere and where no
+        the tonic for a bass voice), or None elsewhere and where no
         candidate would stay."""
         if self.cadence is None or state.bars != self.cadence[0]:
             return None
-        _, triad, lowest, tonic = self.cadence
-        keep = np.isin(ids, tonic if state.program == lowest and state.position == 0 else triad)
+        _, triad, basses, tonic = self.cadence
+        keep = np.isin(ids, tonic if state.program in basses else triad)
         return keep if keep.any() else None
 
     def candidates(self, state: RemiState, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

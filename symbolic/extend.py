@@ -23,8 +23,9 @@ so that plain ``generate`` can use them) keep the output decodable and in charac
 * profile (``ProfileProcessor``, with the key, when ``profile_weight`` > 0): the
   sketch's pitch-class profile as a prior on pitches, against drifting to another key.
 * cadence (``CadenceProcessor``, with ``cadence``): the last bar ends the music on the
-  tonic chord: tones of the tonic triad only, the lowest voice on the tonic at the
-  downbeat. A cue's extension (``extend_for_cue``) ends its cue, so it cadences.
+  tonic chord in root position: tones of the tonic triad only, the bass voices (those
+  lying mostly under middle C in the sketch, else the lowest) on the tonic, and each
+  track's last notes held to the end (``assemble``'s ``hold_from``). A cue's extension (``extend_for_cue``) ends its cue, so it cadences.
 
 When the sequence reaches the model's context the window slides: it restarts
 from a bar line in the second half of the tokens, re-encoding that suffix.
@@ -63,7 +64,7 @@ class ExtendOptions:
     profile_weight: float = 0.5  # weight of the sketch's pitch-class profile as a prior (0 = off)
     range_margin: int = 4  # semitones each voice may go beyond its sketch range
     max_tokens_per_bar: int = 320  # a bar with more tokens is closed by force
-    cadence: bool = False  # end on the tonic chord: the last bar in the tonic triad, the lowest voice on the tonic
+    cadence: bool = False  # end on the tonic chord: the last bar in the tonic triad, its bass voices on the tonic
 
     def check(self) -> None:
         problems = []
@@ -243,18 +244,20 @@ def plan_extension(score: symusic.Score, options: ExtendOptions, tokenizer, cont
         max_tokens_per_bar=options.max_tokens_per_bar, monophonic=monophonic,
         key_pitch_classes=None if options.free else key_pcs, chromatic_confidence=options.chromatic_confidence,
         profile=None if options.free else hist, profile_weight=options.profile_weight, entry_bar=state.bars,
-        cadence=_cadence(tonic, mode, voice_map) if options.cadence else None)
+        cadence=_cadence(tonic, mode, voiced) if options.cadence else None)
     return Plan(ids=ids, state=state, constraints=constraints, processors=constraints.processors(state),
                 bars_wanted=bars_wanted, ts_id=ts_id,
                 voice_map=voice_map, sketch_bars=sketch_bars, ext_start=ext_start, key=key_name(tonic, mode),
                 notes=notes, monophonic=monophonic)
 
 
-def _cadence(tonic: int, mode: str, voice_map: VoiceMap) -> tuple[int, set[int], int]:
-    """(tonic, the tonic triad's pitch classes, the slot of the voice lying lowest in the sketch)."""
+def _cadence(tonic: int, mode: str, voiced: symusic.Score) -> tuple[int, set[int], set[int]]:
+    """(tonic, the tonic triad's pitch classes, the bass voices' slots: those whose median
+    pitch in the sketch is under middle C, or else the one lying lowest)."""
     third = 3 if mode == "minor" else 4
-    lowest = min(voice_map.voices, key=lambda v: (v.low, v.slot))
-    return tonic, {tonic, (tonic + third) % 12, (tonic + 7) % 12}, lowest.slot
+    medians = {t.program: float(np.median(t.notes.numpy()["pitch"])) for t in voiced.tracks if t.note_num()}
+    basses = {slot for slot, median in medians.items() if median < 60} or {min(medians, key=medians.get)}
+    return tonic, {tonic, (tonic + third) % 12, (tonic + 7) % 12}, basses
 
 
 def is_monophonic(track, tpq: int) -> bool:
@@ -287,8 +290,9 @@ def extend_score(score: symusic.Score, options: ExtendOptions = ExtendOptions(),
     with one_thread():
         generated = sample_plan(plan, decoder, options, vocab.bar, vocab.eos)
     new_score = decode_generated(tokenizer, vocab, plan.ts_id, generated)
-    out, added = assemble(score, plan.voice_map, new_score, plan.ext_start,
-                          starts_after(score, plan.ext_start, options.bars), plan.monophonic)
+    ext_end = starts_after(score, plan.ext_start, options.bars)
+    out, added = assemble(score, plan.voice_map, new_score, plan.ext_start, ext_end, plan.monophonic,
+                          hold_from=starts_after(score, plan.ext_start, options.bars - 1) if options.cadence else None)
     return ExtendResult(score=out, sketch_bars=plan.sketch_bars, added_bars=options.bars, added_notes=added,
                         seed=options.seed, tokens_generated=len(generated), key=plan.key, notes=plan.notes)
 
@@ -318,12 +322,14 @@ def decode_generated(tokenizer, vocab: Vocab, ts_id: int, generated: list[int]) 
 
 
 def assemble(sketch: symusic.Score, voice_map: VoiceMap, new: symusic.Score, ext_start: int,
-             ext_end: int, monophonic: set[int] = frozenset()) -> tuple[symusic.Score, int]:
+             ext_end: int, monophonic: set[int] = frozenset(), hold_from: int | None = None,
+             ) -> tuple[symusic.Score, int]:
     """The sketch's tracks with the decoded notes appended (rescaled to the sketch's
     ticks, shifted to ``ext_start``, cut at ``ext_end``). The corpus the model learned
     from has no dynamics (music21 writes its chorales and folk songs at one velocity),
     so a new note takes its track's velocity as the sketch leaves it: the median of the
-    track's last ``VELOCITY_NOTES`` notes."""
+    track's last ``VELOCITY_NOTES`` notes. With ``hold_from`` (a cadence's last bar),
+    each track's last notes starting there ring on to ``ext_end``: the final chord held."""
     out = sketch.copy()
     scale = sketch.ticks_per_quarter / new.ticks_per_quarter
     slot_track = {}
@@ -354,6 +360,10 @@ def assemble(sketch: symusic.Score, voice_map: VoiceMap, new: symusic.Score, ext
                 held[1] = start  # the held note ends where its pitch is struck again
             last_of[note.pitch] = [start, end, note.pitch, velocity]
             kept.append(last_of[note.pitch])
+        if hold_from is not None and kept and kept[-1][0] >= hold_from:
+            for note in kept:
+                if note[0] == kept[-1][0]:
+                    note[1] = ext_end
         for start, end, pitch, velocity in kept:
             target.notes.append(symusic.Note(start, max(1, end - start), pitch, velocity))
         added += len(kept)

@@ -449,7 +449,7 @@ def test_a_cadence_ends_on_the_tonic_chord(tiny):
     assert free_endings  # without it the random model ends anywhere
 
 
-def test_the_cadence_puts_the_lowest_voice_on_the_tonic_at_the_last_downbeat():
+def test_the_cadence_puts_the_bass_voices_on_the_tonic_in_the_last_bar():
     from scorefarm.symbolic.decoding import Constraints, RemiState
     from scorefarm.symbolic.tokenizer import Vocab
 
@@ -458,9 +458,9 @@ def test_the_cadence_puts_the_lowest_voice_on_the_tonic_at_the_last_downbeat():
     per_bar = ts[0] * 8
     position = {v: i for i, v in vocab.position.items()}
     slot_token = {v: i for i, v in sorted(vocab.program.items())}
-    ranges = {0: (60, 84), 1: (36, 60)}  # voice 1 lies lowest
+    ranges = {0: (60, 84), 1: (36, 60)}
     constraints = Constraints(vocab, [0, 1], ts, per_bar, ranges, bars_end=4, max_tokens_per_bar=200,
-                              cadence=(2, {2, 6, 9}, 1))  # D major's tonic triad
+                              cadence=(2, {2, 6, 9}, {1}))  # D major's tonic triad, voice 1 the bass
     logits = np.zeros(vocab.size)
 
     def pitch_classes(bars: int, at: int, voice: int) -> set[int]:
@@ -472,6 +472,41 @@ def test_the_cadence_puts_the_lowest_voice_on_the_tonic_at_the_last_downbeat():
         ids, _ = constraints.candidates(state, logits)
         return {vocab.pitch[i] % 12 for i in ids}
 
-    assert pitch_classes(3, 0, 1) == {2}  # the last bar (bars_end - 1), its downbeat, the lowest voice
-    assert pitch_classes(3, 0, 0) == pitch_classes(3, 4, 1) == {2, 6, 9}
+    assert pitch_classes(3, 0, 1) == pitch_classes(3, 4, 1) == {2}  # the last bar (bars_end - 1), the bass
+    assert pitch_classes(3, 0, 0) == pitch_classes(3, 4, 0) == {2, 6, 9}
     assert len(pitch_classes(2, 0, 1)) == 12  # the bar before is free
+
+
+def test_the_cadence_bass_voices_are_those_under_middle_c():
+    from scorefarm.symbolic.extend import _cadence
+    from scorefarm.symbolic.tokenizer import to_voices
+
+    voiced, voices = to_voices(sketch(), "sketch")
+    slot = {v.name: v.slot for v in voices.voices}
+    assert _cadence(9, "minor", voiced) == (9, {9, 0, 4}, {slot["Cello"]})
+    melody_only = sketch()
+    melody_only.tracks.pop(1)
+    voiced, voices = to_voices(melody_only, "sketch")
+    assert _cadence(0, "major", voiced)[2] == {voices.voices[0].slot}  # no voice under middle C: the lowest
+
+
+def test_a_cadence_holds_each_tracks_last_notes_to_the_end():
+    sketch_score = symusic.Score(480)
+    for name in ("Strings", "Horn"):
+        track = symusic.Track(name, 48, False)
+        track.notes.append(symusic.Note(0, 1920, 60, 80))
+        sketch_score.tracks.append(track)
+    new = symusic.Score(480)
+    strings, horn = symusic.Track("slot", 0, False), symusic.Track("slot", 1, False)
+    for time, duration, pitch in [(0, 480, 48), (1920, 240, 48), (2160, 240, 52), (2160, 240, 55)]:
+        strings.notes.append(symusic.Note(time, duration, pitch, 90))
+    horn.notes.append(symusic.Note(480, 480, 67, 90))  # its last note is in the bar before
+    new.tracks.extend([strings, horn])
+    voices = VoiceMap((VoiceTrack(0, "Strings", 48, 48, 60), VoiceTrack(1, "Horn", 60, 60, 72)))
+    end = 1920 + 2 * 1920
+    held, _ = assemble(sketch_score, voices, new, 1920, end, hold_from=1920 + 1920)
+    plain, _ = assemble(sketch_score, voices, new, 1920, end)
+    notes = lambda score, k: [(n.time, n.end, n.pitch) for n in score.tracks[k].notes if n.time >= 1920]  # noqa: E731
+    assert notes(held, 0) == [(1920, 2400, 48), (3840, 4080, 48), (4080, end, 52), (4080, end, 55)]
+    assert notes(plain, 0)[-2:] == [(4080, 4320, 52), (4080, 4320, 55)]
+    assert notes(held, 1) == notes(plain, 1) == [(2400, 2880, 67)]
