@@ -10,13 +10,16 @@ found from the melody) and the results are compared:
 - ``melody_time``: the melody's sounding time under each chord, shared out as
   ``chord_tone``, ``colour`` (outside the chord, no chord tone a half step
   under it: a 9th, 11th, 13th or major 7th), ``avoid`` (a half step above a
-  chord tone) and ``cross_relation`` (the other inflection of a chord tone's
-  degree: A over A-flat), as ``harmonize`` weighs notes under held chords;
+  chord tone, or a mode clash: B over E-flat in G major) and ``cross_relation``
+  (the other inflection of a chord tone's degree: A over A-flat), as
+  ``harmonize.held_note_kind`` sorts notes under held chords;
 - ``film_vocabulary_share``: the share of beats under a chord that only the film
   vocabulary has or favours (``symbolic/data/film_harmony.json``);
 - ``beats_differing``: the share of beats whose sounding sonority (bass and pitch
   classes) differs between the two styles;
 - ``open_position_share``: beats with more than an octave between soprano and tenor;
+- ``tenor_bass_unison_share``: beats where tenor and bass sound the same pitch (a thin,
+  doubled bottom);
 - ``faults_per_100_beats``: what the voice-leading checker finds, each style
   judged by its own rules (``check_options_for``);
 - ``seconds_per_melody``: harmonizing time, film style.
@@ -38,7 +41,7 @@ import bench_harmonize as bh
 
 from scorefarm.symbolic.bach_corpus import load_chorales
 from scorefarm.symbolic.film import film_vocabulary
-from scorefarm.symbolic.harmonize import CROSS_RELATION, HarmonizeOptions, check_options_for, harmonize_melody
+from scorefarm.symbolic.harmonize import HarmonizeOptions, check_options_for, harmonize_melody, held_note_kind
 from scorefarm.symbolic.score_io import load_score
 from scorefarm.symbolic.voiceleading import check_voices
 
@@ -73,20 +76,22 @@ def melody_ticks(result) -> Counter:
         for chord, (_, pcs) in zip(result.chords, result.states):
             overlap = min(note.end, chord.end) - max(note.start, chord.start)
             if overlap > 0:
-                kind = ("chord_tone" if pc in pcs else "cross_relation" if CROSS_RELATION.get(pc) in pcs
-                        else "avoid" if (pc - 1) % 12 in pcs else "colour")
-                out[kind] += overlap
+                out[held_note_kind(pc, pcs)] += overlap
     return out
 
 
-def open_beats(result) -> int:
-    soprano, tenor = result.voices.parts[0].notes, result.voices.parts[2].notes
-    count = 0
+def spacing_beats(result) -> tuple[int, int]:
+    """(beats in open position, beats with tenor and bass in unison)."""
+    def at(part, tick):
+        return next((n.pitch for n in part.notes if n.start <= tick < n.end), None)
+
+    opened = unison = 0
+    soprano, _, tenor, bass = result.voices.parts
     for slot in result.slots:
-        s = next((n.pitch for n in soprano if n.start <= slot.start < n.end), None)
-        t = next((n.pitch for n in tenor if n.start <= slot.start < n.end), None)
-        count += s is not None and t is not None and s - t > 12
-    return count
+        s, t, b = at(soprano, slot.start), at(tenor, slot.start), at(bass, slot.start)
+        opened += s is not None and t is not None and s - t > 12
+        unison += t is not None and t == b
+    return opened, unison
 
 
 def run() -> dict:
@@ -108,7 +113,9 @@ def run() -> dict:
             s["chords"] += len(result.chords)
             s.update(melody_ticks(result))
             s["colour_beats"] += sum((result.key[1], state) in colour for state in beat_states(result))
-            s["open_beats"] += open_beats(result)
+            opened, unison = spacing_beats(result)
+            s["open_beats"] += opened
+            s["unison_beats"] += unison
             report = check_voices(result.voices, check_options_for(style, result.key))
             faults[style].update(report.counts())
         film, chorale = beat_states(results["film"]), beat_states(results["chorale"])
@@ -121,6 +128,7 @@ def run() -> dict:
             "melody_time": {kind: round(s[kind] / sum(s[k] for k in MELODY_CLASSES), 4) for kind in MELODY_CLASSES},
             "film_vocabulary_share": round(s["colour_beats"] / s["beats"], 4),
             "open_position_share": round(s["open_beats"] / s["beats"], 4),
+            "tenor_bass_unison_share": round(s["unison_beats"] / s["beats"], 4),
             "faults_per_100_beats": round(100 * sum(faults[style].values()) / s["beats"], 2),
             "faults": dict(sorted(faults[style].items())),
         }

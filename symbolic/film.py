@@ -7,9 +7,9 @@
 ``data/film_harmony.json`` added to each mode: a new sonority borrows the
 transitions, soprano lengths and metre of its proxy chorale sonority, gets a
 soprano distribution spread over its own pitch classes and a log-probability
-bonus. ``film_weights`` opens the voicing (upper voices up to a twelfth apart,
+bonus; one with a ``to`` list (the Neapolitan) moves only to those sonorities. ``film_weights`` opens the voicing (upper voices up to a twelfth apart,
 a reward for open position). ``pedal_plan`` holds the tonic in the bass under
-the opening bar and the closing bar.
+the opening bar and the melody's last note.
 """
 
 from __future__ import annotations
@@ -69,6 +69,13 @@ def _extend(model: ModeModel, chords: list[dict], default_bonus: float) -> ModeM
         trans = np.vstack([trans, trans[proxy][None, :]])
         trans = np.hstack([trans, (trans[:, proxy] + bonus)[:, None]])
         trans[new, new] = trans[proxy, proxy]
+        if "to" in chord:  # a chord with a strict resolution leaves only for those sonorities
+            targets = [index.get(parse_state(key)) for key in chord["to"]]
+            if None in targets:
+                raise ValueError(f"film chord {chord['name']!r}: 'to' names a sonority the model lacks")
+            kept = trans[new, targets].copy()
+            trans[new, :] = -np.inf
+            trans[new, targets] = kept
         pc_row = np.full(12, np.log(1e-4))
         pc_row[list(state[1])] = np.log(1.0 / len(state[1]))
         for name in rows:
@@ -125,15 +132,23 @@ def film_weights(weights: VoicingWeights) -> VoicingWeights:
                    penalties=penalties)
 
 
-def pedal_plan(slots: list[Slot], tonic: int, ranges: dict[str, tuple[int, int]]) -> dict[int, int]:
-    """{beat index: bass pitch}: a tonic pedal under the first bar and the last bar
-    (only when the piece has at least three bars, so something moves in between)."""
+PEDAL_CENTRE = 45  # A2: the pedal takes the tonic nearest it, low in the cellos and basses without growling
+
+
+def pedal_plan(slots: list[Slot], key: tuple[int, str], ranges: dict[str, tuple[int, int]],
+               final_beat: int) -> dict[int, int]:
+    """{beat index: bass pitch}: a tonic pedal under the opening (an upbeat and the first
+    full bar) and under the melody's last note (``final_beat`` on) when that note is a tone
+    of the tonic triad (a melody ending on the second degree ends on V, not over a tonic
+    bass). Only when the piece has at least three bars, so something moves in between."""
     downbeats = [i for i, s in enumerate(slots) if s.downbeat]
     if len(downbeats) < 3:
         return {}
+    tonic, mode = key
     low, high = ranges["Bass"]
-    pedal = next(p for p in range(low, high + 1) if p % 12 == tonic)
-    first_bar_end = downbeats[1] if downbeats[0] == 0 else downbeats[0]
-    opening = range(0, first_bar_end)
-    closing = range(downbeats[-1], len(slots))
-    return {i: pedal for i in (*opening, *closing)}
+    pedal = min((p for p in range(low, high + 1) if p % 12 == tonic), key=lambda p: (abs(p - PEDAL_CENTRE), p))
+    beats = list(range(0, downbeats[1]))  # an upbeat, if any, and the first full bar
+    last = next(s.sop for s in reversed(slots) if s.sop is not None)
+    if (last - tonic) % 12 in (0, 3 if mode == "minor" else 4, 7):
+        beats += range(max(final_beat, beats[-1] + 1), len(slots))
+    return {i: pedal for i in beats}

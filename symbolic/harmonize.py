@@ -23,7 +23,7 @@ first beat's emissions less what the melody's other notes cost against the chord
 (``_held_emissions``: colour tones little, avoid notes and cross relations much).
 It also adds modal mixture and added-tone chords to the vocabulary
 (``data/film_harmony.json``), opens the voicings and lays a tonic pedal under
-the opening and closing bars (``film``).
+the opening bar and the last note (``film``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ import symusic.core
 
 from .chorale_model import ChoraleModel, ModeModel, load_model
 from .chords import key_name, key_signature, pc_name
-from .melody import HARMONIC_RHYTHMS, HarmonizeError, Melody, Slot, chord_spans, extract_melody, join_slots, melody_slots
+from .melody import (
+    HARMONIC_RHYTHMS, HarmonizeError, Melody, Slot, chord_spans, extract_melody, join_slots, last_note_beat, melody_slots,
+)
 from .embellish import add_passing_tones
 from .film import OPEN_SPACING, film_model, film_weights, pedal_plan
 from .voiceleading import CheckOptions, check_voices
@@ -50,6 +52,9 @@ DEFAULT_EMBELLISH = {"chorale": "learned", "film": "none"}
 DEFAULT_RHYTHM = {"chorale": "beat", "film": "half-bar"}  # how often the chord may change
 # the two inflections of one scale degree, as pitch classes above the tonic: b2/2, b3/3, 4/#4, b6/6, b7/7
 CROSS_RELATION = {1: 2, 2: 1, 3: 4, 4: 3, 5: 6, 6: 5, 8: 9, 9: 8, 10: 11, 11: 10}
+# the degrees that tell major from minor (3, 6, 7 and their flats): a melody on one side over a
+# chord holding the other mixes the modes (B over iv's E-flat in G major, G-sharp over i in A minor)
+MAJOR_DEGREES, MINOR_DEGREES = frozenset({4, 9, 11}), frozenset({3, 8, 10})
 MODES = ("major", "minor")
 # GM programs (0-based) for the four output tracks: 52 is "Choir Aahs".
 PROGRAMS = {"chorale": {"Soprano": 52, "Alto": 52, "Tenor": 52, "Bass": 52},
@@ -84,8 +89,9 @@ class HarmonizeOptions:
     harmonic_rhythm: str | None = None
     # Under a chord held over several beats, what each beat of a melody note outside it costs (nats):
     # a colour tone (a 9th, 11th, 13th or major 7th: no chord tone a half step under it), an avoid
-    # note (a half step above a chord tone: the minor ninth over it) and a cross relation (the other
-    # inflection of a chord tone's own degree: A over iv's A-flat, B over v's B-flat).
+    # note (a half step above a chord tone: the minor ninth over it, or a mode clash: a major-mode
+    # 3rd, 6th or 7th over a chord holding a minor-mode one, or the reverse) and a cross relation
+    # (the other inflection of a chord tone's own degree: A over iv's A-flat, B over v's B-flat).
     held_colour: float = 1.0
     held_avoid: float = 10.0
     held_cross: float = 30.0
@@ -163,7 +169,7 @@ def harmonize_melody(score, options: HarmonizeOptions = HarmonizeOptions(), name
     mode_model = model.modes[mode]
     if options.style == "film":
         options = replace(options, weights=film_weights(options.weights))
-    pedal_beats = pedal_plan(slots, tonic, ranges) if options.style == "film" else {}
+    pedal_beats = pedal_plan(slots, key, ranges, last_note_beat(melody, slots)) if options.style == "film" else {}
     spans = chord_spans(melody, slots, options.harmonic_rhythm or DEFAULT_RHYTHM[options.style])
     chords = [join_slots([slots[i] for i in span]) for span in spans]
     pedal = {k: pedal_beats[span[0]] for k, span in enumerate(spans) if span[0] in pedal_beats}
@@ -180,7 +186,7 @@ def harmonize_melody(score, options: HarmonizeOptions = HarmonizeOptions(), name
         notes.append(f"{len(chords)} chords over {len(slots)} beats (harmonic rhythm: "
                      f"{options.harmonic_rhythm or DEFAULT_RHYTHM[options.style]})")
     if pedal:
-        notes.append(f"tonic pedal under {len(pedal_beats)} beat(s) of the opening and closing bars")
+        notes.append(f"tonic pedal under {len(pedal_beats)} beat(s): the opening bar and the last note")
     if options.check:
         report = check_voices(voices, check_options_for(options.style, key))
         counts = report.counts()
@@ -320,11 +326,9 @@ def _held_emissions(model: ModeModel, beat_emissions: np.ndarray, spans: list[li
     out = beat_emissions[[span[0] for span in spans]].copy()
     if len(spans[-1]) > 1:
         out[-1] += options.final * model.log_final
-    cost = np.zeros((model.size, 12))
-    for s, (_, pcs) in enumerate(model.states):
-        for pc in set(range(12)) - set(pcs):
-            cost[s, pc] = (options.held_cross if CROSS_RELATION.get(pc) in pcs else
-                           options.held_avoid if (pc - 1) % 12 in pcs else options.held_colour)
+    costs = {"chord_tone": 0.0, "colour": options.held_colour, "avoid": options.held_avoid,
+             "cross_relation": options.held_cross}
+    cost = np.asarray([[costs[held_note_kind(pc, pcs)] for pc in range(12)] for _, pcs in model.states])
     beats = np.zeros((len(chords), 12))  # beats of melody per pitch class (relative to the key) under each chord
     j = 0
     for k, chord in enumerate(chords):
@@ -336,6 +340,20 @@ def _held_emissions(model: ModeModel, beat_emissions: np.ndarray, spans: list[li
                 break
             beats[k, (pitch - tonic) % 12] += (min(end, chord.end) - max(start, chord.start)) / beat
     return out - beats @ cost.T
+
+
+def held_note_kind(pc: int, pcs) -> str:
+    """What a melody pitch class is over a held chord (both relative to the tonic):
+    "chord_tone", "cross_relation", "avoid" (a half step above a chord tone, or a
+    mode clash) or "colour" (see ``HarmonizeOptions.held_colour``)."""
+    if pc in pcs:
+        return "chord_tone"
+    if CROSS_RELATION.get(pc) in pcs:
+        return "cross_relation"
+    other = MINOR_DEGREES if pc in MAJOR_DEGREES else MAJOR_DEGREES if pc in MINOR_DEGREES else frozenset()
+    if (pc - 1) % 12 in pcs or other & set(pcs):
+        return "avoid"
+    return "colour"
 
 
 def _decode(model: ModeModel, slots, spans, chords, tonic, mode, ranges, options: HarmonizeOptions,
@@ -500,4 +518,4 @@ def describe_states(states, key: tuple[int, str]) -> list[str]:
 
 
 __all__ = ["HarmonizeOptions", "Harmonization", "harmonize_score", "harmonize_file", "harmonize_melody", "find_key",
-           "check_options_for"]
+           "check_options_for", "held_note_kind"]

@@ -7,6 +7,7 @@ is moved by whole octaves, a score without pitched notes is refused.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import symusic.core
@@ -195,7 +196,10 @@ def chord_spans(melody: Melody, slots: list[Slot], rhythm: str) -> list[list[int
     """The beats (indices into ``slots``) grouped into the spans that keep one chord: a
     chord on every beat (``"beat"``), every bar (``"bar"``) or every half bar
     (``"half-bar"``). A span never crosses a bar line; beats before the first bar line
-    (an upbeat) make one span."""
+    (an upbeat) make one span. Cadences quicken the rhythm: a phrase's last melody note
+    (the melody's last, or one before a rest) starts a span of its own, and the beat
+    before it gets a chord of its own too (V on the last beat of a 3/4 bar before I);
+    the melody's last note keeps one chord to the end."""
     if rhythm not in HARMONIC_RHYTHMS:
         raise HarmonizeError(f"unknown harmonic rhythm {rhythm!r}; allowed: {', '.join(HARMONIC_RHYTHMS)}")
     sigs = melody.time_signatures
@@ -208,7 +212,42 @@ def chord_spans(melody: Melody, slots: list[Slot], rhythm: str) -> list[list[int
             spans.append([i])
         else:
             spans[-1].append(i)
-    return spans
+    if rhythm == "beat":
+        return spans
+    spans = _quicken_cadences(spans, _phrase_ends(melody, slots))
+    last = next(k for k in range(len(spans) - 1, -1, -1) if spans[k][0] <= last_note_beat(melody, slots))
+    return spans[:last] + [[i for span in spans[last:] for i in span]]  # the final note keeps its chord
+
+
+def last_note_beat(melody: Melody, slots: list[Slot]) -> int:
+    """The beat where the melody's last note starts."""
+    return max(0, bisect.bisect_right([slot.start for slot in slots], melody.notes[-1][0]) - 1)
+
+
+def _phrase_ends(melody: Melody, slots: list[Slot]) -> set[int]:
+    """The beats where a phrase's last note starts: the melody's last note, and each
+    note followed by a silent beat."""
+    note_starts = [start for start, _, _ in melody.notes]
+    finals = {melody.notes[-1][0]}
+    for i in range(1, len(slots)):
+        if slots[i].sop is None and slots[i - 1].sop is not None:
+            finals.add(note_starts[bisect.bisect_left(note_starts, slots[i].start) - 1])
+    beat_starts = [slot.start for slot in slots]
+    return {max(0, bisect.bisect_right(beat_starts, tick) - 1) for tick in finals}
+
+
+def _quicken_cadences(spans: list[list[int]], ends: set[int]) -> list[list[int]]:
+    """``spans`` split so that each phrase end, and the beat before it, starts a span."""
+    cuts = {i for end in ends for i in (end, end - 1)}
+    out: list[list[int]] = []
+    for span in spans:
+        out.append([span[0]])
+        for i in span[1:]:
+            if i in cuts:
+                out.append([i])
+            else:
+                out[-1].append(i)
+    return out
 
 
 def join_slots(beats: list[Slot]) -> Slot:

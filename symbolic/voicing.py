@@ -111,7 +111,9 @@ def voicing_scores(model: ModeModel, state: int, pitches: np.ndarray, tonic: int
     gaps = np.clip(pitches[:, :3] - pitches[:, 1:], 0, 48)
     outer = np.clip(pitches[:, 0] - pitches[:, 3], 0, 48)
     spacing = sum(model.log_spacing[v, gaps[:, v]] for v in range(3)) + weights.outer * model.log_spacing[3, outer]
-    opened = (pitches[:, 0] - pitches[:, 2]) > 12
+    # open position: more than an octave from soprano to tenor, the tenor clear of the bass
+    # (not a unison or a second above it: the reward would otherwise buy a thin, doubled bottom)
+    opened = ((pitches[:, 0] - pitches[:, 2]) > 12) & ((pitches[:, 2] - pitches[:, 3]) >= 3)
     return (weights.inner * inner + weights.register * register + weights.spacing * spacing
             + weights.open_position * opened)
 

@@ -88,16 +88,30 @@ def test_film_style_pedal_open_voicing_and_strings(ode, make_score):
     assert any("pedal" in n for n in notes)
     bass = out.tracks[3].notes
     assert bass[0].time == 0 and bass[0].duration == 4 * 480 and bass[0].pitch % 12 == 2  # a D pedal, one bar
-    tune = make_score(MINOR, time_signature=(3, 4))
-    chorale = harmonize_melody(tune)
-    film = harmonize_melody(tune, HarmonizeOptions(style="film"))
+    # a tune high enough for either style to open up (the Ode a fifth higher): film style
+    # spreads more than an octave from soprano to tenor on most beats, chorale style seldom
+    tune = make_score([(on, length, pitch + 7, velocity) for on, length, pitch, velocity in ODE_NOTES])
 
-    def mean_spread(result) -> float:  # soprano to tenor, over the beats
-        tenor = result.voices.parts[2].notes
-        return sum(slot.sop - next(n.pitch for n in tenor if n.start <= slot.start < n.end)
-                   for slot in result.slots) / len(result.slots)
+    def open_beats(result) -> int:
+        soprano, tenor = result.voices.parts[0].notes, result.voices.parts[2].notes
+        at = lambda notes, tick: next(n.pitch for n in notes if n.start <= tick < n.end)  # noqa: E731
+        return sum(at(soprano, slot.start) - at(tenor, slot.start) > 12 for slot in result.slots)
 
-    assert mean_spread(film) > mean_spread(chorale)
+    film, chorale = harmonize_melody(tune, HarmonizeOptions(style="film")), harmonize_melody(tune)
+    assert open_beats(film) >= 12 > 6 >= open_beats(chorale)
+
+
+def test_open_position_is_rewarded_only_with_the_tenor_clear_of_the_bass():
+    from scorefarm.symbolic.voicing import VoicingWeights, voicing_scores
+
+    model = load_model().modes["major"]
+    state = model.states.index((0, (0, 4, 7)))
+    voicings = np.array([[76, 67, 60, 48],   # C: open, tenor an octave over the bass
+                         [76, 67, 60, 60],   # open, but tenor and bass in unison
+                         [76, 72, 67, 48]])  # close position
+    plain = voicing_scores(model, state, voicings, 0, VoicingWeights())
+    rewarded = voicing_scores(model, state, voicings, 0, VoicingWeights(open_position=3.0))
+    assert list(rewarded - plain) == [3.0, 0.0, 0.0]
 
 
 def test_passing_tones_fill_thirds(ode):
@@ -326,18 +340,20 @@ def test_a_borrowed_chord_is_voiced_like_the_chord_it_borrows_from():
     assert len(set(with_seventh)) == 1 and min(table.values()) <= with_seventh[0] <= max(table.values())
 
 
-@pytest.mark.parametrize("time_signature, beat, rhythm, spans", [
-    ((4, 4), 1.0, "half-bar", [[0, 1], [2, 3], [4, 5], [6, 7]]),
-    ((4, 4), 1.0, "bar", [[0, 1, 2, 3], [4, 5, 6, 7]]),
-    ((3, 4), 1.0, "half-bar", [[0, 1, 2], [3, 4, 5], [6, 7]]),  # a bar of three is not split
-    ((5, 4), 1.0, "half-bar", [[0, 1, 2], [3, 4], [5, 6, 7]]),  # 3 + 2
-    ((6, 8), 1.5, "half-bar", [[0], [1], [2], [3], [4], [5], [6], [7]]),  # a dotted quarter each
-    ((4, 4), 1.0, "beat", [[i] for i in range(8)]),
+@pytest.mark.parametrize("time_signature, beat, rhythm, last, spans", [
+    ((4, 4), 1.0, "half-bar", 4, [[0, 1], [2, 3], [4, 5], [6], [7], [8, 9, 10, 11]]),
+    ((4, 4), 1.0, "bar", 4, [[0, 1, 2, 3], [4, 5, 6], [7], [8, 9, 10, 11]]),
+    ((3, 4), 1.0, "half-bar", 3, [[0, 1, 2], [3, 4, 5], [6], [7], [8, 9, 10]]),  # a bar of three is not split
+    ((5, 4), 1.0, "half-bar", 2, [[0, 1, 2], [3, 4], [5, 6], [7], [8, 9]]),  # 3 + 2
+    ((6, 8), 1.5, "half-bar", 2, [[i] for i in range(8)] + [[8, 9]]),  # a dotted quarter each
+    ((4, 4), 1.0, "beat", 4, [[i] for i in range(12)]),
 ])
-def test_harmonic_rhythm_groups_beats_by_the_metre(make_score, time_signature, beat, rhythm, spans):
+def test_harmonic_rhythm_groups_beats_by_the_metre(make_score, time_signature, beat, rhythm, last, spans):
     from scorefarm.symbolic.melody import chord_spans, extract_melody, melody_slots
 
-    notes = [(i * beat, beat, 72 + i % 3, 80) for i in range(8)]
+    # eight beats, then a last note of ``last`` beats: the cadence's approach (beat 7) gets a
+    # chord of its own, and the last note keeps one chord
+    notes = [(i * beat, beat, 72 + i % 3, 80) for i in range(8)] + [(8 * beat, last * beat, 72, 80)]
     melody = extract_melody(make_score(notes, time_signature=time_signature), (60, 81))
     assert chord_spans(melody, melody_slots(melody), rhythm) == spans
 
@@ -349,8 +365,8 @@ def test_an_upbeat_is_one_span_and_no_span_crosses_a_bar_line(make_score):
     melody = extract_melody(make_score(notes), (60, 81))
     slots = melody_slots(melody)
     assert [s.beat_in_bar for s in slots] == [3, 0, 1, 2, 3, 0]
-    assert chord_spans(melody, slots, "half-bar") == [[0], [1, 2], [3, 4], [5]]
-    assert chord_spans(melody, slots, "bar") == [[0], [1, 2, 3, 4], [5]]
+    assert chord_spans(melody, slots, "half-bar") == [[0], [1, 2], [3], [4], [5]]  # 3 + 4: the cadence
+    assert chord_spans(melody, slots, "bar") == [[0], [1, 2, 3], [4], [5]]
     with pytest.raises(HarmonizeError, match="allowed: beat, half-bar, bar"):
         HarmonizeOptions(harmonic_rhythm="quaver")
 
@@ -358,9 +374,10 @@ def test_an_upbeat_is_one_span_and_no_span_crosses_a_bar_line(make_score):
 def test_film_style_holds_each_chord_for_half_a_bar_under_the_melody(ode):
     film = harmonize_melody(ode, HarmonizeOptions(style="film"))
     tonic = film.key[0]
-    assert len(film.slots) == 16 and len(film.chords) == len(film.states) == 8
-    assert [c.start for c in film.chords] == [k * 2 * 480 for k in range(8)]
-    assert any("8 chords over 16 beats (harmonic rhythm: half-bar)" in n for n in film.notes)
+    assert len(film.slots) == 16 and len(film.chords) == len(film.states) == 9
+    # half bars, and the cadence quickens: a chord on beat 13, the approach to the last note on beat 14
+    assert [c.start // 480 for c in film.chords] == [0, 2, 4, 6, 8, 10, 12, 13, 14]
+    assert any("9 chords over 16 beats (harmonic rhythm: half-bar)" in n for n in film.notes)
     for chord, (_, pcs) in zip(film.chords, film.states):
         assert (chord.sop - tonic) % 12 in pcs  # the melody's note where the chord starts is one of its tones
     starts = {c.start for c in film.chords}
@@ -369,7 +386,7 @@ def test_film_style_holds_each_chord_for_half_a_bar_under_the_melody(ode):
     chorale = harmonize_melody(ode)
     assert len(chorale.chords) == len(chorale.slots) == 16  # a chord a beat
     bar = harmonize_melody(ode, HarmonizeOptions(style="film", harmonic_rhythm="bar"))
-    assert [c.start for c in bar.chords] == [k * 4 * 480 for k in range(4)]
+    assert [c.start // 480 for c in bar.chords] == [0, 4, 8, 12, 13, 14]
 
 
 def test_a_held_chord_weighs_each_melody_note_it_does_not_contain():
@@ -392,3 +409,61 @@ def test_a_held_chord_weighs_each_melody_note_it_does_not_contain():
     assert cost(65) == [options.held_avoid, options.held_avoid]  # F: a half step above E
     assert cost(63) == [options.held_cross, options.held_cross]  # E-flat against E
     assert 0 < options.held_colour < options.held_avoid < options.held_cross
+
+
+def test_a_rest_ends_a_phrase_and_quickens_its_cadence(make_score):
+    from scorefarm.symbolic.melody import chord_spans, extract_melody, melody_slots
+
+    # 3/4: a phrase of six beats ending on a half note (bar 2, beat 2), a bar's rest, a second phrase
+    notes = [(0, 1, 72, 80), (1, 1, 74, 80), (2, 1, 76, 80), (3, 1, 74, 80), (4, 2, 72, 80),
+             (9, 1, 76, 80), (10, 1, 74, 80), (11, 1, 72, 80), (12, 3, 71, 80)]
+    melody = extract_melody(make_score(notes, time_signature=(3, 4)), (60, 81))
+    slots = melody_slots(melody)
+    assert [s.sop is None for s in slots] == [False] * 6 + [True] * 3 + [False] * 6
+    assert chord_spans(melody, slots, "half-bar") == [[0, 1, 2], [3], [4, 5], [6, 7, 8], [9, 10], [11], [12, 13, 14]]
+
+
+def test_held_notes_are_sorted_by_how_they_sound_over_the_chord():
+    from scorefarm.symbolic.harmonize import held_note_kind
+
+    major, minor, iv = (0, 4, 7), (0, 3, 7), (0, 5, 8)  # I, i and iv above the tonic
+    assert held_note_kind(4, major) == "chord_tone"
+    assert held_note_kind(2, major) == held_note_kind(11, major) == held_note_kind(9, major) == "colour"
+    assert held_note_kind(5, major) == "avoid"  # a half step above the third
+    assert held_note_kind(3, major) == "cross_relation"  # E-flat against E
+    assert held_note_kind(11, minor) == "avoid"  # the leading tone over i: major 7th over a minor triad
+    assert held_note_kind(4, iv) == "avoid"  # the major third over iv's A-flat: the modes mixed
+    assert held_note_kind(9, iv) == "cross_relation"
+
+
+def test_the_neapolitan_moves_only_to_the_dominant():
+    from scorefarm.symbolic.chorale_model import state_key
+    from scorefarm.symbolic.film import film_model, film_vocabulary
+
+    minor = film_model().modes["minor"]
+    neapolitan = next(c for c in film_vocabulary()["minor"] if c["name"] == "bII6")
+    row = minor.log_trans[minor.states.index((5, (1, 5, 8)))]
+    reachable = {state_key(minor.states[j]) for j in np.flatnonzero(np.isfinite(row))}
+    assert reachable >= set(neapolitan["to"]) and np.isclose(np.exp(row).sum(), 1.0)
+    assert all(key.startswith(("7:", "6:")) for key in reachable)  # V (or v, Vsus4), V7, I6/4 over 5, vii-o7/V
+
+
+def test_film_pedals_the_opening_bar_and_a_tonic_ending_only(make_score):
+    from scorefarm.symbolic.film import pedal_plan
+    from scorefarm.symbolic.melody import extract_melody, last_note_beat, melody_slots
+
+    ranges = voice_ranges("film")
+
+    def plan(notes):
+        melody = extract_melody(make_score(notes), (55, 84))
+        slots = melody_slots(melody)
+        return pedal_plan(slots, (7, "major"), ranges, last_note_beat(melody, slots)), len(slots)
+
+    # G major, a one-beat upbeat, three bars, ending on the tonic (G) for a bar
+    tune = [(3, 1, 62, 80)] + [(4 + i, 1, 67 + (i % 3), 80) for i in range(8)] + [(12, 4, 67, 80)]
+    pedal, beats = plan(tune)
+    assert sorted(pedal) == [0, 1, 2, 3, 4] + list(range(9, beats))  # the upbeat and first bar; the last note
+    assert set(pedal.values()) == {43}  # G2: the tonic nearest A2
+    half_cadence = tune[:-1] + [(12, 4, 69, 80)]  # ending on A, the second degree: no pedal under it
+    pedal, _ = plan(half_cadence)
+    assert sorted(pedal) == [0, 1, 2, 3, 4]
