@@ -24,7 +24,9 @@ Harmony and Voice Leading, ch. 5 and 8; Kostka & Payne, Tonal Harmony, ch. 5-6):
   chord (V, V7, vii°, vii°7) not rising to the tonic when the harmony moves to
   I (or VI); an inner voice may fall to the fifth instead;
 - unresolved seventh: the seventh of a seventh chord not falling by step when
-  the harmony changes.
+  the harmony changes. A lower voice is judged against the chord the lower voices
+  make when they sound a whole triad without the top voice's note (a melody's
+  colour tone over a held chord does not turn the chord into a seventh chord).
 
 The leading-tone and seventh rules need the key: give ``CheckOptions.key`` or
 let ``scorefarm.symbolic.analysis`` find the keys by windows.
@@ -37,7 +39,7 @@ import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-from .chords import ChordLabel, identify, pitch_name
+from .chords import SEVENTHS, ChordLabel, identify, pitch_name
 from .voices import Voices, format_position, voice_ranges
 
 KINDS = (
@@ -157,6 +159,19 @@ class Slices:
     def chord(self, k: int) -> ChordLabel | None:
         son = self.sonority(k)
         return None if son is None else identify(*son)
+
+    def chord_under_top(self, k: int) -> ChordLabel | None:
+        """The chord as the voices under the top one hear it: their own triad when they
+        sound a complete one and the top voice is not part of it (a melody's colour
+        tone over a held chord: A over C-E-flat-G is not A half-diminished), else ``chord``."""
+        lower = [row[k] for row in self.pitch[1:] if row[k] is not None]
+        top = self.pitch[0][k] if self.pitch else None
+        if len(lower) >= 3 and top is not None:
+            pcs = {p % 12 for p in lower}
+            label = identify(pcs, min(lower) % 12) if len(pcs) == 3 and top % 12 not in pcs else None
+            if label is not None and label.quality not in SEVENTHS:
+                return label
+        return self.chord(k)
 
 
 # ---------------------------------------------------------------- the checker
@@ -295,11 +310,17 @@ def _slice_at(slices: Slices, tick: int) -> int:
 def _check_resolutions(slices: Slices, keys, kinds, add) -> None:
     count = len(slices.voices.parts)
     chords: dict[int, ChordLabel | None] = {}
+    under_top: dict[int, ChordLabel | None] = {}
 
     def chord(k: int) -> ChordLabel | None:
         if k not in chords:
             chords[k] = slices.chord(k)
         return chords[k]
+
+    def lower_chord(k: int) -> ChordLabel | None:
+        if k not in under_top:
+            under_top[k] = slices.chord_under_top(k)
+        return under_top[k]
 
     for v, part in enumerate(slices.voices.parts):
         outer = v in (0, count - 1)
@@ -326,7 +347,7 @@ def _check_resolutions(slices: Slices, keys, kinds, add) -> None:
                             f"{_key_label(tonic, mode)} should rise to the tonic)", tick=nxt.start)
             if "unresolved_seventh" in kinds and target and step not in (-1, -2):
                 for k in range(k_first, k_last + 1):
-                    label = chord(k)
+                    label = chord(k) if v == 0 else lower_chord(k)
                     if label and label.seventh_pc() == note.pitch % 12 and target.root != label.root:
                         add("unresolved_seventh", k_next, (v,),
                             f"{pitch_name(note.pitch, (tonic, mode))} -> {pitch_name(nxt.pitch, (tonic, mode))} "

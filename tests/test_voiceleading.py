@@ -172,3 +172,18 @@ def test_fix_file_writes_midi_deterministically(tmp_path: Path):
     assert (tmp_path / "a.mid").read_bytes() == (tmp_path / "b.mid").read_bytes()
     out = symusic.Score(str(tmp_path / "a.mid"))
     assert [t.name for t in out.tracks] == list(SATB)
+
+
+def test_a_melody_colour_tone_does_not_make_a_held_voice_a_seventh():
+    # C minor held for two beats (tenor G3) while the melody moves G4 -> A4, then the
+    # tenor leaps to C4 under F minor: A over C-E-flat-G is a colour tone, not A half-diminished
+    lower = [("Eb4", "G3", "C3"), ("Eb4", "G3", "C3"), ("F4", "C4", "F2")]
+    voices = satb([[top, *chord] for top, chord in zip(("G4", "A4", "Ab4"), lower)])
+    voices = voices.with_parts([voices.parts[0]] + [
+        Part(p.name, [VNote(0, 960, p.notes[0].pitch), p.notes[2]]) for p in voices.parts[1:]])
+    kinds = {"unresolved_seventh"}
+    assert check_voices(voices, CheckOptions(kinds=kinds, key=(0, "minor"))).faults == []
+    # a real seventh in an inner voice is still caught: G7 with the alto's F leaping up to A
+    real = satb([["D5", "F4", "B3", "G2"], ["C5", "A4", "C4", "F2"]])
+    report = check_voices(real, CheckOptions(kinds=kinds, key=(0, "major")))
+    assert [(f.kind, f.voices) for f in report.faults] == [("unresolved_seventh", ("Alto",))]
