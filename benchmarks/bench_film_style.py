@@ -13,6 +13,8 @@ found from the melody) and the results are compared:
   chord tone, or a mode clash: B over E-flat in G major) and ``cross_relation``
   (the other inflection of a chord tone's degree: A over A-flat), as
   ``harmonize.held_note_kind`` sorts notes under held chords;
+- ``rub_share``: the share of the melody's time spent a minor second or ninth
+  above a lower voice sounding with it (F5 over an alto's E4);
 - ``film_vocabulary_share``: the share of beats under a chord that only the film
   vocabulary has or favours (``symbolic/data/film_harmony.json``);
 - ``beats_differing``: the share of beats whose sounding sonority (bass and pitch
@@ -80,6 +82,18 @@ def melody_ticks(result) -> Counter:
     return out
 
 
+def rub_ticks(result) -> int:
+    """Melody ticks sounding a minor second or ninth above a lower voice."""
+    total = 0
+    for note in result.voices.parts[0].notes:
+        cuts = sorted({note.start, note.end, *(t for part in result.voices.parts[1:] for n in part.notes
+                                                for t in (n.start, n.end) if note.start < t < note.end)})
+        for a, b in zip(cuts, cuts[1:]):
+            under = [n.pitch for part in result.voices.parts[1:] for n in part.notes if n.start <= a < n.end]
+            total += (b - a) * any(note.pitch - p in (1, 13) for p in under)
+    return total
+
+
 def spacing_beats(result) -> tuple[int, int]:
     """(beats in open position, beats with tenor and bass in unison)."""
     def at(part, tick):
@@ -112,6 +126,7 @@ def run() -> dict:
             s["beats"] += len(result.slots)
             s["chords"] += len(result.chords)
             s.update(melody_ticks(result))
+            s["rub_ticks"] += rub_ticks(result)
             s["colour_beats"] += sum((result.key[1], state) in colour for state in beat_states(result))
             opened, unison = spacing_beats(result)
             s["open_beats"] += opened
@@ -126,6 +141,7 @@ def run() -> dict:
         return {
             "beats_per_chord": round(s["beats"] / s["chords"], 3),
             "melody_time": {kind: round(s[kind] / sum(s[k] for k in MELODY_CLASSES), 4) for kind in MELODY_CLASSES},
+            "rub_share": round(s["rub_ticks"] / sum(s[k] for k in MELODY_CLASSES), 4),
             "film_vocabulary_share": round(s["colour_beats"] / s["beats"], 4),
             "open_position_share": round(s["open_beats"] / s["beats"], 4),
             "tenor_bass_unison_share": round(s["unison_beats"] / s["beats"], 4),

@@ -95,6 +95,7 @@ class HarmonizeOptions:
     held_colour: float = 1.0
     held_avoid: float = 10.0
     held_cross: float = 30.0
+    held_rub: float = 7.0  # a later melody note a minor 9th or 2nd over a held voice, per chord length
     check: bool = True  # check the result and report what remains
 
     def __post_init__(self):
@@ -342,6 +343,30 @@ def _held_emissions(model: ModeModel, beat_emissions: np.ndarray, spans: list[li
     return out - beats @ cost.T
 
 
+def _later_melody(chords: list[Slot], melody_notes) -> list[list[tuple[int, float]]]:
+    """Per chord, the melody's notes after its first: (pitch, beats under the chord)."""
+    out = []
+    j = 0
+    for chord in chords:
+        while j < len(melody_notes) and melody_notes[j][1] <= chord.start:
+            j += 1
+        beat = chord.end - chord.start
+        notes = [(pitch, (min(end, chord.end) - max(start, chord.start)) / beat)
+                 for start, end, pitch in melody_notes[j:] if chord.start < start < chord.end]
+        out.append(notes)
+    return out
+
+
+def _rubs(pitches: np.ndarray, later: list[tuple[int, float]]) -> np.ndarray:
+    """Per voicing [n, 4], how long (in chord lengths) a later melody note sounds a minor
+    ninth or a minor second above a held lower voice (F5 over an alto's E4)."""
+    out = np.zeros(len(pitches))
+    for pitch, length in later:
+        gap = pitch - pitches[:, 1:]
+        out += length * ((gap == 1) | (gap == 13)).any(axis=1)
+    return out
+
+
 def held_note_kind(pc: int, pcs) -> str:
     """What a melody pitch class is over a held chord (both relative to the tonic):
     "chord_tone", "cross_relation", "avoid" (a half step above a chord tone, or a
@@ -372,6 +397,7 @@ def _decode(model: ModeModel, slots, spans, chords, tonic, mode, ranges, options
     if options.outer_net and model.net is not None:
         outer_lp = model.net.outer_log_probs(_contexts(slots), tonic)[heads]
     lattice: list[Candidates] = []
+    rubs = _later_melody(chords, melody_notes) if len(chords) < len(slots) else [[] for _ in chords]
     last_sop = next(s.sop for s in chords if s.sop is not None)
     cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
     for t, slot in enumerate(chords):
@@ -392,6 +418,8 @@ def _decode(model: ModeModel, slots, spans, chords, tonic, mode, ranges, options
             if outer_lp is not None:
                 distance = np.clip(pitches[:, 0] - pitches[:, 3], 0, outer_lp.shape[1] - 1)
                 vscore = vscore + options.outer_net * outer_lp[t, distance]
+            if rubs[t]:
+                vscore = vscore - options.held_rub * _rubs(pitches, rubs[t])
             keep = np.argsort(-vscore, kind="stable")[: options.voicings_per_state]
             states.extend([int(s)] * len(keep))
             rows.append(pitches[keep])

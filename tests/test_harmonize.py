@@ -467,3 +467,16 @@ def test_film_pedals_the_opening_bar_and_a_tonic_ending_only(make_score):
     half_cadence = tune[:-1] + [(12, 4, 69, 80)]  # ending on A, the second degree: no pedal under it
     pedal, _ = plan(half_cadence)
     assert sorted(pedal) == [0, 1, 2, 3, 4]
+
+
+def test_voicings_under_a_held_chord_avoid_a_minor_ninth_below_the_melody(make_score):
+    from scorefarm.symbolic.harmonize import _later_melody, _rubs
+    from scorefarm.symbolic.melody import Slot
+
+    voicings = np.array([[72, 64, 55, 48],   # C5 over E4: the melody's F5 later rubs against the alto
+                         [72, 67, 60, 48]])  # C5 over G4, C4, C3: it does not
+    assert list(_rubs(voicings, [(77, 0.5)])) == [0.5, 0.0]
+    assert list(_rubs(voicings, [(76, 0.5)])) == [0.0, 0.0]
+    chords = [Slot(0, 960, 72, 1, 1), Slot(960, 1920, 74, 1, 0)]
+    melody = [(0, 480, 72), (480, 960, 77), (960, 1920, 74)]
+    assert _later_melody(chords, melody) == [[(77, 0.5)], []]
