@@ -56,17 +56,28 @@ def key_of_signature(sharps: int, minor: bool) -> tuple[int, str]:
     return ((major_tonic + 9) % 12, "minor") if minor else (major_tonic, "major")
 
 
+LETTERS = "CDEFGAB"
+LETTER_PCS = (0, 2, 4, 5, 7, 9, 11)
+# a chromatic pitch class above the tonic -> letters above the tonic's: the flattened degree
+# above it (b2, b3, b6, b7), #4 for the tritone, a minor key's raised third, sixth and seventh
+CHROMATIC_DEGREE = {1: 1, 3: 2, 4: 2, 6: 3, 8: 5, 9: 5, 10: 6, 11: 6}
+
+
 def pc_name(pc: int, key: tuple[int, str] | None = None) -> str:
-    """A pitch class's name, spelled with the key's accidentals when a key is given
-    (the raised leading tone of a minor key with a sharp)."""
+    """A pitch class's name, spelled with the key's accidentals when a key is given; a
+    note outside the key by its scale degree (E-flat, not D-sharp, for iv's third in G
+    major; the raised leading tone of a minor key with a sharp)."""
     if key is None:
         return NOTE_NAMES[pc % 12]
     tonic, mode = key
-    if mode == "minor" and pc % 12 == (tonic + 11) % 12:
-        return SHARP_NAMES[pc % 12]
     signature = key_signature(tonic, mode)
     table = SHARP_NAMES if signature > 0 else FLAT_NAMES if signature < 0 else NOTE_NAMES
-    return table[pc % 12]
+    rel = (pc - tonic) % 12
+    if rel in (MAJOR_SCALE if mode == "major" else MINOR_SCALE):
+        return table[pc % 12]
+    letter = (LETTERS.index(table[tonic % 12][0]) + CHROMATIC_DEGREE[rel]) % 7
+    shift = (pc - LETTER_PCS[letter] + 6) % 12 - 6
+    return LETTERS[letter] + ("#" * shift if shift > 0 else "b" * -shift)
 
 
 def pitch_name(midi: int, key: tuple[int, str] | None = None) -> str:

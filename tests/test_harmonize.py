@@ -480,3 +480,17 @@ def test_voicings_under_a_held_chord_avoid_a_minor_ninth_below_the_melody(make_s
     chords = [Slot(0, 960, 72, 1, 1), Slot(960, 1920, 74, 1, 0)]
     melody = [(0, 480, 72), (480, 960, 77), (960, 1920, 74)]
     assert _later_melody(chords, melody) == [[(77, 0.5)], []]
+
+
+def test_chord_symbols_and_the_chart(ode):
+    from scorefarm.symbolic.harmonize import chord_symbol
+
+    g = (7, "major")
+    assert [chord_symbol(b, pcs, g) for b, pcs in [(0, (0, 4, 7)), (11, (2, 7, 11)), (0, (0, 2, 4, 7)),
+                                                   (0, (0, 5, 7)), (5, (0, 5, 8)), (7, (2, 5, 7, 11))]] == \
+        ["G", "D/F#", "Gadd9", "Gsus4", "Cm", "D7"]  # iv in G major is C minor, spelled with E-flat
+    assert chord_symbol(0, (0, 1, 6), g) == "G+Ab+C#/G"  # no symbol: spelled out by degree
+    film = harmonize_melody(ode, HarmonizeOptions(style="film"))
+    chart = next(n for n in film.notes if n.startswith("chords: "))[len("chords: "):]
+    bars = chart.split(" | ")
+    assert len(bars) == 4 and [len(bar.split()) for bar in bars] == [2, 2, 2, 3]  # the cadence quickens
