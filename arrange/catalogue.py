@@ -79,6 +79,11 @@ class EnsemblePart:
     players: int
     max_notes: int  # divisi if given, else the instrument's polyphony
 
+    @property
+    def centre(self) -> float:
+        """The middle of the instrument's comfortable range (sounding MIDI)."""
+        return (self.instrument.comfortable_low + self.instrument.comfortable_high) / 2
+
 
 @dataclass(frozen=True)
 class Ensemble:

@@ -37,23 +37,24 @@ RULES: tuple[tuple[frozenset[str], int, int, tuple[str, ...], tuple[int, ...]], 
 _MIN_HELD = {"sustained": 1.0, "upper": 1.0, "lower": 1.0}  # beats: short inner notes are not held by winds
 
 
-def _matches(instrument_key: str, wanted: str) -> bool:
+def is_kind(instrument_key: str, wanted: str) -> bool:
     """'horn' matches 'horn' and 'horn-in-f'; 'trombone' does not match 'bass-trombone'."""
     return instrument_key == wanted or instrument_key.startswith(wanted + "-") or (
         wanted == "pad" and "pad" in instrument_key)
 
 
 def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[int], tpq: int,
-                  beats_per_bar: float, key_pcs: tuple[int, int]) -> list[str]:
-    """Append doublings of the placed source notes to ``placed``; return a summary."""
+                  beats_per_bar: float, key_pcs: tuple[int, int], own: frozenset[int] = frozenset()) -> list[str]:
+    """Append doublings of the placed source notes to ``placed``; return a summary. The
+    parts in ``own`` play a sketch's track written for them (``seating``) and no doublings."""
     from .orchestrate import Placed
 
     parts = ensemble.parts
     by_kind: dict[str, list[int]] = {}
     for rule in RULES:
         for wanted in rule[3]:
-            by_kind[wanted] = [i for i, p in enumerate(parts) if _matches(p.instrument.key, wanted)]
-    timpani = [i for i, p in enumerate(parts) if _matches(p.instrument.key, "timpani")]
+            by_kind[wanted] = [i for i, p in enumerate(parts) if is_kind(p.instrument.key, wanted) and i not in own]
+    timpani = [i for i, p in enumerate(parts) if is_kind(p.instrument.key, "timpani") and i not in own]
     sounding = _Sounding(placed)
     done: Counter = Counter()
     bar = round(tpq * beats_per_bar)

@@ -30,7 +30,7 @@ import re
 from collections import defaultdict
 from fractions import Fraction
 
-from .orchestrate import LEVELS
+from .dynamics import LEVELS
 
 _CLEFS = {"treble": "TrebleClef", "alto": "AltoClef", "tenor": "TenorClef", "bass": "BassClef",
           "treble-8vb": "Treble8vbClef", "treble8vb": "Treble8vbClef", "percussion": "PercussionClef",

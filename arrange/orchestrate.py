@@ -8,19 +8,22 @@ range, notes at once), else to the nearest part that can, else it is moved by
 octaves into the nearest range and reported. That is the whole of ``strict`` mode:
 each source note on exactly one instrument, nothing added.
 
-A sketch on several tracks says more than a piano reduction, and two things are read
-from its tracks: a tune with a track of its own stays the melody, on one part, for as
-long as it plays (``_melody_track_leads``: the separator alone would hand a horn tune
-under a string pad from part to part), and each note's dynamic comes from its own
-track's velocities (``dynamic_levels``), so loud brass stays loud over soft strings.
-A single pitched track is orchestrated as a reduction.
+A sketch on several tracks says more than a piano reduction, and three things are read
+from its tracks: a track written for an instrument the ensemble has is played by that
+instrument's parts, and every line stays on one part (``seating``: the separator alone
+would hand a horn tune under a string pad from part to part, and trumpet stabs to the
+violas); a tune with a track of its own stays the melody for as long as it plays
+(``_melody_track_leads``); and each note's dynamic comes from its own track's
+velocities (``dynamic_levels``), so loud brass stays loud over soft strings. A single
+pitched track is orchestrated as a reduction.
 
 Without ``strict`` the texture follows the dynamics, as orchestration manuals teach
 (Adler, *The Study of Orchestration*, ch. on scoring for full orchestra): the bass in
 cellos and basses an octave apart, the melody doubled in octaves by flutes and
 oboes from *mp* and by trumpets and horns from *f*, sustained inner notes held by
 horns, pads or clarinets, arpeggiated figures doubled by the harp when it is quiet.
-Doublings are skipped where an instrument cannot play them; source notes never are.
+Doublings are skipped where an instrument cannot play them (and on the parts a sketch's
+track was seated on, which play that track alone); source notes never are.
 Then ``articulate`` chooses articulations and writes the CC1/CC11 dynamics.
 
 The sketch's drum-kit notes go to the ensemble's percussion parts by family (kick to
@@ -41,16 +44,14 @@ import symusic
 from scorefarm.errors import ScoreError
 
 from .catalogue import Ensemble, EnsemblePart, load_ensemble
+from .dynamics import dynamic_levels, marked_levels, velocity_around
+from .seating import Seat, is_line, joined_at_onset, seat_tracks, seating_report
 
 LANES = ("melody", "upper", "lower", "bass")
-LEVELS = ("pp", "p", "mp", "mf", "f", "ff")
-# velocity -> dynamic level: the usual notation-program playback values (pp 33 ... ff 112),
-# split half-way between neighbours
-_LEVEL_EDGES = (40, 56, 72, 88, 104)
 _MAIN_SECTIONS = ("strings", "choir", "keys", "woodwinds", "brass", "synths")
-# a sketch's track is a line when this share of its notes sound alone in it, and its tune
-# when the separator puts this share of its notes in the melody (``_melody_track_leads``)
-LINE_ALONE, LINE_MELODY = 0.9, 0.2
+# a line track (``seating.is_line``) is the sketch's tune when the separator puts this share
+# of its notes in the melody (``_melody_track_leads``)
+LINE_MELODY = 0.2
 
 
 @dataclass(frozen=True)
@@ -191,33 +192,6 @@ def _apply_sustain(notes: np.ndarray, controls: dict) -> int:
     return int((ends > releases).sum())
 
 
-def dynamic_levels(notes: np.ndarray, tpq: int, beats_per_bar: float = 4.0,
-                   tracks: np.ndarray | None = None) -> np.ndarray:
-    """A dynamic level per note from the velocities around it (one bar either side),
-    so one loud accent does not flip the texture. With ``tracks`` (a track index per
-    note), only the notes of a note's own track count: a sketch's loud brass stays
-    loud over its soft strings."""
-    if tracks is None:
-        tracks = np.zeros(len(notes), np.int16)
-    around = np.zeros(len(notes))
-    for track in np.unique(tracks):
-        mine = tracks == track
-        around[mine] = _velocity_around(notes[mine], tpq, beats_per_bar)
-    return _levels(around)
-
-
-def _velocity_around(notes: np.ndarray, tpq: int, beats_per_bar: float) -> np.ndarray:
-    """Per note (rows time, duration, pitch, velocity, by onset), the mean velocity of
-    the notes within a bar either side."""
-    from .articulate import windowed_mean
-
-    return windowed_mean(notes[:, 0], notes[:, 3].astype(np.float64), int(tpq * beats_per_bar))
-
-
-def _levels(mean_velocity: np.ndarray) -> np.ndarray:
-    return np.searchsorted(_LEVEL_EDGES, mean_velocity, side="right").astype(np.int8)
-
-
 def reduction_key(notes: np.ndarray) -> tuple[int, str]:
     """The key of the whole reduction (rows time, duration, pitch, velocity): the
     project's key finder over the duration-weighted pitch classes; C major when empty."""
@@ -238,14 +212,10 @@ def _lanes(ensemble: Ensemble) -> list[int]:
         main = [i for i in pitched if ensemble.parts[i].instrument.section == section]
         if main:
             break
-    main.sort(key=lambda i: -_centre(ensemble.parts[i]))
+    main.sort(key=lambda i: -ensemble.parts[i].centre)
     if len(main) >= 4:  # five string parts: the cellos lead the bass, the basses double it
         return main[:4]
     return [main[round(k * (len(main) - 1) / 3)] for k in range(4)]
-
-
-def _centre(part: EnsemblePart) -> float:
-    return (part.instrument.comfortable_low + part.instrument.comfortable_high) / 2
 
 
 def _separate_pinned(separate, notes: np.ndarray, tpq: int, beats_per_bar: float):
@@ -273,28 +243,17 @@ def _lone_notes_lead(notes: np.ndarray, lanes: np.ndarray) -> np.ndarray:
     started = np.searchsorted(sorted_onsets, ends, side="left")  # notes starting before each ends
     before = np.searchsorted(sorted_onsets, onsets, side="left")
     # alone: nothing else starts inside it, no other note at its onset, nothing earlier still sounds
-    alone = (started - before == 1) & ~_joined_at_onset(onsets, ends)
+    alone = (started - before == 1) & ~joined_at_onset(onsets, ends)
     out = lanes.copy()
     out[alone & ((lanes == 1) | (lanes == 2))] = 0
     return out
 
 
-def _joined_at_onset(onsets: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Per note, whether another note starts with it or an earlier one still sounds at its onset."""
-    order = np.argsort(onsets, kind="stable")
-    before = np.searchsorted(onsets[order], onsets, side="left")
-    same_onset = np.searchsorted(onsets[order], onsets, side="right") - before
-    running_end = np.maximum.accumulate(ends[order])
-    held_over = np.where(before > 0, running_end[np.maximum(before - 1, 0)] > onsets, False)
-    return (same_onset > 1) | held_over
-
-
 def _melody_track_leads(notes: np.ndarray, tracks: np.ndarray, lanes: np.ndarray, tpq: int) -> np.ndarray:
-    """A sketch's tune on a track of its own stays the melody, on one part.
+    """A sketch's tune on a track of its own stays the melody.
 
-    Of the sketch's pitched tracks that are lines (``LINE_ALONE`` of their notes sound
-    alone within the track, a legato overlap of a 32nd forgiven), the one with the most
-    notes separated as the melody, at least ``LINE_MELODY`` of its own, is the melody
+    Of the sketch's pitched tracks that are lines (``seating.is_line``), the one with the
+    most notes separated as the melody, at least ``LINE_MELODY`` of its own, is the melody
     throughout: all its notes in the melody lane, and the other tracks' notes separated
     as the melody while it sounds (a pad's top line) in the upper lane. Where it rests
     the separation stands. The separator's labels, not the pitch, say which line leads:
@@ -306,10 +265,8 @@ def _melody_track_leads(notes: np.ndarray, tracks: np.ndarray, lanes: np.ndarray
     line, most = None, 0
     for track in np.unique(tracks):
         mine = tracks == track
-        legato_ends = onsets[mine] + np.maximum(notes[mine, 1] - tpq // 8, 1)
-        alone = ~_joined_at_onset(onsets[mine], legato_ends)
         melody = int((lanes[mine] == 0).sum())
-        if alone.mean() >= LINE_ALONE and melody >= LINE_MELODY * mine.sum() and melody > most:
+        if is_line(notes[mine], tpq) and melody >= LINE_MELODY * mine.sum() and melody > most:
             line, most = track, melody
     if line is None:
         return lanes
@@ -368,47 +325,20 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
     levels = dynamic_levels(notes, tpq, beats_per_bar, tracks)
     roles = _roles(notes, lanes, tpq, beats_per_bar)
     lane_parts = _lanes(ensemble)
+    names = [track.name for track in score.tracks]
+    seats = seat_tracks(ensemble, names, [track.program for track in score.tracks], notes, tracks, lanes,
+                        lane_parts, tpq)
     occupancy = _Occupancy(ensemble.parts)
-    placed: list[Placed] = []
-    part_of_source = np.full(len(notes), -1, np.int16)
-    counts = dict(moved=0, crowded=0, rerouted=0, cut=0, merged=0, dropped=0)
-    playing: dict[tuple[int, int], int] = {}  # (onset, pitch) -> the part playing it
-    for i, (onset, duration, pitch, velocity) in enumerate(notes.tolist()):
-        end = onset + max(duration, 1)
-        lane = lane_parts[lanes[i]]
-        part, sounding = _place(ensemble, occupancy, lane, pitch, onset, end)
-        reachable: list[int] = []
-        if part is None or sounding != pitch:
-            # a part that could play the pitch is full: cut the note it still holds from
-            # earlier (a held note of a reduction), as an orchestrator would
-            reachable = _reaching(ensemble, lane, pitch)
-            for candidate in reachable:
-                held = occupancy.cut_held(candidate, onset)
-                if held is not None:
-                    placed[held].duration = onset - placed[held].time
-                    counts["cut"] += 1
-                    if occupancy.free(candidate, onset, end):
-                        part, sounding = candidate, pitch
-                        break
-        if (part is None or sounding != pitch) and (onset, pitch) in playing:
-            part_of_source[i] = playing[(onset, pitch)]  # a unison already sounding: one player takes both
-            counts["merged"] += 1
-            continue
-        if part is None:
-            counts["dropped"] += 1
-            continue
-        if sounding != pitch:
-            counts["crowded" if reachable else "moved"] += 1
-        counts["rerouted"] += part != lane
-        occupancy.take(part, onset, end, len(placed))
-        part_of_source[i] = part
-        playing.setdefault((onset, sounding), part)
-        placed.append(Placed(onset, duration, sounding, velocity, part, i, roles[i], int(levels[i])))
+    placed, part_of_source, counts = _place_sources(
+        ensemble, occupancy, notes, [seats.get(t) for t in tracks.tolist()], [lane_parts[v] for v in lanes],
+        roles, levels)
+    report += seating_report(ensemble, names, seats, counts.pop("unseated"))
     report += _placement_report(counts, ensemble.name)
     if not options.strict:
         from .doubling import add_doublings
 
-        report += add_doublings(ensemble, occupancy, placed, lane_parts, tpq, beats_per_bar, _key_pcs(notes))
+        own = frozenset(i for seat in seats.values() if seat.instrument for i in seat.parts)
+        report += add_doublings(ensemble, occupancy, placed, lane_parts, tpq, beats_per_bar, _key_pcs(notes), own)
     placed, unisons = _one_note_per_pitch(placed)
     if unisons:
         report.append(f"{unisons} notes on an instrument already sounding their pitch: merged when struck "
@@ -423,6 +353,73 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
     orchestration = Orchestration(ensemble, score, notes, tracks, lanes, part_of_source, placed, drums, report)
     orchestration.seconds = time.perf_counter() - started
     return orchestration
+
+
+def _place_sources(ensemble: Ensemble, occupancy: _Occupancy, notes: np.ndarray, seats: list[Seat | None],
+                   lane_of: list[int], roles: list[str], levels: np.ndarray) -> tuple[list[Placed], np.ndarray, dict]:
+    """Each source note on a part: the notes of seated tracks first, on their seat's
+    parts (``_on_seat``); the others, and those their seat cannot play, on their lane's
+    part when it can play them, else the nearest part that can (``_place``). Returns
+    the placed notes, each source note's part (-1: dropped) and the placement counts."""
+    placed: list[Placed] = []
+    part_of_source = np.full(len(notes), -1, np.int16)
+    counts = dict(moved=0, crowded=0, rerouted=0, cut=0, merged=0, dropped=0, unseated=0)
+    playing: dict[tuple[int, int], int] = {}  # (onset, pitch) -> the part playing it
+    rows = notes.tolist()
+    for i in sorted(range(len(rows)), key=lambda k: seats[k] is None):
+        onset, duration, pitch, velocity = rows[i]
+        end = onset + max(duration, 1)
+        part, sounding, reachable = None, pitch, []
+        if seats[i] is not None:
+            part = _on_seat(ensemble, occupancy, placed, seats[i].parts, pitch, onset, end, counts)
+            counts["unseated"] += part is None
+        seated = part is not None
+        if not seated:
+            part, sounding = _place(ensemble, occupancy, lane_of[i], pitch, onset, end)
+            if part is None or sounding != pitch:
+                # a part that could play the pitch is full: cut the note it still holds
+                reachable = _reaching(ensemble, lane_of[i], pitch)
+                fits = _cut_to_fit(occupancy, placed, reachable, onset, end, counts)
+                if fits is not None:
+                    part, sounding = fits, pitch
+        if (part is None or sounding != pitch) and (onset, pitch) in playing:
+            part_of_source[i] = playing[(onset, pitch)]  # a unison already sounding: one player takes both
+            counts["merged"] += 1
+            continue
+        if part is None:
+            counts["dropped"] += 1
+            continue
+        if sounding != pitch:
+            counts["crowded" if reachable else "moved"] += 1
+        counts["rerouted"] += not seated and part != lane_of[i]
+        occupancy.take(part, onset, end, len(placed))
+        part_of_source[i] = part
+        playing.setdefault((onset, sounding), part)
+        placed.append(Placed(onset, duration, sounding, velocity, part, i, roles[i], int(levels[i])))
+    return placed, part_of_source, counts
+
+
+def _on_seat(ensemble: Ensemble, occupancy: _Occupancy, placed: list[Placed], parts: tuple[int, ...],
+             pitch: int, start: int, end: int, counts: dict[str, int]) -> int | None:
+    """The first of a seat's ``parts`` that reaches ``pitch`` and has room for it, else
+    the first that has once the note it holds is cut (``_cut_to_fit``); None if none."""
+    reach = [i for i in parts if ensemble.parts[i].instrument.in_range(pitch)]
+    free = next((i for i in reach if occupancy.free(i, start, end)), None)
+    return free if free is not None else _cut_to_fit(occupancy, placed, reach, start, end, counts)
+
+
+def _cut_to_fit(occupancy: _Occupancy, placed: list[Placed], candidates: list[int], start: int, end: int,
+                counts: dict[str, int]) -> int | None:
+    """Cut the note each candidate part still holds from before ``start`` (a held note of
+    a reduction), as an orchestrator would, until one has room: that part, or None."""
+    for candidate in candidates:
+        held = occupancy.cut_held(candidate, start)
+        if held is not None:
+            placed[held].duration = start - placed[held].time
+            counts["cut"] += 1
+            if occupancy.free(candidate, start, end):
+                return candidate
+    return None
 
 
 # The GM Level 1 percussion key map (notes 35-81) grouped by the orchestral instrument
@@ -485,8 +482,9 @@ def percussion_notes(strokes: list[tuple[int, int, int, int]], part: int, tpq: i
     strokes = sorted(strokes)
     if not strokes:
         return []
-    around = _velocity_around(np.asarray(strokes, dtype=np.int64), tpq, beats_per_bar)
-    levels = _levels(around)
+    rows = np.asarray(strokes, dtype=np.int64)
+    around = velocity_around(rows, tpq, beats_per_bar)
+    levels = marked_levels(rows, around, int(tpq * beats_per_bar))
     return [Placed(t, d, pitch, v, part, -1, "percussion", int(level),
                    "accent" if v >= mean + ACCENT_ABOVE else "sustain")
             for (t, d, pitch, v), level, mean in zip(strokes, levels, around)]
@@ -552,7 +550,7 @@ def _place(ensemble: Ensemble, occupancy: _Occupancy, lane_part: int, pitch: int
     candidates = sorted(
         (i for i, p in enumerate(parts) if not p.instrument.unpitched),
         key=lambda i: (parts[i].instrument.section != parts[lane_part].instrument.section,
-                       abs(_centre(parts[i]) - pitch), i))
+                       abs(parts[i].centre - pitch), i))
     for i in candidates:
         if parts[i].instrument.in_range(pitch) and occupancy.free(i, start, end):
             return i, pitch
@@ -567,7 +565,7 @@ def _reaching(ensemble: Ensemble, lane_part: int, pitch: int) -> list[int]:
     """The parts that can play ``pitch``, the lane's own first."""
     parts = ensemble.parts
     reach = [i for i, p in enumerate(parts) if not p.instrument.unpitched and p.instrument.in_range(pitch)]
-    return sorted(reach, key=lambda i: (i != lane_part, abs(_centre(parts[i]) - pitch)))
+    return sorted(reach, key=lambda i: (i != lane_part, abs(parts[i].centre - pitch)))
 
 
 def bar_quarters(score: symusic.Score) -> float:

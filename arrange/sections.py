@@ -106,28 +106,33 @@ def _normalise(name: str) -> str:
 
 
 def _strip_desk_and_key(words: list[str]) -> list[str]:
-    """'horn in f 3' -> 'horn'; '1st violins' -> 'violins'; 'clarinet in bb' -> 'clarinet'."""
+    """'horn in f 3' -> 'horn'; 'horns 3-4' -> 'horns'; '1st violins' -> 'violins';
+    'clarinet in bb' -> 'clarinet'."""
     while words and re.fullmatch(r"\d+(st|nd|rd|th)?", words[0]) and len(words) > 1:
         words = words[1:]
     changed = True
     while changed and words:
         changed = False
-        if len(words) > 1 and (words[-1].isdigit() or words[-1] in _ROMAN):
+        if len(words) > 1 and (re.fullmatch(r"\d+(-\d+)?", words[-1]) or words[-1] in _ROMAN):
             words, changed = words[:-1], True
         if len(words) > 2 and words[-2] == "in" and words[-1] in _KEYS:
             words, changed = words[:-2], True
     return words
 
 
+def name_forms(name: str) -> list[str]:
+    """The forms of a track or instrument name to look up, lower-case without desk numbers
+    or key ("Violins I" -> 'violins', 'violin'; "Horn in F" -> 'horn'), then without a
+    plural "s" or "es"."""
+    base = " ".join(_strip_desk_and_key(_normalise(name).split()))
+    forms = (base, base[:-1] if base.endswith("s") else None, base[:-2] if base.endswith("es") else None)
+    return [form for form in forms if form]
+
+
 def section_for_name(name: str) -> str | None:
     """The section a track name names, or None when the name is not a known instrument."""
     by_name = section_table().by_name
-    base = " ".join(_strip_desk_and_key(_normalise(name).split()))
-    for candidate in (base, base[:-1] if base.endswith("s") else None,
-                      base[:-2] if base.endswith("es") else None):
-        if candidate and candidate in by_name:
-            return by_name[candidate]
-    return None
+    return next((by_name[form] for form in name_forms(name) if form in by_name), None)
 
 
 def section_for_program(program: int, is_drum: bool = False) -> str:

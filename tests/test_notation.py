@@ -70,3 +70,13 @@ def test_a_low_horn_part_is_written_in_bass_clef(make_score):
     clefs = {part.partName: part.recurse().getElementsByClass(music21.clef.Clef)[0] for part in score.parts}
     assert isinstance(clefs[labels[horn]], music21.clef.BassClef)
     assert isinstance(clefs[labels[flute]], music21.clef.TrebleClef)
+
+
+def test_an_accented_ostinato_keeps_one_dynamic_marking(make_score):
+    # 6/8 eighths accented 84 66 66 for eight bars: the velocity around each note sits on
+    # the mp/mf edge (72), and each part keeps one marking instead of one a beat
+    ostinato = [(k * 0.5, 0.45, (64, 71, 76)[k % 3], 84 if k % 3 == 0 else 66) for k in range(48)]
+    result = orchestrate(make_score(ostinato, time_signature=(6, 8)), OrchestrateOptions(ensemble="full-orchestra"))
+    for part in _parse(result).parts:
+        marks = part.recurse().getElementsByClass(music21.dynamics.Dynamic)
+        assert len(marks) <= 1, (part.partName, [m.value for m in marks])

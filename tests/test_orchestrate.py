@@ -8,7 +8,8 @@ import symusic
 from click.testing import CliRunner
 
 from scorefarm.arrange.catalogue import load_ensemble
-from scorefarm.arrange.orchestrate import LEVELS, OrchestrateOptions, orchestrate
+from scorefarm.arrange.dynamics import LEVELS
+from scorefarm.arrange.orchestrate import OrchestrateOptions, orchestrate
 from scorefarm.arrange.output import daw_midi_bytes, orchestra_score
 from scorefarm.cli.main import cli
 
@@ -467,11 +468,13 @@ def test_a_tune_on_its_own_track_stays_on_one_part(make_score):
         ("Violoncellos", 42, line_notes(0, [(p, 4) for p in (50, 53, 55, 57, 50, 55, 46, 45)], 64)),
         ("Contrabasses", 43, line_notes(0, [(p, 4) for p in (38, 41, 43, 45, 38, 43, 34, 33)], 64)),
     ])
-    for strict in (False, True):
-        result = orchestrate(score, OrchestrateOptions(ensemble="full-orchestra", strict=strict))
+    # on the horns where the ensemble has them, else on the first violins (its lane: the melody)
+    for ensemble, part, strict in [("full-orchestra", "Horns 1–2", False), ("full-orchestra", "Horns 1–2", True),
+                                   ("strings", "Violins I", False)]:
+        result = orchestrate(score, OrchestrateOptions(ensemble=ensemble, strict=strict))
         rows = np.flatnonzero(result.source_notes[:, 3] == 72)  # the horn's velocity
         assert len(rows) == len(horn)
-        assert {result.ensemble.parts[result.part_of_source[i]].label for i in rows} == {"Violins I"}
+        assert {result.ensemble.parts[result.part_of_source[i]].label for i in rows} == {part}
         assert set(result.lane_of_source[rows].tolist()) == {0}
         # the pad's top line is not the melody under the tune (it rests in bar 7 only)
         pad_rows = np.flatnonzero(result.source_notes[:, 3] == 58)
@@ -515,3 +518,106 @@ def test_the_melody_track_rule_on_given_labels(make_score):
     assert np.array_equal(_melody_track_leads(notes, tracks, unchanged, 480), unchanged)
     one_track = np.zeros(len(notes), np.int16)
     assert np.array_equal(_melody_track_leads(notes, one_track, separated(2), 480), separated(2))
+
+
+def chase(make_score, trumpets: str = "Trumpets") -> symusic.Score:
+    """Four bars after the demo's 1M2: a violin ostinato, cello octaves, trumpet stabs, a horn
+    tune in bars 3-4 and timpani, whose B1s (one a bar) lie under the drums' range."""
+    ostinato = [(k * 0.5, 0.45, (64, 71, 76, 71)[k % 4], 80) for k in range(32)]
+    cellos = [(4 * bar, 3.8, pitch, 88) for bar in range(4) for pitch in (40, 52)]
+    stabs = [(2 * k + 1.5, 0.45, pitch, 96) for k in range(7) for pitch in ((64, 67, 71), (66, 69, 74))[k % 2]]
+    horns = line_notes(8, [(59, 2), (64, 2), (67, 2), (66, 2)], 92)
+    timpani = [(beat, 0.9, (40, 40, 35, 38)[beat % 4], 90) for beat in range(16)]
+    return multitrack(make_score, [("Violins I", 48, ostinato), ("Violoncellos", 42, cellos), (trumpets, 56, stabs),
+                                   ("Horns", 60, horns), ("Timpani", 47, timpani)])
+
+
+def parts_of_track(result, track: int, pitches=range(128)) -> set[str]:
+    rows = np.flatnonzero((result.track_of_source == track) & np.isin(result.source_notes[:, 2], list(pitches)))
+    return {result.ensemble.parts[result.part_of_source[i]].label for i in rows}
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_sketchs_tracks_are_played_by_their_own_instruments(make_score, strict):
+    result = orchestrate(chase(make_score), OrchestrateOptions(ensemble="full-orchestra", strict=strict))
+    labels = [p.label for p in result.ensemble.parts]
+    assert parts_of_track(result, 0) == {"Violins I"}
+    assert parts_of_track(result, 2) == {"Trumpet 1", "Trumpets 2–3"}
+    for onset in np.unique(result.source_notes[result.track_of_source == 2, 0]):  # the top of each stab on the 1st
+        chord = [p for p in result.placed if p.source >= 0 and p.time == onset and labels[p.part].startswith("Trump")]
+        assert labels[max(chord, key=lambda p: p.pitch).part] == "Trumpet 1" and len(chord) == 3
+    assert parts_of_track(result, 3) == {"Horns 1–2"}  # a tune on one part
+    assert parts_of_track(result, 4, range(38, 58)) == {"Timpani"}
+    assert "Timpani" not in parts_of_track(result, 4, [35])  # under the drums: played as the lanes place it
+    assert parts_of_track(result, 1, range(36, 128)) == {"Cellos"}
+    assert "tracks seated: Violins I on Violins I; Violoncellos on Cellos; Trumpets on Trumpet 1, Trumpets 2–3; " \
+           "Horns on Horns 1–2; Timpani on Timpani" in result.notes
+    assert "4 notes of seated tracks played elsewhere (range or notes at once)" in result.notes
+    # the parts a track was written for play it alone: doublings go around them
+    own = {labels.index(label)
+           for label in ("Violins I", "Cellos", "Trumpet 1", "Trumpets 2–3", "Horns 1–2", "Timpani")}
+    assert all(p.source >= 0 for p in result.placed if p.part in own)
+    assert strict or any(p.source < 0 for p in result.placed)
+
+
+def test_a_track_is_seated_by_its_name_else_its_program(make_score):
+    # no name: the program says trumpet; a name says horn over the trumpet program
+    by_program = orchestrate(chase(make_score, trumpets="Track 3"), OrchestrateOptions(ensemble="full-orchestra"))
+    assert parts_of_track(by_program, 2) == {"Trumpet 1", "Trumpets 2–3"}
+    by_name = orchestrate(chase(make_score, trumpets="Horns 3-4"), OrchestrateOptions(ensemble="full-orchestra"))
+    assert parts_of_track(by_name, 2) == {"Horns 3–4", "Horns 1–2"}
+    assert parts_of_track(by_name, 3) == {"Horns 1–2"}
+    first = [p for p in by_name.placed if p.source >= 0 and by_name.track_of_source[p.source] == 2]
+    assert sum(by_name.ensemble.parts[p.part].label == "Horns 3–4" for p in first) >= 14  # its desks first
+
+
+def test_every_line_stays_on_one_part_where_its_instrument_is_missing(make_score):
+    result = orchestrate(chase(make_score), OrchestrateOptions(ensemble="strings"))
+    assert parts_of_track(result, 0) == {"Violins I"}
+    assert len(parts_of_track(result, 3)) == 1  # the horn tune: on one string part, not split between two
+    assert parts_of_track(result, 4) == {"Basses"}  # the timpani: on the part that reaches all of it
+    assert parts_of_track(result, 1, range(36, 128)) == {"Cellos"}
+
+
+def test_a_single_track_is_a_reduction_whatever_its_name(make_score):
+    notes = [(2 * k + 1.5, 0.45, pitch, 96) for k in range(8) for pitch in (52, 64, 67, 71)]
+    notes += [(k * 0.5, 0.45, 76, 80) for k in range(32)]
+    options = OrchestrateOptions(ensemble="full-orchestra")
+    trumpets = orchestrate(make_score(notes, name="Trumpets", program=56), options)
+    piano = orchestrate(make_score(notes), options)
+    assert trumpets.placed == piano.placed and trumpets.notes == piano.notes
+    assert not any(line.startswith("tracks seated") for line in piano.notes)
+
+
+def test_a_dynamic_on_an_edge_between_levels_does_not_flicker(make_score):
+    from scorefarm.arrange.dynamics import dynamic_levels
+    from scorefarm.arrange.orchestrate import _collect
+
+    # 6/8, eight bars of an accented ostinato (84 66 66: 72 on average, the mp/mf edge),
+    # then two bars held softly: one lasting change
+    ostinato = [(k * 0.5, 0.45, (64, 71, 76)[k % 3], 84 if k % 3 == 0 else 66) for k in range(48)]
+    ending = [(24 + 3 * bar, 2.9, 64, 40) for bar in range(2)]
+    notes, tracks, _, _ = _collect(make_score(ostinato + ending, time_signature=(6, 8)))
+    levels = dynamic_levels(notes, 480, 3.0, tracks).tolist()
+    assert len(set(levels[:40])) == 1
+    changes = [k for k in range(1, len(levels)) if levels[k] != levels[k - 1]]
+    assert 1 <= len(changes) <= 3 and levels[-1] <= LEVELS.index("p")
+    drop = [(k, 0.9, 64, 88 if k < 8 else 40) for k in range(16)]
+    notes, tracks, _, _ = _collect(make_score(drop))
+    levels = dynamic_levels(notes, 480, 4.0, tracks).tolist()
+    assert levels[0] == LEVELS.index("f") and levels[-1] == LEVELS.index("p")
+
+
+def test_a_level_changes_when_the_velocity_is_clearly_past_an_edge_or_stays_a_bar():
+    from scorefarm.arrange.dynamics import marked_levels
+
+    quarters = np.array([[480 * k, 480] for k in range(16)])  # a bar: 1920 ticks
+    mp, mf = LEVELS.index("mp"), LEVELS.index("mf")
+
+    def levels(around: list[float]) -> list[int]:
+        return marked_levels(quarters, np.array(around), 1920).tolist()
+
+    assert levels([70] * 4 + [73] * 2 + [70] * 10) == [mp] * 16  # past the edge by 1, for half a bar
+    assert levels([70] * 4 + [77] * 2 + [70] * 10) == [mp] * 4 + [mf] * 2 + [mp] * 10  # clearly past it
+    assert levels([70] * 4 + [73] * 12) == [mp] * 4 + [mf] * 12  # just past it, for three bars
+    assert levels([70] * 13 + [73] * 3) == [mp] * 16  # just past it as the track ends, under a bar

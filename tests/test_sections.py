@@ -61,6 +61,7 @@ def test_out_of_range_program():
     ("Double Basses", 0, False, "strings"),
     ("Horn in F", 0, False, "brass"),
     ("Horns in F 3", 0, False, "brass"),
+    ("Horns 3-4", 0, False, "brass"),  # desks, as a range
     ("Clarinet in B♭ 2", 0, False, "woodwinds"),
     ("Oboe II", 0, False, "woodwinds"),
     ("Timpani", 0, False, "percussion"),
@@ -120,3 +121,24 @@ def test_broken_tables_fail_loudly(change, message):
     with pytest.raises(ScoreError, match=message) as info:
         parse_section_table(TABLE.replace(*change))
     assert "gm_sections.toml" in str(info.value)
+
+
+@pytest.mark.parametrize("name, program, family", [
+    ("Trumpets", 0, {"trumpet", "trumpet-c"}),  # a name: every instrument of its kind
+    ("Track 3", 56, {"trumpet", "trumpet-c"}),  # no instrument named: the program's
+    ("Horn in F", 56, {"horn"}),  # the name first
+    ("Violoncellos", 48, {"cello"}),
+    ("Contrabasses", 43, {"double-bass"}),
+    ("Clarinet in Bb 2", 0, {"clarinet"}),
+    ("Timpani", 0, {"timpani"}),
+    ("", 47, {"timpani"}),
+    ("Trombone", 57, {"trombone"}),
+    ("", 57, {"trombone", "bass-trombone"}),
+    ("Strings", 48, set()),  # a section, not an instrument
+    ("Melody", 0, set()),  # program 0: what a sketch leaves unset
+    ("Bass", 33, set()),  # ambiguous, and no catalogue instrument on GM Electric Bass
+])
+def test_the_instruments_a_track_names(name, program, family):
+    from scorefarm.arrange.seating import track_family
+
+    assert track_family(name, program) == family

@@ -1,0 +1,174 @@
+"""Seating a sketch's tracks on the ensemble's parts.
+
+A sketch on several pitched tracks says who plays what: a track named "Trumpets", or
+on GM program 56 (Trumpet), is the trumpets' music, and a composer who asks for a full
+orchestra expects the trumpets to play it. Such a track is *seated*: its notes go to
+its seat's parts first, and the separated voices (lanes) only give the notes their
+roles (doublings, articulations) and place what the seat cannot play (range, notes at
+once), as they place every note of a reduction.
+
+* A track's instruments (``track_family``): the one its name names (the ``name_forms``
+  of ``sections``: desk numbers, "in B♭" and plurals dropped; "Violoncellos" is a
+  cello), else those whose GM program is the track's. Program 0, which a sketch
+  leaves on every track it did not set, names none; a name that names no instrument
+  ("Strings", "Melody") leaves it to the program.
+* Chords (a track that is not a line) sit on every part of those instruments, the
+  parts its desk number names first, then in score order: the notes of a chord,
+  struck top first, fill Trumpet 1, then Trumpets 2–3.
+* A line (``is_line``: ``LINE_ALONE`` of its notes sound alone in it, a legato overlap
+  of a 32nd forgiven) sits on one part: of its instruments' parts no other line sits
+  on, the one its desk number names ("Violins I", "Trumpet 2" on Trumpets 2–3), else
+  the one that reaches most of its notes.
+* A line whose instrument the ensemble lacks (or whose parts other lines took) sits on
+  one part too, so that it does not hop between parts with the separator's labels: of
+  the main section's parts (the lanes' section), one no other track sits on, reaching
+  most of its notes, its lane's part first (the lane most of its notes were separated
+  into).
+
+The parts of a track's own instrument play that track alone: doublings go around them.
+A single pitched track is a reduction: nothing is seated.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .catalogue import Ensemble, instruments
+from .doubling import is_kind
+from .sections import name_forms
+
+# a track is a line when this share of its notes sound alone in it
+LINE_ALONE = 0.9
+# names of instruments the catalogue spells otherwise, as a sketch's track may
+_ALIASES = {"violoncello": "cello", "celli": "cello", "contrabass": "double-bass", "string bass": "double-bass",
+            "french horn": "horn", "english horn": "cor-anglais", "kettledrum": "timpani"}
+# a bass: double bass, bass voice or bass guitar? (as ``sections`` does, left to the program)
+_AMBIGUOUS = {"bass"}
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8}
+
+
+@dataclass(frozen=True)
+class Seat:
+    """Where a track's notes are played: its ``parts`` in the order they are tried;
+    ``instrument``: the parts of the instrument the track names (else a line's lane part)."""
+
+    parts: tuple[int, ...]
+    instrument: bool
+
+
+def joined_at_onset(onsets: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Per note, whether another note starts with it or an earlier one still sounds at its onset."""
+    order = np.argsort(onsets, kind="stable")
+    before = np.searchsorted(onsets[order], onsets, side="left")
+    same_onset = np.searchsorted(onsets[order], onsets, side="right") - before
+    running_end = np.maximum.accumulate(ends[order])
+    held_over = np.where(before > 0, running_end[np.maximum(before - 1, 0)] > onsets, False)
+    return (same_onset > 1) | held_over
+
+
+def is_line(notes: np.ndarray, tpq: int) -> bool:
+    """Whether a track's notes (rows time, duration, ...; by onset) are a line:
+    ``LINE_ALONE`` of them sound alone, a legato overlap of a 32nd forgiven."""
+    legato_ends = notes[:, 0] + np.maximum(notes[:, 1] - tpq // 8, 1)
+    return bool((~joined_at_onset(notes[:, 0], legato_ends)).mean() >= LINE_ALONE)
+
+
+@functools.cache
+def _instrument_names() -> dict[str, str]:
+    """Name form -> instrument key, for the pitched instruments of the catalogue: their
+    keys ('double bass') and names ('Horn in F' -> 'horn'), and ``_ALIASES``."""
+    by_name: dict[str, str] = {}
+    for key, instrument in instruments().items():
+        if not instrument.unpitched:
+            for name in (key.replace("-", " "), instrument.name):
+                by_name.setdefault(name_forms(name)[0], key)
+    by_name.update(_ALIASES)
+    return {name: key for name, key in by_name.items() if name not in _AMBIGUOUS}
+
+
+def track_family(name: str, program: int) -> frozenset[str]:
+    """The instrument keys a track names: by its name ('Trumpets': trumpet, trumpet-c),
+    else by its GM program (57: trombone, bass-trombone; 0 names none)."""
+    by_name = _instrument_names()
+    wanted = next((by_name[form] for form in name_forms(name or "") if form in by_name), None)
+    if wanted is not None:
+        return frozenset(key for key in instruments() if is_kind(key, wanted))
+    if program == 0:
+        return frozenset()
+    return frozenset(key for key, i in instruments().items() if i.program == program and not i.unpitched)
+
+
+def _desks(name: str) -> set[int]:
+    """The desk numbers in a track name or part label: 'Violins I' {1}, 'Horns 1–2' {1, 2}."""
+    words = re.findall(r"[a-z]+|\d+", (name or "").lower())[1:]
+    return {int(w) if w.isdigit() else _ROMAN[w] for w in words if w.isdigit() or w in _ROMAN}
+
+
+def seat_tracks(ensemble: Ensemble, names: list[str], programs: list[int], notes: np.ndarray,
+                tracks: np.ndarray, lanes: np.ndarray, lane_parts: list[int], tpq: int) -> dict[int, Seat]:
+    """The seat of each pitched track that has one, by track index (``names`` and
+    ``programs`` by track index; ``notes`` rows by onset, ``tracks`` and ``lanes`` per
+    note, ``lane_parts`` the part of each lane). Empty for a single pitched track."""
+    present = np.unique(tracks).tolist()
+    if len(present) < 2:
+        return {}
+    lines = {t: is_line(notes[tracks == t], tpq) for t in present}
+    seats: dict[int, Seat] = {}
+    for t in present:
+        family = track_family(names[t], programs[t])
+        desks, pitches = _desks(names[t]), notes[tracks == t, 2]
+        # its desks' parts first, then (for a line) those reaching most of it, then in score order
+        parts = sorted((i for i, p in enumerate(ensemble.parts) if p.instrument.key in family),
+                       key=lambda i: (not desks & _desks(ensemble.parts[i].label),
+                                      -_reached(ensemble, i, pitches) if lines[t] else 0))
+        if parts and not lines[t]:
+            seats[t] = Seat(tuple(parts), True)
+        elif parts:
+            free = [i for i in parts if i not in _taken(seats, lines)]
+            if free:
+                seats[t] = Seat((free[0],), True)
+    section = ensemble.parts[lane_parts[0]].instrument.section
+    main = [i for i, p in enumerate(ensemble.parts) if p.instrument.section == section and not p.instrument.unpitched]
+    for t in present:
+        if lines[t] and t not in seats:
+            mine = tracks == t
+            lane_part = lane_parts[int(np.bincount(lanes[mine]).argmax())]
+            seats[t] = Seat((_free_part(ensemble, main, notes[mine, 2], lane_part, _taken(seats)),), False)
+    return seats
+
+
+def _taken(seats: dict[int, Seat], lines: dict[int, bool] | None = None) -> set[int]:
+    """The parts of ``seats`` (only the lines' seats when ``lines`` says which are lines)."""
+    return {i for t, seat in seats.items() if lines is None or lines[t] for i in seat.parts}
+
+
+def _free_part(ensemble: Ensemble, candidates: list[int], pitches: np.ndarray, lane_part: int,
+               taken: set[int]) -> int:
+    """The part for a line no instrument of its own plays: of the ``candidates`` (the
+    main section's parts), one no other track sits on, then the one reaching most of its
+    notes, then the part of the lane most of them were separated into, then the nearest
+    to their median pitch."""
+    median = float(np.median(pitches))
+    return min(candidates, key=lambda i: (i in taken, -_reached(ensemble, i, pitches), i != lane_part,
+                                          abs(ensemble.parts[i].centre - median), i))
+
+
+def _reached(ensemble: Ensemble, part: int, pitches: np.ndarray) -> int:
+    instrument = ensemble.parts[part].instrument
+    return int(((pitches >= instrument.low) & (pitches <= instrument.high)).sum())
+
+
+def seating_report(ensemble: Ensemble, names: list[str], seats: dict[int, Seat], unseated: int) -> list[str]:
+    """One line naming where each seated track sits; one counting the notes played elsewhere."""
+    if not seats:
+        return []
+    where = "; ".join(f"{names[t] or f'track {t}'} on {', '.join(ensemble.parts[i].label for i in seat.parts)}"
+                      for t, seat in sorted(seats.items()))
+    report = [f"tracks seated: {where}"]
+    if unseated:
+        report.append(f"{unseated} notes of seated tracks played elsewhere (range or notes at once)")
+    return report
