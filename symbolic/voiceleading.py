@@ -25,7 +25,7 @@ Harmony and Voice Leading, ch. 5 and 8; Kostka & Payne, Tonal Harmony, ch. 5-6):
   I (or VI); an inner voice may fall to the fifth instead;
 - unresolved seventh: the seventh of a seventh chord not falling by step when
   the harmony changes. A lower voice is judged against the chord the lower voices
-  make when they sound a whole triad without the top voice's note (a melody's
+  make when they hold a whole triad under a later top note outside it (a melody's
   colour tone over a held chord does not turn the chord into a seventh chord).
 
 The leading-tone and seventh rules need the key: give ``CheckOptions.key`` or
@@ -162,16 +162,22 @@ class Slices:
 
     def chord_under_top(self, k: int) -> ChordLabel | None:
         """The chord as the voices under the top one hear it: their own triad when they
-        sound a complete one and the top voice is not part of it (a melody's colour
-        tone over a held chord: A over C-E-flat-G is not A half-diminished), else ``chord``."""
-        lower = [row[k] for row in self.pitch[1:] if row[k] is not None]
-        top = self.pitch[0][k] if self.pitch else None
-        if len(lower) >= 3 and top is not None:
-            pcs = {p % 12 for p in lower}
-            label = identify(pcs, min(lower) % 12) if len(pcs) == 3 and top % 12 not in pcs else None
-            if label is not None and label.quality not in SEVENTHS:
-                return label
-        return self.chord(k)
+        sound a complete one, were all struck before the top voice's note (held under a
+        moving melody) and the top voice is not part of it (a melody's colour tone over
+        a held chord: A over C-E-flat-G is not A half-diminished), else ``chord``. A
+        top note struck with the chord (V6/5 with its root on top) is part of it."""
+        top_index = self.note_index[0][k] if self.pitch else None
+        lower = [(row[k], idx[k], part) for row, idx, part in zip(self.pitch[1:], self.note_index[1:],
+                                                                   self.voices.parts[1:]) if row[k] is not None]
+        if top_index is None or len(lower) < 3:
+            return self.chord(k)
+        top = self.voices.parts[0].notes[top_index]
+        pcs = {p % 12 for p, _, _ in lower}
+        held = all(part.notes[i].start < top.start for _, i, part in lower)
+        if not held or len(pcs) != 3 or top.pitch % 12 in pcs:
+            return self.chord(k)
+        label = identify(pcs, min(p for p, _, _ in lower) % 12)
+        return label if label is not None and label.quality not in SEVENTHS else self.chord(k)
 
 
 # ---------------------------------------------------------------- the checker

@@ -187,3 +187,7 @@ def test_a_melody_colour_tone_does_not_make_a_held_voice_a_seventh():
     real = satb([["D5", "F4", "B3", "G2"], ["C5", "A4", "C4", "F2"]])
     report = check_voices(real, CheckOptions(kinds=kinds, key=(0, "major")))
     assert [(f.kind, f.voices) for f in report.faults] == [("unresolved_seventh", ("Alto",))]
+    # and so is one under the chord's root struck with it on top: V6/5 (G5 over F4-D4-B3), F rising
+    struck = satb([["G5", "F4", "D4", "B3"], ["G5", "G4", "E4", "C4"]])
+    report = check_voices(struck, CheckOptions(kinds=kinds, key=(0, "major")))
+    assert [(f.kind, f.voices) for f in report.faults] == [("unresolved_seventh", ("Alto",))]
