@@ -80,7 +80,7 @@ class Constraints:
     continuation starts; its first note falls on the downbeat, so a continuation
     never opens with a silent bar or half bar. ``cadence`` (tonic pitch class, tonic
     triad's pitch classes, the bass voices): the last bar (``bars_end - 1`` Bar tokens)
-    plays tones of the tonic triad only, its bass voices the tonic (a root-position close).
+    plays tones of the tonic triad only, the bass voices the tonic (a root-position close).
     ``key_pitch_classes`` None: no key filter (``--free``);
     ``profile`` None or ``profile_weight`` 0: no pitch-class prior."""
 

@@ -23,8 +23,8 @@ so that plain ``generate`` can use them) keep the output decodable and in charac
 * profile (``ProfileProcessor``, with the key, when ``profile_weight`` > 0): the
   sketch's pitch-class profile as a prior on pitches, against drifting to another key.
 * cadence (``CadenceProcessor``, with ``cadence``): the last bar ends the music on the
-  tonic chord in root position: tones of the tonic triad only, the bass voices (those
-  lying mostly under middle C in the sketch, else the lowest) on the tonic, and each
+  tonic chord: tones of the tonic triad only, the voice lying lowest in the sketch
+  (when there are several) on the tonic, and each
   track's last notes held to the end (``assemble``'s ``hold_from``). A cue's extension (``extend_for_cue``) ends its cue, so it cadences.
 
 When the sequence reaches the model's context the window slides: it restarts
@@ -64,7 +64,7 @@ class ExtendOptions:
     profile_weight: float = 0.5  # weight of the sketch's pitch-class profile as a prior (0 = off)
     range_margin: int = 4  # semitones each voice may go beyond its sketch range
     max_tokens_per_bar: int = 320  # a bar with more tokens is closed by force
-    cadence: bool = False  # end on the tonic chord: the last bar in the tonic triad, its bass voices on the tonic
+    cadence: bool = False  # end on the tonic chord: the last bar in the tonic triad, the lowest voice on the tonic
 
     def check(self) -> None:
         problems = []
@@ -252,11 +252,12 @@ def plan_extension(score: symusic.Score, options: ExtendOptions, tokenizer, cont
 
 
 def _cadence(tonic: int, mode: str, voiced: symusic.Score) -> tuple[int, set[int], set[int]]:
-    """(tonic, the tonic triad's pitch classes, the bass voices' slots: those whose median
-    pitch in the sketch is under middle C, or else the one lying lowest)."""
+    """(tonic, the tonic triad's pitch classes, the bass voice's slot: the voice lying
+    lowest in the sketch (by median pitch), when there are several; none for a sketch on
+    one voice, whose chords hold the bass and the third and fifth at once)."""
     third = 3 if mode == "minor" else 4
     medians = {t.program: float(np.median(t.notes.numpy()["pitch"])) for t in voiced.tracks if t.note_num()}
-    basses = {slot for slot, median in medians.items() if median < 60} or {min(medians, key=medians.get)}
+    basses = {min(medians, key=lambda slot: (medians[slot], slot))} if len(medians) > 1 else set()
     return tonic, {tonic, (tonic + third) % 12, (tonic + 7) % 12}, basses
 
 

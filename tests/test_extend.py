@@ -477,17 +477,21 @@ def test_the_cadence_puts_the_bass_voices_on_the_tonic_in_the_last_bar():
     assert len(pitch_classes(2, 0, 1)) == 12  # the bar before is free
 
 
-def test_the_cadence_bass_voices_are_those_under_middle_c():
+def test_the_cadence_bass_is_the_lowest_voice_of_several():
     from scorefarm.symbolic.extend import _cadence
     from scorefarm.symbolic.tokenizer import to_voices
 
-    voiced, voices = to_voices(sketch(), "sketch")
+    three = sketch()
+    viola = symusic.Track("Viola", 41, False)
+    viola.notes.extend(symusic.Note(i * TPQ, TPQ, 55, 70) for i in range(16))  # under the flute, over the cello
+    three.tracks.append(viola)
+    voiced, voices = to_voices(three, "sketch")
     slot = {v.name: v.slot for v in voices.voices}
-    assert _cadence(9, "minor", voiced) == (9, {9, 0, 4}, {slot["Cello"]})
-    melody_only = sketch()
-    melody_only.tracks.pop(1)
-    voiced, voices = to_voices(melody_only, "sketch")
-    assert _cadence(0, "major", voiced)[2] == {voices.voices[0].slot}  # no voice under middle C: the lowest
+    assert _cadence(9, "minor", voiced) == (9, {9, 0, 4}, {slot["Cello"]})  # the viola stays free for the third
+    piano_only = sketch()
+    piano_only.tracks.pop(0)
+    voiced, _ = to_voices(piano_only, "sketch")
+    assert _cadence(0, "major", voiced)[2] == set()  # one voice: its chords carry the whole triad
 
 
 def test_a_cadence_holds_each_tracks_last_notes_to_the_end():
