@@ -103,9 +103,10 @@ def track_family(name: str, program: int) -> frozenset[str]:
 
 
 def _desks(name: str) -> set[int]:
-    """The desk numbers in a track name or part label: 'Violins I' {1}, 'Horns 1–2' {1, 2}."""
-    words = re.findall(r"[a-z]+|\d+", (name or "").lower())[1:]
-    return {int(w) if w.isdigit() else _ROMAN[w] for w in words if w.isdigit() or w in _ROMAN}
+    """The desk numbers in a track name or part label: 'Violins I' {1}, 'Horns 1–2' {1, 2},
+    '2nd Violins' {2} (a Roman numeral counts after the first word only: 'Vi' is no six)."""
+    words = re.findall(r"\d+|[a-z]+", (name or "").lower())
+    return {int(w) for w in words if w.isdigit()} | {_ROMAN[w] for w in words[1:] if w in _ROMAN}
 
 
 def seat_tracks(ensemble: Ensemble, names: list[str], programs: list[int], notes: np.ndarray,

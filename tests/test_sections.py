@@ -142,3 +142,11 @@ def test_the_instruments_a_track_names(name, program, family):
     from scorefarm.arrange.seating import track_family
 
     assert track_family(name, program) == family
+
+
+def test_desk_numbers_are_read_from_ordinals_numbers_and_roman_numerals():
+    from scorefarm.arrange.seating import _desks
+
+    assert _desks("1st Violins") == {1} and _desks("2nd Violins") == {2}
+    assert _desks("Violins II") == {2} and _desks("Horns 1–2") == {1, 2} and _desks("Horn in F 3") == {3}
+    assert _desks("Viola") == _desks("Vi") == _desks("Clarinet in Bb") == set()
