@@ -75,8 +75,16 @@ def pc_name(pc: int, key: tuple[int, str] | None = None) -> str:
     rel = (pc - tonic) % 12
     if rel in (MAJOR_SCALE if mode == "major" else MINOR_SCALE):
         return table[pc % 12]
-    letter = (LETTERS.index(table[tonic % 12][0]) + CHROMATIC_DEGREE[rel]) % 7
-    shift = (pc - LETTER_PCS[letter] + 6) % 12 - 6
+    return spell_above(table[tonic % 12], rel, CHROMATIC_DEGREE[rel])
+
+
+def spell_above(root: str, interval: int, letters: int) -> str:
+    """The note ``interval`` semitones above the spelled ``root`` ('E'), named ``letters``
+    letters higher: spell_above('E', 4, 2) is 'G#' (a major third), not 'Ab'."""
+    start = LETTERS.index(root[0])
+    root_pc = (LETTER_PCS[start] + root.count("#") - root.count("b")) % 12
+    letter = (start + letters) % 7
+    shift = (root_pc + interval - LETTER_PCS[letter] + 6) % 12 - 6
     return LETTERS[letter] + ("#" * shift if shift > 0 else "b" * -shift)
 
 
@@ -96,9 +104,17 @@ class ChordLabel:
         return self.spelled(None)
 
     def spelled(self, key: tuple[int, str] | None) -> str:
-        """'G7/B'; with a key, its accidentals ('G#dim' in A minor, not 'Abdim')."""
-        text = pc_name(self.root, key) + SHORT[self.quality]
-        return text if self.bass == self.root else f"{text}/{pc_name(self.bass, key)}"
+        """'G7/B'; with a key, its accidentals ('G#dim' in A minor, not 'Abdim'), the bass
+        spelled from the root as the chord member it is (E/G#, not E/Ab, in C major)."""
+        root = pc_name(self.root, key)
+        text = root + SHORT[self.quality]
+        if self.bass == self.root:
+            return text
+        intervals = TEMPLATES[self.quality]
+        interval = (self.bass - self.root) % 12
+        bass = spell_above(root, interval, 2 * intervals.index(interval)) if interval in intervals else (
+            pc_name(self.bass, key))
+        return f"{text}/{bass}"
 
     @property
     def pitch_classes(self) -> tuple[int, ...]:
@@ -231,3 +247,40 @@ def parse_pitch(name: str) -> int:
     except ValueError:
         raise ValueError(f"pitch {name!r}: {rest!r} is not an octave number") from None
     return 12 * (octave + 1) + _LETTERS[letter] + shift
+
+
+# an added tone over a triad, as an interval above its root -> the symbol's suffix
+ADDED = {2: "add9", 5: "add11", 9: "6", 11: "maj7"}
+SUSPENDED = {(0, 2, 7): "sus2", (0, 5, 7): "sus4"}
+# an interval above a chord's root -> letters above the root's: 2nd/9th 1, 3rd 2, 4th/11th 3, 5th 4, 6th 5, 7th 6
+LETTER_STEPS = {0: 0, 1: 1, 2: 1, 3: 2, 4: 2, 5: 3, 6: 4, 7: 4, 8: 4, 9: 5, 10: 6, 11: 6}
+
+
+def chord_symbol(bass: int, pcs, key: tuple[int, str]) -> str:
+    """A lead-sheet symbol for a sonority (bass and pitch classes above the tonic):
+    'D/F#', 'Cm', 'Gadd9', 'Dsus4'; a sonority without one is spelled out, 'C+D+F/D'."""
+    tonic = key[0]
+    absolute = {(p + tonic) % 12 for p in pcs}
+    bass_pc = (bass + tonic) % 12
+    label = identify(absolute, bass_pc)
+    if label is not None and set(label.pitch_classes) == absolute:
+        return label.spelled(key)
+    for root in sorted(absolute, key=lambda r: (r != bass_pc, r)):  # the bass as root first
+        shape = tuple(sorted((p - root) % 12 for p in absolute))
+        suffix = SUSPENDED.get(shape)
+        if suffix is None and len(absolute) == 4:
+            for added, added_suffix in ADDED.items():
+                rest = {(p - root) % 12 for p in absolute} - {added}
+                triad = identify({(p + root) % 12 for p in rest}, root)
+                if triad is not None and triad.root == root and triad.quality in ("major", "minor") and (
+                        set(triad.pitch_classes) == {(p + root) % 12 for p in rest}):
+                    suffix = SHORT[triad.quality] + added_suffix
+                    break
+        if suffix is not None:
+            name = pc_name(root, key)
+            if bass_pc == root:
+                return name + suffix
+            interval = (bass_pc - root) % 12
+            return f"{name}{suffix}/{spell_above(name, interval, LETTER_STEPS[interval])}"
+    upward = sorted(absolute, key=lambda p: (p - bass_pc) % 12)
+    return "+".join(pc_name(p, key) for p in upward) + f"/{pc_name(bass_pc, key)}"

@@ -36,7 +36,7 @@ import symusic
 import symusic.core
 
 from .chorale_model import ChoraleModel, ModeModel, load_model
-from .chords import SHORT, identify, key_name, key_signature, pc_name
+from .chords import chord_symbol, key_name, key_signature
 from .melody import (
     HARMONIC_RHYTHMS, HarmonizeError, Melody, Slot, chord_spans, extract_melody, join_slots, last_note_beat,
     melody_slots,
@@ -542,38 +542,6 @@ def _to_score(result: Harmonization, template, options: HarmonizeOptions, veloci
     return score
 
 
-# an added tone over a triad, as an interval above its root -> the symbol's suffix
-ADDED = {2: "add9", 5: "add11", 9: "6", 11: "maj7"}
-SUSPENDED = {(0, 2, 7): "sus2", (0, 5, 7): "sus4"}
-
-
-def chord_symbol(bass: int, pcs, key: tuple[int, str]) -> str:
-    """A lead-sheet symbol for a sonority (bass and pitch classes above the tonic):
-    'D/F#', 'Cm', 'Gadd9', 'Dsus4'; a sonority without one is spelled out, 'C+D+F/D'."""
-    tonic = key[0]
-    absolute = {(p + tonic) % 12 for p in pcs}
-    bass_pc = (bass + tonic) % 12
-    label = identify(absolute, bass_pc)
-    if label is not None and set(label.pitch_classes) == absolute:
-        return label.spelled(key)
-    for root in sorted(absolute, key=lambda r: (r != bass_pc, r)):  # the bass as root first
-        shape = tuple(sorted((p - root) % 12 for p in absolute))
-        suffix = SUSPENDED.get(shape)
-        if suffix is None and len(absolute) == 4:
-            for added, name in ADDED.items():
-                rest = {(p - root) % 12 for p in absolute} - {added}
-                triad = identify({(p + root) % 12 for p in rest}, root)
-                if triad is not None and triad.root == root and triad.quality in ("major", "minor") and (
-                        set(triad.pitch_classes) == {(p + root) % 12 for p in rest}):
-                    suffix = SHORT[triad.quality] + name
-                    break
-        if suffix is not None:
-            text = pc_name(root, key) + suffix
-            return text if bass_pc == root else f"{text}/{pc_name(bass_pc, key)}"
-    upward = sorted(absolute, key=lambda p: (p - bass_pc) % 12)
-    return "+".join(pc_name(p, key) for p in upward) + f"/{pc_name(bass_pc, key)}"
-
-
 def chord_chart(result: Harmonization) -> str:
     """The chords as a lead sheet line, bars divided by '|': 'G | Em | G D/F# | G'."""
     bars: list[list[str]] = []
@@ -585,4 +553,4 @@ def chord_chart(result: Harmonization) -> str:
 
 
 __all__ = ["HarmonizeOptions", "Harmonization", "harmonize_score", "harmonize_file", "harmonize_melody", "find_key",
-           "check_options_for", "held_note_kind", "chord_symbol", "chord_chart"]
+           "check_options_for", "held_note_kind", "chord_chart"]

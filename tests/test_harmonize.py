@@ -483,13 +483,16 @@ def test_voicings_under_a_held_chord_avoid_a_minor_ninth_below_the_melody(make_s
 
 
 def test_chord_symbols_and_the_chart(ode):
-    from scorefarm.symbolic.harmonize import chord_symbol
+    from scorefarm.symbolic.chords import chord_symbol
 
     g = (7, "major")
     assert [chord_symbol(b, pcs, g) for b, pcs in [(0, (0, 4, 7)), (11, (2, 7, 11)), (0, (0, 2, 4, 7)),
                                                    (0, (0, 5, 7)), (5, (0, 5, 8)), (7, (2, 5, 7, 11))]] == \
         ["G", "D/F#", "Gadd9", "Gsus4", "Cm", "D7"]  # iv in G major is C minor, spelled with E-flat
     assert chord_symbol(0, (0, 1, 6), g) == "G+Ab+C#/G"  # no symbol: spelled out by degree
+    c = (0, "major")  # secondary dominants spell their members from their own root
+    assert [chord_symbol(b, pcs, c) for b, pcs in [(8, (4, 8, 11)), (8, (2, 4, 8, 11)), (6, (2, 6, 9)),
+                                                   (1, (1, 4, 7, 9))]] == ["E/G#", "E7/G#", "D/F#", "A7/C#"]
     film = harmonize_melody(ode, HarmonizeOptions(style="film"))
     chart = next(n for n in film.notes if n.startswith("chords: "))[len("chords: "):]
     bars = chart.split(" | ")
