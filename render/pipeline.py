@@ -59,9 +59,13 @@ class CueSpec:
     ensemble_toml: str = ""  # the text of the cue's own ensemble file, when its ensemble is a .toml path
 
     def key(self) -> str:
-        """Content address of this cue's outputs: inputs, options and code version."""
+        """Content address of this cue's outputs: inputs, options and code (version and
+        ``code_fingerprint``: a toolkit changed since a folder was rendered renders it again)."""
+        from scorefarm.fingerprint import code_fingerprint
+
         record = {
             "scorefarm": __version__,
+            "code": code_fingerprint(),
             "cue_id": self.cue_id,
             "sketch_sha256": sha256_bytes(self.sketch_bytes),
             "soundfont_sha256": self.soundfont_sha256,
