@@ -25,7 +25,8 @@ once), as they place every note of a reduction.
   most of its notes, its lane's part first (the lane most of its notes were separated
   into).
 
-The parts of a track's own instrument play that track alone: doublings go around them.
+Doublings go around the parts of a track's own instrument (the lanes may still place a
+note there that nothing else can play).
 A single pitched track is a reduction: nothing is seated.
 """
 

@@ -121,15 +121,16 @@ def _borrowed_inner(inner: dict, proxy: int, proxy_state, new: int, state) -> di
 
 
 def film_weights(weights: VoicingWeights) -> VoicingWeights:
-    """Open voicings: wider upper spacing and a reward for open position. Overlaps and
-    hidden fifths and octaves cost more than in chorale style: held chords give the
-    search fewer moves to weigh them against (at chorale style's costs, 5 overlaps in
-    ``benchmarks/bench_film_style.py``'s 699 beats; at these, none)."""
+    """Open voicings: wider upper spacing and a reward for open position. Overlaps,
+    hidden fifths and octaves and unresolved sevenths cost more than in chorale style:
+    held chords give the search fewer moves to weigh them against (at chorale style's
+    costs, ``benchmarks/bench_film_style.py``'s 699 beats had 5 overlaps and 26
+    unresolved sevenths; at these, none and 7)."""
     penalties = replace(weights.penalties, overlap=max(weights.penalties.overlap, 20.0),
                         hidden=max(weights.penalties.hidden, 15.0))
     return replace(weights, max_upper_spacing=max(weights.max_upper_spacing, OPEN_SPACING),
                    open_position=max(weights.open_position, 3.0), spacing=0.0, inner=0.5 * weights.inner,
-                   penalties=penalties)
+                   seventh=max(weights.seventh, 30.0), penalties=penalties)
 
 
 PEDAL_CENTRE = 45  # A2: the pedal takes the tonic nearest it, low in the cellos and basses without growling

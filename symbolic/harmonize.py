@@ -111,6 +111,8 @@ class HarmonizeOptions:
         if self.harmonic_rhythm is not None and self.harmonic_rhythm not in HARMONIC_RHYTHMS:
             raise HarmonizeError(f"unknown harmonic rhythm {self.harmonic_rhythm!r}; "
                                  f"allowed: {', '.join(HARMONIC_RHYTHMS)}")
+        if min(self.held_colour, self.held_avoid, self.held_cross, self.held_rub) < 0:
+            raise HarmonizeError("held_colour, held_avoid, held_cross and held_rub are costs: none may be negative")
         if self.states_per_beat < 1 or self.voicings_per_state < 1:
             raise HarmonizeError("states_per_beat and voicings_per_state must be at least 1")
 
@@ -322,42 +324,42 @@ def _soprano_before(slots: list[Slot], notes) -> list[int | None]:
     return out
 
 
-def _held_emissions(model: ModeModel, beat_emissions: np.ndarray, spans: list[list[int]], chords: list[Slot],
-                    tonic: int, options: HarmonizeOptions, melody_notes) -> np.ndarray:
-    """Emissions [chords, n] of chords held over several beats: the first beat's own, less
-    what the melody's notes outside the chord cost per beat (``held_colour``,
-    ``held_avoid``, ``held_cross``); the last chord takes the final cadence's term."""
-    out = beat_emissions[[span[0] for span in spans]].copy()
-    if len(spans[-1]) > 1:
-        out[-1] += options.final * model.log_final
-    costs = {"chord_tone": 0.0, "colour": options.held_colour, "avoid": options.held_avoid,
-             "cross_relation": options.held_cross}
-    cost = np.asarray([[costs[held_note_kind(pc, pcs)] for pc in range(12)] for _, pcs in model.states])
-    beats = np.zeros((len(chords), 12))  # beats of melody per pitch class (relative to the key) under each chord
-    j = 0
-    for k, chord in enumerate(chords):
-        beat = (chord.end - chord.start) / len(spans[k])
-        while j < len(melody_notes) and melody_notes[j][1] <= chord.start:
-            j += 1
-        for start, end, pitch in melody_notes[j:]:
-            if start >= chord.end:
-                break
-            beats[k, (pitch - tonic) % 12] += (min(end, chord.end) - max(start, chord.start)) / beat
-    return out - beats @ cost.T
-
-
-def _later_melody(chords: list[Slot], melody_notes) -> list[list[tuple[int, float]]]:
-    """Per chord, the melody's notes after its first: (pitch, beats under the chord)."""
+def _melody_under(chords: list[Slot], melody_notes) -> list[list[tuple[int, int, float]]]:
+    """Per chord, the melody notes sounding under it: (start tick, pitch, the share of the
+    chord's length it sounds there)."""
     out = []
     j = 0
     for chord in chords:
         while j < len(melody_notes) and melody_notes[j][1] <= chord.start:
             j += 1
-        beat = chord.end - chord.start
-        notes = [(pitch, (min(end, chord.end) - max(start, chord.start)) / beat)
-                 for start, end, pitch in melody_notes[j:] if chord.start < start < chord.end]
-        out.append(notes)
+        length = chord.end - chord.start
+        out.append([(start, pitch, (min(end, chord.end) - max(start, chord.start)) / length)
+                    for start, end, pitch in melody_notes[j:] if start < chord.end])
     return out
+
+
+def _heads(slots: list[Slot], spans: list[list[int]]) -> list[int]:
+    """Each span's first beat with a melody note (its first beat when it has none)."""
+    return [next((i for i in span if slots[i].sop is not None), span[0]) for span in spans]
+
+
+def _held_emissions(model: ModeModel, beat_emissions: np.ndarray, slots: list[Slot], spans: list[list[int]],
+                    under: list[list[tuple[int, int, float]]], tonic: int, options: HarmonizeOptions) -> np.ndarray:
+    """Emissions [chords, n] of chords held over several beats: their first sounding
+    beat's own, less what the melody's notes outside the chord cost per beat
+    (``held_colour``, ``held_avoid``, ``held_cross``); the last chord takes the final
+    cadence's term."""
+    out = beat_emissions[_heads(slots, spans)].copy()
+    if _heads(slots, spans)[-1] != len(slots) - 1:
+        out[-1] += options.final * model.log_final
+    costs = {"chord_tone": 0.0, "colour": options.held_colour, "avoid": options.held_avoid,
+             "cross_relation": options.held_cross}
+    cost = np.asarray([[costs[held_note_kind(pc, pcs)] for pc in range(12)] for _, pcs in model.states])
+    beats = np.zeros((len(spans), 12))  # beats of melody per pitch class (relative to the key) under each chord
+    for k, notes in enumerate(under):
+        for _, pitch, share in notes:
+            beats[k, (pitch - tonic) % 12] += share * len(spans[k])
+    return out - beats @ cost.T
 
 
 def _rubs(pitches: np.ndarray, later: list[tuple[int, float]]) -> np.ndarray:
@@ -389,10 +391,12 @@ def _decode(model: ModeModel, slots, spans, chords, tonic, mode, ranges, options
     """The best (sonority, voicing) path over ``chords``, the spans of ``slots`` (beats)
     that keep one chord (``spans``: their beats' indices)."""
     weights = options.weights
-    heads = [span[0] for span in spans]
+    heads = _heads(slots, spans)
     emissions = _emissions(model, slots, tonic, options)
-    if len(chords) < len(slots):
-        emissions = _held_emissions(model, emissions, spans, chords, tonic, options, melody_notes)
+    held = len(chords) < len(slots)
+    under = _melody_under(chords, melody_notes) if held else []
+    if held:
+        emissions = _held_emissions(model, emissions, slots, spans, under, tonic, options)
     _, post = _forward_backward(model, emissions)
     log_post = np.log(np.maximum(post, 1e-300))
     info = StateInfo.build(model, tonic, mode)
@@ -400,7 +404,9 @@ def _decode(model: ModeModel, slots, spans, chords, tonic, mode, ranges, options
     if options.outer_net and model.net is not None:
         outer_lp = model.net.outer_log_probs(_contexts(slots), tonic)[heads]
     lattice: list[Candidates] = []
-    rubs = _later_melody(chords, melody_notes) if len(chords) < len(slots) else [[] for _ in chords]
+    # the melody's notes after each held chord's first, (pitch, share of the chord's length)
+    rubs = [[(pitch, share) for start, pitch, share in notes if start > chord.start]
+            for chord, notes in zip(chords, under)] if held else [[] for _ in chords]
     last_sop = next(s.sop for s in chords if s.sop is not None)
     cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
     for t, slot in enumerate(chords):

@@ -392,17 +392,18 @@ def test_film_style_holds_each_chord_for_half_a_bar_under_the_melody(ode):
 def test_a_held_chord_weighs_each_melody_note_it_does_not_contain():
     from types import SimpleNamespace
 
-    from scorefarm.symbolic.harmonize import _held_emissions
+    from scorefarm.symbolic.harmonize import _held_emissions, _melody_under
     from scorefarm.symbolic.melody import Slot
 
     states = [(0, (0, 4, 7)), (0, (0, 2, 4, 7))]  # C major and C add9, in C
     model = SimpleNamespace(size=2, states=states, log_final=np.zeros(2))
-    chords = [Slot(0, 960, 64, 1, 1)]  # one chord over two beats
+    beats = [Slot(0, 480, 64, 1, 1), Slot(480, 960, 64, 1, 0)]
+    chords = [Slot(0, 960, 64, 1, 1)]  # one chord over the two beats
     options = HarmonizeOptions()
 
     def cost(second: int) -> list[float]:  # E on the first beat, then ``second``
-        melody = [(0, 480, 64), (480, 960, second)]
-        return list(-_held_emissions(model, np.zeros((2, 2)), [[0, 1]], chords, 0, options, melody)[0])
+        under = _melody_under(chords, [(0, 480, 64), (480, 960, second)])
+        return list(-_held_emissions(model, np.zeros((2, 2)), beats, [[0, 1]], under, 0, options)[0])
 
     assert cost(67) == [0.0, 0.0]  # G: a chord tone of both
     assert cost(62) == [options.held_colour, 0.0]  # D: a ninth over C, a tone of C add9
@@ -470,7 +471,7 @@ def test_film_pedals_the_opening_bar_and_a_tonic_ending_only(make_score):
 
 
 def test_voicings_under_a_held_chord_avoid_a_minor_ninth_below_the_melody(make_score):
-    from scorefarm.symbolic.harmonize import _later_melody, _rubs
+    from scorefarm.symbolic.harmonize import _melody_under, _rubs
     from scorefarm.symbolic.melody import Slot
 
     voicings = np.array([[72, 64, 55, 48],   # C5 over E4: the melody's F5 later rubs against the alto
@@ -479,7 +480,7 @@ def test_voicings_under_a_held_chord_avoid_a_minor_ninth_below_the_melody(make_s
     assert list(_rubs(voicings, [(76, 0.5)])) == [0.0, 0.0]
     chords = [Slot(0, 960, 72, 1, 1), Slot(960, 1920, 74, 1, 0)]
     melody = [(0, 480, 72), (480, 960, 77), (960, 1920, 74)]
-    assert _later_melody(chords, melody) == [[(77, 0.5)], []]
+    assert _melody_under(chords, melody) == [[(0, 72, 0.5), (480, 77, 0.5)], [(960, 74, 1.0)]]
 
 
 def test_chord_symbols_and_the_chart(ode):
@@ -497,3 +498,8 @@ def test_chord_symbols_and_the_chart(ode):
     chart = next(n for n in film.notes if n.startswith("chords: "))[len("chords: "):]
     bars = chart.split(" | ")
     assert len(bars) == 4 and [len(bar.split()) for bar in bars] == [2, 2, 2, 3]  # the cadence quickens
+
+
+def test_held_costs_may_not_be_negative():
+    with pytest.raises(HarmonizeError, match="none may be negative"):
+        HarmonizeOptions(held_avoid=-1.0)
