@@ -99,7 +99,8 @@ def train(build_dir: Path, out_dir: Path, init_from: Path | None, max_steps: int
 @click.option("--profile-weight", type=click.FloatRange(0, 4), default=0.5, show_default=True,
               help="Pull towards the sketch's pitch-class profile (0 = key only).")
 @click.option("--cadence", is_flag=True,
-              help="End on the tonic chord: the last bar in the tonic triad, the lowest voice on the tonic, the last notes held.")
+              help="End on the tonic chord: the last bar in the tonic triad, the lowest voice on the tonic, "
+                   "the last notes held.")
 @click.option("--model", "model_dir", type=click.Path(path_type=Path), default=None,
               help="Model folder (default: the shipped model).")
 @click.option("-o", "--out", "out_path", type=click.Path(path_type=Path), default=None,

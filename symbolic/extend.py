@@ -24,8 +24,9 @@ so that plain ``generate`` can use them) keep the output decodable and in charac
   sketch's pitch-class profile as a prior on pitches, against drifting to another key.
 * cadence (``CadenceProcessor``, with ``cadence``): the last bar ends the music on the
   tonic chord: tones of the tonic triad only, the voice lying lowest in the sketch
-  (when there are several) on the tonic, and each
-  track's last notes held to the end (``assemble``'s ``hold_from``). A cue's extension (``extend_for_cue``) ends its cue, so it cadences.
+  (when there are several) on the tonic, and each track's last notes held to the end
+  (``assemble``'s ``hold_from``). A cue's extension (``extend_for_cue``) ends its cue,
+  so it cadences.
 
 When the sequence reaches the model's context the window slides: it restarts
 from a bar line in the second half of the tokens, re-encoding that suffix.
@@ -44,8 +45,8 @@ import symusic
 from scorefarm.errors import ScoreError
 
 from .decoding import (
-    CadenceProcessor, Constraints, GrammarProcessor, KeyProcessor, ProfileProcessor, RangeProcessor, RemiState, one_thread,
-    sample_plan, slide,
+    CadenceProcessor, Constraints, GrammarProcessor, KeyProcessor, ProfileProcessor, RangeProcessor, RemiState,
+    one_thread, sample_plan, slide,
 )
 from .tokenizer import MAX_VOICES, Vocab, VoiceMap, check_time_signatures, to_voices
 

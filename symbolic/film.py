@@ -7,9 +7,10 @@
 ``data/film_harmony.json`` added to each mode: a new sonority borrows the
 transitions, soprano lengths and metre of its proxy chorale sonority, gets a
 soprano distribution spread over its own pitch classes and a log-probability
-bonus; one with a ``to`` list (the Neapolitan) moves only to those sonorities. ``film_weights`` opens the voicing (upper voices up to a twelfth apart,
-a reward for open position). ``pedal_plan`` holds the tonic in the bass under
-the opening bar and the melody's last note.
+bonus; one with a ``to`` list (the Neapolitan) moves only to those sonorities.
+``film_weights`` opens the voicing (upper voices up to a twelfth apart, a reward
+for open position). ``pedal_plan`` holds the tonic in the bass under the opening
+bar and the melody's last note.
 """
 
 from __future__ import annotations

@@ -196,10 +196,11 @@ def chord_spans(melody: Melody, slots: list[Slot], rhythm: str) -> list[list[int
     """The beats (indices into ``slots``) grouped into the spans that keep one chord: a
     chord on every beat (``"beat"``), every bar (``"bar"``) or every half bar
     (``"half-bar"``). A span never crosses a bar line; an upbeat is grouped as the end
-    of its bar would be (three beats before a 4/4 bar: one, then two). Cadences quicken the rhythm: a phrase's last melody note
-    (the melody's last, or one before a rest) starts a span of its own, and the beat
-    before it gets a chord of its own too (V on the last beat of a 3/4 bar before I);
-    the melody's last note keeps one chord to the end."""
+    of its bar would be (three beats before a 4/4 bar: one, then two). Cadences
+    quicken the rhythm: a phrase's last melody note (the melody's last, or one before
+    a rest) starts a span of its own, and the beat before it gets a chord of its own
+    too (V on the last beat of a 3/4 bar before I); the melody's last note keeps one
+    chord to the end."""
     if rhythm not in HARMONIC_RHYTHMS:
         raise HarmonizeError(f"unknown harmonic rhythm {rhythm!r}; allowed: {', '.join(HARMONIC_RHYTHMS)}")
     sigs = melody.time_signatures
