@@ -282,5 +282,11 @@ def chord_symbol(bass: int, pcs, key: tuple[int, str]) -> str:
                 return name + suffix
             interval = (bass_pc - root) % 12
             return f"{name}{suffix}/{spell_above(name, interval, LETTER_STEPS[interval])}"
+    if len(absolute) == 2:  # an open fifth, or a triad missing its fifth
+        other = ((set(absolute) - {bass_pc}) or {bass_pc}).pop()
+        interval = (other - bass_pc) % 12
+        names = {7: "5", 4: "(no5)", 3: "m(no5)"}
+        if interval in names:
+            return pc_name(bass_pc, key) + names[interval]
     upward = sorted(absolute, key=lambda p: (p - bass_pc) % 12)
     return "+".join(pc_name(p, key) for p in upward) + f"/{pc_name(bass_pc, key)}"

@@ -56,6 +56,9 @@ CROSS_RELATION = {1: 2, 2: 1, 3: 4, 4: 3, 5: 6, 6: 5, 8: 9, 9: 8, 10: 11, 11: 10
 # the degrees that tell major from minor (3, 6, 7 and their flats): a melody on one side over a
 # chord holding the other mixes the modes (B over iv's E-flat in G major, G-sharp over i in A minor)
 MAJOR_DEGREES, MINOR_DEGREES = frozenset({4, 9, 11}), frozenset({3, 8, 10})
+# what a final chord over a closing tonic pedal may hold (above the tonic), and what another costs
+TONIC_ENDING = frozenset({0, 2, 3, 4, 7, 9, 11})
+FINAL_TONIC_COST = 30.0
 MODES = ("major", "minor")
 # GM programs (0-based) for the four output tracks: 52 is "Choir Aahs".
 PROGRAMS = {"chorale": {"Soprano": 52, "Alto": 52, "Tenor": 52, "Bass": 52},
@@ -372,6 +375,13 @@ def _rubs(pitches: np.ndarray, later: list[tuple[int, float]]) -> np.ndarray:
     return out
 
 
+def _tonic_chords(model: ModeModel) -> np.ndarray:
+    """[n] the sonorities that can end a piece over a tonic pedal: the tonic triad, major
+    or minor, with an added ninth, sixth or major seventh at most (I, i, Iadd9, Imaj7)."""
+    return np.asarray([{0, 7} <= set(pcs) and bool({3, 4} & set(pcs)) and set(pcs) <= TONIC_ENDING
+                       for _, pcs in model.states])
+
+
 def held_note_kind(pc: int, pcs) -> str:
     """What a melody pitch class is over a held chord (both relative to the tonic):
     "chord_tone", "cross_relation", "avoid" (a half step above a chord tone, or a
@@ -397,6 +407,8 @@ def _decode(model: ModeModel, slots, spans, chords, tonic, mode, ranges, options
     under = _melody_under(chords, melody_notes) if held else []
     if held:
         emissions = _held_emissions(model, emissions, slots, spans, under, tonic, options)
+    if len(chords) - 1 in pedal:  # a closing tonic pedal: the piece ends on the tonic chord over it
+        emissions[-1] -= FINAL_TONIC_COST * ~_tonic_chords(model)
     _, post = _forward_backward(model, emissions)
     log_post = np.log(np.maximum(post, 1e-300))
     info = StateInfo.build(model, tonic, mode)

@@ -503,3 +503,30 @@ def test_chord_symbols_and_the_chart(ode):
 def test_held_costs_may_not_be_negative():
     with pytest.raises(HarmonizeError, match="none may be negative"):
         HarmonizeOptions(held_avoid=-1.0)
+
+
+def test_over_a_closing_pedal_only_a_tonic_chord_may_end_the_piece():
+    from types import SimpleNamespace
+
+    from scorefarm.symbolic.harmonize import _tonic_chords
+
+    states = [(0, (0, 4, 7)), (0, (0, 3, 7)), (0, (0, 2, 4, 7)), (0, (0, 4, 7, 11)),  # I, i, Iadd9, Imaj7
+              (8, (0, 3, 8)), (5, (0, 5, 9)), (7, (2, 7, 11)), (0, (0, 4, 7, 10))]  # bVI, IV, V, I7
+    assert list(_tonic_chords(SimpleNamespace(states=states))) == [True] * 4 + [False] * 4
+
+
+def test_two_note_sonorities_get_symbols():
+    from scorefarm.symbolic.chords import chord_symbol
+
+    assert [chord_symbol(0, pcs, (10, "major")) for pcs in [(0, 4), (0, 3), (0, 7)]] == ["Bb(no5)", "Bbm(no5)", "Bb5"]
+
+
+def test_a_film_melody_ending_on_the_tonic_ends_on_the_tonic_chord(make_score, monkeypatch):
+    import scorefarm.symbolic.harmonize as harmonize
+
+    pitches = [72, 71, 70, 70, 69, 67, 64, 64, 64, 64, 64]
+    tune = make_score([(i, 1.0, p, 80) for i, p in enumerate(pitches)] + [(11, 4.0, 72, 80)])
+    options = HarmonizeOptions(style="film", key=(0, "major"))
+    assert harmonize_melody(tune, options).states[-1] == (0, (0, 4, 7))
+    monkeypatch.setattr(harmonize, "FINAL_TONIC_COST", 0.0)  # without the rule this tune ends on vi over the pedal
+    assert harmonize_melody(tune, options).states[-1] != (0, (0, 4, 7))
