@@ -251,7 +251,7 @@ def parse_pitch(name: str) -> int:
 
 # an added tone over a triad, as an interval above its root -> the symbol's suffix
 ADDED = {2: "add9", 5: "add11", 9: "6", 11: "maj7"}
-SUSPENDED = {(0, 2, 7): "sus2", (0, 5, 7): "sus4"}
+SUSPENDED = {(0, 2, 7): "sus2", (0, 5, 7): "sus4", (0, 5, 7, 10): "7sus4"}
 # an interval above a chord's root -> letters above the root's: 2nd/9th 1, 3rd 2, 4th/11th 3, 5th 4, 6th 5, 7th 6
 LETTER_STEPS = {0: 0, 1: 1, 2: 1, 3: 2, 4: 2, 5: 3, 6: 4, 7: 4, 8: 4, 9: 5, 10: 6, 11: 6}
 

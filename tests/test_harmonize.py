@@ -519,6 +519,7 @@ def test_two_note_sonorities_get_symbols():
     from scorefarm.symbolic.chords import chord_symbol
 
     assert [chord_symbol(0, pcs, (10, "major")) for pcs in [(0, 4), (0, 3), (0, 7)]] == ["Bb(no5)", "Bbm(no5)", "Bb5"]
+    assert chord_symbol(7, (0, 2, 5, 7), (0, "major")) == "G7sus4"
 
 
 def test_a_film_melody_ending_on_the_tonic_ends_on_the_tonic_chord(make_score, monkeypatch):
