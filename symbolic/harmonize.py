@@ -36,7 +36,7 @@ import symusic
 import symusic.core
 
 from .chorale_model import ChoraleModel, ModeModel, load_model
-from .chords import chord_symbol, key_name, key_signature
+from .chords import chord_symbol, key_name, key_signature, pc_name
 from .melody import (
     HARMONIC_RHYTHMS, HarmonizeError, Melody, Slot, chord_spans, extract_melody, join_slots, last_note_beat,
     melody_slots,
@@ -561,12 +561,21 @@ def _to_score(result: Harmonization, template, options: HarmonizeOptions, veloci
 
 
 def chord_chart(result: Harmonization) -> str:
-    """The chords as a lead sheet line, bars divided by '|': 'G | Em | G D/F# | G'."""
+    """The chords as a lead sheet line, bars divided by '|': 'G | Em | G D/F# | G'. The
+    bass is the one sounding: a chord over a pedal it does not hold is 'F/C'."""
+    tonic = result.key[0]
+    bass_notes = result.voices.parts[3].notes
     bars: list[list[str]] = []
     for chord, (bass, pcs) in zip(result.chords, result.states):
         if chord.downbeat or not bars:
             bars.append([])
-        bars[-1].append(chord_symbol(bass, pcs, result.key))
+        sounding = next((n.pitch for n in bass_notes if n.start <= chord.start < n.end), None)
+        rel = bass if sounding is None else (sounding - tonic) % 12
+        if rel == bass or rel in pcs:
+            symbol = chord_symbol(rel, pcs, result.key)
+        else:
+            symbol = f"{chord_symbol(bass, pcs, result.key).split('/')[0]}/{pc_name(sounding, result.key)}"
+        bars[-1].append(symbol)
     return " | ".join(" ".join(bar) for bar in bars)
 
 

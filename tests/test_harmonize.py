@@ -531,3 +531,15 @@ def test_a_film_melody_ending_on_the_tonic_ends_on_the_tonic_chord(make_score, m
     assert harmonize_melody(tune, options).states[-1] == (0, (0, 4, 7))
     monkeypatch.setattr(harmonize, "FINAL_TONIC_COST", 0.0)  # without the rule this tune ends on vi over the pedal
     assert harmonize_melody(tune, options).states[-1] != (0, (0, 4, 7))
+
+
+def test_the_chart_names_the_bass_that_sounds(make_score):
+    # film style in C: a tonic pedal under the upbeat and the first bar, the chords above it named over C
+    scale = [72, 74, 76, 77, 79, 77, 76, 74]
+    tune = make_score([(1, 1, 67, 80), (2, 1, 69, 80), (3, 1, 71, 80)]
+                      + [(4 + i, 1, scale[i % 8], 80) for i in range(8)] + [(12, 4, 72, 80)])
+    film = harmonize_melody(tune, HarmonizeOptions(style="film", key=(0, "major")))
+    bars = next(n for n in film.notes if n.startswith("chords: "))[len("chords: "):].split(" | ")
+    opening = " ".join(bars[:2]).split()
+    assert all(symbol == "C" or symbol.endswith("/C") for symbol in opening)
+    assert any(symbol != "C" for symbol in opening)  # a chord of its own over the pedal, e.g. F/C
