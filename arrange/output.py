@@ -5,8 +5,8 @@ instrument's General MIDI program; a note whose articulation has its own GM prog
 (pizzicato, tremolo) sits on a second track of the same name with that program, and
 ``daw_midi_bytes`` folds those into one track with program changes. Dynamics follow
 the common convention of orchestral sample libraries (the keyswitch file names the
-sources we read): CC1 crossfades the dynamic layers and follows the dynamic envelope
-beat by beat; CC11 is expression, a volume trim that shapes a held note's swell;
+sources we read): CC1 crossfades the dynamic layers and follows each part's own
+dynamic envelope beat by beat (the velocities of the notes it plays); CC11 is expression, a volume trim that shapes a held note's swell;
 velocity is the attack. General MIDI reads CC1 as vibrato depth, so
 the render view leaves CC1 out and plays dynamics with velocity and CC11 alone.
 Keyswitch notes for a sample library are added only when asked (they would sound
@@ -26,25 +26,27 @@ DYNAMICS_CC, EXPRESSION_CC = 1, 11
 _SWELL_BEATS = 2  # notes held this long or longer swell with CC11
 
 
-def _envelope(orchestration) -> tuple[np.ndarray, np.ndarray]:
-    """(beat ticks, smoothed velocity per beat) of the whole reduction: the dynamic line."""
-    notes, tpq = orchestration.source_notes, orchestration.source.tpq
-    end = int((notes[:, 0] + notes[:, 1]).max()) if len(notes) else tpq
+def _envelope(notes: list, tpq: int) -> tuple[np.ndarray, np.ndarray]:
+    """(beat ticks, smoothed velocity per beat) of one part's notes: its own dynamic line,
+    so a loud brass part's layer wheel stays up while soft strings' stays down."""
+    times = np.asarray([n.time for n in notes], dtype=np.int64)
+    velocities = np.asarray([n.velocity for n in notes], dtype=np.float64)
+    end = int(max(n.time + n.duration for n in notes)) if notes else tpq
     beats = np.arange(0, end + tpq, tpq, dtype=np.int64)
-    if not len(notes):
+    if not len(times):
         return beats, np.full(len(beats), 80.0)
-    index = np.minimum(notes[:, 0] // tpq, len(beats) - 1)
-    total = np.bincount(index, weights=notes[:, 3], minlength=len(beats))
+    index = np.minimum(times // tpq, len(beats) - 1)
+    total = np.bincount(index, weights=velocities, minlength=len(beats))
     count = np.bincount(index, minlength=len(beats)).astype(np.float64)
     kernel = np.ones(5)  # two beats either side; "full" then cut, as "same" pads a piece under 5 beats
     smooth_total = np.convolve(total, kernel)[2:2 + len(total)]
     smooth_count = np.convolve(count, kernel)[2:2 + len(count)]
     velocity = np.divide(smooth_total, smooth_count, out=np.zeros_like(total), where=smooth_count > 0)
-    last = 80.0  # hold the last level through rests
+    last = velocity[np.argmax(smooth_count > 0)]  # before its first note, the part's first level
     for i in range(len(velocity)):
         if smooth_count[i] > 0:
             last = velocity[i]
-        velocity[i] = last
+        velocity[i] = last  # the last level held through rests
     return beats, velocity
 
 
@@ -104,7 +106,6 @@ def orchestra_score(orchestration, *, render: bool = False, keyswitches=None,
     score.time_signatures = source.time_signatures.copy()
     score.key_signatures = source.key_signatures.copy()
     score.markers = source.markers.copy()
-    beats, velocity = _envelope(orchestration)
     by_part: dict[int, list] = defaultdict(list)
     for note in orchestration.placed:
         by_part[note.part].append(note)
@@ -142,7 +143,7 @@ def orchestra_score(orchestration, *, render: bool = False, keyswitches=None,
                 for track in variants.values():
                     _expression(track, notes, tpq)
             else:
-                _dynamics(main, notes, beats, velocity, tpq)
+                _dynamics(main, notes, *_envelope(notes, tpq), tpq)
         score.tracks.append(main)
         for program in sorted(variants):
             score.tracks.append(variants[program])

@@ -621,3 +621,13 @@ def test_a_level_changes_when_the_velocity_is_clearly_past_an_edge_or_stays_a_ba
     assert levels([70] * 4 + [77] * 2 + [70] * 10) == [mp] * 4 + [mf] * 2 + [mp] * 10  # clearly past it
     assert levels([70] * 4 + [73] * 12) == [mp] * 4 + [mf] * 12  # just past it, for three bars
     assert levels([70] * 13 + [73] * 3) == [mp] * 16  # just past it as the track ends, under a bar
+
+
+def test_each_part_rides_its_own_dynamic_layer(make_score):
+    # the chase's violins play at 80 and its trumpets at 96: each part's CC1 (the sample
+    # library's layer wheel) follows the notes that part plays, not one curve for the whole score
+    result = orchestrate(chase(make_score), OrchestrateOptions(ensemble="full-orchestra", strict=True))
+    score = orchestra_score(result)
+    layer = {t.name: [c.value for c in t.controls if c.number == 1] for t in score.tracks if t.notes}
+    assert layer["Trumpet 1"] and layer["Violins I"]
+    assert min(layer["Trumpet 1"]) > max(layer["Violins I"])
