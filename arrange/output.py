@@ -6,7 +6,8 @@ instrument's General MIDI program; a note whose articulation has its own GM prog
 ``daw_midi_bytes`` folds those into one track with program changes. Dynamics follow
 the common convention of orchestral sample libraries (the keyswitch file names the
 sources we read): CC1 crossfades the dynamic layers and follows each part's own
-dynamic envelope beat by beat (the velocities of the notes it plays); CC11 is expression, a volume trim that shapes a held note's swell;
+dynamic envelope beat by beat (the velocities of the notes it plays); CC11 is
+expression, a volume trim that shapes a held note's swell;
 velocity is the attack. General MIDI reads CC1 as vibrato depth, so
 the render view leaves CC1 out and plays dynamics with velocity and CC11 alone.
 Keyswitch notes for a sample library are added only when asked (they would sound

@@ -40,7 +40,7 @@ import numpy as np
 
 from .catalogue import Ensemble, instruments
 from .doubling import is_kind
-from .sections import name_forms
+from .sections import ROMAN, name_forms
 
 # a track is a line when this share of its notes sound alone in it
 LINE_ALONE = 0.9
@@ -49,7 +49,6 @@ _ALIASES = {"violoncello": "cello", "celli": "cello", "contrabass": "double-bass
             "french horn": "horn", "english horn": "cor-anglais", "kettledrum": "timpani"}
 # a bass: double bass, bass voice or bass guitar? (as ``sections`` does, left to the program)
 _AMBIGUOUS = {"bass"}
-_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8}
 
 
 @dataclass(frozen=True)
@@ -107,7 +106,7 @@ def _desks(name: str) -> set[int]:
     """The desk numbers in a track name or part label: 'Violins I' {1}, 'Horns 1–2' {1, 2},
     '2nd Violins' {2} (a Roman numeral counts after the first word only: 'Vi' is no six)."""
     words = re.findall(r"\d+|[a-z]+", (name or "").lower())
-    return {int(w) for w in words if w.isdigit()} | {_ROMAN[w] for w in words[1:] if w in _ROMAN}
+    return {int(w) for w in words if w.isdigit()} | {ROMAN[w] for w in words[1:] if w in ROMAN}
 
 
 def seat_tracks(ensemble: Ensemble, names: list[str], programs: list[int], notes: np.ndarray,

@@ -23,7 +23,7 @@ from scorefarm.errors import ScoreError
 
 DATA_RESOURCE = "data/gm_sections.toml"
 _WHERE = f"scorefarm.arrange/{DATA_RESOURCE}"
-_ROMAN = {"i", "ii", "iii", "iv", "v", "vi", "vii", "viii"}
+ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8}  # desk numbers
 _KEYS = {"c", "d", "e", "f", "g", "a", "b", "bb", "eb", "ab", "db", "gb", "f#", "c#"}
 
 
@@ -113,7 +113,7 @@ def _strip_desk_and_key(words: list[str]) -> list[str]:
     changed = True
     while changed and words:
         changed = False
-        if len(words) > 1 and (re.fullmatch(r"\d+(-\d+)?", words[-1]) or words[-1] in _ROMAN):
+        if len(words) > 1 and (re.fullmatch(r"\d+(-\d+)?", words[-1]) or words[-1] in ROMAN):
             words, changed = words[:-1], True
         if len(words) > 2 and words[-2] == "in" and words[-1] in _KEYS:
             words, changed = words[:-2], True

@@ -177,7 +177,8 @@ def harmonize_melody(score, options: HarmonizeOptions = HarmonizeOptions(), name
     if options.style == "film":
         options = replace(options, weights=film_weights(options.weights))
     pedal_beats = pedal_plan(slots, key, ranges, last_note_beat(melody, slots)) if options.style == "film" else {}
-    spans = chord_spans(melody, slots, options.harmonic_rhythm or DEFAULT_RHYTHM[options.style])
+    rhythm = options.harmonic_rhythm or DEFAULT_RHYTHM[options.style]
+    spans = chord_spans(melody, slots, rhythm)
     chords = [join_slots([slots[i] for i in span]) for span in spans]
     pedal = {k: pedal_beats[span[0]] for k, span in enumerate(spans) if span[0] in pedal_beats}
     path_states, pitches = _decode(mode_model, slots, spans, chords, tonic, mode, ranges, options, pedal,
@@ -190,8 +191,7 @@ def harmonize_melody(score, options: HarmonizeOptions = HarmonizeOptions(), name
         rates = (key_model.passing or {}) if embellish == "learned" else None
         voices = add_passing_tones(voices, key, (1, 2) if pedal else (1, 2, 3), rates)
     if len(chords) < len(slots):
-        notes.append(f"{len(chords)} chords over {len(slots)} beats (harmonic rhythm: "
-                     f"{options.harmonic_rhythm or DEFAULT_RHYTHM[options.style]})")
+        notes.append(f"{len(chords)} chords over {len(slots)} beats (harmonic rhythm: {rhythm})")
     result = Harmonization(voices, key, [mode_model.states[s] for s in path_states], slots, notes,
                            list(melody.velocities), chords)
     notes.append("chords: " + chord_chart(result))
@@ -346,14 +346,14 @@ def _heads(slots: list[Slot], spans: list[list[int]]) -> list[int]:
     return [next((i for i in span if slots[i].sop is not None), span[0]) for span in spans]
 
 
-def _held_emissions(model: ModeModel, beat_emissions: np.ndarray, slots: list[Slot], spans: list[list[int]],
+def _held_emissions(model: ModeModel, beat_emissions: np.ndarray, heads: list[int], spans: list[list[int]],
                     under: list[list[tuple[int, int, float]]], tonic: int, options: HarmonizeOptions) -> np.ndarray:
     """Emissions [chords, n] of chords held over several beats: their first sounding
-    beat's own, less what the melody's notes outside the chord cost per beat
+    beat's own (``heads``), less what the melody's notes outside the chord cost per beat
     (``held_colour``, ``held_avoid``, ``held_cross``); the last chord takes the final
     cadence's term."""
-    out = beat_emissions[_heads(slots, spans)].copy()
-    if _heads(slots, spans)[-1] != len(slots) - 1:
+    out = beat_emissions[heads].copy()
+    if heads[-1] != len(beat_emissions) - 1:
         out[-1] += options.final * model.log_final
     costs = {"chord_tone": 0.0, "colour": options.held_colour, "avoid": options.held_avoid,
              "cross_relation": options.held_cross}
@@ -406,7 +406,7 @@ def _decode(model: ModeModel, slots, spans, chords, tonic, mode, ranges, options
     held = len(chords) < len(slots)
     under = _melody_under(chords, melody_notes) if held else []
     if held:
-        emissions = _held_emissions(model, emissions, slots, spans, under, tonic, options)
+        emissions = _held_emissions(model, emissions, heads, spans, under, tonic, options)
     if len(chords) - 1 in pedal:  # a closing tonic pedal: the piece ends on the tonic chord over it
         emissions[-1] -= FINAL_TONIC_COST * ~_tonic_chords(model)
     _, post = _forward_backward(model, emissions)

@@ -216,13 +216,20 @@ def chord_spans(melody: Melody, slots: list[Slot], rhythm: str) -> list[list[int
     if rhythm == "beat":
         return spans
     spans = _quicken_cadences(spans, _phrase_ends(melody, slots))
-    last = next(k for k in range(len(spans) - 1, -1, -1) if spans[k][0] <= last_note_beat(melody, slots))
+    final = last_note_beat(melody, slots)
+    last = next(k for k in range(len(spans) - 1, -1, -1) if spans[k][0] <= final)
     return spans[:last] + [[i for span in spans[last:] for i in span]]  # the final note keeps its chord
 
 
 def last_note_beat(melody: Melody, slots: list[Slot]) -> int:
     """The beat where the melody's last note starts."""
-    return max(0, bisect.bisect_right([slot.start for slot in slots], melody.notes[-1][0]) - 1)
+    return _beats_of(slots, [melody.notes[-1][0]])[0]
+
+
+def _beats_of(slots: list[Slot], ticks: list[int]) -> list[int]:
+    """The beat (index into ``slots``) each tick falls in."""
+    starts = [slot.start for slot in slots]
+    return [max(0, bisect.bisect_right(starts, tick) - 1) for tick in ticks]
 
 
 def _phrase_ends(melody: Melody, slots: list[Slot]) -> set[int]:
@@ -233,8 +240,7 @@ def _phrase_ends(melody: Melody, slots: list[Slot]) -> set[int]:
     for i in range(1, len(slots)):
         if slots[i].sop is None and slots[i - 1].sop is not None:
             finals.add(note_starts[bisect.bisect_left(note_starts, slots[i].start) - 1])
-    beat_starts = [slot.start for slot in slots]
-    return {max(0, bisect.bisect_right(beat_starts, tick) - 1) for tick in finals}
+    return set(_beats_of(slots, sorted(finals)))
 
 
 def _quicken_cadences(spans: list[list[int]], ends: set[int]) -> list[list[int]]:

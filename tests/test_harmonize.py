@@ -392,7 +392,7 @@ def test_film_style_holds_each_chord_for_half_a_bar_under_the_melody(ode):
 def test_a_held_chord_weighs_each_melody_note_it_does_not_contain():
     from types import SimpleNamespace
 
-    from scorefarm.symbolic.harmonize import _held_emissions, _melody_under
+    from scorefarm.symbolic.harmonize import _heads, _held_emissions, _melody_under
     from scorefarm.symbolic.melody import Slot
 
     states = [(0, (0, 4, 7)), (0, (0, 2, 4, 7))]  # C major and C add9, in C
@@ -403,7 +403,7 @@ def test_a_held_chord_weighs_each_melody_note_it_does_not_contain():
 
     def cost(second: int) -> list[float]:  # E on the first beat, then ``second``
         under = _melody_under(chords, [(0, 480, 64), (480, 960, second)])
-        return list(-_held_emissions(model, np.zeros((2, 2)), beats, [[0, 1]], under, 0, options)[0])
+        return list(-_held_emissions(model, np.zeros((2, 2)), _heads(beats, [[0, 1]]), [[0, 1]], under, 0, options)[0])
 
     assert cost(67) == [0.0, 0.0]  # G: a chord tone of both
     assert cost(62) == [options.held_colour, 0.0]  # D: a ninth over C, a tone of C add9
