@@ -58,6 +58,7 @@ class Instrument:
     polyphony: int
     unpitched: bool = False
     gm_drum_note: int | None = None
+    also_called: tuple[str, ...] = ()  # other names a score or a sketch's track gives it
 
     def in_range(self, pitch: int, tier: str = "professional") -> bool:
         """Whether sounding ``pitch`` lies in the professional (or comfortable) range."""
@@ -216,7 +217,7 @@ def _frozen(mapping: Mapping) -> Mapping:
 
 _INSTRUMENT_KEYS = ("name", "abbreviation", "section", "score_order", "range", "comfortable",
                     "transposition", "clef", "program", "variants", "polyphony", "unpitched",
-                    "gm_drum_note")
+                    "gm_drum_note", "also_called")
 
 
 @functools.cache
@@ -247,6 +248,9 @@ def _read_instrument(key: str, table: Any, where: _Where) -> Instrument:
     if not (low <= comfortable[0] and comfortable[1] <= high):
         raise where.fail("comfortable", f"{list(comfortable)} is not inside range {[low, high]}")
     variants = where.table(table.get("variants", {}), VARIANTS)
+    also_called = table.get("also_called", [])
+    if not isinstance(also_called, list) or not all(isinstance(n, str) and n.strip() for n in also_called):
+        raise where.wrong("also_called", also_called, "a list of names")
     return Instrument(
         key=key,
         name=where.text("name", table["name"]),
@@ -261,6 +265,7 @@ def _read_instrument(key: str, table: Any, where: _Where) -> Instrument:
         polyphony=where.integer("polyphony", table["polyphony"], 1, 88),
         unpitched=unpitched,
         gm_drum_note=drum_note,
+        also_called=tuple(also_called),
     )
 
 

@@ -44,9 +44,6 @@ from .sections import ROMAN, name_forms
 
 # a track is a line when this share of its notes sound alone in it
 LINE_ALONE = 0.9
-# names of instruments the catalogue spells otherwise, as a sketch's track may
-_ALIASES = {"violoncello": "cello", "celli": "cello", "contrabass": "double-bass", "string bass": "double-bass",
-            "french horn": "horn", "english horn": "cor-anglais", "kettledrum": "timpani"}
 # a bass: double bass, bass voice or bass guitar? (as ``sections`` does, left to the program)
 _AMBIGUOUS = {"bass"}
 
@@ -80,13 +77,13 @@ def is_line(notes: np.ndarray, tpq: int) -> bool:
 @functools.cache
 def _instrument_names() -> dict[str, str]:
     """Name form -> instrument key, for the pitched instruments of the catalogue: their
-    keys ('double bass') and names ('Horn in F' -> 'horn'), and ``_ALIASES``."""
+    keys ('double bass'), names ('Horn in F' -> 'horn') and the names the catalogue
+    lists as ``also_called`` ('Violoncello')."""
     by_name: dict[str, str] = {}
     for key, instrument in instruments().items():
         if not instrument.unpitched:
-            for name in (key.replace("-", " "), instrument.name):
+            for name in (key.replace("-", " "), instrument.name, *instrument.also_called):
                 by_name.setdefault(name_forms(name)[0], key)
-    by_name.update(_ALIASES)
     return {name: key for name, key in by_name.items() if name not in _AMBIGUOUS}
 
 

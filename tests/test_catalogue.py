@@ -124,6 +124,8 @@ def test_in_range_tiers():
     ({"variants": {"pizicato": 45}}, "pizicato"),
     ({"polyphony": True}, "polyphony"),
     ({"colour": "warm"}, "colour"),
+    ({"also_called": "celli"}, "also_called"),
+    ({"also_called": ["celli", ""]}, "also_called"),
 ])
 def test_broken_instrument_table_is_a_score_error(table, key):
     good = {"name": "X", "abbreviation": "X.", "section": "strings", "score_order": 1,

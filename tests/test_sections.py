@@ -129,6 +129,9 @@ def test_broken_tables_fail_loudly(change, message):
     ("Horn in F", 56, {"horn"}),  # the name first
     ("Violoncellos", 48, {"cello"}),
     ("Contrabasses", 43, {"double-bass"}),
+    ("Celli", 0, {"cello"}),  # a name the catalogue lists under also_called
+    ("English Horn", 0, {"cor-anglais"}),
+    ("French Horns", 0, {"horn"}),
     ("Clarinet in Bb 2", 0, {"clarinet"}),
     ("Timpani", 0, {"timpani"}),
     ("", 47, {"timpani"}),
