@@ -543,3 +543,23 @@ def test_the_chart_names_the_bass_that_sounds(make_score):
     opening = " ".join(bars[:2]).split()
     assert all(symbol == "C" or symbol.endswith("/C") for symbol in opening)
     assert any(symbol != "C" for symbol in opening)  # a chord of its own over the pedal, e.g. F/C
+
+
+def test_tune_overlap_finds_a_tune_in_another_setting():
+    from scorefarm.symbolic.bach_corpus import Chorale, tune_overlap
+
+    def chorale(ident, soprano):
+        voices = {"Soprano": soprano, "Alto": [(0.0, 1.0, 60)], "Tenor": [(0.0, 1.0, 55)], "Bass": [(0.0, 1.0, 48)]}
+        return Chorale(ident, ident + ".krn", 0, "major", (4, 4), 0.0, voices, ())
+
+    tune = [72, 74, 76, 72, 79, 77, 76, 74, 72, 71, 72]
+    plain = chorale("a", [(float(i), 1.0, p) for i, p in enumerate(tune)])
+    # the same tune a fourth lower, in other note values and with a repeated note: still the tune
+    varied = [(0.0, 0.5, 67), (0.5, 0.5, 67)] + [(1.0 + 2 * i, 2.0, p - 5) for i, p in enumerate(tune[1:])]
+    other = chorale("b", varied)
+    stranger = chorale("c", [(float(i), 1.0, p) for i, p in enumerate([72, 71, 69, 67, 69, 71, 72, 76, 74, 72, 71])])
+    assert tune_overlap(plain, [other]) == 1.0
+    assert tune_overlap(plain, [stranger]) == 0.0
+    assert tune_overlap(plain, [stranger, other]) == 1.0  # the closest of several
+    half = chorale("d", [(float(i), 1.0, p) for i, p in enumerate(tune[:8] + [84, 83, 81])])
+    assert 0.0 < tune_overlap(plain, [half]) < 1.0
