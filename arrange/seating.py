@@ -14,7 +14,8 @@ once), as they place every note of a reduction.
   ("Strings", "Melody") leaves it to the program.
 * Chords (a track that is not a line) sit on every part of those instruments, the
   parts its desk number names first, then in score order: the notes of a chord,
-  struck top first, fill Trumpet 1, then Trumpets 2–3.
+  struck top first, fill Trumpet 1, then Trumpets 2–3. A part a line sits on comes
+  last, so the line has it to itself.
 * A line (``is_line``: ``LINE_ALONE`` of its notes sound alone in it, a legato overlap
   of a 32nd forgiven) sits on one part: of its instruments' parts no other line sits
   on, the one its desk number names ("Violins I", "Trumpet 2" on Trumpets 2–3), else
@@ -136,6 +137,12 @@ def seat_tracks(ensemble: Ensemble, names: list[str], programs: list[int], notes
             mine = tracks == t
             lane_part = lane_parts[int(np.bincount(lanes[mine]).argmax())]
             seats[t] = Seat((_free_part(ensemble, main, notes[mine, 2], lane_part, _taken(seats)),), False)
+    # a chord track's parts a line sits on come last: the line keeps its part to itself
+    # (a horn tune given to Violins I in a string orchestra moves the "Violins I" pad to Violins II)
+    line_parts = _taken(seats, lines)
+    for t, seat in seats.items():
+        if not lines[t] and line_parts & set(seat.parts):
+            seats[t] = Seat(tuple(sorted(seat.parts, key=lambda i: i in line_parts)), seat.instrument)
     return seats
 
 

@@ -480,6 +480,8 @@ def test_a_tune_on_its_own_track_stays_on_one_part(make_score):
         pad_rows = np.flatnonzero(result.source_notes[:, 3] == 58)
         under = pad_rows[result.source_notes[pad_rows, 0] != 24 * 480]
         assert len(under) == 14 and not (result.lane_of_source[under] == 0).any()
+        if ensemble == "strings":  # the tune has the first violins to itself: the pad moves to the seconds
+            assert {result.ensemble.parts[result.part_of_source[i]].label for i in pad_rows} == {"Violins II"}
 
 
 def test_each_track_keeps_its_own_dynamic(make_score):
