@@ -1,11 +1,17 @@
 """Dynamic levels (pp ... ff) from a sketch's velocities.
 
-A note's level comes from the mean velocity of its own track's notes within a bar
-either side (``velocity_around``), mapped onto the usual notation-program playback
+A note's level comes from the loudest notes of its own track within a bar either side
+(``loudness_around``: the mean velocity of the loudest ``LOUDEST`` of them), mapped onto the usual notation-program playback
 values (``_LEVEL_EDGES``), with hysteresis (``marked_levels``) so that a part's marking
 changes about once a bar at most: an accent pattern whose mean sits on an edge between
 two levels (84 66 66 in 6/8 is 72, the mp/mf edge) keeps one marking, and its loud
 notes are accents (``articulate``, ``orchestrate.percussion_notes``), not new dynamics.
+
+Why the loudest notes: a pianist voices the tune over the chords, so a reduction's climax
+is a melody at 110 over chords at 60. The passage is forte, and the orchestra plays it
+forte; the softer chords ask for a lighter orchestration, not a softer marking. Their mean
+(about 72, mp/mf) had marked a 12-bar crescendo's peak mf, and the brass that joins from
+f never came in. A track of even velocities gets the same level either way.
 """
 
 from __future__ import annotations
@@ -19,12 +25,15 @@ _LEVEL_EDGES = (40, 56, 72, 88, 104)
 # velocity past an edge of _LEVEL_EDGES that changes the dynamic level at once (``marked_levels``):
 # an accent pattern averaging on an edge (84/66/66 is 72) keeps one marking
 LEVEL_MARGIN = 4
+# the share of the notes around a note, loudest first, whose mean velocity sets its dynamic
+# (at least one note): one note in four is the tune over three-note chords
+LOUDEST = 0.25
 
 
 def dynamic_levels(notes: np.ndarray, tpq: int, beats_per_bar: float = 4.0,
                    tracks: np.ndarray | None = None) -> np.ndarray:
-    """A dynamic level per note from the velocities around it (one bar either side),
-    so one loud accent does not flip the texture, changed with hysteresis (``marked_levels``)
+    """A dynamic level per note from the loudest velocities around it (one bar either
+    side, ``loudness_around``), so one loud accent does not flip the texture, changed with hysteresis (``marked_levels``)
     so a marking lasts about a bar at least. With ``tracks`` (a track index per
     note), only the notes of a note's own track count: a sketch's loud brass stays
     loud over its soft strings."""
@@ -33,7 +42,7 @@ def dynamic_levels(notes: np.ndarray, tpq: int, beats_per_bar: float = 4.0,
     levels = np.zeros(len(notes), np.int8)
     for track in np.unique(tracks):
         mine = tracks == track
-        around = velocity_around(notes[mine], tpq, beats_per_bar)
+        around = loudness_around(notes[mine], tpq, beats_per_bar)
         levels[mine] = marked_levels(notes[mine], around, int(tpq * beats_per_bar))
     return levels
 
@@ -44,6 +53,20 @@ def velocity_around(notes: np.ndarray, tpq: int, beats_per_bar: float) -> np.nda
     from .articulate import windowed_mean
 
     return windowed_mean(notes[:, 0], notes[:, 3].astype(np.float64), int(tpq * beats_per_bar))
+
+
+def loudness_around(notes: np.ndarray, tpq: int, beats_per_bar: float) -> np.ndarray:
+    """Per note (rows time, duration, pitch, velocity, by onset), the mean velocity of the
+    loudest ``LOUDEST`` of the notes within a bar either side (at least one)."""
+    onsets, velocities = notes[:, 0], notes[:, 3].astype(np.float64)
+    window = int(tpq * beats_per_bar)
+    lo = np.searchsorted(onsets, onsets - window, side="left")
+    hi = np.searchsorted(onsets, onsets + window, side="right")
+    out = np.empty(len(notes))
+    for k, (a, b) in enumerate(zip(lo.tolist(), hi.tolist())):
+        count = max(1, int(np.ceil(LOUDEST * (b - a))))
+        out[k] = np.partition(velocities[a:b], b - a - count)[b - a - count:].mean()
+    return out
 
 
 def marked_levels(notes: np.ndarray, mean_velocity: np.ndarray, bar: int) -> np.ndarray:
