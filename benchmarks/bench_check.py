@@ -9,10 +9,15 @@
 2. The clean textbook progressions of the same file: no fault may be reported.
 3. The fixer on the known-faults file: how many faults re-voicing the inner
    voices removes, and which remain (those in the soprano or bass it may not
-   touch).
+   touch); and its time on eight voices sounding seven pitch classes, 2 and 16
+   beats (the candidates of a verticality are generated best first; building
+   the whole product of choices took 13.4 s and 59.6 s on this machine).
 4. For scale: the checker over every Bach chorale of the music21 corpus (four
    voices, keys found by windows): faults per 100 transitions by kind, and the
-   time per chorale.
+   time per chorale. Passing notes are no chord members for the seventh and
+   leading-tone rules (``voiceleading``'s docstring): Bach's unresolved sevenths
+   were 2.666 and leading tones 1.349 per 100 transitions when every note
+   sounding counted.
 
     .venv/bin/python benchmarks/bench_check.py
 
@@ -47,6 +52,24 @@ def through_file(voices: Voices, folder: Path, name: str):
     path = folder / name
     save_score(voices_to_score(voices), path)
     return check_file(path, CheckOptions())
+
+
+def dense_eight(beats: int) -> Voices:
+    """Eight voices, seven pitch classes at every beat, every voice moving."""
+    chords = [[84, 79, 76, 74, 71, 69, 65, 48], [86, 81, 77, 76, 72, 71, 67, 50], [88, 84, 79, 76, 72, 67, 64, 45]]
+    rows = [chords[[0, 1, 2, 1][i % 4]] for i in range(beats)]
+    return Voices(TPQ, [Part(f"V{v + 1}", [VNote(i * TPQ, (i + 1) * TPQ, row[v]) for i, row in enumerate(rows)])
+                        for v in range(8)])
+
+
+def fix_speed() -> dict:
+    out = {}
+    for beats in (2, 16):
+        start = time.perf_counter()
+        result = fix_voices(dense_eight(beats))
+        out[f"{beats}_beats"] = {"seconds": round(time.perf_counter() - start, 2),
+                                 "faults_before": len(result.before.faults), "faults_after": len(result.after.faults)}
+    return out
 
 
 def main() -> None:
@@ -85,6 +108,7 @@ def main() -> None:
                                "faults_reported": len(clean_report.faults), "target": 0},
         "fix_known_faults": {"before": len(fix.before.faults), "after": len(fix.after.faults),
                              "remaining": sorted({f.kind for f in fix.after.faults})},
+        "fix_eight_voices": fix_speed(),
         "bach_chorales": {
             "chorales": len(chorales), "transitions": transitions,
             "per_100_transitions": {k: round(100 * counts[k] / transitions, 3) for k in KINDS if counts[k]},

@@ -28,6 +28,17 @@ Harmony and Voice Leading, ch. 5 and 8; Kostka & Payne, Tonal Harmony, ch. 5-6):
   make when they hold a whole triad under a later top note outside it (a melody's
   colour tone over a held chord does not turn the chord into a seventh chord).
 
+What is a seventh or a leading tone is judged against the harmony of the beat,
+not against every note sounding. A *passing note* (shorter than the beat, entered
+and left by step in one direction, no rest either side) belongs to its line:
+it is not judged as a seventh or a leading tone itself (the bass A3-G#3-F#3
+walking down in quavers passes through the leading tone, it does not owe the
+tonic), and it makes no other note a seventh (Bach's accented passing C#4 in the
+tenor under E/G# does not make the soprano's B the seventh of C#m7). Only a bass
+note on the beat stays a chord member though it passes: the harmony stands on it,
+as figures stand over a thoroughbass. Where the passing notes leave fewer than
+three pitch classes, the chord a line moves into is read from every note.
+
 The leading-tone and seventh rules need the key: give ``CheckOptions.key`` or
 let ``scorefarm.symbolic.analysis`` find the keys by windows.
 """
@@ -35,12 +46,15 @@ let ``scorefarm.symbolic.analysis`` find the keys by windows.
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
+from scorefarm.errors import ScoreError
+
 from .chords import SEVENTHS, ChordLabel, identify, pitch_name
-from .voices import Voices, format_position, voice_ranges
+from .voices import Voices, beat_length, format_position, voice_ranges
 
 KINDS = (
     "parallel_fifths",
@@ -149,6 +163,13 @@ class Slices:
                     idx_row.append(None)
             self.pitch.append(row)
             self.note_index.append(idx_row)
+        self.passing = [[is_passing(part.notes, i, _beat_ticks(voices, n.start)) for i, n in enumerate(part.notes)]
+                        for part in voices.parts]  # [voice][note]
+        bass = len(voices.parts) - 1  # on the beat the bass carries the harmony, passing or not (figured bass)
+        self.chordal = [[not passing or (v == bass and voices.bar_beat(note.start)[1] % 1 == 0)
+                         for passing, note in zip(row, part.notes)]
+                        for v, (row, part) in enumerate(zip(self.passing, voices.parts))]
+        self._members: dict[int, list[tuple[int, int]]] = {}
 
     def sonority(self, k: int) -> tuple[set[int], int] | None:
         sounding = [row[k] for row in self.pitch if row[k] is not None]
@@ -157,27 +178,75 @@ class Slices:
         return {p % 12 for p in sounding}, min(sounding) % 12
 
     def chord(self, k: int) -> ChordLabel | None:
+        """The chord of every note sounding at ``k``."""
         son = self.sonority(k)
-        return None if son is None else identify(*son)
+        return None if son is None else _identify(frozenset(son[0]), son[1])
+
+    def members(self, k: int) -> list[tuple[int, int]]:
+        """(voice, pitch) of the chord members sounding at ``k``: every note but the
+        passing notes (``is_passing``), which belong to the line, not to the chord;
+        a bass note on the beat is a member all the same."""
+        if k not in self._members:
+            self._members[k] = [(v, row[k]) for v, (row, idx) in enumerate(zip(self.pitch, self.note_index))
+                                if row[k] is not None and self.chordal[v][idx[k]]]
+        return self._members[k]
+
+    def harmony(self, k: int) -> ChordLabel | None:
+        """The chord of the beat at ``k``: ``chord`` without the passing notes. None
+        where leaving them out leaves fewer than three pitch classes: a bare third
+        between passing notes does not name the chord (D-F# is not a dominant there)."""
+        members = self.members(k)
+        if len(members) == sum(row[k] is not None for row in self.pitch):
+            return self.chord(k)  # nothing passes here
+        pcs = frozenset(p % 12 for _, p in members)
+        return _identify(pcs, min(p for _, p in members) % 12) if len(pcs) >= 3 else None
+
+    def arrival(self, k: int) -> ChordLabel | None:
+        """The chord a line moves into at ``k``: ``harmony``, or ``chord`` (every note)
+        where the passing notes leave too few to name one."""
+        label = self.harmony(k)
+        return self.chord(k) if label is None and len({p % 12 for _, p in self.members(k)}) < 3 else label
 
     def chord_under_top(self, k: int) -> ChordLabel | None:
         """The chord as the voices under the top one hear it: their own triad when they
         sound a complete one, were all struck before the top voice's note (held under a
         moving melody) and the top voice is not part of it (a melody's colour tone over
-        a held chord: A over C-E-flat-G is not A half-diminished), else ``chord``. A
+        a held chord: A over C-E-flat-G is not A half-diminished), else ``harmony``. A
         top note struck with the chord (V6/5 with its root on top) is part of it."""
-        top_index = self.note_index[0][k] if self.pitch else None
-        lower = [(row[k], idx[k], part) for row, idx, part in zip(self.pitch[1:], self.note_index[1:],
-                                                                   self.voices.parts[1:]) if row[k] is not None]
-        if top_index is None or len(lower) < 3:
-            return self.chord(k)
-        top = self.voices.parts[0].notes[top_index]
+        members = self.members(k)
+        lower = [(p, self.note_index[v][k], self.voices.parts[v]) for v, p in members if v > 0]
+        if not members or members[0][0] != 0 or len(lower) < 3:
+            return self.harmony(k)
+        top = self.voices.parts[0].notes[self.note_index[0][k]]
         pcs = {p % 12 for p, _, _ in lower}
         held = all(part.notes[i].start < top.start for _, i, part in lower)
         if not held or len(pcs) != 3 or top.pitch % 12 in pcs:
-            return self.chord(k)
-        label = identify(pcs, min(p for p, _, _ in lower) % 12)
-        return label if label is not None and label.quality not in SEVENTHS else self.chord(k)
+            return self.harmony(k)
+        label = _identify(frozenset(pcs), min(p for p, _, _ in lower) % 12)
+        return label if label is not None and label.quality not in SEVENTHS else self.harmony(k)
+
+
+@functools.lru_cache(maxsize=4096)
+def _identify(pcs: frozenset[int], bass_pc: int) -> ChordLabel | None:
+    return identify(pcs, bass_pc)
+
+
+def is_passing(notes, i: int, beat_ticks: int) -> bool:
+    """Is ``notes[i]`` a passing note: shorter than the beat, joined to the notes either
+    side (no rest), entered and left by step (a semitone or a tone) in one direction?"""
+    if i == 0 or i + 1 >= len(notes):
+        return False
+    before, note, after = notes[i - 1], notes[i], notes[i + 1]
+    if before.end != note.start or after.start != note.end or note.end - note.start >= beat_ticks:
+        return False
+    into, out = note.pitch - before.pitch, after.pitch - note.pitch
+    return 1 <= abs(into) <= 2 and 1 <= abs(out) <= 2 and (into > 0) == (out > 0)
+
+
+def _beat_ticks(voices: Voices, tick: int) -> int:
+    """The beat's length at ``tick`` under the time signature then in force."""
+    _, numerator, denominator = max((s for s in voices.time_signatures if s[0] <= tick), default=(0, 4, 4))
+    return beat_length(voices.tpq, numerator, denominator)
 
 
 # ---------------------------------------------------------------- the checker
@@ -209,6 +278,11 @@ def check_voices(voices: Voices, options: CheckOptions = CheckOptions()) -> Chec
         _check_resolutions(slices, keys, kinds, add)
     if count < 2:
         notes.append("only one voice: nothing to check between voices")
+    unranged = [name for name in names if name not in voice_ranges(options.range_table)]
+    if "range" in kinds and unranged:
+        known = ", ".join(voice_ranges(options.range_table))
+        notes.append(f"ranges checked only for the voices the '{options.range_table}' range table names ({known}); "
+                     f"not for {', '.join(unranged)}")
     order = {kind: i for i, kind in enumerate(KINDS)}
     faults.sort(key=lambda f: (f.tick, order[f.kind], f.voices, f.detail))
     return CheckReport(names, faults, max(0, len(slices.ticks) - 1), keys, notes)
@@ -226,7 +300,16 @@ def check_file(path, options: CheckOptions = CheckOptions()) -> CheckReport:
     from .voices import load_voices
 
     voices, _ = load_voices(path)
+    require_voices(voices, path)
     return check_voices(voices, options)
+
+
+def require_voices(voices: Voices, source) -> None:
+    """Voice leading is between voices: refuse a score of one (``ScoreError``)."""
+    if len(voices.parts) < 2:
+        names = ", ".join(voices.names) or "none"
+        raise ScoreError(f"has {len(voices.parts)} voice ({names}); checking voice leading needs at least two voices",
+                         source)
 
 
 def _find_keys(voices: Voices) -> list[tuple[int, int, str]]:
@@ -315,31 +398,19 @@ def _slice_at(slices: Slices, tick: int) -> int:
 
 def _check_resolutions(slices: Slices, keys, kinds, add) -> None:
     count = len(slices.voices.parts)
-    chords: dict[int, ChordLabel | None] = {}
-    under_top: dict[int, ChordLabel | None] = {}
-
-    def chord(k: int) -> ChordLabel | None:
-        if k not in chords:
-            chords[k] = slices.chord(k)
-        return chords[k]
-
-    def lower_chord(k: int) -> ChordLabel | None:
-        if k not in under_top:
-            under_top[k] = slices.chord_under_top(k)
-        return under_top[k]
-
+    chord = slices.harmony  # the chord of the beat, passing notes left out
     for v, part in enumerate(slices.voices.parts):
         outer = v in (0, count - 1)
         for i, note in enumerate(part.notes[:-1]):
             nxt = part.notes[i + 1]
-            if nxt.start > note.end:
-                continue  # a rest: no resolution is expected across it
+            if nxt.start > note.end or slices.passing[v][i]:
+                continue  # a rest: no resolution is expected across it; a passing note is no chord member
             k_first, k_last = _slice_at(slices, note.start), _slice_at(slices, note.end - 1)
             k_next = _slice_at(slices, nxt.start)
             if k_first < 0 or k_next <= k_last:
                 continue
             tonic, mode = key_at(keys, note.start)
-            target = chord(k_next)
+            target = slices.arrival(k_next)
             step = nxt.pitch - note.pitch
             if "unresolved_leading_tone" in kinds and note.pitch % 12 == (tonic + 11) % 12 and target:
                 dominant = any(is_dominant(chord(k), tonic) for k in range(k_first, k_last + 1))
@@ -353,7 +424,7 @@ def _check_resolutions(slices: Slices, keys, kinds, add) -> None:
                             f"{_key_label(tonic, mode)} should rise to the tonic)", tick=nxt.start)
             if "unresolved_seventh" in kinds and target and step not in (-1, -2):
                 for k in range(k_first, k_last + 1):
-                    label = chord(k) if v == 0 else lower_chord(k)
+                    label = chord(k) if v == 0 else slices.chord_under_top(k)
                     if label and label.seventh_pc() == note.pitch % 12 and target.root != label.root:
                         add("unresolved_seventh", k_next, (v,),
                             f"{pitch_name(note.pitch, (tonic, mode))} -> {pitch_name(nxt.pitch, (tonic, mode))} "

@@ -224,3 +224,75 @@ def test_harmonize_counts_every_chord_note_left_out(runner, compose, tmp_path: P
     assert "8 chord(s) (notes starting together); took the top note of each and left out the 16 note(s)" in \
         result.stderr
     assert "note: 1 note(s) sounded under a higher one" in result.stderr
+
+
+def test_check_refuses_one_voice_and_writes_nothing(runner, compose, tune: Path):
+    result = runner.invoke(compose, ["check", str(tune)])
+    one_line_error(result, tune, "needs at least two voices")
+    out = tune.parent / "single_fixed.mid"
+    fixed = runner.invoke(compose, ["check", str(tune), "--fix", "-o", str(out)])
+    one_line_error(fixed, tune, "needs at least two voices")
+    assert not out.exists() and sorted(p.name for p in tune.parent.iterdir()) == [tune.name]
+
+
+def test_check_fix_bass_keeps_what_it_cannot_improve(runner, compose, tmp_path: Path):
+    from scorefarm.symbolic.chords import parse_pitch
+    from scorefarm.symbolic.voices import SATB, Part, VNote, Voices
+
+    chords = [["C5", "G4", "E4", "C3"], ["D5", "F4", "A3", "D3"], ["B4", "G4", "B3", "G3"]]
+    parts = [Part(name, [VNote(i * 480, (i + 1) * 480, parse_pitch(c[v])) for i, c in enumerate(chords)])
+             for v, name in enumerate(SATB)]
+    path = write_voices(Voices(480, parts), tmp_path / "octaves.mid")
+    out = tmp_path / "fixed.mid"
+    result = runner.invoke(compose, ["check", str(path), "--fix", "--fix-bass", "-o", str(out), "--strict"])
+    assert result.exit_code == 1, result.output  # the octaves remain
+    assert "left as written" in result.output and "antiparallel" not in result.output
+    again = json.loads(runner.invoke(compose, ["check", str(out), "--json"]).output)
+    assert [f["kind"] for f in again["faults"]] == ["parallel_octaves"]
+
+
+BOOM = """
+import click
+from scorefarm.cli.errors import ComposeGroup
+
+@click.command()
+def boom():
+    click.echo("a line")
+    raise BrokenPipeError(32, "Broken pipe")  # as a write to a pipe does
+
+ComposeGroup(name="compose", commands=[boom])(prog_name="compose")
+"""
+
+
+def _run_with_stdout(args: list[str], reader_open: bool):
+    """Run with stdout a pipe whose reading end is open (and read) or already closed."""
+    import os
+    import subprocess
+    import sys
+
+    if reader_open:
+        return subprocess.run([sys.executable, *args], capture_output=True, timeout=300)
+    read, write = os.pipe()
+    os.close(read)  # like `| head -0`: every write to stdout fails
+    try:
+        return subprocess.run([sys.executable, *args], stdout=write, stderr=subprocess.PIPE, timeout=300)
+    finally:
+        os.close(write)
+
+
+def test_a_closed_stdout_ends_quietly_with_141():
+    closed = _run_with_stdout(["-c", BOOM, "boom"], reader_open=False)
+    assert (closed.returncode, closed.stderr) == (141, b"")
+    # a broken pipe that is not our stdout is a failure, said in one line
+    other = _run_with_stdout(["-c", BOOM, "boom"], reader_open=True)
+    assert other.returncode == 1 and other.stdout == b"a line\n"
+    assert other.stderr.decode().startswith("compose: internal error: BrokenPipeError")
+
+
+def test_analyze_into_a_closed_pipe(tmp_path: Path, make_score):
+    path = tmp_path / "cadence.mid"
+    make_score([(i, 1, p, 80) for i, chord in enumerate([[72, 67, 64, 48], [72, 69, 65, 53], [71, 67, 62, 43]])
+                for p in chord]).dump_midi(str(path))
+    result = _run_with_stdout(["-c", "from scorefarm.cli.main import main; main()", "analyze", str(path)],
+                              reader_open=False)
+    assert (result.returncode, result.stderr) == (141, b"")

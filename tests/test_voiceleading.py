@@ -191,3 +191,193 @@ def test_a_melody_colour_tone_does_not_make_a_held_voice_a_seventh():
     struck = satb([["G5", "F4", "D4", "B3"], ["G5", "G4", "E4", "C4"]])
     report = check_voices(struck, CheckOptions(kinds=kinds, key=(0, "major")))
     assert [(f.kind, f.voices) for f in report.faults] == [("unresolved_seventh", ("Alto",))]
+
+
+# ---------------------------------------------------------------- the fixer keeps only what helps
+
+
+def test_fix_never_trades_parallel_octaves_for_antiparallel_ones():
+    # C5/C3 -> D5/D3 in the outer voices: moving the bass an octave only makes them
+    # octaves by contrary motion (and an overlap): the score is kept as written
+    voices = satb([["C5", "G4", "E4", "C3"], ["D5", "F4", "A3", "D3"], ["B4", "G4", "B3", "G3"]])
+    result = fix_voices(voices, FixOptions(move_bass=True))
+    assert [f.kind for f in result.before.faults] == ["parallel_octaves"]
+    assert result.after.faults == result.before.faults
+    assert result.voices is voices
+    assert result.notes[0].startswith("left as written: no re-voicing of Alto, Tenor, Bass lowers")
+    assert result.notes[1] == "could not fix: bar 1 beat 2: parallel octaves (Soprano / Bass) C5-C3 -> D5-D3"
+
+
+def bars(passages: list[list[list[str]]], tpq: int = 480) -> Voices:
+    """Each passage in a bar of its own, a bar of rest after it."""
+    notes: list[list[VNote]] = [[] for _ in SATB]
+    for b, chords in enumerate(passages):
+        for i, chord in enumerate(chords):
+            start = (8 * b + i) * tpq
+            for v in range(4):
+                notes[v].append(VNote(start, start + tpq, parse_pitch(chord[v])))
+    return Voices(tpq, [Part(name, part) for name, part in zip(SATB, notes)], [(0, 4, 4)])
+
+
+def test_fix_keeps_each_changed_stretch_only_where_the_checker_agrees():
+    from scorefarm.symbolic.vl_cost import PenaltyWeights
+
+    voices = bars([[["E5", "G4", "C4", "C3"], ["F5", "A4", "D4", "D3"]],  # inner parallels: fixable
+                   [["C5", "G4", "E4", "C3"], ["D5", "F4", "A3", "D3"], ["B4", "G4", "B3", "G3"]]])  # outer octaves
+    # a search that thinks antiparallel octaves lighter proposes C3 -> C4 in the second bar; the check refuses it
+    lenient = PenaltyWeights(parallel=100.0, antiparallel=60.0, hidden=30.0, overlap=30.0, crossing=80.0, spacing=30.0)
+    result = fix_voices(voices, FixOptions(move_bass=True, penalties=lenient))
+    assert len(result.before.faults) == 4 and [f.kind for f in result.after.faults] == ["parallel_octaves"]
+    assert [n.pitch for n in result.voices.parts[3].notes[2:]] == [48, 50, 55]  # the second bar's bass as written
+    assert "left as written at bar 3 beat 1: re-voicing there would not lower the faults" in result.notes
+
+
+@pytest.mark.parametrize("move_bass", [False, True])
+@pytest.mark.parametrize("passage", examples()["faults"], ids=lambda p: p["name"])
+def test_fix_never_adds_faults_or_weight(passage, move_bass):
+    from scorefarm.symbolic.vl_fix import fault_weight
+
+    options = FixOptions(move_bass=move_bass)
+    result = fix_voices(satb(passage["chords"]), options)
+    assert fault_weight("antiparallel_octaves", options) == fault_weight("parallel_octaves", options)
+    weight = lambda report: sum(fault_weight(f.kind, options) for f in report.faults)  # noqa: E731
+    assert len(result.after.faults) <= len(result.before.faults)
+    assert weight(result.after) <= weight(result.before)
+
+
+def test_candidates_are_the_best_of_every_voicing_in_order():
+    # the best-first search gives what sorting the whole product gave, ties in product order
+    import itertools
+
+    import numpy as np
+
+    from scorefarm.symbolic.vl_fix import CHANGE_COST, _candidates, _static_faults
+    from scorefarm.symbolic.voiceleading import Slices
+
+    voices = satb([["E5", "C5", "G4", "C3"], ["G5", "E4", "C4", "C3"], ["F5", "C5", "A4", "F3"]])
+    options = FixOptions(move_bass=True)
+    slices = Slices(voices)
+    table = {"Soprano": (60, 79), "Alto": (55, 74), "Tenor": (48, 67), "Bass": (40, 60)}
+    for k in range(3):
+        original = tuple(row[k] for row in slices.pitch)
+        pcs = {p % 12 for p in original}
+        choices = [[original[0]]] + [sorted({p for p in range(min(lo, original[v]), max(hi, original[v]) + 1)
+                                             if p % 12 in pcs}) for v, (lo, hi) in enumerate(list(table.values())[1:3], 1)]
+        choices.append(sorted({p for p in range(40, 61) if p % 12 == original[3] % 12}))
+        rows, costs = [], []
+        for combo in itertools.product(*choices):
+            if {p % 12 for p in combo} == pcs and all(a >= b for a, b in zip(combo, combo[1:])):
+                rows.append(combo)
+                costs.append(-CHANGE_COST * sum(a != b for a, b in zip(combo, original))
+                             - _static_faults(combo, voices, table, options))
+        order = np.argsort(-np.asarray(costs), kind="stable")[:400]
+        got = _candidates(voices, slices, k, [1, 2, 3], options)
+        assert got.pitches.tolist() == [list(rows[i]) for i in order]
+        assert got.score.tolist() == [costs[i] for i in order]
+
+
+def test_fix_of_eight_dense_voices_is_quick():
+    import time
+
+    from scorefarm.symbolic.voices import MAX_VOICES
+
+    chords = [[84, 79, 76, 74, 71, 69, 65, 48], [86, 81, 77, 76, 72, 71, 67, 50]] * 2  # seven pitch classes
+    parts = [Part(f"V{v + 1}", [VNote(i * 480, (i + 1) * 480, chord[v]) for i, chord in enumerate(chords)])
+             for v in range(MAX_VOICES)]
+    start = time.perf_counter()
+    result = fix_voices(Voices(480, parts))
+    assert time.perf_counter() - start < 3.0  # the whole product of choices took 9 s for two of these beats
+    assert len(result.after.faults) < len(result.before.faults)
+
+
+# ---------------------------------------------------------------- one voice, many voices
+
+
+def test_one_voice_is_refused_by_file(tmp_path: Path):
+    one = Voices(480, [Part("Soprano", [VNote(i * 480, (i + 1) * 480, 72 + i) for i in range(4)])])
+    source = tmp_path / "single.mid"
+    voices_to_score(one).dump_midi(str(source))
+    with pytest.raises(ScoreError, match=r"single\.mid: has 1 voice \(Soprano\); .*needs at least two voices"):
+        check_file(source)
+    with pytest.raises(ScoreError, match="needs at least two voices"):
+        fix_file(source, tmp_path / "out.mid")
+    assert not (tmp_path / "out.mid").exists()
+
+
+def test_six_voices_are_checked_and_unnamed_ones_have_no_range():
+    chords = [[84, 79, 72, 67, 60, 48], [86, 81, 74, 69, 62, 50]]
+    voices = Voices(480, [Part(f"V{v + 1}", [VNote(i * 480, (i + 1) * 480, c[v]) for i, c in enumerate(chords)])
+                          for v in range(6)])
+    report = check_voices(voices)
+    assert report.count({"parallel_octaves", "parallel_fifths"}) > 0 and not report.count({"range"})
+    assert any("ranges checked only for the voices the 'chorale' range table names (Soprano, Alto, Tenor, Bass); "
+               "not for V1, V2, V3, V4, V5, V6" in note for note in report.notes)
+    assert not any("range" in note for note in check_voices(satb([["E5", "G4", "C4", "C3"]] * 2)).notes)
+
+
+# ---------------------------------------------------------------- passing notes are not chord members
+
+
+def lines(parts: dict[str, list[tuple[str, float]]], tpq: int = 480) -> Voices:
+    """Voices from (pitch, beats) per part, each part starting at 0."""
+    out = []
+    for name in SATB:
+        notes, tick = [], 0
+        for pitch, beats in parts[name]:
+            notes.append(VNote(tick, tick + int(beats * tpq), parse_pitch(pitch)))
+            tick += int(beats * tpq)
+        out.append(Part(name, notes))
+    return Voices(tpq, out, [(0, 4, 4)])
+
+
+RESOLUTIONS = frozenset({"unresolved_seventh", "unresolved_leading_tone"})
+A_MAJOR = CheckOptions(kinds=RESOLUTIONS, key=(9, "major"))
+
+
+def test_an_accented_passing_note_makes_no_seventh():
+    # bwv66.6 bar 5: the tenor's C#4 passes (D4-C#4-B3) on beat 2 under E/G#;
+    # the soprano's B4 is the fifth of E, not the seventh of C#m7, and may rise
+    bach = lines({"Soprano": [("A4", 1), ("B4", 1), ("C#5", 1), ("C#5", 1)],
+                  "Alto": [("C#4", .5), ("F#4", .5), ("E4", 1), ("E4", 1), ("A4", 1)],
+                  "Tenor": [("F#3", .5), ("D4", .5), ("C#4", .5), ("B3", .5), ("A3", 1), ("E4", 1)],
+                  "Bass": [("F#3", 1), ("G#3", 1), ("A3", 1), ("A3", 1)]})
+    assert check_voices(bach, A_MAJOR).faults == []
+    # held for the whole beat the C#4 is a chord member: C#m7/G#, and B4 rising is a fault
+    held = lines({"Soprano": [("A4", 1), ("B4", 1), ("C#5", 1), ("C#5", 1)],
+                  "Alto": [("C#4", .5), ("F#4", .5), ("E4", 1), ("E4", 1), ("A4", 1)],
+                  "Tenor": [("F#3", .5), ("D4", .5), ("C#4", 1), ("A3", 1), ("E4", 1)],
+                  "Bass": [("F#3", 1), ("G#3", 1), ("A3", 1), ("A3", 1)]})
+    report = check_voices(held, A_MAJOR)
+    assert [(f.kind, f.voices, f.beat) for f in report.faults] == [("unresolved_seventh", ("Soprano",), 3.0)]
+    assert "seventh of C#m7/G#" in report.faults[0].detail
+
+
+def test_a_passing_leading_tone_in_a_walking_bass_need_not_rise():
+    # bwv66.6's opening: the bass walks A3-G#3-F#3 in quavers into F#m
+    bach = lines({"Soprano": [("C#5", .5), ("B4", .5), ("A4", 1)], "Alto": [("E4", 1), ("F#4", 1)],
+                  "Tenor": [("A3", .5), ("B3", .5), ("C#4", 1)], "Bass": [("A3", .5), ("G#3", .5), ("F#3", 1)]})
+    assert check_voices(bach, A_MAJOR).faults == []
+    # in crotchets the G#3 is the bass of V6, and V6 -> vi wants it to rise
+    slow = lines({"Soprano": [("C#5", 1), ("B4", 1), ("A4", 1)], "Alto": [("E4", 1), ("E4", 1), ("F#4", 1)],
+                  "Tenor": [("A3", 1), ("B3", 1), ("C#4", 1)], "Bass": [("A3", 1), ("G#3", 1), ("F#3", 1)]})
+    report = check_voices(slow, A_MAJOR)
+    assert [(f.kind, f.voices, f.beat) for f in report.faults] == [("unresolved_leading_tone", ("Bass",), 3.0)]
+
+
+def test_passing_notes_and_the_bass_on_the_beat():
+    from scorefarm.symbolic.voiceleading import Slices, is_passing
+
+    walk = [VNote(0, 240, 57), VNote(240, 480, 56), VNote(480, 960, 54)]
+    assert is_passing(walk, 1, 480)
+    assert not is_passing(walk, 1, 240)  # as long as the beat: a chord member
+    assert not is_passing([VNote(0, 240, 57), VNote(240, 480, 56), VNote(480, 960, 57)], 1, 480)  # a neighbour
+    assert not is_passing([VNote(0, 240, 57), VNote(300, 480, 56), VNote(480, 960, 54)], 1, 480)  # after a rest
+    # the same quaver walk on the beat: in the tenor it passes, in the bass the harmony stands on it
+    voices = lines({"Soprano": [("E5", 1), ("D5", 1), ("D5", 1)], "Alto": [("G4", 1), ("B4", 1), ("B4", 1)],
+                    "Tenor": [("D4", .5), ("C4", .5), ("B3", .5), ("A3", .5), ("G3", 1)],
+                    "Bass": [("C3", 1), ("B2", .5), ("A2", .5), ("G2", 1)]})
+    slices = Slices(voices)
+    k = slices.ticks.index(480)  # beat 2: D5 B4 B3 over B2
+    assert slices.passing[2][2] and slices.passing[3][1]
+    assert [v for v, _ in slices.members(k)] == [0, 1, 3]  # the tenor's B3 passes, the bass's B2 stands
+    assert [v for v, _ in slices.members(k + 1)] == [0, 1]  # off the beat the bass's A2 passes too
