@@ -14,27 +14,41 @@ notes at once): doublings are optional, the source notes are already placed.
 from __future__ import annotations
 
 from collections import Counter
+from typing import NamedTuple
 
 from .catalogue import Ensemble
 
-# (roles, lowest level index in LEVELS, highest level, instrument keys, shifts in semitones)
-RULES: tuple[tuple[frozenset[str], int, int, tuple[str, ...], tuple[int, ...]], ...] = (
-    (frozenset({"bass"}), 0, 5, ("double-bass",), (-12, 0)),
-    (frozenset({"bass"}), 2, 5, ("bassoon",), (0, -12)),
-    (frozenset({"bass"}), 3, 5, ("synth-bass",), (-12, 0)),
-    (frozenset({"bass"}), 4, 5, ("tuba", "bass-trombone", "contrabassoon"), (-12, 0)),
-    (frozenset({"melody"}), 2, 5, ("flute",), (12, 0)),
-    (frozenset({"melody"}), 3, 5, ("oboe", "clarinet"), (0, 12)),
-    (frozenset({"melody"}), 4, 5, ("trumpet", "horn"), (0, -12)),
-    (frozenset({"melody"}), 5, 5, ("piccolo",), (12, 24)),
-    (frozenset({"sustained", "upper"}), 3, 5, ("horn",), (0, -12)),
-    (frozenset({"sustained", "lower"}), 2, 5, ("clarinet", "bassoon"), (0,)),
-    (frozenset({"sustained"}), 1, 5, ("pad",), (0, -12)),
-    (frozenset({"lower", "sustained"}), 4, 5, ("trombone",), (0, -12)),
-    (frozenset({"figure"}), 0, 3, ("harp",), (0, 12)),
-    (frozenset({"figure"}), 3, 5, ("clarinet",), (0,)),
+class Rule(NamedTuple):
+    """One doubling: the notes of ``roles`` from dynamic level ``lowest`` to ``highest``
+    (indices into ``dynamics.LEVELS``) are doubled by the first of ``kinds`` that can
+    play them, trying the octave ``shifts`` (semitones) in order. ``takes`` says which of
+    those notes: "all", or "held" (a beat or longer: short inner notes are not held by
+    winds)."""
+
+    roles: frozenset[str]
+    lowest: int
+    highest: int
+    kinds: tuple[str, ...]
+    shifts: tuple[int, ...]
+    takes: str = "all"
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(frozenset({"bass"}), 0, 5, ("double-bass",), (-12, 0)),
+    Rule(frozenset({"bass"}), 2, 5, ("bassoon",), (0, -12)),
+    Rule(frozenset({"bass"}), 3, 5, ("synth-bass",), (-12, 0)),
+    Rule(frozenset({"bass"}), 4, 5, ("tuba", "bass-trombone", "contrabassoon"), (-12, 0)),
+    Rule(frozenset({"melody"}), 2, 5, ("flute",), (12, 0)),
+    Rule(frozenset({"melody"}), 3, 5, ("oboe", "clarinet"), (0, 12)),
+    Rule(frozenset({"melody"}), 4, 5, ("trumpet", "horn"), (0, -12)),
+    Rule(frozenset({"melody"}), 5, 5, ("piccolo",), (12, 24)),
+    Rule(frozenset({"sustained", "upper"}), 3, 5, ("horn",), (0, -12), "held"),
+    Rule(frozenset({"sustained", "lower"}), 2, 5, ("clarinet", "bassoon"), (0,), "held"),
+    Rule(frozenset({"sustained"}), 1, 5, ("pad",), (0, -12), "held"),
+    Rule(frozenset({"lower", "sustained"}), 4, 5, ("trombone",), (0, -12), "held"),
+    Rule(frozenset({"figure"}), 0, 3, ("harp",), (0, 12)),
+    Rule(frozenset({"figure"}), 3, 5, ("clarinet",), (0,)),
 )
-_MIN_HELD = {"sustained": 1.0, "upper": 1.0, "lower": 1.0}  # beats: short inner notes are not held by winds
 
 
 def is_kind(instrument_key: str, wanted: str) -> bool:
@@ -52,7 +66,7 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
     parts = ensemble.parts
     by_kind: dict[str, list[int]] = {}
     for rule in RULES:
-        for wanted in rule[3]:
+        for wanted in rule.kinds:
             by_kind[wanted] = [i for i, p in enumerate(parts) if is_kind(p.instrument.key, wanted) and i not in own]
     timpani = [i for i, p in enumerate(parts) if is_kind(p.instrument.key, "timpani") and i not in own]
     sounding = _Sounding(placed)
@@ -61,13 +75,11 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
     for note in [p for p in placed if p.source >= 0]:
         end = note.time + max(note.duration, 1)
         playing = {note.part}
-        for roles, low, high, kinds, shifts in RULES:
-            if note.role not in roles or not low <= note.level <= high:
+        for rule in RULES:
+            if not _takes(rule, note, tpq):
                 continue
-            if note.duration < _MIN_HELD.get(note.role, 0) * tpq:
-                continue
-            target = _first_fit(parts, occupancy, [i for k in kinds for i in by_kind[k] if i not in playing],
-                                note.pitch, shifts, note.time, end, sounding)
+            target = _first_fit(parts, occupancy, [i for k in rule.kinds for i in by_kind[k] if i not in playing],
+                                note.pitch, rule.shifts, note.time, end, sounding)
             if target is None:
                 continue
             part, pitch = target
@@ -92,6 +104,13 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
         return []
     listing = ", ".join(f"{label} {count}" for label, count in sorted(done.items(), key=lambda kv: -kv[1]))
     return [f"{sum(done.values())} doublings: {listing}"]
+
+
+def _takes(rule: Rule, note, tpq: int) -> bool:
+    """Whether ``rule`` doubles the placed source ``note``."""
+    if note.role not in rule.roles or not rule.lowest <= note.level <= rule.highest:
+        return False
+    return rule.takes == "all" or note.duration >= tpq
 
 
 class _Sounding:
