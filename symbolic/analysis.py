@@ -7,13 +7,21 @@
   inversion), matched against triad and seventh-chord templates; a chord
   diatonic to the current key wins a near tie, and a change of chord between
   beats to another triad costs a little (so a passing note does not make a
-  chord of its own, while G -> G7 stays free).
+  chord of its own, while G -> G7 stays free). Two rules overrule the scores:
+  a complete seventh chord struck on the beat, with no other note, beats every
+  triad (B D F G is G7/B, not Bdim); and where a beat's best chord has all its
+  tones, smoothing may not turn it into a chord that lacks a tone and leaves a
+  sounding note unexplained (D F B stays Bdim/D beside Dm).
   The defaults were chosen on half of the Monteverdi madrigals (see
   ``benchmarks/bench_analysis.py``).
-- Roman numeral: music21's ``romanNumeralFromChord`` in the beat's key
-  (secondary dominants preferred for chromatic chords), the part of music21's analysis that is
-  right once the chord and key are known. music21 is imported only when
-  numerals are asked for.
+- Roman numeral: the degree and secondary dominants of music21's
+  ``romanNumeralFromChord`` in the beat's key (preferred for chromatic chords),
+  the part of music21's analysis that is right once the chord and key are
+  known; the quality and inversion figure come from the chord itself (V7 in
+  A minor, not music21's V75#3), VI and VII in minor are the natural degrees
+  as RomanText writes them, a diminished chord on a chromatic leading tone is
+  applied (viio7/V), and IV in minor may be major. music21 is imported only
+  when numerals are asked for.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ import symusic.core
 
 from scorefarm.errors import ScoreError
 
-from .chords import TEMPLATES, TRIAD_OF, ChordLabel, key_name, roman_numeral, scale_of
+from .chords import SEVENTHS, TEMPLATES, TRIAD_OF, ChordLabel, key_name, pc_name, roman_numeral, scale_of
 from .keyfinding import KeyOptions, bar_keys
 from .voices import Part, VNote, Voices, bar_beat, beat_length
 
@@ -36,7 +44,7 @@ ROMAN_SOURCES = ("music21", "builtin")
 
 @dataclass(frozen=True)
 class AnalyzeOptions:
-    key_window_bars: int = 4
+    key_window_bars: int = 4  # keyfinding centres it on the bar: an even number spans one bar more (4: 5)
     key_change_cost: float = 0.5
     key_profile: str = "bellman_budge"  # a table of data/key_profiles.json
     key_bass_weight: float = 0.0  # extra weight for the lowest track in key finding
@@ -84,12 +92,17 @@ class Analysis:
                            "beats": [asdict(b) for b in self.beats], "notes": self.notes}, indent=2)
 
     def table(self) -> list[tuple[str, str, str, str, str]]:
-        """(bar, beat, key, chord, numeral) rows, the key shown where it changes."""
+        """(bar, beat, key, chord, numeral) rows, the key shown where it changes. A bass that is
+        no tone of the chord is named beside the numeral too, as the chord's slash names it:
+        Bm/C# in F# minor is 'iv (bass C#)', the numeral of the chord above a passing bass."""
         rows, last_key = [], None
         for b in self.beats:
             key = b.key if b.key != last_key else ""
             last_key = b.key
-            rows.append((str(b.bar), f"{b.beat:g}", key, b.chord or "-", b.roman or "-"))
+            numeral = b.roman or "-"
+            if b.quality is not None and (b.bass - b.root) % 12 not in TEMPLATES[b.quality]:
+                numeral += f" (bass {pc_name(b.bass, (b.tonic, b.mode))})"
+            rows.append((str(b.bar), f"{b.beat:g}", key, b.chord or "-", numeral))
         return rows
 
 
@@ -126,14 +139,15 @@ def analyze_voices(voices: Voices, options: AnalyzeOptions = AnalyzeOptions()) -
     starts = np.asarray([n[0] for n in notes])
     beats: list[BeatLabel] = []
     keys: list[tuple[int, str]] = []
-    grid = _beats(voices)
+    first_note = notes[0][0] if notes else 0
+    grid = [(start, end) for start, end in _beats(voices) if end > first_note]  # no rows before a pickup
     profiles = [beat_profile(notes, starts, start, end, options) for start, end in grid]
     sounding = [i for i, p in enumerate(profiles) if p is not None]
     labels: dict[int, ChordLabel] = {}
     if sounding:
-        scores = np.stack([chord_scores(profiles[i][0], profiles[i][1], *_key_at(per_bar, grid[i][0]), options)
-                           for i in sounding])
-        path = _chord_path(scores, options.chord_change_cost)
+        scores = np.stack([chord_scores(*profiles[i], *_key_at(per_bar, grid[i][0]), options) for i in sounding])
+        keep = np.stack([_complete_stays(profiles[i][0], scores[j]) for j, i in enumerate(sounding)])
+        path = _chord_path(np.where(keep, scores, -np.inf), options.chord_change_cost)
         for i, k in zip(sounding, path):
             root, quality = CHORDS[int(k)]
             labels[i] = ChordLabel(root, quality, profiles[i][1])
@@ -176,8 +190,10 @@ def _key_at(per_bar, tick: int) -> tuple[int, str]:
 
 
 def beat_profile(notes, starts: np.ndarray, start: int, end: int, options: AnalyzeOptions):
-    """(pitch-class weights summing to 1, bass pitch class) of [start, end), or None in silence."""
+    """(pitch-class weights summing to 1, bass pitch class, pitch classes sounding at ``start``)
+    of [start, end), or None in silence."""
     weights = np.zeros(12)
+    at_onset = np.zeros(12, dtype=bool)
     lo = int(np.searchsorted(starts, end, side="left"))
     bass_at_onset, bass_any = None, None
     length = end - start
@@ -188,12 +204,13 @@ def beat_profile(notes, starts: np.ndarray, start: int, end: int, options: Analy
         weights[pitch % 12] += overlap / length
         if n_start <= start < n_end:
             weights[pitch % 12] += options.onset_weight * (1.0 if n_start == start else 0.5)
+            at_onset[pitch % 12] = True
             bass_at_onset = pitch if bass_at_onset is None else min(bass_at_onset, pitch)
         bass_any = pitch if bass_any is None else min(bass_any, pitch)
     if bass_any is None:
         return None
     bass = (bass_at_onset if bass_at_onset is not None else bass_any) % 12
-    return weights / weights.sum(), bass
+    return weights / weights.sum(), bass, at_onset
 
 
 CHORDS = [(root, quality) for quality in TEMPLATES for root in range(12)]
@@ -203,6 +220,8 @@ for _i, (_root, _quality) in enumerate(CHORDS):
         _MEMBERS[_i, (_root + _iv) % 12] = 0.5 if _k == 2 else 1.0  # a missing fifth costs half
 
 
+_IS_SEVENTH = np.asarray([quality in SEVENTHS for _, quality in CHORDS])
+_SEVENTH_MARGIN = 0.05  # how far a complete seventh chord is lifted above the best triad
 _SAME_ROOT = np.asarray([[a[0] == b[0] and TRIAD_OF[a[1]] == TRIAD_OF[b[1]] for b in CHORDS] for a in CHORDS])
 
 
@@ -222,8 +241,10 @@ def _chord_path(scores: np.ndarray, change_cost: float) -> list[int]:
     return path[::-1]
 
 
-def chord_scores(weights: np.ndarray, bass: int, tonic: int, mode: str, options: AnalyzeOptions) -> np.ndarray:
-    """How well each of ``CHORDS`` explains a beat's pitch-class weights."""
+def chord_scores(weights: np.ndarray, bass: int, at_onset: np.ndarray, tonic: int, mode: str,
+                 options: AnalyzeOptions) -> np.ndarray:
+    """How well each of ``CHORDS`` explains a beat's pitch-class weights (``at_onset``: the
+    pitch classes sounding as the beat starts)."""
     member = _MEMBERS > 0
     inside = member @ weights
     score = inside - options.outside_penalty * (1.0 - inside)
@@ -238,7 +259,23 @@ def chord_scores(weights: np.ndarray, bass: int, tonic: int, mode: str, options:
             score[i] += options.bass_root_bonus
         if (root, quality) in diatonic:
             score[i] += options.diatonic_bonus
+    # A complete seventh chord struck on the beat, every note of the beat one of its tones, beats
+    # every triad, since each leaves one of its notes unexplained (the triad on its bass included:
+    # B D F G is G7/B, not Bdim).
+    complete = np.flatnonzero(_IS_SEVENTH & (member == at_onset).all(axis=1) & (member | (weights == 0)).all(axis=1))
+    if complete.size:
+        score[complete] += max(0.0, score[~_IS_SEVENTH].max() + _SEVENTH_MARGIN - score[complete].max())
     return score
+
+
+def _complete_stays(weights: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Which chords smoothing may choose at a beat: where the beat's best chord has all its tones
+    sounding, not one that lacks a tone and leaves a sounding note unexplained (D F B between
+    Am and Dm stays Bdim/D: Dm would need an A and has no place for the B)."""
+    member, sounding = _MEMBERS > 0, weights > 0
+    if (member[int(np.argmax(scores))] & ~sounding).any():
+        return np.ones(len(CHORDS), dtype=bool)
+    return ~((member & ~sounding).any(axis=1) & (sounding & ~member).any(axis=1))
 
 
 @lru_cache(maxsize=48)
@@ -275,10 +312,21 @@ _SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _FLAT_NAMES = ("C", "D-", "D", "E-", "E", "F", "G-", "G", "A-", "A", "B-", "B")
 
 
+DIMINISHED = ("diminished", "diminished-seventh", "half-diminished-seventh")
+QUALITY_SIGN = {"diminished": "o", "diminished-seventh": "o", "half-diminished-seventh": "ø", "augmented": "+"}
+
+
 @lru_cache(maxsize=4096)
 def _music21_roman(root: int, quality: str, bass: int, tonic: int, mode: str) -> str:
+    """The numeral music21 names (its degree, its secondary dominants) with the quality and
+    the figure of the chord as it is: V7, not V75#3, for E7 in A minor; viio65, not viio#653;
+    VI and VII for the natural degrees of a minor key, as RomanText writes them."""
     from music21 import chord, key, pitch, roman
 
+    figure = _figure(quality, (bass - root) % 12)
+    target = _leading_tone_target(root, quality, tonic, mode)
+    if target is not None:  # an applied leading-tone chord: F#dim7 in C is viio7/V, not #ivo7
+        return f"vii{QUALITY_SIGN[quality]}{figure}/{target}"
     k = key.Key(_tonic_name(tonic, mode), mode)
     spelled = {p.pitchClass: p.name for p in k.getPitches()}
     if mode == "minor":
@@ -287,21 +335,63 @@ def _music21_roman(root: int, quality: str, bass: int, tonic: int, mode: str) ->
             spelled.setdefault(raised.pitchClass, raised.name)
     if root in spelled:
         root_pitch = pitch.Pitch(spelled[root] + "4")
-    elif quality in ("diminished", "diminished-seventh", "half-diminished-seventh") and (root - 1) % 12 in spelled:
+    elif quality in DIMINISHED and (root - 1) % 12 in spelled:
         root_pitch = pitch.Pitch(spelled[(root - 1) % 12] + "4").transpose("A1")  # a raised degree: a leading tone
     elif (root + 1) % 12 in spelled:
         root_pitch = pitch.Pitch(spelled[(root + 1) % 12] + "4").transpose("-A1")  # a lowered degree: bII, bVI
     else:
         root_pitch = pitch.Pitch((_FLAT_NAMES if k.sharps < 0 else _SHARP_NAMES)[root] + "4")
-    tones = [root_pitch] + [root_pitch.transpose(i) for i in INTERVAL_NAMES[quality]]
-    bass_tone = next((t for t in tones if t.pitchClass == bass), tones[0])
-    bass_pitch = pitch.Pitch(bass_tone.name + "3")
-    pitches = [bass_pitch] + [t for t in tones if t.pitchClass != bass]
-    rn = roman.romanNumeralFromChord(chord.Chord(pitches), k)
-    if (root, quality) not in _diatonic(tonic, mode) and quality in ("major", "dominant-seventh", "diminished",
-                                                                     "diminished-seventh", "half-diminished-seventh"):
-        rn = roman.romanNumeralFromChord(chord.Chord(pitches), k, preferSecondaryDominants=True)
-    return rn.figure
+    tones = [root_pitch.transpose(i) for i in INTERVAL_NAMES[quality]]
+    secondary = (root, quality) not in _numeral_diatonic(tonic, mode) and quality in ("major", "dominant-seventh")
+    rn = roman.romanNumeralFromChord(chord.Chord([root_pitch, *tones]), k, preferSecondaryDominants=secondary)
+    if not rn.romanNumeralAlone:  # nothing music21 could name by degree
+        return rn.figure
+    text = _degree(rn, tonic, mode) + QUALITY_SIGN.get(quality, "") + figure
+    if rn.secondaryRomanNumeral is not None:
+        text += "/" + _degree(rn.secondaryRomanNumeral, tonic, mode)
+    return text
+
+
+def _figure(quality: str, bass_interval: int) -> str:
+    """The inversion figure: '', '6', '64'; '7', '65', '43', '42'. A bass that is not a chord
+    tone leaves the chord in root position."""
+    intervals = TEMPLATES[quality]
+    inversion = intervals.index(bass_interval) if bass_interval in intervals else 0
+    return ("7", "65", "43", "42")[inversion] if quality in SEVENTHS else ("", "6", "64")[inversion]
+
+
+def _degree(rn, tonic: int, mode: str) -> str:
+    """A music21 numeral's accidental and degree ('bII', 'V'). In a minor key, upper-case VI and
+    VII are the natural degrees (F and G in A minor) and a raised one takes a sharp, as RomanText
+    reads them; music21 writes bVI and bVII for the natural ones."""
+    front, numeral = rn.frontAlterationString, rn.romanNumeralAlone
+    if mode == "minor" and numeral in ("VI", "VII"):
+        natural = 8 if numeral == "VI" else 10
+        rel = (rn.root().pitchClass - tonic) % 12
+        front = "" if rel == natural else "#" if rel == natural + 1 else front
+    return front + numeral
+
+
+def _leading_tone_target(root: int, quality: str, tonic: int, mode: str) -> str | None:
+    """For a diminished chord on a note outside the key, a semitone below a degree whose chord
+    is major or minor, that degree's numeral (Bdim in F: 'V'); otherwise None."""
+    if quality not in DIMINISHED:
+        return None
+    scale = set(scale_of(tonic, mode)) | ({(tonic + 9) % 12, (tonic + 11) % 12} if mode == "minor" else set())
+    target = (root + 1) % 12
+    if root in scale or target not in scale_of(tonic, mode):
+        return None
+    diatonic = _diatonic(tonic, mode)
+    triad = next((q for q in ("major", "minor") if (target, q) in diatonic), None)
+    return None if triad is None else roman_numeral(ChordLabel(target, triad, target), tonic, mode)
+
+
+@lru_cache(maxsize=48)
+def _numeral_diatonic(tonic: int, mode: str) -> frozenset[tuple[int, str]]:
+    """The chords named by degree rather than as secondary dominants: the key's own, and in minor
+    the major IV of the raised sixth (D major in A minor is IV, not V/VII)."""
+    extra = {((tonic + 5) % 12, "major")} if mode == "minor" else set()
+    return _diatonic(tonic, mode) | extra
 
 
 def _tonic_name(tonic: int, mode: str) -> str:
