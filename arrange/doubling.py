@@ -3,7 +3,8 @@
 Each rule is (roles it applies to, lowest dynamic level, instruments in order of
 preference, octave shifts to try). The practice is the textbook one (Adler, *The
 Study of Orchestration*, 4th ed., ch. 16-17; Rimsky-Korsakov, *Principles of
-Orchestration*, ch. III): the bass an octave apart in cellos and basses; the melody
+Orchestration*, ch. III): the bass an octave apart in cellos and basses (the cellos an
+octave above a bass the basses play alone, below the cello's C string); the melody
 an octave up in flutes and in unison in oboes or clarinets from mp, with trumpets
 and horns from f; sustained inner harmony in horns, clarinets or pads; trombones,
 tuba and timpani only when it is loud; arpeggiated figures in the harp when it is
@@ -35,6 +36,8 @@ class Rule(NamedTuple):
 
 RULES: tuple[Rule, ...] = (
     Rule(frozenset({"bass"}), 0, 5, ("double-bass",), (-12, 0)),
+    # a bass below the cello's C2 is placed on the basses: the cellos take it an octave up
+    Rule(frozenset({"bass"}), 0, 5, ("cello",), (0, 12)),
     Rule(frozenset({"bass"}), 2, 5, ("bassoon",), (0, -12)),
     Rule(frozenset({"bass"}), 3, 5, ("synth-bass",), (-12, 0)),
     Rule(frozenset({"bass"}), 4, 5, ("tuba", "bass-trombone", "contrabassoon"), (-12, 0)),

@@ -633,3 +633,27 @@ def test_each_part_rides_its_own_dynamic_layer(make_score):
     layer = {t.name: [c.value for c in t.controls if c.number == 1] for t in score.tracks if t.notes}
     assert layer["Trumpet 1"] and layer["Violins I"]
     assert min(layer["Trumpet 1"]) > max(layer["Violins I"])
+
+
+def pitches_on(result, instrument: str) -> set[tuple[int, int]]:
+    """(onset, pitch) of every note the parts of ``instrument`` (a catalogue key) play."""
+    return {(p.time, p.pitch) for p in result.placed if result.ensemble.parts[p.part].instrument.key == instrument}
+
+
+# Four bars of a slow cue in D: a held chord over a bass that goes below the cello's C2
+# (D2, B1, G1, A1), and a tune on top.
+LOW_BASS = [38, 35, 31, 33]
+LOW_CHORDS = [(57, 62, 66), (54, 59, 62), (55, 59, 62), (52, 57, 64)]
+LOW_TUNE = [74, 71, 74, 73]
+
+
+@pytest.mark.parametrize("ensemble", ["strings", "full-orchestra"])
+def test_the_cellos_take_a_bass_below_their_range_an_octave_up(make_score, ensemble):
+    notes = [(4 * bar, 3.9, pitch, 60) for bar in range(4) for pitch in (LOW_BASS[bar], *LOW_CHORDS[bar])]
+    notes += [(4 * bar, 3.9, LOW_TUNE[bar], 70) for bar in range(4)]
+    result = orchestrate(make_score(notes), OrchestrateOptions(ensemble=ensemble))
+    bars = {(1920 * bar, pitch) for bar, pitch in enumerate(LOW_BASS)}
+    assert bars <= pitches_on(result, "double-bass")  # the basses at pitch
+    cellos = pitches_on(result, "cello")
+    assert {(t, p + 12) for t, p in bars if p < 36} <= cellos  # B2, G2, A2: an octave up
+    assert (0, 38) in cellos
