@@ -7,7 +7,8 @@ Orchestration*, ch. III): the bass an octave apart in cellos and basses (the cel
 octave above a bass the basses play alone, below the cello's C string); the melody
 an octave up in flutes and in unison in oboes or clarinets from mp, with trumpets
 and horns from f; sustained inner harmony in horns, clarinets or pads; trombones,
-tuba and timpani only when it is loud; arpeggiated figures in the harp when it is
+tuba and timpani only when it is loud, and the bass instruments only under a bass
+below middle C (``BASS_BELOW``); arpeggiated figures in the harp when it is
 quiet. A doubling is skipped when no instrument of the kind can play it (range or
 notes at once): doublings are optional, the source notes are already placed.
 """
@@ -19,12 +20,19 @@ from typing import NamedTuple
 
 from .catalogue import Ensemble
 
+# A lowest voice from middle C up is no bass line but the bottom of treble chords (a rag's
+# trio with both hands in the treble staff): the bass instruments double only a bass below
+# it. The basses' octave under it would start at sounding C3, written C4: thumb position,
+# above the G string's half-string harmonic (written G3), which orchestral bass parts
+# reach only now and then. The tuba, contrabassoon and timpani keep to the same register.
+BASS_BELOW = 60
+
 class Rule(NamedTuple):
     """One doubling: the notes of ``roles`` from dynamic level ``lowest`` to ``highest``
     (indices into ``dynamics.LEVELS``) are doubled by the first of ``kinds`` that can
     play them, trying the octave ``shifts`` (semitones) in order. ``takes`` says which of
     those notes: "all", or "held" (a beat or longer: short inner notes are not held by
-    winds)."""
+    winds); only notes below ``below`` (the bass instruments: ``BASS_BELOW``)."""
 
     roles: frozenset[str]
     lowest: int
@@ -32,15 +40,16 @@ class Rule(NamedTuple):
     kinds: tuple[str, ...]
     shifts: tuple[int, ...]
     takes: str = "all"
+    below: int = 128
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(frozenset({"bass"}), 0, 5, ("double-bass",), (-12, 0)),
+    Rule(frozenset({"bass"}), 0, 5, ("double-bass",), (-12, 0), below=BASS_BELOW),
     # a bass below the cello's C2 is placed on the basses: the cellos take it an octave up
     Rule(frozenset({"bass"}), 0, 5, ("cello",), (0, 12)),
     Rule(frozenset({"bass"}), 2, 5, ("bassoon",), (0, -12)),
-    Rule(frozenset({"bass"}), 3, 5, ("synth-bass",), (-12, 0)),
-    Rule(frozenset({"bass"}), 4, 5, ("tuba", "bass-trombone", "contrabassoon"), (-12, 0)),
+    Rule(frozenset({"bass"}), 3, 5, ("synth-bass",), (-12, 0), below=BASS_BELOW),
+    Rule(frozenset({"bass"}), 4, 5, ("tuba", "bass-trombone", "contrabassoon"), (-12, 0), below=BASS_BELOW),
     Rule(frozenset({"melody"}), 2, 5, ("flute",), (12, 0)),
     Rule(frozenset({"melody"}), 3, 5, ("oboe", "clarinet"), (0, 12)),
     Rule(frozenset({"melody"}), 4, 5, ("trumpet", "horn"), (0, -12)),
@@ -93,7 +102,7 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
             sounding.add(placed[-1])
             done[parts[part].label] += 1
         if timpani and note.role == "bass" and note.level >= 4 and note.time % bar == 0 \
-                and note.pitch % 12 in key_pcs:
+                and note.pitch < BASS_BELOW and note.pitch % 12 in key_pcs:
             duration = min(note.duration, tpq)
             target = _first_fit(parts, occupancy, timpani, note.pitch, (-12, 0, 12, -24, 24),
                                 note.time, note.time + duration, sounding)
@@ -111,7 +120,7 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
 
 def _takes(rule: Rule, note, tpq: int) -> bool:
     """Whether ``rule`` doubles the placed source ``note``."""
-    if note.role not in rule.roles or not rule.lowest <= note.level <= rule.highest:
+    if note.role not in rule.roles or not rule.lowest <= note.level <= rule.highest or note.pitch >= rule.below:
         return False
     return rule.takes == "all" or note.duration >= tpq
 

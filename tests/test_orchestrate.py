@@ -657,3 +657,16 @@ def test_the_cellos_take_a_bass_below_their_range_an_octave_up(make_score, ensem
     cellos = pitches_on(result, "cello")
     assert {(t, p + 12) for t, p in bars if p < 36} <= cellos  # B2, G2, A2: an octave up
     assert (0, 38) in cellos
+
+
+def test_the_basses_double_only_a_bass_below_middle_c(make_score):
+    # two bars of treble chords (a rag's trio: the lowest voice D4 to A flat 4), then two
+    # over a real bass (D3, E flat 3)
+    treble = [(62, 65, 70, 74), (63, 67, 70, 75), (64, 67, 70, 76), (68, 72, 75, 80)]
+    notes = [(2 * k + h, 0.9, pitch, 80) for k, chord in enumerate(treble) for h in (0, 1) for pitch in chord]
+    notes += [(8 + 2 * k + h, 0.9, pitch, 80) for k, chord in enumerate(((50, 65, 70, 74), (51, 67, 70, 75)))
+              for h in (0, 1) for pitch in chord]
+    result = orchestrate(make_score(notes), OrchestrateOptions(ensemble="strings"))
+    basses = pitches_on(result, "double-bass")
+    assert basses and all(t >= 8 * 480 for t, _ in basses)  # none under the treble chords
+    assert {(8 * 480, 38), (10 * 480, 39)} <= basses  # an octave under the bass
