@@ -10,11 +10,16 @@ and horns from f; sustained inner harmony in horns, clarinets or pads; trombones
 tuba and timpani only when it is loud, and the bass instruments only under a bass
 below middle C (``BASS_BELOW``); arpeggiated figures in the harp when it is
 quiet. A doubling is skipped when no instrument of the kind can play it (range or
-notes at once): doublings are optional, the source notes are already placed.
+notes at once): doublings are optional, the source notes are already placed. So a
+doubling keeps to the comfortable range of its instrument (``instruments.toml``) where
+one of its octave shifts allows, and goes to the extreme register only for a note or two
+of a passage that lies comfortably (``_Passages``): a passage that only the extreme
+could double is left undoubled (a trumpet above its staff for sixteen bars at f).
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from typing import NamedTuple
 
@@ -84,14 +89,20 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
     sounding = _Sounding(placed)
     done: Counter = Counter()
     bar = round(tpq * beats_per_bar)
-    for note in [p for p in placed if p.source >= 0]:
+    sources = [p for p in placed if p.source >= 0]
+    passages = _Passages(sources, bar)
+    for note in sources:
         end = note.time + max(note.duration, 1)
         playing = {note.part}
         for rule in RULES:
             if not _takes(rule, note, tpq):
                 continue
-            target = _first_fit(parts, occupancy, [i for k in rule.kinds for i in by_kind[k] if i not in playing],
-                                note.pitch, rule.shifts, note.time, end, sounding)
+            candidates = [i for k in rule.kinds for i in by_kind[k] if i not in playing]
+            target = _first_fit(parts, occupancy, candidates, note.pitch, rule.shifts, note.time, end, sounding,
+                                "comfortable")
+            if target is None and not passages.lies_outside(note, [parts[i].instrument for i in candidates],
+                                                            rule.shifts):
+                target = _first_fit(parts, occupancy, candidates, note.pitch, rule.shifts, note.time, end, sounding)
             if target is None:
                 continue
             part, pitch = target
@@ -104,8 +115,9 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
         if timpani and note.role == "bass" and note.level >= 4 and note.time % bar == 0 \
                 and note.pitch < BASS_BELOW and note.pitch % 12 in key_pcs:
             duration = min(note.duration, tpq)
-            target = _first_fit(parts, occupancy, timpani, note.pitch, (-12, 0, 12, -24, 24),
-                                note.time, note.time + duration, sounding)
+            target = next(filter(None, (_first_fit(parts, occupancy, timpani, note.pitch, (-12, 0, 12, -24, 24),
+                                                   note.time, note.time + duration, sounding, tier)
+                                        for tier in ("comfortable", "professional"))), None)
             if target is not None:
                 occupancy.take(target[0], note.time, note.time + duration)
                 placed.append(Placed(note.time, duration, target[1], note.velocity, target[0], -1, "bass",
@@ -142,11 +154,35 @@ class _Sounding:
         return any(s < end and start < e for s, e in self.spans.get((part, pitch), ()))
 
 
+class _Passages:
+    """The source notes of each role by onset: whether the passage around a note lies
+    outside the comfortable range of the instruments that would double it."""
+
+    def __init__(self, sources: list, bar: int):
+        self.bar = bar
+        self.lines: dict[str, tuple[list[int], list[int]]] = {}
+        for note in sorted(sources, key=lambda n: (n.time, n.pitch)):
+            times, pitches = self.lines.setdefault(note.role, ([], []))
+            times.append(note.time)
+            pitches.append(note.pitch)
+
+    def lies_outside(self, note, instruments: list, shifts) -> bool:
+        """Whether fewer than half the notes of ``note``'s role struck within a bar either
+        side of it are in the comfortable range of one of ``instruments`` at one of
+        ``shifts``: a passage that only an extreme register could double."""
+        times, pitches = self.lines[note.role]
+        near = pitches[bisect.bisect_left(times, note.time - self.bar):bisect.bisect_right(times, note.time + self.bar)]
+        easy = sum(any(ins.in_range(p + s, "comfortable") for s in shifts for ins in instruments) for p in near)
+        return 2 * easy < len(near)
+
+
 def _first_fit(parts, occupancy, candidates: list[int], pitch: int, shifts, start: int,
-               end: int, sounding: _Sounding) -> tuple[int, int] | None:
+               end: int, sounding: _Sounding, tier: str = "professional") -> tuple[int, int] | None:
+    """The first candidate part, trying ``shifts`` in order, that can play the doubling in
+    its ``tier`` of range, has room for it and does not already sound that pitch."""
     for shift in shifts:
         for i in candidates:
-            if (parts[i].instrument.in_range(pitch + shift) and occupancy.free(i, start, end)
+            if (parts[i].instrument.in_range(pitch + shift, tier) and occupancy.free(i, start, end)
                     and not sounding.overlaps(i, pitch + shift, start, end)):
                 return i, pitch + shift
     return None

@@ -670,3 +670,27 @@ def test_the_basses_double_only_a_bass_below_middle_c(make_score):
     basses = pitches_on(result, "double-bass")
     assert basses and all(t >= 8 * 480 for t, _ in basses)  # none under the treble chords
     assert {(8 * 480, 38), (10 * 480, 39)} <= basses  # an octave under the bass
+
+
+def test_doublings_keep_to_the_comfortable_range_where_an_octave_allows(make_score):
+    # eight loud bars: stabs whose top lies at G5-B flat 5 (above the trumpet's comfortable
+    # top, F5) over a bass on D2 (the tuba's octave below it, D1, is under its comfortable F1)
+    notes = [(k, 0.9, (81, 82, 79, 81)[k % 4], 110) for k in range(32)]
+    notes += [(k, 0.9, pitch, 100) for k in range(32) for pitch in (74, 69)]
+    notes += [(k, 0.9, 38, 105) for k in range(32)]
+    result = orchestrate(make_score(notes), OrchestrateOptions(ensemble="full-orchestra"))
+    for key in ("trumpet", "tuba", "flute"):
+        instrument = next(p.instrument for p in result.ensemble.parts if p.instrument.key == key)
+        doubled = pitches_on(result, key)
+        assert doubled and all(instrument.in_range(pitch, "comfortable") for _, pitch in doubled), key
+    assert {pitch for _, pitch in pitches_on(result, "trumpet")} == {69, 70, 67}  # an octave down
+
+
+def test_a_passage_only_the_extreme_register_could_double_is_left_alone(make_score):
+    # a tune held at C7-D7 over chords, mf: the violins play it; the flute, whose
+    # comfortable top is A6, does not shriek along at pitch
+    notes = [(4 * bar, 3.9, (96, 98)[bar % 2], 84) for bar in range(4)]
+    notes += [(4 * bar, 3.9, pitch, 80) for bar in range(4) for pitch in (67, 72, 76)]
+    result = orchestrate(make_score(notes), OrchestrateOptions(ensemble="full-orchestra"))
+    assert {(0, 96), (1920, 98)} <= pitches_on(result, "violin")
+    assert not {p for _, p in pitches_on(result, "flute")} & {96, 98}
