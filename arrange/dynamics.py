@@ -1,7 +1,8 @@
 """Dynamic levels (pp ... ff) from a sketch's velocities.
 
-A note's level comes from the loudest notes of its own track within a bar either side
-(``loudness_around``: the mean velocity of the loudest ``LOUDEST`` of them), mapped onto the usual notation-program playback
+A note's level comes from the loudest notes of its own track around it
+(``loudness_around``: per quarter note the loudest ``LOUDEST`` of the notes struck,
+then a median over half a bar either side), mapped onto the usual notation-program playback
 values (``_LEVEL_EDGES``), with hysteresis (``marked_levels``) so that a part's marking
 changes about once a bar at most: an accent pattern whose mean sits on an edge between
 two levels (84 66 66 in 6/8 is 72, the mp/mf edge) keeps one marking, and its loud
@@ -32,7 +33,7 @@ LOUDEST = 0.25
 
 def dynamic_levels(notes: np.ndarray, tpq: int, beats_per_bar: float = 4.0,
                    tracks: np.ndarray | None = None) -> np.ndarray:
-    """A dynamic level per note from the loudest velocities around it (one bar either
+    """A dynamic level per note from the loudest velocities around it (half a bar either
     side, ``loudness_around``), so one loud accent does not flip the texture, changed with hysteresis (``marked_levels``)
     so a marking lasts about a bar at least. With ``tracks`` (a track index per
     note), only the notes of a note's own track count: a sketch's loud brass stays
@@ -56,17 +57,27 @@ def velocity_around(notes: np.ndarray, tpq: int, beats_per_bar: float) -> np.nda
 
 
 def loudness_around(notes: np.ndarray, tpq: int, beats_per_bar: float) -> np.ndarray:
-    """Per note (rows time, duration, pitch, velocity, by onset), the mean velocity of the
-    loudest ``LOUDEST`` of the notes within a bar either side (at least one)."""
+    """Per note (rows time, duration, pitch, velocity, by onset), how loud the music is
+    there: in each quarter note, the mean velocity of the loudest ``LOUDEST`` of the notes
+    struck in it (at least one); then, per note, the median of that over the quarters
+    with notes within half a bar either side. A median keeps a sudden change where it
+    happens (p to f on the bar line, not a ramp across the bar before) and passes over
+    a lone accent."""
     onsets, velocities = notes[:, 0], notes[:, 3].astype(np.float64)
-    window = int(tpq * beats_per_bar)
-    lo = np.searchsorted(onsets, onsets - window, side="left")
-    hi = np.searchsorted(onsets, onsets + window, side="right")
-    out = np.empty(len(notes))
-    for k, (a, b) in enumerate(zip(lo.tolist(), hi.tolist())):
-        count = max(1, int(np.ceil(LOUDEST * (b - a))))
-        out[k] = np.partition(velocities[a:b], b - a - count)[b - a - count:].mean()
-    return out
+    if not len(onsets):
+        return np.zeros(0)
+    quarters = onsets // max(tpq, 1)
+    slots, first = np.unique(quarters, return_index=True)
+    bounds = np.append(first, len(onsets))
+    loud = np.empty(len(slots))
+    for k in range(len(slots)):
+        struck = np.sort(velocities[bounds[k]:bounds[k + 1]])
+        loud[k] = struck[-max(1, int(np.ceil(LOUDEST * len(struck)))):].mean()
+    reach = max(1, int(round(beats_per_bar / 2)))
+    lo = np.searchsorted(slots, slots - reach, side="left")
+    hi = np.searchsorted(slots, slots + reach, side="right")
+    smooth = np.array([np.median(loud[a:b]) for a, b in zip(lo.tolist(), hi.tolist())])
+    return smooth[np.searchsorted(slots, quarters)]
 
 
 def marked_levels(notes: np.ndarray, mean_velocity: np.ndarray, bar: int) -> np.ndarray:

@@ -4,8 +4,9 @@ One part per ensemble part in score order, at written pitch (sounding minus the
 instrument's transposition) with a ``<transpose>`` element so a notation program
 plays it at concert pitch; the catalogue's clef (bass clef for a treble part lying
 under the staff, as low horn parts are written); articulation marks, "pizz." /
-"arco" and tremolo strokes; a dynamic mark wherever a part's dynamic level changes;
-the reduction's time signatures and tempi; the key signature (the reduction's own,
+"arco" and tremolo strokes; a dynamic mark wherever a part's dynamic level changes,
+and a hairpin where it rises or falls a level at a time (``_hairpins``); the
+reduction's time signatures and tempi; the key signature (the reduction's own,
 else the key the project's key finder hears), transposed for each transposing
 instrument, and every pitch spelled from its key (``_Speller``: A-flat major writes
 E-flat and D-flat, never D-sharp and C-sharp). Percussion parts are unpitched notes
@@ -24,6 +25,7 @@ that music21 stamps is removed.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import io
 import re
@@ -187,6 +189,8 @@ def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fracti
     for ts in source.time_signatures or []:
         m21part.insert(float(Fraction(ts.time, tpq)), meter.TimeSignature(f"{ts.numerator}/{ts.denominator}"))
     level, plucked = None, False
+    changes: list = []  # (onset, level, element) where the part's dynamic level changes
+    struck: list = []  # (onset, element) of every chord, note or stroke, in order
     reached = Fraction(0)
     for onset, group, length in _chords(notes, tpq, end):
         first_note = group[0]
@@ -210,10 +214,51 @@ def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fracti
             m21part.insert(float(onset), expressions.TextExpression("pizz." if plucked else "arco"))
         if first_note.level != level:
             level = first_note.level
-            m21part.insert(float(onset), dynamics.Dynamic(LEVELS[level]))
+            changes.append((onset, level, element))
         m21part.insert(float(onset), element)
+        struck.append((onset, element))
     if reached < end:
         m21part.insert(float(reached), note.Rest(quarterLength=end - reached))
+    bar = Fraction(4 * source.time_signatures[0].numerator, source.time_signatures[0].denominator) \
+        if source.time_signatures else Fraction(4)
+    marked, wedges = _hairpins(changes, struck, HAIRPIN_BARS * bar)
+    for onset, level, _ in marked:
+        m21part.insert(float(onset), dynamics.Dynamic(LEVELS[level]))
+    for rising, first_element, last_element in wedges:
+        m21part.insert(0, (dynamics.Crescendo if rising else dynamics.Diminuendo)(first_element, last_element))
+
+
+# markings that step one level at a time, each within this many bars of the last, are a hairpin
+HAIRPIN_BARS = 4
+
+
+def _hairpins(changes: list, struck: list, reach: Fraction) -> tuple[list, list]:
+    """The dynamic marks to write and the hairpins between them, from a part's level
+    changes (onset, level, the element struck there) and its elements in order
+    (``struck``: (onset, element)). Two or more changes in a row that each step one level
+    the same way, each within ``reach`` of the one before, are a crescendo (or diminuendo):
+    a hairpin from the first change's element to the element before the last change,
+    which keeps its mark; the marks between are dropped (p, mp, mf, f over twelve bars
+    reads "p < f"). Returns (the marks kept, (rising, first element, last element) per
+    hairpin)."""
+    marked, wedges, k = changes[:1], [], 1
+    onsets = [onset for onset, _ in struck]
+    while k < len(changes):
+        step = changes[k][1] - changes[k - 1][1]
+        j = k
+        while j < len(changes) and abs(step) == 1 and changes[j][1] - changes[j - 1][1] == step \
+                and changes[j][0] - changes[j - 1][0] <= reach:
+            j += 1
+        if j - k >= 2:
+            last = changes[j - 1]
+            before_last = struck[bisect.bisect_left(onsets, last[0]) - 1][1]
+            wedges.append((step > 0, changes[k][2], before_last))
+            marked.append(last)
+            k = j
+        else:
+            marked.append(changes[k])
+            k += 1
+    return marked, wedges
 
 
 LOW_TREBLE = 55  # written G3: a treble-clef part whose notes sit mostly below it is read in bass clef

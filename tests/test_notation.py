@@ -80,3 +80,32 @@ def test_an_accented_ostinato_keeps_one_dynamic_marking(make_score):
     for part in _parse(result).parts:
         marks = part.recurse().getElementsByClass(music21.dynamics.Dynamic)
         assert len(marks) <= 1, (part.partName, [m.value for m in marks])
+
+
+def _tune_over_chords(make_score, velocity_of_bar):
+    notes = []
+    for beat in range(64):
+        notes.append((float(beat), 1.0, (72, 74, 76, 77)[beat % 4], velocity_of_bar(beat // 4)))
+        notes += [(float(beat), 1.0, pitch, 40) for pitch in (55, 60, 64)]
+    return make_score(notes)
+
+
+def test_a_gradual_crescendo_is_a_hairpin_between_two_marks(make_score):
+    # the tune swells over twelve bars (40 -> 112): p < ff, the marks in between dropped
+    score = _tune_over_chords(make_score, lambda bar: 40 + 6 * min(bar, 12))
+    parsed = _parse(orchestrate(score, OrchestrateOptions(ensemble="strings")))
+    violins = parsed.parts[0]
+    marks = [(d.measureNumber, d.value) for d in violins.recurse().getElementsByClass(music21.dynamics.Dynamic)]
+    assert [value for _, value in marks] == ["p", "ff"]
+    wedges = [w for w in violins.spannerBundle if isinstance(w, music21.dynamics.Crescendo)]
+    assert len(wedges) == 1
+    assert 1 < wedges[0].getFirst().measureNumber < wedges[0].getLast().measureNumber < marks[-1][0]
+    assert not [w for w in violins.spannerBundle if isinstance(w, music21.dynamics.Diminuendo)]
+
+
+def test_a_sudden_change_keeps_its_marks_and_no_hairpin(make_score):
+    # p for eight bars, then f at once: subito, not a crescendo
+    score = _tune_over_chords(make_score, lambda bar: 48 if bar < 8 else 96)
+    violins = _parse(orchestrate(score, OrchestrateOptions(ensemble="strings"))).parts[0]
+    assert [d.value for d in violins.recurse().getElementsByClass(music21.dynamics.Dynamic)] == ["p", "f"]
+    assert not list(violins.spannerBundle.getByClass(music21.dynamics.DynamicWedge))
