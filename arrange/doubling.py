@@ -36,8 +36,11 @@ class Rule(NamedTuple):
     """One doubling: the notes of ``roles`` from dynamic level ``lowest`` to ``highest``
     (indices into ``dynamics.LEVELS``) are doubled by the first of ``kinds`` that can
     play them, trying the octave ``shifts`` (semitones) in order. ``takes`` says which of
-    those notes: "all", or "held" (a beat or longer: short inner notes are not held by
-    winds); only notes below ``below`` (the bass instruments: ``BASS_BELOW``)."""
+    those notes: "all"; "held" (a beat or longer: short inner notes are not held by
+    winds); or "breathing" (where the role goes round a fast figure, ``_fast_bars``, only
+    its downbeats and notes of a beat or longer: a wind or brass player doubling a bass
+    ostinato needs rests to breathe, and the weight belongs on the beat). Only notes
+    below ``below`` (the bass instruments: ``BASS_BELOW``)."""
 
     roles: frozenset[str]
     lowest: int
@@ -52,9 +55,10 @@ RULES: tuple[Rule, ...] = (
     Rule(frozenset({"bass"}), 0, 5, ("double-bass",), (-12, 0), below=BASS_BELOW),
     # a bass below the cello's C2 is placed on the basses: the cellos take it an octave up
     Rule(frozenset({"bass"}), 0, 5, ("cello",), (0, 12)),
-    Rule(frozenset({"bass"}), 2, 5, ("bassoon",), (0, -12)),
+    Rule(frozenset({"bass"}), 2, 5, ("bassoon",), (0, -12), "breathing"),
     Rule(frozenset({"bass"}), 3, 5, ("synth-bass",), (-12, 0), below=BASS_BELOW),
-    Rule(frozenset({"bass"}), 4, 5, ("tuba", "bass-trombone", "contrabassoon"), (-12, 0), below=BASS_BELOW),
+    Rule(frozenset({"bass"}), 4, 5, ("tuba", "bass-trombone", "contrabassoon"), (-12, 0), "breathing",
+         BASS_BELOW),
     Rule(frozenset({"melody"}), 2, 5, ("flute",), (12, 0)),
     Rule(frozenset({"melody"}), 3, 5, ("oboe", "clarinet"), (0, 12)),
     Rule(frozenset({"melody"}), 4, 5, ("trumpet", "horn"), (0, -12)),
@@ -91,11 +95,12 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
     bar = round(tpq * beats_per_bar)
     sources = [p for p in placed if p.source >= 0]
     passages = _Passages(sources, bar)
+    fast = _fast_bars(sources, tpq, bar)
     for note in sources:
         end = note.time + max(note.duration, 1)
         playing = {note.part}
         for rule in RULES:
-            if not _takes(rule, note, tpq):
+            if not _takes(rule, note, tpq, bar, fast):
                 continue
             candidates = [i for k in rule.kinds for i in by_kind[k] if i not in playing]
             target = _first_fit(parts, occupancy, candidates, note.pitch, rule.shifts, note.time, end, sounding,
@@ -130,11 +135,31 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
     return [f"{sum(done.values())} doublings: {listing}"]
 
 
-def _takes(rule: Rule, note, tpq: int) -> bool:
-    """Whether ``rule`` doubles the placed source ``note``."""
+def _takes(rule: Rule, note, tpq: int, bar: int, fast: set[tuple[str, int]]) -> bool:
+    """Whether ``rule`` doubles the placed source ``note`` (``fast``: ``_fast_bars``)."""
     if note.role not in rule.roles or not rule.lowest <= note.level <= rule.highest or note.pitch >= rule.below:
         return False
-    return rule.takes == "all" or note.duration >= tpq
+    if rule.takes == "held":
+        return note.duration >= tpq
+    if rule.takes == "breathing" and (note.role, note.time // bar) in fast:
+        return note.time % bar == 0 or note.duration >= tpq
+    return True
+
+
+def _fast_bars(sources: list, tpq: int, bar: int) -> set[tuple[str, int]]:
+    """(role, bar index) where the role goes round a fast figure: four notes or more of
+    half a beat or less, at least half its notes in the bar, that come back to their
+    pitches (at most half as many pitches as short notes: an ostinato, a drum bass, an
+    oom-pah; a bass line that walks through the bar is not one)."""
+    found: dict[tuple[str, int], list[tuple[int, int]]] = {}
+    for note in sources:
+        found.setdefault((note.role, note.time // bar), []).append((note.duration, note.pitch))
+    fast = set()
+    for key, notes in found.items():
+        short = [pitch for duration, pitch in notes if duration <= tpq / 2]
+        if len(short) >= 4 and 2 * len(short) >= len(notes) and 2 * len(set(short)) <= len(short):
+            fast.add(key)
+    return fast
 
 
 class _Sounding:

@@ -694,3 +694,19 @@ def test_a_passage_only_the_extreme_register_could_double_is_left_alone(make_sco
     result = orchestrate(make_score(notes), OrchestrateOptions(ensemble="full-orchestra"))
     assert {(0, 96), (1920, 98)} <= pitches_on(result, "violin")
     assert not {p for _, p in pitches_on(result, "flute")} & {96, 98}
+
+
+def test_winds_and_brass_take_the_downbeats_of_a_fast_bass_ostinato(make_score):
+    # loud: four bars of a left-hand eighth ostinato (D2 D3 A2 D3 F2 D3 A2 D3), then two
+    # bars of a bass walking up in eighths, under held chords
+    figure = [38, 50, 45, 50, 41, 50, 45, 50]
+    walk = [38, 40, 41, 43, 45, 46, 48, 50]
+    notes = [(0.5 * k, 0.45, figure[k % 8], 110) for k in range(32)]
+    notes += [(16 + 0.5 * k, 0.45, walk[k % 8], 110) for k in range(16)]
+    notes += [(4 * bar, 3.9, pitch, 110) for bar in range(6) for pitch in (62, 65, 69, 74)]
+    result = orchestrate(make_score(notes), OrchestrateOptions(ensemble="full-orchestra"))
+    for key in ("tuba", "bassoon"):
+        ostinato = {(t, p) for t, p in pitches_on(result, key) if t < 16 * 480}
+        assert ostinato and all(t % 1920 == 0 for t, _ in ostinato), key  # rests to breathe between downbeats
+    assert len({t for t, _ in pitches_on(result, "bassoon") if t >= 16 * 480}) == 16  # a line is doubled whole
+    assert len({t for t, _ in pitches_on(result, "double-bass")}) == 48  # the basses play every note
