@@ -6,7 +6,8 @@ Study of Orchestration*, 4th ed., ch. 16-17; Rimsky-Korsakov, *Principles of
 Orchestration*, ch. III): the bass an octave apart in cellos and basses (the cellos an
 octave above a bass the basses play alone, below the cello's C string); the melody
 an octave up in flutes and in unison in oboes or clarinets from mp, with trumpets
-and horns from f; sustained inner harmony in horns, clarinets or pads; trombones,
+and horns from f; sustained inner harmony in horns, clarinets or pads, and from f the
+inner notes of short detached chords in horns and trombones (brass stabs); trombones,
 tuba and timpani only when it is loud, and the bass instruments only under a bass
 below middle C (``BASS_BELOW``); arpeggiated figures in the harp when it is
 quiet. A doubling is skipped when no instrument of the kind can play it (range or
@@ -39,7 +40,9 @@ class Rule(NamedTuple):
     those notes: "all"; "held" (a beat or longer: short inner notes are not held by
     winds); or "breathing" (where the role goes round a fast figure, ``_fast_bars``, only
     its downbeats and notes of a beat or longer: a wind or brass player doubling a bass
-    ostinato needs rests to breathe, and the weight belongs on the beat). Only notes
+    ostinato needs rests to breathe, and the weight belongs on the beat); or "stabs"
+    (from f, the short inner notes of detached chords, ``_Passages.stab``: brass chords
+    hit with the strings). Only notes
     below ``below`` (the bass instruments: ``BASS_BELOW``)."""
 
     roles: frozenset[str]
@@ -67,6 +70,8 @@ RULES: tuple[Rule, ...] = (
     Rule(frozenset({"sustained", "lower"}), 2, 5, ("clarinet", "bassoon"), (0,), "held"),
     Rule(frozenset({"sustained"}), 1, 5, ("pad",), (0, -12), "held"),
     Rule(frozenset({"lower", "sustained"}), 4, 5, ("trombone",), (0, -12), "held"),
+    Rule(frozenset({"upper"}), 4, 5, ("horn",), (0, -12), "stabs"),
+    Rule(frozenset({"lower"}), 4, 5, ("trombone",), (0, -12), "stabs"),
     Rule(frozenset({"figure"}), 0, 3, ("harp",), (0, 12)),
     Rule(frozenset({"figure"}), 3, 5, ("clarinet",), (0,)),
 )
@@ -100,7 +105,7 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
         end = note.time + max(note.duration, 1)
         playing = {note.part}
         for rule in RULES:
-            if not _takes(rule, note, tpq, bar, fast):
+            if not _takes(rule, note, tpq, bar, fast) or rule.takes == "stabs" and not passages.stab(note, tpq):
                 continue
             candidates = [i for k in rule.kinds for i in by_kind[k] if i not in playing]
             target = _first_fit(parts, occupancy, candidates, note.pitch, rule.shifts, note.time, end, sounding,
@@ -141,6 +146,8 @@ def _takes(rule: Rule, note, tpq: int, bar: int, fast: set[tuple[str, int]]) -> 
         return False
     if rule.takes == "held":
         return note.duration >= tpq
+    if rule.takes == "stabs":
+        return note.duration < tpq
     if rule.takes == "breathing" and (note.role, note.time // bar) in fast:
         return note.time % bar == 0 or note.duration >= tpq
     return True
@@ -185,6 +192,7 @@ class _Passages:
 
     def __init__(self, sources: list, bar: int):
         self.bar = bar
+        self.struck = Counter(note.time for note in sources)
         self.lines: dict[str, tuple[list[int], list[int]]] = {}
         for note in sorted(sources, key=lambda n: (n.time, n.pitch)):
             times, pitches = self.lines.setdefault(note.role, ([], []))
@@ -199,6 +207,14 @@ class _Passages:
         near = pitches[bisect.bisect_left(times, note.time - self.bar):bisect.bisect_right(times, note.time + self.bar)]
         easy = sum(any(ins.in_range(p + s, "comfortable") for s in shifts for ins in instruments) for p in near)
         return 2 * easy < len(near)
+
+    def stab(self, note, tpq: int) -> bool:
+        """Whether ``note`` is struck in a chord of three notes or more, and its role
+        strikes nothing else for a beat after it: a detached chord, not a moving part or
+        a chord repeated in quick notes."""
+        times, _ = self.lines[note.role]
+        later = bisect.bisect_right(times, note.time)
+        return self.struck[note.time] >= 3 and (later == len(times) or times[later] - note.time >= tpq)
 
 
 def _first_fit(parts, occupancy, candidates: list[int], pitch: int, shifts, start: int,

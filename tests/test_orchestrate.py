@@ -710,3 +710,18 @@ def test_winds_and_brass_take_the_downbeats_of_a_fast_bass_ostinato(make_score):
         assert ostinato and all(t % 1920 == 0 for t, _ in ostinato), key  # rests to breathe between downbeats
     assert len({t for t, _ in pitches_on(result, "bassoon") if t >= 16 * 480}) == 16  # a line is doubled whole
     assert len({t for t, _ in pitches_on(result, "double-bass")}) == 48  # the basses play every note
+
+
+def test_loud_detached_chords_are_brass_stabs(make_score):
+    # f: four bars of right-hand stabs (D5 F5 A5 on 1, the and of 2, and 4) over a held bass
+    stabs = [(4 * bar + at, length, pitch, 110) for bar in range(4)
+             for at, length in ((0, 0.45), (1.5, 0.45), (3, 0.95)) for pitch in (74, 77, 81)]
+    bass = [(4 * bar, 3.9, 38, 105) for bar in range(4)]
+    result = orchestrate(make_score(stabs + bass), OrchestrateOptions(ensemble="full-orchestra"))
+    onsets = {int(at * 480) for at, _, _, _ in stabs}
+    assert {t for t, _ in pitches_on(result, "horn")} == onsets  # the inner notes in horns and trombones
+    assert {t for t, _ in pitches_on(result, "trombone")} == onsets
+    # the same chord repeated in eighths is a string texture, not stabs: no trombones
+    repeated = [(0.5 * k, 0.45, pitch, 110) for k in range(32) for pitch in (74, 77, 81)]
+    result = orchestrate(make_score(repeated + bass), OrchestrateOptions(ensemble="full-orchestra"))
+    assert not pitches_on(result, "trombone")
