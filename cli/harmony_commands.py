@@ -46,7 +46,7 @@ def _notes(notes: list[str]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--key", default=None, callback=_key_callback, metavar="KEY",
               help="Use one key throughout (e.g. 'D minor', 'Bb') instead of finding keys by windows.")
-@click.option("--window-bars", type=click.IntRange(min=1), default=4, show_default=True,
+@click.option("--window-bars", type=click.IntRange(min=1), default=3, show_default=True,
               help="Bars in each key-finding window.")
 def analyze(score: Path, as_json: bool, key: tuple[int, str] | None, window_bars: int) -> None:
     """Analyse the harmony of SCORE (MIDI or MusicXML): the key by windows of

@@ -44,7 +44,7 @@ ROMAN_SOURCES = ("music21", "builtin")
 
 @dataclass(frozen=True)
 class AnalyzeOptions:
-    key_window_bars: int = 4  # keyfinding centres it on the bar: an even number spans one bar more (4: 5)
+    key_window_bars: int = 3  # bars around each bar (keyfinding.KeyOptions)
     key_change_cost: float = 0.5
     key_profile: str = "bellman_budge"  # a table of data/key_profiles.json
     key_bass_weight: float = 0.0  # extra weight for the lowest track in key finding

@@ -24,7 +24,7 @@ MODES = ("major", "minor")
 
 @dataclass(frozen=True)
 class KeyOptions:
-    window_bars: int = 4  # bars in each window (centred on the bar)
+    window_bars: int = 3  # bars in each window around the bar (3: best of 1-5 on bench_analysis)
     change_cost: float = 0.5  # correlation units paid per modulation
     profile: str = "bellman_budge"  # a table of data/key_profiles.json
     bass_weight: float = 0.0  # extra weight for the lowest voice (0 = none)
@@ -106,9 +106,10 @@ def bar_keys(voices: Voices, options: KeyOptions = KeyOptions()) -> list[tuple[i
     starts = bar_starts(voices)
     hist = bar_histograms(voices, starts, options.bass_weight)
     n = len(starts)
-    half = options.window_bars // 2
+    # exactly window_bars bars around each bar; an even window reaches one bar further ahead
+    before, after = (options.window_bars - 1) // 2, options.window_bars // 2
     cumulative = np.vstack([np.zeros((1, 12)), np.cumsum(hist, axis=0)])
-    windows = np.stack([cumulative[min(n, i + half + 1)] - cumulative[max(0, i - half)] for i in range(n)])
+    windows = np.stack([cumulative[min(n, i + after + 1)] - cumulative[max(0, i - before)] for i in range(n)])
     global_corr = key_correlations(hist.sum(axis=0, keepdims=True), options.profile)[0]
     corr = key_correlations(windows, options.profile)
     empty = windows.sum(axis=1) == 0
