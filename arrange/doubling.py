@@ -10,7 +10,7 @@ and horns from f; sustained inner harmony in horns, clarinets or pads, and from 
 inner notes of short detached chords in horns and trombones (brass stabs); trombones,
 tuba and timpani only when it is loud, and the bass instruments only under a bass
 below middle C (``BASS_BELOW``); arpeggiated figures in the harp when it is
-quiet. A doubling is skipped when no instrument of the kind can play it (range or
+quiet, where the pedals allow (``harp``). A doubling is skipped when no instrument of the kind can play it (range or
 notes at once): doublings are optional, the source notes are already placed. So a
 doubling keeps to the comfortable range of its instrument (``instruments.toml``) where
 one of its octave shifts allows, and goes to the extreme register only for a note or two
@@ -42,7 +42,8 @@ class Rule(NamedTuple):
     its downbeats and notes of a beat or longer: a wind or brass player doubling a bass
     ostinato needs rests to breathe, and the weight belongs on the beat); or "stabs"
     (from f, the short inner notes of detached chords, ``_Passages.stab``: brass chords
-    hit with the strings). Only notes
+    hit with the strings); or "pedals" (the harp: where the role's notes in the bar can
+    all be played on one setting of the harp's pedals, ``harp.pedal_setting``). Only notes
     below ``below`` (the bass instruments: ``BASS_BELOW``)."""
 
     roles: frozenset[str]
@@ -72,7 +73,7 @@ RULES: tuple[Rule, ...] = (
     Rule(frozenset({"lower", "sustained"}), 4, 5, ("trombone",), (0, -12), "held"),
     Rule(frozenset({"upper"}), 4, 5, ("horn",), (0, -12), "stabs"),
     Rule(frozenset({"lower"}), 4, 5, ("trombone",), (0, -12), "stabs"),
-    Rule(frozenset({"figure"}), 0, 3, ("harp",), (0, 12)),
+    Rule(frozenset({"figure"}), 0, 3, ("harp",), (0, 12), "pedals"),
     Rule(frozenset({"figure"}), 3, 5, ("clarinet",), (0,)),
 )
 
@@ -105,7 +106,8 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
         end = note.time + max(note.duration, 1)
         playing = {note.part}
         for rule in RULES:
-            if not _takes(rule, note, tpq, bar, fast) or rule.takes == "stabs" and not passages.stab(note, tpq):
+            if not _takes(rule, note, tpq, bar, fast) or rule.takes == "stabs" and not passages.stab(note, tpq) \
+                    or rule.takes == "pedals" and not passages.pedals(note):
                 continue
             candidates = [i for k in rule.kinds for i in by_kind[k] if i not in playing]
             target = _first_fit(parts, occupancy, candidates, note.pitch, rule.shifts, note.time, end, sounding,
@@ -207,6 +209,16 @@ class _Passages:
         near = pitches[bisect.bisect_left(times, note.time - self.bar):bisect.bisect_right(times, note.time + self.bar)]
         easy = sum(any(ins.in_range(p + s, "comfortable") for s in shifts for ins in instruments) for p in near)
         return 2 * easy < len(near)
+
+    def pedals(self, note) -> bool:
+        """Whether the notes of ``note``'s role struck in its bar can all be played on one
+        setting of the harp's pedals (a chromatic figure, C C sharp D D sharp E F, cannot)."""
+        from .harp import pedal_setting
+
+        times, pitches = self.lines[note.role]
+        start = note.time // self.bar * self.bar
+        in_bar = pitches[bisect.bisect_left(times, start):bisect.bisect_left(times, start + self.bar)]
+        return pedal_setting(in_bar) is not None
 
     def stab(self, note, tpq: int) -> bool:
         """Whether ``note`` is struck in a chord of three notes or more, and its role

@@ -59,7 +59,8 @@ _CHROMATIC = {"major": {1: "A1", 3: "m3", 6: "A4", 8: "m6", 10: "m7"},
 
 
 class _Speller:
-    """Pitch names from a key: its scale degrees, then the usual chromatic ones."""
+    """Pitch names from a key: its scale degrees, then the usual chromatic ones. For a harp,
+    ``pedals(pitches)`` spells a bar by the strings one pedal setting plays it on."""
 
     def __init__(self, key):
         from music21 import pitch
@@ -68,10 +69,19 @@ class _Speller:
         for semitones, interval in _CHROMATIC[key.mode].items():
             names.setdefault((key.tonic.pitchClass + semitones) % 12, key.tonic.transpose(interval).name)
         self.names = names
+        self.bar_names: dict[int, str] = {}
         self._pitch = pitch.Pitch
 
+    def pedals(self, pitches) -> None:
+        """Spell what follows by one setting of the harp's pedals that plays all of
+        ``pitches`` (a bar's), the key's names kept where they can be: C and C sharp are
+        C and D flat on a harp. Without such a setting, the key's spelling."""
+        from .harp import pedal_setting
+
+        self.bar_names = pedal_setting(pitches, self.names) or {}
+
     def pitch(self, midi: int):
-        spelled = self._pitch(self.names[midi % 12])
+        spelled = self._pitch(self.bar_names.get(midi % 12) or self.names[midi % 12])
         spelled.octave = 4
         spelled.octave += (midi - spelled.midi) // 12  # B-sharp and C-flat cross the octave's letter boundary
         return spelled
@@ -192,8 +202,19 @@ def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fracti
     changes: list = []  # (onset, level, element) where the part's dynamic level changes
     struck: list = []  # (onset, element) of every chord, note or stroke, in order
     reached = Fraction(0)
+    bar = Fraction(4 * source.time_signatures[0].numerator, source.time_signatures[0].denominator) \
+        if source.time_signatures else Fraction(4)
+    pedalled = speller is not None and inst is not None and inst.key == "harp"
+    by_bar: dict[int, set[int]] = defaultdict(set)  # a harp's pitches in each bar
+    pedal_bar = None
+    if pedalled:
+        for placed in notes:
+            by_bar[int(_quantize(placed.time / tpq) // bar)].add(placed.pitch)
     for onset, group, length in _chords(notes, tpq, end):
         first_note = group[0]
+        if pedalled and int(onset // bar) != pedal_bar:
+            pedal_bar = int(onset // bar)
+            speller.pedals(by_bar[pedal_bar])
         if unpitched:
             heads = [_drum_note(pitch) for pitch in sorted({p.pitch for p in group})]
             element = heads[0] if len(heads) == 1 else percussion.PercussionChord(heads)
@@ -219,8 +240,6 @@ def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fracti
         struck.append((onset, element))
     if reached < end:
         m21part.insert(float(reached), note.Rest(quarterLength=end - reached))
-    bar = Fraction(4 * source.time_signatures[0].numerator, source.time_signatures[0].denominator) \
-        if source.time_signatures else Fraction(4)
     marked, wedges = _hairpins(changes, struck, HAIRPIN_BARS * bar)
     for onset, level, _ in marked:
         m21part.insert(float(onset), dynamics.Dynamic(LEVELS[level]))
