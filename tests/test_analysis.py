@@ -61,6 +61,129 @@ def test_modulation_is_found_by_windows():
     assert [k[1:] for k in keys] == [(0, "major")] * 4 + [(4, "major")] * 4
 
 
+def test_json_and_table(make_score):
+    result = analyze_score(make_score(block_chords(CADENCE)))
+    data = json.loads(result.to_json())
+    assert data["beats"][3]["roman"] == "V7" and data["keys"][0]["key"] == "C major"
+    rows = result.table()
+    assert rows[0] == ("1", "1", "C major", "C", "I") and rows[1][2] == ""  # key shown where it changes
+
+
+def test_silence_is_no_chord(make_score):
+    notes = block_chords([["C5", "G4", "E4", "C3"]]) + [(3, 1, 60, 80)]
+    result = analyze_score(make_score(notes))
+    assert result.beats[1].chord == "" and result.beats[1].roman == ""
+
+
+def test_no_pitched_notes_is_an_input_error(make_score):
+    with pytest.raises(ScoreError, match="no pitched notes"):
+        analyze_score(make_score([(0, 1, 36, 80)], is_drum=True))
+
+
+def test_analyze_file_reads_midi(tmp_path, make_score):
+    path = tmp_path / "cadence.mid"
+    make_score(block_chords(CADENCE)).dump_midi(str(path))
+    assert [b.roman for b in analyze_file(path).beats] == ["I", "IV", "V", "V7", "I"]
+
+
+def test_roman_numerals_builtin_and_music21_agree_on_diatonic_chords():
+    from scorefarm.symbolic.analysis import roman_of
+
+    for label, want in [(ChordLabel(7, "dominant-seventh", 11), "V65"), (ChordLabel(2, "minor", 5), "ii6"),
+                        (ChordLabel(11, "diminished", 11), "viio"), (ChordLabel(0, "major", 7), "I64")]:
+        assert roman_of(label, 0, "major", "builtin") == want
+        assert roman_of(label, 0, "major", "music21") == want
+    assert roman_of(ChordLabel(2, "dominant-seventh", 2), 0, "major", "music21") == "V7/V"
+    assert roman_of(ChordLabel(8, "major", 8), 0, "major", "music21") == "bVI"
+
+
+def test_identify_needs_root_and_third():
+    assert identify({0, 4, 7}, 4).name == "C/E"
+    assert identify({7, 11, 5}, 7).quality == "dominant-seventh"  # fifth missing is fine
+    assert identify({0, 7}, 0) is None
+    assert identify({0, 1, 4, 7}, 0) is None  # a non-chord tone
+
+
+@pytest.mark.parametrize("text, want", [("D minor", (2, "minor")), ("d", (2, "minor")), ("F#", (6, "major")),
+                                        ("Bbm", (10, "minor")), ("Eb major", (3, "major"))])
+def test_parse_key(text, want):
+    assert parse_key(text) == want
+
+
+@pytest.mark.parametrize("text", ["H", "C lydian", "", "C##x"])
+def test_parse_key_refuses(text):
+    with pytest.raises(ValueError):
+        parse_key(text)
+
+
+def test_minor_key_figures_drop_the_raised_leading_tone_music21_spells_out():
+    from scorefarm.symbolic.analysis import roman_of
+
+    # E7 in A minor, root position and its three inversions; G#dim(7) above B
+    for bass, want in [(4, "V7"), (8, "V65"), (11, "V43"), (2, "V42")]:
+        assert roman_of(ChordLabel(4, "dominant-seventh", bass), 9, "minor") == want
+    assert roman_of(ChordLabel(8, "diminished", 11), 9, "minor") == "viio6"
+    assert roman_of(ChordLabel(8, "diminished-seventh", 11), 9, "minor") == "viio65"
+    # the natural sixth and seventh degrees are VI and VII, as RomanText writes them (not bVI)
+    assert [roman_of(ChordLabel(r, "major", r), 9, "minor") for r in (5, 7)] == ["VI", "VII"]
+
+
+def test_minor_key_dominant_sevenths_through_analyze(make_score):
+    chords = [["C5", "A4", "E4", "A2"], ["D5", "B4", "G#4", "E3"], ["C5", "A4", "E4", "A3"], ["B4", "E4", "D4", "G#3"],
+              ["A4", "E4", "C4", "A3"]]
+    result = analyze_score(make_score(block_chords(chords + [["A4", "E4", "C4", "A3"]] * 3)),
+                           AnalyzeOptions(key=(9, "minor")))
+    assert [b.roman for b in result.beats[:5]] == ["i", "V7", "i", "V65", "i"]
+
+
+@pytest.mark.parametrize("chords, key, want", [
+    ([["E5", "G4", "C4", "C3"], ["D5", "G4", "F4", "B2"], ["C5", "G4", "E4", "C3"]], (0, "major"), ("G7/B", "V65")),
+    ([["E5", "G4", "C4", "C3"], ["D5", "A4", "C4", "F3"], ["D5", "G4", "B3", "G3"]], (0, "major"), ("Dm7/F", "ii65")),
+    ([["A4", "E4", "C4", "A3"], ["B4", "E4", "D4", "G#3"], ["A4", "E4", "C4", "A3"]], (9, "minor"), ("E7/G#", "V65")),
+])
+def test_first_inversion_sevenths_are_not_the_triad_on_their_bass(make_score, chords, key, want):
+    result = analyze_score(make_score(block_chords(chords + [chords[0]] * 5)), AnalyzeOptions(key=key))
+    assert (result.beats[1].chord, result.beats[1].roman) == want
+
+
+def test_smoothing_keeps_a_complete_triad_from_a_neighbour_it_contradicts(make_score):
+    # I vi viio6 ii: D F B is complete; Dm beside it would lack its A and leave the B unexplained
+    chords = [["E5", "C5", "G4", "C3"], ["E5", "C5", "A4", "A2"], ["D5", "B4", "F4", "D3"], ["D5", "A4", "F4", "D3"]]
+    result = analyze_score(make_score(block_chords(chords * 2)), AnalyzeOptions(key=(0, "major")))
+    assert [(b.chord, b.roman) for b in result.beats[2:4]] == [("Bdim/D", "viio6"), ("Dm", "ii")]
+
+
+@pytest.mark.parametrize("label, key, want", [
+    (ChordLabel(6, "diminished-seventh", 6), (0, "major"), "viio7/V"),  # F#dim7 in C
+    (ChordLabel(6, "half-diminished-seventh", 4), (0, "major"), "viiø42/V"),
+    (ChordLabel(11, "diminished", 11), (5, "major"), "viio/V"),  # Bdim in F
+    (ChordLabel(3, "diminished-seventh", 3), (9, "minor"), "viio7/V"),  # D#dim7 in A minor
+    (ChordLabel(6, "diminished-seventh", 6), (7, "major"), "viio7"),  # F#dim7 in G: its own leading tone
+    (ChordLabel(2, "major", 2), (9, "minor"), "IV"),  # D major in A minor: the raised sixth, not V/VII
+    (ChordLabel(11, "major", 11), (6, "minor"), "IV"),  # B major in F# minor
+    (ChordLabel(2, "dominant-seventh", 2), (9, "minor"), "V7/VII"),
+])
+def test_applied_leading_tone_chords_and_major_iv_in_minor(label, key, want):
+    from scorefarm.symbolic.analysis import roman_of
+
+    assert roman_of(label, *key) == want
+
+
+def test_no_rows_before_a_pickup(make_score):
+    notes = [(3 + n[0], *n[1:]) for n in block_chords([["D5", "B4", "G4", "G3"]] + CADENCE)]  # a pickup on beat 4
+    result = analyze_score(make_score(notes))
+    assert [(b.bar, b.beat, b.chord) for b in result.beats[:2]] == [(1, 4.0, "G"), (2, 1.0, "C")]
+    assert result.table()[0] == ("1", "4", "C major", "G", "V")
+
+
+def test_a_bass_outside_the_chord_is_named_beside_the_numeral(make_score):
+    chords = [["C#5", "A4", "F#4", "F#3"], ["D5", "B4", "F#4", "B2"], ["D5", "B4", "F#4", "C#3"],
+              ["D5", "B4", "F#4", "D3"], ["C#5", "G#4", "E#4", "C#3"], ["C#5", "A4", "F#4", "F#3"]]
+    result = analyze_score(make_score(block_chords(chords)), AnalyzeOptions(key=(6, "minor")))
+    assert result.beats[2].roman == "iv"  # the harmony's numeral, as the JSON gives it
+    assert [row[3:] for row in result.table()[1:4]] == [("Bm", "iv"), ("Bm/C#", "iv (bass C#)"), ("Bm/D", "iv6")]
+
+
 def test_a_key_window_spans_exactly_its_bars(monkeypatch):
     import scorefarm.symbolic.keyfinding as keyfinding
 
