@@ -337,7 +337,9 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
     if not options.strict:
         from .doubling import add_doublings
 
-        own = frozenset(i for seat in seats.values() if seat.instrument for i in seat.parts)
+        # the parts a sketch's track sits on play that track and nothing else: its instrument's
+        # parts, and the one part a line without an instrument of its own keeps
+        own = frozenset(i for seat in seats.values() for i in seat.parts)
         report += add_doublings(ensemble, occupancy, placed, lane_parts, tpq, beats_per_bar, _key_pcs(notes), own)
     placed, unisons = _one_note_per_pitch(placed)
     if unisons:

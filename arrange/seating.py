@@ -21,10 +21,13 @@ once), as they place every note of a reduction.
   on, the one its desk number names ("Violins I", "Trumpet 2" on Trumpets 2–3), else
   the one that reaches most of its notes.
 * A line whose instrument the ensemble lacks (or whose parts other lines took) sits on
-  one part too, so that it does not hop between parts with the separator's labels: of
-  the main section's parts (the lanes' section), one no other track sits on, reaching
-  most of its notes, its lane's part first (the lane most of its notes were separated
-  into).
+  one part too, so that it does not hop between parts with the separator's labels. Such
+  lines take the main section's parts (the lanes' section) no other track sits on, in
+  order, the top line on the top part (``_in_order``: a chorale on tracks named Soprano,
+  Alto, Tenor and Bass plays on violins I and II, violas and cellos, the basses doubling),
+  the parts reaching their notes, each its lane's part where it can (the lane most of its
+  notes were separated into). Where there are more such lines than free parts, a line
+  shares the part reaching most of its notes.
 
 Doublings go around the parts of a track's own instrument (the lanes may still place a
 note there that nothing else can play).
@@ -45,6 +48,9 @@ from .sections import ROMAN, name_forms
 
 # a track is a line when this share of its notes sound alone in it
 LINE_ALONE = 0.9
+# a part reaching this share of a line's notes reaches it as well as one reaching them all:
+# the alto's one F sharp 3 under the violins' G does not send the alto to the violas
+REACH_ENOUGH = 0.95
 # a bass: double bass, bass voice or bass guitar? (as ``sections`` does, left to the program)
 _AMBIGUOUS = {"bass"}
 
@@ -132,11 +138,16 @@ def seat_tracks(ensemble: Ensemble, names: list[str], programs: list[int], notes
                 seats[t] = Seat((free[0],), True)
     section = ensemble.parts[lane_parts[0]].instrument.section
     main = [i for i, p in enumerate(ensemble.parts) if p.instrument.section == section and not p.instrument.unpitched]
-    for t in present:
-        if lines[t] and t not in seats:
-            mine = tracks == t
-            lane_part = lane_parts[int(np.bincount(lanes[mine]).argmax())]
-            seats[t] = Seat((_free_part(ensemble, main, notes[mine, 2], lane_part, _taken(seats)),), False)
+    orphans = sorted((t for t in present if lines[t] and t not in seats),
+                     key=lambda t: (-float(np.median(notes[tracks == t, 2])), t))  # top line first
+    lane_of = {t: lane_parts[int(np.bincount(lanes[tracks == t]).argmax())] for t in orphans}
+    free = sorted((i for i in main if i not in _taken(seats)), key=lambda i: (-ensemble.parts[i].centre, i))
+    if orphans and len(orphans) <= len(free):
+        for t, part in zip(orphans, _in_order(ensemble, free, [(notes[tracks == t, 2], lane_of[t]) for t in orphans])):
+            seats[t] = Seat((part,), False)
+    for t in orphans:
+        if t not in seats:
+            seats[t] = Seat((_free_part(ensemble, main, notes[tracks == t, 2], lane_of[t], _taken(seats)),), False)
     # a chord track's parts a line sits on come last: the line keeps its part to itself
     # (a horn tune given to Violins I in a string orchestra moves the "Violins I" pad to Violins II)
     line_parts = _taken(seats, lines)
@@ -151,15 +162,42 @@ def _taken(seats: dict[int, Seat], lines: dict[int, bool] | None = None) -> set[
     return {i for t, seat in seats.items() if lines is None or lines[t] for i in seat.parts}
 
 
+def _in_order(ensemble: Ensemble, parts: list[int], lines: list[tuple[np.ndarray, int]]) -> list[int]:
+    """Parts for lines no instrument of their own plays, top line first, each on its own
+    part and in the parts' order top to bottom (a chorale's alto under its soprano, its
+    tenor under the alto): of those orders, the one where the parts reach the most notes
+    (``REACH_ENOUGH`` of a line's counts as all), then where most lines keep their lane's
+    part (``lines``: (pitches, lane part) each), then where the parts' centres lie nearest
+    the lines' median pitches. ``parts`` runs top to bottom, at least one per line."""
+    def cost(line: int, part: int) -> float:
+        pitches, lane_part = lines[line]
+        short = max(0, int(np.ceil(REACH_ENOUGH * len(pitches))) - _reached(ensemble, part, pitches))
+        return 1000.0 * short + 10.0 * (part != lane_part) + abs(ensemble.parts[part].centre - float(np.median(pitches))) / 12
+    m, n = len(lines), len(parts)
+    best = np.full((m + 1, n + 1), np.inf)
+    best[0, :] = 0.0
+    for j in range(1, m + 1):
+        for k in range(j, n + 1):  # line j - 1 on part k - 1, or on a part before it
+            best[j, k] = min(best[j, k - 1], best[j - 1, k - 1] + cost(j - 1, parts[k - 1]))
+    chosen, k = [], n
+    for j in range(m, 0, -1):
+        while best[j, k] == best[j, k - 1]:  # the latest part that line j - 1 can take
+            k -= 1
+        chosen.append(parts[k - 1])
+        k -= 1
+    return chosen[::-1]
+
+
 def _free_part(ensemble: Ensemble, candidates: list[int], pitches: np.ndarray, lane_part: int,
                taken: set[int]) -> int:
     """The part for a line no instrument of its own plays: of the ``candidates`` (the
     main section's parts), one no other track sits on, then the one reaching most of its
-    notes, then the part of the lane most of them were separated into, then the nearest
-    to their median pitch."""
+    notes (``REACH_ENOUGH`` of them counts as all), then the part of the lane most of them
+    were separated into, then the nearest to their median pitch."""
     median = float(np.median(pitches))
-    return min(candidates, key=lambda i: (i in taken, -_reached(ensemble, i, pitches), i != lane_part,
-                                          abs(ensemble.parts[i].centre - median), i))
+    enough = int(np.ceil(REACH_ENOUGH * len(pitches)))
+    return min(candidates, key=lambda i: (i in taken, -min(_reached(ensemble, i, pitches), enough),
+                                          i != lane_part, abs(ensemble.parts[i].centre - median), i))
 
 
 def _reached(ensemble: Ensemble, part: int, pitches: np.ndarray) -> int:

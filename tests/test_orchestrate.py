@@ -725,3 +725,32 @@ def test_loud_detached_chords_are_brass_stabs(make_score):
     repeated = [(0.5 * k, 0.45, pitch, 110) for k in range(32) for pitch in (74, 77, 81)]
     result = orchestrate(make_score(repeated + bass), OrchestrateOptions(ensemble="full-orchestra"))
     assert not pitches_on(result, "trombone")
+
+
+def test_a_four_part_chorale_on_named_tracks_sits_as_a_string_orchestra_plays_it(make_score):
+    # S A T B on tracks named for voices: violins I and II, violas, cellos, and the basses
+    # doubling the bass an octave down; the alto's one F sharp 3 (under the violin's G) does
+    # not send it to the violas, and no part plays two of the lines
+    chords = [(76, 67, 60, 48), (74, 66, 59, 43), (72, 64, 55, 45), (71, 62, 55, 43),
+              (72, 64, 57, 45), (74, 54, 57, 50), (76, 67, 59, 43), (72, 64, 55, 48)]
+    chords += [(s, 57 if a == 54 else a, t, b) for s, a, t, b in chords] * 2  # 24 beats, one F sharp 3
+    score = multitrack(make_score, [(name, 0, [(beat, 0.95, chord[v], 80) for beat, chord in enumerate(chords)])
+                                    for v, name in enumerate(("Soprano", "Alto", "Tenor", "Bass"))])
+    result = orchestrate(score, OrchestrateOptions(ensemble="strings"))
+    assert "tracks seated: Soprano on Violins I; Alto on Violins II; Tenor on Violas; Bass on Cellos" in result.notes
+    cellos = [p for p in result.placed if result.ensemble.parts[p.part].label == "Cellos"]
+    assert sorted(p.pitch for p in cellos) == sorted(chord[3] for chord in chords)  # the bass alone
+    basses = [p for p in result.placed if result.ensemble.parts[p.part].label == "Basses"]
+    assert sorted(p.pitch for p in basses) == sorted(chord[3] - 12 for chord in chords)
+
+
+def test_no_doubling_lands_on_a_part_a_line_sits_on(make_score):
+    # an alto too low for the violins takes the violas, the tenor the cellos, the bass the
+    # basses: the cellos keep to the tenor (the bass is not doubled onto them as well)
+    chords = [(72, 52, 45, 36), (71, 53, 47, 38), (72, 52, 45, 36), (74, 53, 47, 38)] * 3
+    score = multitrack(make_score, [(name, 0, [(beat, 0.95, chord[v], 80) for beat, chord in enumerate(chords)])
+                                    for v, name in enumerate(("Soprano", "Alto", "Tenor", "Bass"))])
+    result = orchestrate(score, OrchestrateOptions(ensemble="strings"))
+    assert "tracks seated: Soprano on Violins I; Alto on Violas; Tenor on Cellos; Bass on Basses" in result.notes
+    cellos = [p.pitch for p in result.placed if result.ensemble.parts[p.part].label == "Cellos"]
+    assert sorted(cellos) == sorted(chord[2] for chord in chords)
