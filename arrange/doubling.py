@@ -85,9 +85,12 @@ def is_kind(instrument_key: str, wanted: str) -> bool:
 
 
 def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[int], tpq: int,
-                  beats_per_bar: float, key_pcs: tuple[int, int], own: frozenset[int] = frozenset()) -> list[str]:
+                  beats_per_bar: float, key_pcs: tuple[int, int], own: frozenset[int] = frozenset(),
+                  bar_starts: list[int] | None = None) -> list[str]:
     """Append doublings of the placed source notes to ``placed``; return a summary. The
-    parts in ``own`` play a sketch's track written for them (``seating``) and no doublings."""
+    parts in ``own`` play a sketch's track written for them (``seating``) and no doublings.
+    ``bar_starts``: the score's bar lines in ticks (``voices.bar_starts_of``), else bars of
+    ``beats_per_bar`` quarters from the start."""
     from .orchestrate import Placed
 
     parts = ensemble.parts
@@ -100,13 +103,15 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
     done: Counter = Counter()
     bar = round(tpq * beats_per_bar)
     sources = [p for p in placed if p.source >= 0]
-    passages = _Passages(sources, bar)
-    fast = _fast_bars(sources, tpq, bar)
+    end = max((p.time + p.duration for p in sources), default=0) + 1
+    bars = _Bars(bar_starts if bar_starts is not None else list(range(0, end + bar, max(bar, 1))))
+    passages = _Passages(sources, bar, bars)
+    fast = _fast_bars(sources, tpq, bars)
     for note in sources:
         end = note.time + max(note.duration, 1)
         playing = {note.part}
         for rule in RULES:
-            if not _takes(rule, note, tpq, bar, fast) or rule.takes == "stabs" and not passages.stab(note, tpq) \
+            if not _takes(rule, note, tpq, bars, fast) or rule.takes == "stabs" and not passages.stab(note, tpq) \
                     or rule.takes == "pedals" and not passages.pedals(note):
                 continue
             candidates = [i for k in rule.kinds for i in by_kind[k] if i not in playing]
@@ -124,7 +129,7 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
                                  note.role, note.level))
             sounding.add(placed[-1])
             done[parts[part].label] += 1
-        if timpani and note.role == "bass" and note.level >= 4 and note.time % bar == 0 \
+        if timpani and note.role == "bass" and note.level >= 4 and bars.is_downbeat(note.time) \
                 and note.pitch < BASS_BELOW and note.pitch % 12 in key_pcs:
             duration = min(note.duration, tpq)
             target = next(filter(None, (_first_fit(parts, occupancy, timpani, note.pitch, (-12, 0, 12, -24, 24),
@@ -142,7 +147,25 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
     return [f"{sum(done.values())} doublings: {listing}"]
 
 
-def _takes(rule: Rule, note, tpq: int, bar: int, fast: set[tuple[str, int]]) -> bool:
+class _Bars:
+    """Bar lines (ticks, from 0): which bar a tick is in, and whether it is a downbeat."""
+
+    def __init__(self, starts: list[int]):
+        self.starts = list(starts) or [0]
+
+    def index(self, tick: int) -> int:
+        return max(0, bisect.bisect_right(self.starts, tick) - 1)
+
+    def is_downbeat(self, tick: int) -> bool:
+        return self.starts[self.index(tick)] == tick
+
+    def span(self, tick: int) -> tuple[int, int]:
+        """The bar holding ``tick``: (its start, the next bar line or the end of time)."""
+        k = self.index(tick)
+        return self.starts[k], self.starts[k + 1] if k + 1 < len(self.starts) else 1 << 62
+
+
+def _takes(rule: Rule, note, tpq: int, bars: _Bars, fast: set[tuple[str, int]]) -> bool:
     """Whether ``rule`` doubles the placed source ``note`` (``fast``: ``_fast_bars``)."""
     if note.role not in rule.roles or not rule.lowest <= note.level <= rule.highest or note.pitch >= rule.below:
         return False
@@ -150,19 +173,19 @@ def _takes(rule: Rule, note, tpq: int, bar: int, fast: set[tuple[str, int]]) -> 
         return note.duration >= tpq
     if rule.takes == "stabs":
         return note.duration < tpq
-    if rule.takes == "breathing" and (note.role, note.time // bar) in fast:
-        return note.time % bar == 0 or note.duration >= tpq
+    if rule.takes == "breathing" and (note.role, bars.index(note.time)) in fast:
+        return bars.is_downbeat(note.time) or note.duration >= tpq
     return True
 
 
-def _fast_bars(sources: list, tpq: int, bar: int) -> set[tuple[str, int]]:
+def _fast_bars(sources: list, tpq: int, bars: _Bars) -> set[tuple[str, int]]:
     """(role, bar index) where the role goes round a fast figure: four notes or more of
     half a beat or less, at least half its notes in the bar, that come back to their
     pitches (at most half as many pitches as short notes: an ostinato, a drum bass, an
     oom-pah; a bass line that walks through the bar is not one)."""
     found: dict[tuple[str, int], list[tuple[int, int]]] = {}
     for note in sources:
-        found.setdefault((note.role, note.time // bar), []).append((note.duration, note.pitch))
+        found.setdefault((note.role, bars.index(note.time)), []).append((note.duration, note.pitch))
     fast = set()
     for key, notes in found.items():
         short = [pitch for duration, pitch in notes if duration <= tpq / 2]
@@ -192,8 +215,10 @@ class _Passages:
     """The source notes of each role by onset: whether the passage around a note lies
     outside the comfortable range of the instruments that would double it."""
 
-    def __init__(self, sources: list, bar: int):
-        self.bar = bar
+    def __init__(self, sources: list, bar: int, bars: _Bars | None = None):
+        self.bar = bar  # a bar's length: the window either side of a note
+        self.bars = bars if bars is not None else _Bars(list(range(0, max((n.time for n in sources), default=0)
+                                                                    + bar + 1, max(bar, 1))))
         self.struck = Counter(note.time for note in sources)
         self.lines: dict[str, tuple[list[int], list[int]]] = {}
         for note in sorted(sources, key=lambda n: (n.time, n.pitch)):
@@ -216,8 +241,8 @@ class _Passages:
         from .harp import pedal_setting
 
         times, pitches = self.lines[note.role]
-        start = note.time // self.bar * self.bar
-        in_bar = pitches[bisect.bisect_left(times, start):bisect.bisect_left(times, start + self.bar)]
+        start, stop = self.bars.span(note.time)
+        in_bar = pitches[bisect.bisect_left(times, start):bisect.bisect_left(times, stop)]
         return pedal_setting(in_bar) is not None
 
     def stab(self, note, tpq: int) -> bool:

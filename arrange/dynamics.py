@@ -1,7 +1,7 @@
 """Dynamic levels (pp ... ff) from a sketch's velocities.
 
 A note's level comes from the loudest notes of its own track around it
-(``loudness_around``: per quarter note the loudest ``LOUDEST`` of the notes struck,
+(``loudness_around``: per quarter note the loudest ``LOUDEST`` of the notes sounding,
 then a median over half a bar either side), mapped onto the usual notation-program playback
 values (``_LEVEL_EDGES``), with hysteresis (``marked_levels``) so that a part's marking
 changes about once a bar at most: an accent pattern whose mean sits on an edge between
@@ -59,25 +59,30 @@ def velocity_around(notes: np.ndarray, tpq: int, beats_per_bar: float) -> np.nda
 def loudness_around(notes: np.ndarray, tpq: int, beats_per_bar: float) -> np.ndarray:
     """Per note (rows time, duration, pitch, velocity, by onset), how loud the music is
     there: in each quarter note, the mean velocity of the loudest ``LOUDEST`` of the notes
-    struck in it (at least one); then, per note, the median of that over the quarters
-    with notes within half a bar either side. A median keeps a sudden change where it
-    happens (p to f on the bar line, not a ramp across the bar before) and passes over
-    a lone accent."""
-    onsets, velocities = notes[:, 0], notes[:, 3].astype(np.float64)
-    if not len(onsets):
+    sounding in it, struck there or held into it (at least one: a tune's held note keeps
+    its loudness over the chords struck under it); then, per note, the median of that
+    over the quarters that sound within half a bar either side. A median keeps a sudden
+    change where it happens (p to f on the bar line, not a ramp across the bar before)
+    and passes over a lone accent."""
+    if not len(notes):
         return np.zeros(0)
-    quarters = onsets // max(tpq, 1)
-    slots, first = np.unique(quarters, return_index=True)
-    bounds = np.append(first, len(onsets))
+    step = max(tpq, 1)
+    first = notes[:, 0] // step
+    last = np.maximum(notes[:, 0] + np.maximum(notes[:, 1], 1) - 1, notes[:, 0]) // step
+    sounding: dict[int, list[float]] = {}
+    for a, b, velocity in zip(first.tolist(), last.tolist(), notes[:, 3].tolist()):
+        for quarter in range(a, b + 1):
+            sounding.setdefault(quarter, []).append(float(velocity))
+    slots = np.array(sorted(sounding))
     loud = np.empty(len(slots))
-    for k in range(len(slots)):
-        struck = np.sort(velocities[bounds[k]:bounds[k + 1]])
-        loud[k] = struck[-max(1, int(np.ceil(LOUDEST * len(struck)))):].mean()
+    for k, quarter in enumerate(slots.tolist()):
+        heard = np.sort(sounding[quarter])
+        loud[k] = heard[-max(1, int(np.ceil(LOUDEST * len(heard)))):].mean()
     reach = max(1, int(round(beats_per_bar / 2)))
     lo = np.searchsorted(slots, slots - reach, side="left")
     hi = np.searchsorted(slots, slots + reach, side="right")
     smooth = np.array([np.median(loud[a:b]) for a, b in zip(lo.tolist(), hi.tolist())])
-    return smooth[np.searchsorted(slots, quarters)]
+    return smooth[np.searchsorted(slots, first)]
 
 
 def marked_levels(notes: np.ndarray, mean_velocity: np.ndarray, bar: int) -> np.ndarray:

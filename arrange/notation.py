@@ -199,21 +199,26 @@ def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fracti
     for ts in source.time_signatures or []:
         m21part.insert(float(Fraction(ts.time, tpq)), meter.TimeSignature(f"{ts.numerator}/{ts.denominator}"))
     level, plucked = None, False
-    changes: list = []  # (onset, level, element) where the part's dynamic level changes
+    changes: list = []  # (bar index, level, element, onset) where the part's dynamic level changes
     struck: list = []  # (onset, element) of every chord, note or stroke, in order
     reached = Fraction(0)
-    bar = Fraction(4 * source.time_signatures[0].numerator, source.time_signatures[0].denominator) \
-        if source.time_signatures else Fraction(4)
+    from .orchestrate import bar_lines
+
+    lines = [Fraction(tick, tpq) for tick in bar_lines(source)]
+
+    def bar_of(onset: Fraction) -> int:
+        return max(0, bisect.bisect_right(lines, onset) - 1)
+
     pedalled = speller is not None and inst is not None and inst.key == "harp"
     by_bar: dict[int, set[int]] = defaultdict(set)  # a harp's pitches in each bar
     pedal_bar = None
     if pedalled:
         for placed in notes:
-            by_bar[int(_quantize(placed.time / tpq) // bar)].add(placed.pitch)
+            by_bar[bar_of(_quantize(placed.time / tpq))].add(placed.pitch)
     for onset, group, length in _chords(notes, tpq, end):
         first_note = group[0]
-        if pedalled and int(onset // bar) != pedal_bar:
-            pedal_bar = int(onset // bar)
+        if pedalled and bar_of(onset) != pedal_bar:
+            pedal_bar = bar_of(onset)
             speller.pedals(by_bar[pedal_bar])
         if unpitched:
             heads = [_drum_note(pitch) for pitch in sorted({p.pitch for p in group})]
@@ -235,13 +240,13 @@ def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fracti
             m21part.insert(float(onset), expressions.TextExpression("pizz." if plucked else "arco"))
         if first_note.level != level:
             level = first_note.level
-            changes.append((onset, level, element))
+            changes.append((bar_of(onset), level, element, onset))
         m21part.insert(float(onset), element)
         struck.append((onset, element))
     if reached < end:
         m21part.insert(float(reached), note.Rest(quarterLength=end - reached))
-    marked, wedges = _hairpins(changes, struck, HAIRPIN_BARS * bar)
-    for onset, level, _ in marked:
+    marked, wedges = _hairpins(changes, struck, HAIRPIN_BARS)
+    for _, level, _, onset in marked:
         m21part.insert(float(onset), dynamics.Dynamic(LEVELS[level]))
     for rising, first_element, last_element in wedges:
         m21part.insert(0, (dynamics.Crescendo if rising else dynamics.Diminuendo)(first_element, last_element))
@@ -251,11 +256,11 @@ def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fracti
 HAIRPIN_BARS = 4
 
 
-def _hairpins(changes: list, struck: list, reach: Fraction) -> tuple[list, list]:
+def _hairpins(changes: list, struck: list, reach: int) -> tuple[list, list]:
     """The dynamic marks to write and the hairpins between them, from a part's level
-    changes (onset, level, the element struck there) and its elements in order
+    changes (bar index, level, the element struck there, onset) and its elements in order
     (``struck``: (onset, element)). Two or more changes in a row that each step one level
-    the same way, each within ``reach`` of the one before, are a crescendo (or diminuendo):
+    the same way, each within ``reach`` bars of the one before, are a crescendo (or diminuendo):
     a hairpin from the first change's element to the element before the last change,
     which keeps its mark; the marks between are dropped (p, mp, mf, f over twelve bars
     reads "p < f"). Returns (the marks kept, (rising, first element, last element) per
@@ -270,7 +275,7 @@ def _hairpins(changes: list, struck: list, reach: Fraction) -> tuple[list, list]
             j += 1
         if j - k >= 2:
             last = changes[j - 1]
-            before_last = struck[bisect.bisect_left(onsets, last[0]) - 1][1]
+            before_last = struck[bisect.bisect_left(onsets, last[3]) - 1][1]
             wedges.append((step > 0, changes[k][2], before_last))
             marked.append(last)
             k = j

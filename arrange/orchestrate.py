@@ -340,7 +340,8 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
         # the parts a sketch's track sits on play that track and nothing else: its instrument's
         # parts, and the one part a line without an instrument of its own keeps
         own = frozenset(i for seat in seats.values() for i in seat.parts)
-        report += add_doublings(ensemble, occupancy, placed, lane_parts, tpq, beats_per_bar, _key_pcs(notes), own)
+        report += add_doublings(ensemble, occupancy, placed, lane_parts, tpq, beats_per_bar, _key_pcs(notes), own,
+                                bar_lines(score))
     placed, unisons = _one_note_per_pitch(placed)
     if unisons:
         report.append(f"{unisons} notes on an instrument already sounding their pitch: merged when struck "
@@ -568,6 +569,15 @@ def _reaching(ensemble: Ensemble, lane_part: int, pitch: int) -> list[int]:
     parts = ensemble.parts
     reach = [i for i, p in enumerate(parts) if not p.instrument.unpitched and p.instrument.in_range(pitch)]
     return sorted(reach, key=lambda i: (i != lane_part, abs(parts[i].centre - pitch)))
+
+
+def bar_lines(score: symusic.Score) -> list[int]:
+    """Every bar line of ``score`` in ticks, through its time signatures (a pickup
+    written as a short bar is a bar of its own)."""
+    from scorefarm.symbolic.voices import bar_starts_of
+
+    signatures = [(ts.time, ts.numerator, ts.denominator) for ts in score.time_signatures]
+    return bar_starts_of(signatures, score.tpq, score.end() + 1)
 
 
 def bar_quarters(score: symusic.Score) -> float:

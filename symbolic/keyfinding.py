@@ -17,7 +17,7 @@ from importlib import resources
 
 import numpy as np
 
-from .voices import Voices
+from .voices import Voices, bar_starts_of
 
 MODES = ("major", "minor")
 
@@ -62,17 +62,7 @@ def best_key(histogram: np.ndarray, profile: str = "bellman_budge") -> tuple[int
 
 
 def bar_starts(voices: Voices) -> list[int]:
-    end = max(voices.end_tick(), 1)
-    sigs = voices.time_signatures
-    starts: list[int] = []
-    for i, (start, num, den) in enumerate(sigs):
-        stop = sigs[i + 1][0] if i + 1 < len(sigs) else end
-        bar_len = num * voices.tpq * 4 // den
-        tick = start
-        while tick < stop:
-            starts.append(tick)
-            tick += bar_len
-    return starts or [0]
+    return bar_starts_of(voices.time_signatures, voices.tpq, max(voices.end_tick(), 1))
 
 
 def bar_histograms(voices: Voices, starts: list[int], bass_weight: float = 1.0) -> np.ndarray:

@@ -86,6 +86,20 @@ def bar_beat(tick: int, tpq: int, signatures: list[tuple[int, int, int]], first_
     raise AssertionError("unreachable")
 
 
+def bar_starts_of(signatures: list[tuple[int, int, int]], tpq: int, end: int) -> list[int]:
+    """The tick of every bar line up to ``end`` under ``signatures`` ((tick, numerator,
+    denominator); 4/4 before the first): a time signature starts a bar where it stands,
+    so a pickup written as a bar of 1/4 is a bar of its own."""
+    sigs = sorted(signatures) or [(0, 4, 4)]
+    if sigs[0][0] > 0:
+        sigs = [(0, 4, 4), *sigs]
+    starts: list[int] = []
+    for index, (start, num, den) in enumerate(sigs):
+        stop = sigs[index + 1][0] if index + 1 < len(sigs) else max(end, start + 1)
+        starts += range(start, stop, max(1, num * tpq * 4 // den))
+    return starts or [0]
+
+
 def format_position(bar: int, beat: float) -> str:
     return f"bar {bar} beat {beat:g}"
 

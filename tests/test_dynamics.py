@@ -40,3 +40,15 @@ def test_a_crescendo_in_the_tune_reaches_forte_in_the_orchestra(make_score):
     levels = {(p.time // (4 * 480), LEVELS[p.level]) for p in result.placed if p.source >= 0}
     assert {level for bar, level in levels if bar < 3} == {"p"}
     assert {level for bar, level in levels if bar >= 5} == {"f"}  # chords too: the passage is forte
+
+
+def test_a_held_tune_note_keeps_its_loudness_over_the_chords_under_it():
+    # bar 1: the tune in quarters at 70 over chords at 46; bar 2: the tune holds a whole
+    # note at 70 while the chords go on: still mp, not the chords' p
+    notes = []
+    for beat in range(8):
+        if beat < 4 or beat == 4:
+            notes.append((float(beat), 1.0 if beat < 4 else 4.0, 72 + beat % 4, 70))
+        notes += [(float(beat), 1.0, pitch, 46) for pitch in (55, 60, 64)]
+    levels = dynamic_levels(rows(notes), 480)
+    assert {LEVELS[k] for k in levels} == {"mp"}

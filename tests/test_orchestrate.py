@@ -712,6 +712,22 @@ def test_winds_and_brass_take_the_downbeats_of_a_fast_bass_ostinato(make_score):
     assert len({t for t, _ in pitches_on(result, "double-bass")}) == 48  # the basses play every note
 
 
+def test_a_pickup_bar_moves_the_downbeats(make_score):
+    import symusic
+
+    # the ostinato above after a one-beat pickup written as a bar of 1/4: the downbeats
+    # the winds take fall a beat later, on the 4/4 bar lines
+    figure = [38, 50, 45, 50, 41, 50, 45, 50]
+    notes = [(1 + 0.5 * k, 0.45, figure[k % 8], 110) for k in range(32)]
+    notes += [(1 + 4 * bar, 3.9, pitch, 110) for bar in range(4) for pitch in (62, 65, 69, 74)]
+    notes += [(0, 0.9, 69, 110), (0, 0.9, 74, 110)]
+    score = make_score(notes)
+    score.time_signatures.clear()
+    score.time_signatures.extend([symusic.TimeSignature(0, 1, 4), symusic.TimeSignature(480, 4, 4)])
+    result = orchestrate(score, OrchestrateOptions(ensemble="full-orchestra"))
+    assert {t for t, _ in pitches_on(result, "tuba")} == {480 + 1920 * bar for bar in range(4)}
+
+
 def test_loud_detached_chords_are_brass_stabs(make_score):
     # f: four bars of right-hand stabs (D5 F5 A5 on 1, the and of 2, and 4) over a held bass
     stabs = [(4 * bar + at, length, pitch, 110) for bar in range(4)
