@@ -56,17 +56,52 @@ def seconds_per_tick(score, ticks: np.ndarray) -> np.ndarray:
 
 
 def articulate(ensemble, placed: list, score) -> None:
-    """Set ``articulation`` and ``program`` on every placed note, part by part."""
+    """Set ``articulation`` and ``program`` on every placed note, part by part; then a
+    doubling takes the articulation of the note it doubles, as far as its instrument
+    plays it (``_as_doubled``): the basses under the cellos' staccato line are staccato
+    too, not accented where their own part's velocities would say so."""
     tpq = score.tpq
     by_part: dict[int, list] = {}
     for note in placed:
         by_part.setdefault(note.part, []).append(note)
     for part_index, notes in by_part.items():
-        instrument = ensemble.parts[part_index].instrument
         notes.sort(key=lambda n: (n.time, -n.pitch))
-        _articulate_part(instrument, notes, score, tpq)
-        for note in notes:
-            note.program = instrument.variants.get(note.articulation, -1)
+        _articulate_part(ensemble.parts[part_index].instrument, notes, score, tpq)
+    articulated = {id(note) for note in placed}
+    for note in placed:
+        instrument = ensemble.parts[note.part].instrument
+        if note.doubles is not None and id(note.doubles) in articulated:
+            note.articulation = _as_doubled(instrument, note.doubles.articulation, note.articulation)
+        note.program = instrument.variants.get(note.articulation, -1)
+
+
+# what winds and brass play for a string articulation they do not have
+_WIND_FOR = {"pizzicato": "staccato", "spiccato": "staccato"}
+# how a note is struck and how long it sounds: a doubling plays it as its source does.
+# Legato and tenuto say how a note joins the next one in its own part, and stay the part's
+_STRUCK = frozenset({"staccato", "spiccato", "pizzicato", "accent", "marcato", "tremolo"})
+
+
+def _as_doubled(instrument, theirs: str, own: str) -> str:
+    """The articulation a doubling plays, from the doubled note's (``theirs``) and the one
+    its own part gave it (``own``). How the note is struck and how long (``_STRUCK``) is the
+    doubled note's, as far as the instrument has it: strings all of it; winds and brass
+    play a staccato for a pizzicato or spiccato, brass a marcato and winds an accent for a
+    marcato, and keep their own for a tremolo. Otherwise the doubling is not struck apart
+    from its source: its own legato or tenuto stays, an accent or staccato of its own goes.
+    The harp, keyboards, percussion and voices keep their own."""
+    strings = _is_string(instrument)
+    if not strings and instrument.section not in ("woodwinds", "brass"):
+        return own
+    if theirs not in _STRUCK:
+        return own if own not in _STRUCK else "sustain"
+    if strings:
+        return theirs
+    if theirs == "tremolo":
+        return own
+    if theirs == "marcato":
+        return "marcato" if instrument.section == "brass" else "accent"
+    return _WIND_FOR.get(theirs, theirs)
 
 
 def _articulate_part(instrument, notes: list, score, tpq: int) -> None:

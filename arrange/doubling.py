@@ -126,7 +126,7 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
             occupancy.take(part, note.time, end)
             playing.add(part)
             placed.append(Placed(note.time, note.duration, pitch, max(1, note.velocity - 6), part, -1,
-                                 note.role, note.level))
+                                 note.role, note.level, doubles=note))
             sounding.add(placed[-1])
             done[parts[part].label] += 1
         if timpani and note.role == "bass" and note.level >= 4 and bars.is_downbeat(note.time) \

@@ -75,6 +75,7 @@ class Placed:
     level: int  # index into LEVELS
     articulation: str = "sustain"
     program: int = -1  # -1: the part's own program
+    doubles: "Placed | None" = field(default=None, repr=False, compare=False)  # a doubling's source note
 
 
 @dataclass

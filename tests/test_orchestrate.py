@@ -770,3 +770,26 @@ def test_no_doubling_lands_on_a_part_a_line_sits_on(make_score):
     assert "tracks seated: Soprano on Violins I; Alto on Violas; Tenor on Cellos; Bass on Basses" in result.notes
     cellos = [p.pitch for p in result.placed if result.ensemble.parts[p.part].label == "Cellos"]
     assert sorted(cellos) == sorted(chord[2] for chord in chords)
+
+
+def test_a_doubling_is_struck_as_the_note_it_doubles(make_score):
+    # loud: an eighth-note bass ostinato, accented on each bar's first note, under held chords
+    figure = [38, 50, 45, 50, 41, 50, 45, 50]
+    notes = [(0.5 * k, 0.45, figure[k % 8], 118 if k % 8 == 0 else 100) for k in range(32)]
+    notes += [(4 * bar, 3.9, pitch, 100) for bar in range(4) for pitch in (62, 65, 69, 74)]
+    result = orchestrate(make_score(notes), OrchestrateOptions(ensemble="full-orchestra"))
+    struck = {"staccato", "spiccato", "pizzicato", "accent", "marcato", "tremolo"}
+    pairs = [(p, p.doubles) for p in result.placed if p.doubles is not None and p.doubles in result.placed]
+    winds = [(p, q) for p, q in pairs if result.ensemble.parts[p.part].instrument.section in ("woodwinds", "brass")]
+    assert pairs and winds
+    for doubling, source in pairs:
+        section = result.ensemble.parts[doubling.part].instrument.section
+        if section == "strings":
+            assert doubling.articulation == source.articulation or not ({doubling.articulation,
+                                                                        source.articulation} & struck)
+    for doubling, source in winds:  # no pizzicato or spiccato in the winds: a staccato
+        expected = {"pizzicato": "staccato", "spiccato": "staccato"}.get(source.articulation, source.articulation)
+        if source.articulation in struck:
+            assert doubling.articulation in (expected, "accent")
+        else:
+            assert doubling.articulation not in struck
