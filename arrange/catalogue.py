@@ -228,7 +228,21 @@ def instruments() -> Mapping[str, Instrument]:
     tables = where.at("[instruments]").mapping(data["instruments"])
     found = [_read_instrument(key, table, where.at(f"[instruments.{key}]"))
              for key, table in tables.items()]
+    _check_other_names(found, where)
     return _frozen({i.key: i for i in sorted(found, key=lambda i: i.score_order)})
+
+
+def _check_other_names(found: list[Instrument], where: _Where) -> None:
+    """An ``also_called`` name names one instrument: not two, and not another's own name."""
+    from scorefarm.arrange.sections import name_forms
+
+    owner = {name_forms(n)[0]: i.key for i in found for n in (i.key.replace("-", " "), i.name)}
+    for instrument in found:
+        for name in instrument.also_called:
+            form = name_forms(name)[0]
+            if owner.setdefault(form, instrument.key) != instrument.key:
+                raise where.at(f"[instruments.{instrument.key}]").fail(
+                    "also_called", f"{name!r} already names {owner[form]!r}")
 
 
 def _read_instrument(key: str, table: Any, where: _Where) -> Instrument:

@@ -328,3 +328,17 @@ def test_broken_keyswitch_file(tmp_path, body, expected):
     with pytest.raises(InputError) as info:
         keyswitch_maps([path])
     assert str(info.value).startswith(f"{path}: ") and expected in str(info.value)
+
+
+def test_an_other_name_names_one_instrument():
+    where = catalogue._Where("scorefarm.arrange/data/instruments.toml", "[instruments]", True)
+    good = {"abbreviation": "X.", "section": "strings", "score_order": 1, "range": [48, 72],
+            "comfortable": [50, 70], "transposition": 0, "clef": "treble", "program": 40, "polyphony": 1}
+    cello = catalogue._read_instrument("cello", {**good, "name": "Cello", "also_called": ["celli"]}, where)
+    viola = catalogue._read_instrument("viola", {**good, "name": "Viola", "also_called": ["Celli"]}, where)
+    catalogue._check_other_names([cello], where)
+    with pytest.raises(ScoreError, match="'Celli' already names 'cello'"):
+        catalogue._check_other_names([cello, viola], where)
+    bass = catalogue._read_instrument("bass", {**good, "name": "Bass", "also_called": ["viola"]}, where)
+    with pytest.raises(ScoreError, match="already names 'viola'"):
+        catalogue._check_other_names([viola, bass], where)
