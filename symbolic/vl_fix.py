@@ -15,18 +15,26 @@ teacher), then the fewest changed notes and the smallest steps.
 The checker has the last word: each stretch the re-voicing changed is kept only
 where the checker then finds fewer or lighter faults and none more, by count or
 by weight; elsewhere the score stays as written. What could not be fixed is said.
+A stretch is judged by the faults in a window around it (``_LocalCheck``), under
+the keys found once in the score as written, so judging every stretch costs about
+what one check of the whole piece costs: it grows with the piece's length, not
+with its square. The report after is the checker's on the whole fixed score.
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
+from bisect import bisect_left, bisect_right
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
-from .voiceleading import CheckOptions, CheckReport, Slices, check_voices, is_dominant, key_at, require_voices
+from .voiceleading import (KINDS, CheckOptions, CheckReport, Slices, _check_pairs, _check_ranges, _check_resolutions,
+                           _check_vertical, check_voices, is_dominant, key_at, require_voices)
 from .voices import Part, VNote, Voices, format_position, voice_ranges
 from .vl_cost import PenaltyWeights, motion_penalties
 from .voicing import best_path, Candidates
@@ -92,15 +100,29 @@ def fix_voices(voices: Voices, options: FixOptions = FixOptions()) -> FixResult:
     path = best_path(lattice, moves)
     chosen = [tuple(int(p) for p in lattice[k].pitches[i]) for k, i in enumerate(path)]
     rows = [_original_row(slices, k) for k in range(len(slices.ticks))]
-    fixed, after, refused = voices, before, []
+    local = _LocalCheck(voices, slices, movable, before.keys, options.check)
+    best = Counter(f.kind for f in before.faults)
+    rebuilt = local.parts(rows)  # the score as written, as the fixer writes it back (a grid moves onsets)
+    current = best if all(a.notes == b.notes for a, b in zip(rebuilt, voices.parts)) else local.kinds(rows)
+    accepted, refused = False, []
     for first, last in _stretches(rows, chosen):  # keep each changed stretch only where the checker agrees
-        trial = rows[:first] + chosen[first:last + 1] + rows[last + 1:]
-        candidate = voices.with_parts(_rebuild(voices, slices, trial, movable))
-        report = check_voices(candidate, options.check)
-        if _better(report, after, options):
-            rows, fixed, after = trial, candidate, report
+        window = local.window(first, last)
+        written = local.kinds(rows, window)
+        kept = rows[first:last + 1]
+        rows[first:last + 1] = chosen[first:last + 1]
+        trial = current.copy()
+        trial.subtract(written)
+        trial.update(local.kinds(rows, window))
+        if _better(trial, best, options):
+            current = best = trial
+            accepted = True
         else:
+            rows[first:last + 1] = kept
             refused.append(slices.ticks[first])
+    if not accepted:
+        return FixResult(voices, before, before, _summary(before, before, movable, voices, refused))
+    fixed = voices.with_parts(local.parts(rows))
+    after = check_voices(fixed, options.check)
     return FixResult(fixed, before, after, _summary(before, after, movable, voices, refused))
 
 
@@ -134,12 +156,123 @@ def fault_weight(kind: str, options: FixOptions) -> float:
     }[kind]
 
 
-def _better(report: CheckReport, than: CheckReport, options: FixOptions) -> bool:
-    """Fewer faults or lighter ones, and more of neither."""
-    count, best_count = len(report.faults), len(than.faults)
-    weight = sum(fault_weight(f.kind, options) for f in report.faults)
-    best_weight = sum(fault_weight(f.kind, options) for f in than.faults)
+def _better(kinds: Counter, than: Counter, options: FixOptions) -> bool:
+    """Fewer faults or lighter ones, and more of neither (faults counted by kind)."""
+    count, best_count = sum(kinds.values()), sum(than.values())
+    weight = sum(kinds[kind] * fault_weight(kind, options) for kind in KINDS)
+    best_weight = sum(than[kind] * fault_weight(kind, options) for kind in KINDS)
     return count <= best_count and weight <= best_weight and (count, weight) != (best_count, best_weight)
+
+
+class _LocalCheck:
+    """The checker's faults near one re-voiced stretch, under fixed keys.
+
+    Re-voicing the verticalities ``first..last`` changes only the notes of the
+    movable voices sounding there (a held note keeps its pitch, so they start and
+    end inside the stretch). Their faults of motion and spacing lie at those
+    verticalities and the next one; their neighbours' passing or not, and so the
+    harmony, changes over the neighbours' notes too; and a leading tone or seventh
+    sounding over a changed harmony is judged where the next note starts. ``window``
+    gives the ticks where those faults lie and the notes the checker must see to
+    judge them as it would over the whole piece: every note sounding there, back to
+    the start of the notes that resolve there, and one more note either side in
+    each voice (whether a note passes depends on its neighbours)."""
+
+    def __init__(self, voices: Voices, slices: Slices, movable: list[int], keys, options: CheckOptions):
+        self.voices, self.slices, self.movable, self.keys, self.options = voices, slices, movable, keys, options
+        self.starts = [[n.start for n in part.notes] for part in voices.parts]
+        self.ends = [list(itertools.accumulate((n.end for n in part.notes), max)) for part in voices.parts]
+        self.spans: list[list[tuple[int, int] | None]] = [[None] * len(part.notes) for part in voices.parts]
+        for v, row in enumerate(slices.note_index):  # the verticalities each note sounds at
+            for k, i in enumerate(row):
+                if i is not None:
+                    span = self.spans[v][i]
+                    self.spans[v][i] = (k, k) if span is None else (span[0], k)
+
+    def _overlapping(self, v: int, lo: int, hi: int, closed: bool = True) -> tuple[int, int]:
+        """The notes of voice ``v`` sounding in [lo, hi] (or [lo, hi)), as an index range."""
+        if closed:
+            return bisect_left(self.ends[v], lo), bisect_right(self.starts[v], hi)
+        return bisect_right(self.ends[v], lo), bisect_left(self.starts[v], hi)
+
+    def window(self, first: int, last: int) -> tuple[int, int, list[tuple[int, int]]]:
+        """(first tick, last tick) of the faults the stretch can change, and per voice
+        the notes (an index range) the checker must see to judge them."""
+        ticks, count = self.slices.ticks, len(self.voices.parts)
+        low = ticks[first]
+        high = ticks[last + 1] if last + 1 < len(ticks) else self.voices.end_tick()
+        changed_low, changed_high = low, high
+        for v in self.movable:  # the changed notes and their neighbours
+            a, b = self._overlapping(v, low, high, closed=False)
+            if a < b:
+                a, b = max(0, a - 1), min(len(self.starts[v]), b + 1)
+                changed_low, changed_high = min(changed_low, self.starts[v][a]), max(changed_high, self.ends[v][b - 1])
+        last_tick = changed_high  # a note sounding over the change is judged where the next one starts
+        for v in range(count):
+            a, b = self._overlapping(v, changed_low, changed_high, closed=False)
+            if a < b:
+                last_tick = max(last_tick, self.ends[v][b - 1])
+        k = bisect_left(ticks, changed_low)
+        context = ticks[k - 1] if k > 0 else changed_low  # the verticality before: motion into the first
+        for v in range(count):  # back to the start of every note resolving in the window
+            a, b = self._overlapping(v, context, last_tick)
+            if a < b:
+                context = min(context, self.starts[v][a])
+        ranges = []
+        for v in range(count):
+            a, b = self._overlapping(v, context, last_tick)
+            ranges.append((max(0, a - 1), min(len(self.starts[v]), b + 1)))
+        return changed_low, last_tick, ranges
+
+    def parts(self, rows, ranges: list[tuple[int, int]] | None = None) -> list[Part]:
+        """The voices with the movable ones sung as ``rows`` (a pitch per voice per
+        verticality) says: every note, or those of ``ranges``."""
+        out = []
+        for v, part in enumerate(self.voices.parts):
+            a, b = ranges[v] if ranges else (0, len(part.notes))
+            if v not in self.movable:
+                out.append(Part(part.name, part.notes[a:b]))
+            else:
+                out.append(Part(part.name, [piece for i in range(a, b) for piece in self._pieces(v, i, rows)]))
+        return out
+
+    def _pieces(self, v: int, i: int, rows) -> list[VNote]:
+        """Note ``i`` of voice ``v`` as ``rows`` sings it: one note while the pitch holds."""
+        if self.spans[v][i] is None:
+            return []  # never sounds at a verticality (shorter than the grid)
+        note, ticks = self.voices.parts[v].notes[i], self.slices.ticks
+        pieces: list[VNote] = []
+        for k in range(self.spans[v][i][0], self.spans[v][i][1] + 1):
+            pitch = int(rows[k][v])
+            end = min(note.end, ticks[k + 1]) if k + 1 < len(ticks) else note.end
+            if pieces and pieces[-1].pitch == pitch:
+                pieces[-1] = VNote(pieces[-1].start, end, pitch)
+            else:
+                pieces.append(VNote(ticks[k], end, pitch))
+        return pieces
+
+    def kinds(self, rows, window: tuple[int, int, list[tuple[int, int]]] | None = None) -> Counter:
+        """The faults, by kind, the checker finds in the window (or the whole piece) with
+        the movable voices sung as ``rows``: ``check_voices``'s rules, under the keys given."""
+        low, high, ranges = window if window else (-1, self.voices.end_tick(), None)
+        voices = self.voices.with_parts(self.parts(rows, ranges))
+        slices, options, count = Slices(voices, self.options.grid_ticks), self.options, len(voices.parts)
+        found: Counter = Counter()
+
+        def add(kind: str, k: int, who, detail: str, tick: int | None = None) -> None:
+            if low <= (slices.ticks[k] if tick is None else tick) <= high:
+                found[kind] += 1
+
+        first, stop = bisect_left(slices.ticks, low), bisect_right(slices.ticks, high)
+        for k in range(max(1, first), stop):
+            _check_pairs(slices, k, count, options.kinds, options, add)
+        for k in range(first, stop):
+            _check_vertical(slices, k, count, options.kinds, options, add)
+        if "range" in options.kinds:
+            _check_ranges(voices, options, add)
+        if options.kinds & {"unresolved_leading_tone", "unresolved_seventh"}:
+            _check_resolutions(slices, self.keys, options.kinds, add)
+        return found
 
 
 def _resolution_rules(slices: Slices, keys, count: int) -> list[tuple[int, int, int]]:
@@ -311,30 +444,6 @@ def _range(name: str, pitch: int, table: dict[str, tuple[int, int]]) -> tuple[in
         low, high = table[name]
         return min(low, pitch), max(high, pitch)
     return pitch - 12, pitch + 12
-
-
-def _rebuild(voices: Voices, slices: Slices, chosen, movable: list[int]) -> list[Part]:
-    parts = []
-    ticks = slices.ticks
-    for v, part in enumerate(voices.parts):
-        if v not in movable:
-            parts.append(Part(part.name, list(part.notes)))
-            continue
-        notes: list[VNote] = []
-        for k, tick in enumerate(ticks):
-            idx = slices.note_index[v][k]
-            if idx is None:
-                continue
-            original = part.notes[idx]
-            pitch = int(chosen[k][v])
-            end = min(original.end, ticks[k + 1]) if k + 1 < len(ticks) else original.end
-            start = tick
-            if notes and notes[-1].end == start and notes[-1].pitch == pitch and idx == slices.note_index[v][k - 1]:
-                notes[-1] = VNote(notes[-1].start, end, pitch)
-            else:
-                notes.append(VNote(start, end, pitch))
-        parts.append(Part(part.name, notes))
-    return parts
 
 
 def _summary(before: CheckReport, after: CheckReport, movable: list[int], voices: Voices,
