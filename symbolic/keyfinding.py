@@ -10,6 +10,8 @@ without music21.
 
 from __future__ import annotations
 
+import bisect
+
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -72,7 +74,7 @@ def bar_histograms(voices: Voices, starts: list[int], bass_weight: float = 1.0) 
     for v, part in enumerate(voices.parts):
         weight = 1.0 + (bass_weight if v == lowest and lowest > 0 else 0.0)
         for note in part.notes:
-            i = max(0, np.searchsorted(bounds, note.start, side="right") - 1)
+            i = max(0, bisect.bisect_right(bounds, note.start) - 1)
             while i < len(starts) and bounds[i] < note.end:
                 overlap = min(note.end, bounds[i + 1]) - max(note.start, bounds[i])
                 if overlap > 0:
