@@ -59,8 +59,9 @@ def velocity_around(notes: np.ndarray, tpq: int, beats_per_bar: float) -> np.nda
 def loudness_around(notes: np.ndarray, tpq: int, beats_per_bar: float) -> np.ndarray:
     """Per note (rows time, duration, pitch, velocity, by onset), how loud the music is
     there: in each quarter note, the mean velocity of the loudest ``LOUDEST`` of the notes
-    sounding in it, struck there or held into it (at least one: a tune's held note keeps
-    its loudness over the chords struck under it); then, per note, the median of that
+    sounding in it, struck there or held into it for up to a bar (at least one: a tune's
+    held note keeps its loudness over the chords struck under it; a pedalled chord held for
+    bars does not keep a quiet tune loud); then, per note, the median of that
     over the quarters that sound within half a bar either side. A median keeps a sudden
     change where it happens (p to f on the bar line, not a ramp across the bar before)
     and passes over a lone accent."""
@@ -69,6 +70,7 @@ def loudness_around(notes: np.ndarray, tpq: int, beats_per_bar: float) -> np.nda
     step = max(tpq, 1)
     first = notes[:, 0] // step
     last = np.maximum(notes[:, 0] + np.maximum(notes[:, 1], 1) - 1, notes[:, 0]) // step
+    last = np.minimum(last, first + max(1, int(np.ceil(beats_per_bar))) - 1)  # held for a bar at most
     sounding: dict[int, list[float]] = {}
     for a, b, velocity in zip(first.tolist(), last.tolist(), notes[:, 3].tolist()):
         for quarter in range(a, b + 1):

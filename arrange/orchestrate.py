@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import bisect
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -510,10 +511,12 @@ def _one_note_per_pitch(placed: list[Placed]) -> tuple[list[Placed], int]:
     """No part sounds one pitch twice at once (a MIDI channel has one note per key: the
     first note-off would silence both). Two notes of a part struck together on one
     pitch become one, the source note kept at the longer length; a note still held
-    when the part strikes its pitch again is cut there. Returns (notes, how many changed)."""
+    when the part strikes its pitch again is cut there; a doubling of a note merged away
+    doubles the note it was merged into. Returns (notes, how many changed)."""
     order = sorted(range(len(placed)), key=lambda k: (placed[k].part, placed[k].pitch, placed[k].time,
                                                        placed[k].source < 0, k))
     gone: set[int] = set()
+    into: dict[int, Placed] = {}  # id of a note merged away -> the note it was merged into
     changed = 0
     last: Placed | None = None
     for k in order:
@@ -526,10 +529,15 @@ def _one_note_per_pitch(placed: list[Placed]) -> tuple[list[Placed], int]:
         if last.time == note.time:
             last.duration = max(last.duration, note.duration)
             gone.add(k)
+            into[id(note)] = last
         else:
             last.duration = note.time - last.time
             last = note
-    return [p for k, p in enumerate(placed) if k not in gone], changed
+    kept = [p for k, p in enumerate(placed) if k not in gone]
+    for p in kept:
+        if p.doubles is not None and id(p.doubles) in into:
+            p.doubles = into[id(p.doubles)]
+    return kept, changed
 
 
 def _placement_report(counts: dict[str, int], ensemble: str) -> list[str]:
@@ -582,11 +590,15 @@ def bar_lines(score: symusic.Score) -> list[int]:
 
 
 def bar_quarters(score: symusic.Score) -> float:
-    """The first bar's length in quarters (4 without a time signature)."""
-    if len(score.time_signatures):
-        ts = score.time_signatures[0]
-        return ts.numerator * 4 / ts.denominator
-    return 4.0
+    """The length in quarters of the bars that take up most of the score (4 without a time
+    signature): a pickup written as a bar of 1/4 does not make every bar a quarter long."""
+    lines = bar_lines(score)
+    lengths = Counter(b - a for a, b in zip(lines, lines[1:]))
+    if not lengths:
+        ts = score.time_signatures[0] if len(score.time_signatures) else None
+        return ts.numerator * 4 / ts.denominator if ts else 4.0
+    most = max(lengths.items(), key=lambda kv: (kv[0] * kv[1], kv[0]))[0]
+    return most / score.tpq
 
 
 def _key_pcs(notes: np.ndarray) -> tuple[int, int]:

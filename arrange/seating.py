@@ -27,7 +27,8 @@ once), as they place every note of a reduction.
   Alto, Tenor and Bass plays on violins I and II, violas and cellos, the basses doubling),
   the parts reaching their notes, each its lane's part where it can (the lane most of its
   notes were separated into). Where there are more such lines than free parts, a line
-  shares the part reaching most of its notes.
+  shares the part of the line above it; where no part is free, the part reaching most
+  of its notes.
 
 Doublings go around the parts of a track's own instrument (the lanes may still place a
 note there that nothing else can play).
@@ -51,6 +52,9 @@ LINE_ALONE = 0.9
 # a part reaching this share of a line's notes reaches it as well as one reaching them all:
 # the alto's one F sharp 3 under the violins' G does not send the alto to the violas
 REACH_ENOUGH = 0.95
+# what sharing a part with the line above costs a line without an instrument of its own
+# (``_in_order``): more than leaving its lane, less than a note its part cannot reach
+SHARED = 50.0
 # a bass: double bass, bass voice or bass guitar? (as ``sections`` does, left to the program)
 _AMBIGUOUS = {"bass"}
 
@@ -142,10 +146,10 @@ def seat_tracks(ensemble: Ensemble, names: list[str], programs: list[int], notes
                      key=lambda t: (-float(np.median(notes[tracks == t, 2])), t))  # top line first
     lane_of = {t: lane_parts[int(np.bincount(lanes[tracks == t]).argmax())] for t in orphans}
     free = sorted((i for i in main if i not in _taken(seats)), key=lambda i: (-ensemble.parts[i].centre, i))
-    if orphans and len(orphans) <= len(free):
+    if orphans and free:
         for t, part in zip(orphans, _in_order(ensemble, free, [(notes[tracks == t, 2], lane_of[t]) for t in orphans])):
             seats[t] = Seat((part,), False)
-    for t in orphans:
+    for t in orphans:  # every part of the main section taken by a track with its instrument
         if t not in seats:
             seats[t] = Seat((_free_part(ensemble, main, notes[tracks == t, 2], lane_of[t], _taken(seats)),), False)
     # a chord track's parts a line sits on come last: the line keeps its part to itself
@@ -163,29 +167,32 @@ def _taken(seats: dict[int, Seat], lines: dict[int, bool] | None = None) -> set[
 
 
 def _in_order(ensemble: Ensemble, parts: list[int], lines: list[tuple[np.ndarray, int]]) -> list[int]:
-    """Parts for lines no instrument of their own plays, top line first, each on its own
-    part and in the parts' order top to bottom (a chorale's alto under its soprano, its
-    tenor under the alto): of those orders, the one where the parts reach the most notes
-    (``REACH_ENOUGH`` of a line's counts as all), then where most lines keep their lane's
-    part (``lines``: (pitches, lane part) each), then where the parts' centres lie nearest
-    the lines' median pitches. ``parts`` runs top to bottom, at least one per line."""
+    """Parts for lines no instrument of their own plays, top line first, in the parts'
+    order top to bottom (a chorale's alto under its soprano, its tenor under the alto),
+    each line on a part of its own while there are parts enough (a line shares the part of
+    the line above it only at a cost, ``SHARED``): of those orders, the one where the
+    parts reach the most notes (``REACH_ENOUGH`` of a line's counts as all), then where
+    most lines keep their lane's part (``lines``: (pitches, lane part) each), then where
+    the parts' centres lie nearest the lines' median pitches. ``parts`` runs top to bottom."""
     def cost(line: int, part: int) -> float:
         pitches, lane_part = lines[line]
         short = max(0, int(np.ceil(REACH_ENOUGH * len(pitches))) - _reached(ensemble, part, pitches))
         return 1000.0 * short + 10.0 * (part != lane_part) + abs(ensemble.parts[part].centre - float(np.median(pitches))) / 12
     m, n = len(lines), len(parts)
-    best = np.full((m + 1, n + 1), np.inf)
-    best[0, :] = 0.0
-    for j in range(1, m + 1):
-        for k in range(j, n + 1):  # line j - 1 on part k - 1, or on a part before it
-            best[j, k] = min(best[j, k - 1], best[j - 1, k - 1] + cost(j - 1, parts[k - 1]))
-    chosen, k = [], n
-    for j in range(m, 0, -1):
-        while best[j, k] == best[j, k - 1]:  # the latest part that line j - 1 can take
-            k -= 1
-        chosen.append(parts[k - 1])
-        k -= 1
-    return chosen[::-1]
+    # best[j, k]: lines 0..j seated in order, line j on parts[k]; came[j, k]: line j - 1's part
+    best, came = np.full((m, n), np.inf), np.zeros((m, n), np.int64)
+    best[0] = [cost(0, parts[k]) for k in range(n)]
+    for j in range(1, m):
+        for k in range(n):
+            above = [(best[j - 1, q] + (SHARED if q == k else 0.0), q) for q in range(k + 1)]
+            value, came[j, k] = min(above)
+            best[j, k] = value + cost(j, parts[k])
+    k = int(np.argmin(best[m - 1]))  # the topmost part among equals
+    chosen = [k]
+    for j in range(m - 1, 0, -1):
+        k = int(came[j, k])
+        chosen.append(k)
+    return [parts[k] for k in reversed(chosen)]
 
 
 def _free_part(ensemble: Ensemble, candidates: list[int], pitches: np.ndarray, lane_part: int,

@@ -200,3 +200,14 @@ def test_a_key_window_spans_exactly_its_bars(monkeypatch):
         keyfinding.bar_keys(voices, keyfinding.KeyOptions(window_bars=bars))
         before, after = (bars - 1) // 2, bars // 2  # an even window reaches one bar further ahead
         assert seen[-1][5] == pytest.approx(hist[5 - before:5 + after + 1].sum(axis=0))
+
+
+def test_bar_lines_follow_every_time_signature():
+    from scorefarm.symbolic.voices import bar_starts_of
+
+    assert bar_starts_of([(0, 4, 4)], 480, 4 * 1920) == [0, 1920, 3840, 5760]
+    # a pickup written as a bar of 1/4, then 4/4
+    assert bar_starts_of([(0, 1, 4), (480, 4, 4)], 480, 480 + 2 * 1920) == [0, 480, 2400]
+    # 4/4 before a first signature that stands late; 6/8 bars of a dotted half
+    assert bar_starts_of([(3840, 6, 8)], 480, 3840 + 2 * 1440) == [0, 1920, 3840, 5280]
+    assert bar_starts_of([], 480, 100) == [0]

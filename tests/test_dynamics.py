@@ -52,3 +52,12 @@ def test_a_held_tune_note_keeps_its_loudness_over_the_chords_under_it():
         notes += [(float(beat), 1.0, pitch, 46) for pitch in (55, 60, 64)]
     levels = dynamic_levels(rows(notes), 480)
     assert {LEVELS[k] for k in levels} == {"mp"}
+
+
+def test_a_chord_held_for_bars_does_not_keep_a_quiet_tune_loud():
+    # a pedalled chord at 110 held three bars under a tune at 40: loud for its first bar only
+    notes = [(0.0, 12.0, pitch, 110) for pitch in (48, 55, 64)]
+    notes += [(float(beat), 1.0, 72 + beat % 3, 40) for beat in range(12)]
+    levels = dynamic_levels(rows(notes), 480)
+    tune = [LEVELS[k] for k, (_, _, pitch, _) in zip(levels, sorted(notes)) if pitch >= 72]
+    assert tune[-4:] == ["p"] * 4  # bar 3: the tune's own level (40)

@@ -109,3 +109,19 @@ def test_a_sudden_change_keeps_its_marks_and_no_hairpin(make_score):
     violins = _parse(orchestrate(score, OrchestrateOptions(ensemble="strings"))).parts[0]
     assert [d.value for d in violins.recurse().getElementsByClass(music21.dynamics.Dynamic)] == ["p", "f"]
     assert not list(violins.spannerBundle.getByClass(music21.dynamics.DynamicWedge))
+
+
+def test_hairpins_count_bars_after_a_pickup(make_score):
+    import symusic
+
+    # a pickup written as a bar of 1/4, then the crescendo above: still one hairpin, p < ff
+    notes = [(0.0, 1.0, 71, 40)]
+    for beat in range(64):
+        notes.append((1.0 + beat, 1.0, (72, 74, 76, 77)[beat % 4], 40 + 6 * min(beat // 4, 12)))
+        notes += [(1.0 + beat, 1.0, pitch, 40) for pitch in (55, 60, 64)]
+    score = make_score(notes)
+    score.time_signatures.clear()
+    score.time_signatures.extend([symusic.TimeSignature(0, 1, 4), symusic.TimeSignature(480, 4, 4)])
+    violins = _parse(orchestrate(score, OrchestrateOptions(ensemble="strings"))).parts[0]
+    assert [d.value for d in violins.recurse().getElementsByClass(music21.dynamics.Dynamic)] == ["p", "ff"]
+    assert len([w for w in violins.spannerBundle if isinstance(w, music21.dynamics.Crescendo)]) == 1

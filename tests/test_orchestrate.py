@@ -779,7 +779,8 @@ def test_a_doubling_is_struck_as_the_note_it_doubles(make_score):
     notes += [(4 * bar, 3.9, pitch, 100) for bar in range(4) for pitch in (62, 65, 69, 74)]
     result = orchestrate(make_score(notes), OrchestrateOptions(ensemble="full-orchestra"))
     struck = {"staccato", "spiccato", "pizzicato", "accent", "marcato", "tremolo"}
-    pairs = [(p, p.doubles) for p in result.placed if p.doubles is not None and p.doubles in result.placed]
+    kept = {id(p) for p in result.placed}
+    pairs = [(p, p.doubles) for p in result.placed if p.doubles is not None and id(p.doubles) in kept]
     winds = [(p, q) for p, q in pairs if result.ensemble.parts[p.part].instrument.section in ("woodwinds", "brass")]
     assert pairs and winds
     for doubling, source in pairs:
@@ -789,7 +790,33 @@ def test_a_doubling_is_struck_as_the_note_it_doubles(make_score):
                                                                         source.articulation} & struck)
     for doubling, source in winds:  # no pizzicato or spiccato in the winds: a staccato
         expected = {"pizzicato": "staccato", "spiccato": "staccato"}.get(source.articulation, source.articulation)
-        if source.articulation in struck:
-            assert doubling.articulation in (expected, "accent")
+        if source.articulation == "marcato":
+            brass = result.ensemble.parts[doubling.part].instrument.section == "brass"
+            assert doubling.articulation == ("marcato" if brass else "accent")
+        elif source.articulation in struck:
+            assert doubling.articulation == expected
         else:
             assert doubling.articulation not in struck
+
+
+def test_more_lines_than_parts_still_sit_in_order(make_score):
+    # six voices on named tracks for five string parts: one part takes two lines, and no
+    # line sits above the line over it
+    voices = {"Soprano 1": 79, "Soprano 2": 76, "Alto": 72, "Tenor": 64, "Baritone": 57, "Bass": 45}
+    score = multitrack(make_score, [(name, 0, [(beat, 0.95, top - (beat % 3), 80) for beat in range(16)])
+                                    for name, top in voices.items()])
+    result = orchestrate(score, OrchestrateOptions(ensemble="strings"))
+    seated = next(n for n in result.notes if n.startswith("tracks seated: "))
+    order = [p.label for p in result.ensemble.parts]
+    parts = [order.index(entry.split(" on ")[1]) for entry in seated[len("tracks seated: "):].split("; ")]
+    assert parts == sorted(parts) and len(set(parts)) == 5
+
+
+def test_a_doubling_of_a_merged_note_follows_the_note_it_was_merged_into():
+    from scorefarm.arrange.orchestrate import Placed, _one_note_per_pitch
+
+    first = Placed(0, 480, 60, 80, 0, 0, "melody", 3)
+    twin = Placed(0, 240, 60, 80, 0, 1, "melody", 3)  # struck with it on the same part: merged
+    doubling = Placed(0, 240, 72, 74, 1, -1, "melody", 3, doubles=twin)
+    kept, changed = _one_note_per_pitch([first, twin, doubling])
+    assert changed == 1 and twin not in kept and doubling.doubles is first
