@@ -103,8 +103,7 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
     done: Counter = Counter()
     bar = round(tpq * beats_per_bar)
     sources = [p for p in placed if p.source >= 0]
-    end = max((p.time + p.duration for p in sources), default=0) + 1
-    bars = _Bars(bar_starts if bar_starts is not None else list(range(0, end + bar, max(bar, 1))))
+    bars = _Bars(bar_starts) if bar_starts is not None else _Bars.every(bar, sources)
     passages = _Passages(sources, bar, bars)
     fast = _fast_bars(sources, tpq, bars)
     for note in sources:
@@ -152,6 +151,12 @@ class _Bars:
 
     def __init__(self, starts: list[int]):
         self.starts = list(starts) or [0]
+
+    @classmethod
+    def every(cls, bar: int, notes: list) -> "_Bars":
+        """Bars of ``bar`` ticks from 0 past the end of ``notes``: a score without bar lines."""
+        end = max((n.time + max(n.duration, 1) for n in notes), default=0)
+        return cls(list(range(0, end + bar + 1, max(bar, 1))))
 
     def index(self, tick: int) -> int:
         return max(0, bisect.bisect_right(self.starts, tick) - 1)
@@ -217,8 +222,7 @@ class _Passages:
 
     def __init__(self, sources: list, bar: int, bars: _Bars | None = None):
         self.bar = bar  # a bar's length: the window either side of a note
-        self.bars = bars if bars is not None else _Bars(list(range(0, max((n.time for n in sources), default=0)
-                                                                    + bar + 1, max(bar, 1))))
+        self.bars = bars if bars is not None else _Bars.every(bar, sources)
         self.struck = Counter(note.time for note in sources)
         self.lines: dict[str, tuple[list[int], list[int]]] = {}
         for note in sorted(sources, key=lambda n: (n.time, n.pitch)):
