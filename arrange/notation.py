@@ -141,7 +141,7 @@ def musicxml_bytes(orchestration, title: str = "") -> bytes:
     from music21 import instrument, interval, metadata, stream
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
-    from .orchestrate import bar_quarters, percussion_notes
+    from .orchestrate import bar_lines, bar_quarters, percussion_notes
 
     source, tpq = orchestration.source, orchestration.source.tpq
     score = stream.Score()
@@ -155,6 +155,7 @@ def musicxml_bytes(orchestration, title: str = "") -> bytes:
     kit_at = next((i for i, p in enumerate(parts) if p.instrument.section == "percussion"), len(parts))
     tonic, mode = _concert_key(orchestration)
     end = _score_end(orchestration, tpq)
+    lines = [Fraction(tick, tpq) for tick in bar_lines(source)]  # in quarters
     staves: list[tuple[int | None, list]] = [(index, by_part.get(index, [])) for index in range(len(parts))]
     if kit:
         staves.insert(kit_at, (None, kit))
@@ -175,16 +176,18 @@ def musicxml_bytes(orchestration, title: str = "") -> bytes:
             player.transposition = interval.Interval(inst.transposition)
         m21part.insert(0, player)
         written_key = None if unpitched else _key_for((tonic - inst.transposition) % 12, mode)
-        _fill(m21part, notes, inst, tpq, source, written_key, end, first=number == 0)
+        _fill(m21part, notes, inst, tpq, source, written_key, end, lines, first=number == 0)
         score.insert(0, m21part)
     with contextlib.redirect_stderr(io.StringIO()):  # music21 warns once per part past 15 MIDI channels
         data = GeneralObjectExporter(score).parse()
     return re.sub(rb"\s*<encoding-date>[^<]*</encoding-date>", b"", data)
 
 
-def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fraction, *, first: bool) -> None:
+def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fraction, lines: list[Fraction], *,
+          first: bool) -> None:
     """One staff: clef, key (``written_key``, None for percussion), the tempi (on the
-    first), time signatures, notes with their marks, rests up to ``end``."""
+    first), time signatures, notes with their marks, rests up to ``end`` (``lines``: the
+    bar lines, in quarters)."""
     from music21 import articulations, chord, clef, dynamics, expressions, meter, note, percussion, tempo
 
     unpitched = inst is None or inst.unpitched
@@ -202,9 +205,6 @@ def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fracti
     changes: list = []  # (bar index, level, element, onset) where the part's dynamic level changes
     struck: list = []  # (onset, element) of every chord, note or stroke, in order
     reached = Fraction(0)
-    from .orchestrate import bar_lines
-
-    lines = [Fraction(tick, tpq) for tick in bar_lines(source)]
 
     def bar_of(onset: Fraction) -> int:
         return max(0, bisect.bisect_right(lines, onset) - 1)
