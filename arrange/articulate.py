@@ -15,6 +15,11 @@ Per part, in time order, each note gets one articulation (first rule that holds)
   note, a fifth or less away;
 * sustain — everything else (the long, default articulation of sample libraries).
 
+A wind or brass part that doubles others breathes (``breathe``): past ``BREATH_AFTER``
+seconds without a gap of ``BREATH_GAP``, the longest doubled note (chord) of the
+stretch's second half is cut short by an eighth, where the player takes a breath. The
+notes of a sketch's own wind track are never cut: its composer phrased them.
+
 ``gm_rendering`` turns an articulation into what General MIDI can do: length,
 velocity, and the instrument's GM program variant (pizzicato strings 45, tremolo
 strings 44) where the catalogue names one.
@@ -55,6 +60,13 @@ def seconds_per_tick(score, ticks: np.ndarray) -> np.ndarray:
     return 60.0 / (qpm[at] * score.tpq)
 
 
+# seconds a wind or brass player doubling a line plays on before taking a breath, and the
+# gap that is a breath already: a project choice for phrases of about two to four bars at
+# film tempi (wind players breathe at phrase ends; a doubling that never rests is unplayable)
+BREATH_AFTER = 8.0
+BREATH_GAP = 0.3
+
+
 def articulate(ensemble, placed: list, score) -> None:
     """Set ``articulation`` and ``program`` on every placed note, part by part; then a
     doubling takes the articulation of the note it doubles, as far as its instrument
@@ -69,10 +81,53 @@ def articulate(ensemble, placed: list, score) -> None:
         _articulate_part(ensemble.parts[part_index].instrument, notes, score, tpq)
     articulated = {id(note) for note in placed}
     for note in placed:
-        instrument = ensemble.parts[note.part].instrument
         if note.doubles is not None and id(note.doubles) in articulated:
-            note.articulation = _as_doubled(instrument, note.doubles.articulation, note.articulation)
-        note.program = instrument.variants.get(note.articulation, -1)
+            note.articulation = _as_doubled(ensemble.parts[note.part].instrument, note.doubles.articulation,
+                                            note.articulation)
+    for part_index, notes in by_part.items():
+        instrument = ensemble.parts[part_index].instrument
+        if instrument.section in ("woodwinds", "brass"):
+            breathe(notes, score, tpq)
+        for note in notes:
+            note.program = instrument.variants.get(note.articulation, -1)
+
+
+def breathe(notes: list, score, tpq: int) -> int:
+    """Cut one doubled note (or chord) of a wind or brass part short by an eighth, a
+    breath, wherever the part plays on past ``BREATH_AFTER`` seconds without a gap of
+    ``BREATH_GAP``: the longest of the stretch's second half, the latest of equals.
+    ``notes``: the part's notes in time order. Returns the breaths taken."""
+    onsets = sorted({note.time for note in notes})
+    if len(onsets) < 2:
+        return 0
+    chords: dict[int, list] = {}
+    for note in notes:
+        chords.setdefault(note.time, []).append(note)
+    spt = seconds_per_tick(score, np.asarray(onsets, np.int64))
+    clock = np.concatenate([[0.0], np.cumsum(np.diff(onsets) * spt[:-1])])  # seconds at each onset
+    breaths, start = 0, 0  # the stretch runs from onsets[start]
+    for k in range(1, len(onsets)):
+        end = max(n.time + n.duration for n in chords[onsets[k - 1]])
+        if (onsets[k] - end) * spt[k - 1] >= BREATH_GAP:
+            start = k
+            continue
+        if clock[k] - clock[start] <= BREATH_AFTER:
+            continue
+        half = clock[start] + (clock[k] - clock[start]) / 2
+        choices = [j for j in range(start, k) if clock[j] >= half
+                   and all(n.source < 0 for n in chords[onsets[j]])
+                   and min(n.duration for n in chords[onsets[j]]) >= tpq // 4]
+        if not choices:
+            start = k
+            continue
+        j = max(choices, key=lambda j: (min(n.duration for n in chords[onsets[j]]), j))
+        for note in chords[onsets[j]]:
+            note.duration -= min(tpq // 2, note.duration // 2)
+            if note.articulation in ("legato", "tenuto"):
+                note.articulation = "sustain"
+        breaths += 1
+        start = j + 1
+    return breaths
 
 
 # what winds and brass play for a string articulation they do not have

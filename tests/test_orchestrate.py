@@ -820,3 +820,29 @@ def test_a_doubling_of_a_merged_note_follows_the_note_it_was_merged_into():
     doubling = Placed(0, 240, 72, 74, 1, -1, "melody", 3, doubles=twin)
     kept, changed = _one_note_per_pitch([first, twin, doubling])
     assert changed == 1 and twin not in kept and doubling.doubles is first
+
+
+def test_winds_doubling_a_line_that_never_rests_take_breaths(make_score):
+    from scorefarm.arrange.articulate import BREATH_AFTER
+
+    # mf at 60 bpm: a legato tune in half notes for 32 bars (128 s) over held chords, no rest
+    tune = [(2 * k, 2.0, (72, 74, 76, 77, 79, 77, 76, 74)[k % 8], 84) for k in range(64)]
+    chords = [(4 * bar, 4.0, pitch, 70) for bar in range(32) for pitch in (53, 57, 60)]
+    score = make_score(tune + chords, bpm=60)
+    result = orchestrate(score, OrchestrateOptions(ensemble="full-orchestra"))
+    labels = [p.label for p in result.ensemble.parts]
+    winds = {}
+    for p in result.placed:
+        if result.ensemble.parts[p.part].instrument.section in ("woodwinds", "brass"):
+            winds.setdefault(labels[p.part], []).append(p)
+    assert winds
+    for label, notes in winds.items():
+        notes.sort(key=lambda n: n.time)
+        start, end = notes[0].time, notes[0].time + notes[0].duration
+        for note in notes[1:]:
+            if note.time - end >= 0.3 * 480:  # a breath (60 bpm: 480 ticks a second)
+                start = note.time
+            end = max(end, note.time + note.duration)
+            assert (end - start) / 480 <= BREATH_AFTER + 4, label  # the longest note it could run on with
+    sources = [p for p in result.placed if p.source >= 0]
+    assert sorted(p.duration for p in sources if p.pitch >= 72) == [int(2.0 * 480)] * 64  # the tune itself is whole
