@@ -17,7 +17,8 @@ Per part, in time order, each note gets one articulation (first rule that holds)
 
 A wind or brass part that doubles others breathes (``breathe``): past ``BREATH_AFTER``
 seconds without a gap of ``BREATH_GAP``, the longest doubled note (chord) of the
-stretch's second half is cut short by an eighth, where the player takes a breath. The
+stretch's second half is cut short by an eighth (a shorter note by half), where the
+player takes a breath. The
 notes of a sketch's own wind track are never cut: its composer phrased them.
 
 ``gm_rendering`` turns an articulation into what General MIDI can do: length,
@@ -93,9 +94,10 @@ def articulate(ensemble, placed: list, score) -> None:
 
 
 def breathe(notes: list, score, tpq: int) -> int:
-    """Cut one doubled note (or chord) of a wind or brass part short by an eighth, a
-    breath, wherever the part plays on past ``BREATH_AFTER`` seconds without a gap of
-    ``BREATH_GAP``: the longest of the stretch's second half, the latest of equals.
+    """Cut one doubled note (or chord) of a wind or brass part short by an eighth (a
+    note under a quarter by half its length), a breath, wherever the part plays on past
+    ``BREATH_AFTER`` seconds without a gap of ``BREATH_GAP``: the longest of the
+    stretch's second half, the latest of equals.
     ``notes``: the part's notes in time order. Returns the breaths taken."""
     onsets = sorted({note.time for note in notes})
     if len(onsets) < 2:

@@ -110,8 +110,7 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
         end = note.time + max(note.duration, 1)
         playing = {note.part}
         for rule in RULES:
-            if not _takes(rule, note, tpq, bars, fast) or rule.takes == "stabs" and not passages.stab(note, tpq) \
-                    or rule.takes == "pedals" and not passages.pedals(note):
+            if not _takes(rule, note, tpq, bars, fast, passages):
                 continue
             candidates = [i for k in rule.kinds for i in by_kind[k] if i not in playing]
             target = _first_fit(parts, occupancy, candidates, note.pitch, rule.shifts, note.time, end, sounding,
@@ -170,14 +169,16 @@ class _Bars:
         return self.starts[k], self.starts[k + 1] if k + 1 < len(self.starts) else 1 << 62
 
 
-def _takes(rule: Rule, note, tpq: int, bars: _Bars, fast: set[tuple[str, int]]) -> bool:
+def _takes(rule: Rule, note, tpq: int, bars: _Bars, fast: set[tuple[str, int]], passages: "_Passages") -> bool:
     """Whether ``rule`` doubles the placed source ``note`` (``fast``: ``_fast_bars``)."""
     if note.role not in rule.roles or not rule.lowest <= note.level <= rule.highest or note.pitch >= rule.below:
         return False
     if rule.takes == "held":
         return note.duration >= tpq
     if rule.takes == "stabs":
-        return note.duration < tpq
+        return note.duration < tpq and passages.stab(note, tpq)
+    if rule.takes == "pedals":
+        return passages.pedals(note)
     if rule.takes == "breathing" and (note.role, bars.index(note.time)) in fast:
         return bars.is_downbeat(note.time) or note.duration >= tpq
     return True

@@ -34,10 +34,10 @@ LOUDEST = 0.25
 def dynamic_levels(notes: np.ndarray, tpq: int, beats_per_bar: float = 4.0,
                    tracks: np.ndarray | None = None) -> np.ndarray:
     """A dynamic level per note from the loudest velocities around it (half a bar either
-    side, ``loudness_around``), so one loud accent does not flip the texture, changed with hysteresis (``marked_levels``)
-    so a marking lasts about a bar at least. With ``tracks`` (a track index per
-    note), only the notes of a note's own track count: a sketch's loud brass stays
-    loud over its soft strings."""
+    side, ``loudness_around``), so one loud accent does not flip the texture, changed
+    with hysteresis (``marked_levels``) so a marking lasts about a bar at least. With
+    ``tracks`` (a track index per note), only the notes of a note's own track count: a
+    sketch's loud brass stays loud over its soft strings."""
     if tracks is None:
         tracks = np.zeros(len(notes), np.int16)
     levels = np.zeros(len(notes), np.int8)

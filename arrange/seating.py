@@ -177,7 +177,8 @@ def _in_order(ensemble: Ensemble, parts: list[int], lines: list[tuple[np.ndarray
     def cost(line: int, part: int) -> float:
         pitches, lane_part = lines[line]
         short = max(0, int(np.ceil(REACH_ENOUGH * len(pitches))) - _reached(ensemble, part, pitches))
-        return 1000.0 * short + 10.0 * (part != lane_part) + abs(ensemble.parts[part].centre - float(np.median(pitches))) / 12
+        centre = abs(ensemble.parts[part].centre - float(np.median(pitches)))
+        return 1000.0 * short + 10.0 * (part != lane_part) + centre / 12
     m, n = len(lines), len(parts)
     # best[j, k]: lines 0..j seated in order, line j on parts[k]; came[j, k]: line j - 1's part
     best, came = np.full((m, n), np.inf), np.zeros((m, n), np.int64)
