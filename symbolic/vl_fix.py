@@ -33,8 +33,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .voiceleading import (KINDS, CheckOptions, CheckReport, Slices, _check_pairs, _check_ranges, _check_resolutions,
-                           _check_vertical, check_voices, is_dominant, key_at, require_voices)
+from .voiceleading import KINDS, CheckOptions, CheckReport, Slices, check_voices, is_dominant, key_at, require_voices
 from .voices import Part, VNote, Voices, format_position, voice_ranges
 from .vl_cost import PenaltyWeights, motion_penalties
 from .voicing import best_path, Candidates
@@ -253,26 +252,12 @@ class _LocalCheck:
 
     def kinds(self, rows, window: tuple[int, int, list[tuple[int, int]]] | None = None) -> Counter:
         """The faults, by kind, the checker finds in the window (or the whole piece) with
-        the movable voices sung as ``rows``: ``check_voices``'s rules, under the keys given."""
+        the movable voices sung as ``rows``: ``check_voices`` on the window's notes, under
+        the keys given."""
         low, high, ranges = window if window else (-1, self.voices.end_tick(), None)
         voices = self.voices.with_parts(self.parts(rows, ranges))
-        slices, options, count = Slices(voices, self.options.grid_ticks), self.options, len(voices.parts)
-        found: Counter = Counter()
-
-        def add(kind: str, k: int, who, detail: str, tick: int | None = None) -> None:
-            if low <= (slices.ticks[k] if tick is None else tick) <= high:
-                found[kind] += 1
-
-        first, stop = bisect_left(slices.ticks, low), bisect_right(slices.ticks, high)
-        for k in range(max(1, first), stop):
-            _check_pairs(slices, k, count, options.kinds, options, add)
-        for k in range(first, stop):
-            _check_vertical(slices, k, count, options.kinds, options, add)
-        if "range" in options.kinds:
-            _check_ranges(voices, options, add)
-        if options.kinds & {"unresolved_leading_tone", "unresolved_seventh"}:
-            _check_resolutions(slices, self.keys, options.kinds, add)
-        return found
+        report = check_voices(voices, self.options, keys=self.keys)
+        return Counter(f.kind for f in report.faults if low <= f.tick <= high)
 
 
 def _resolution_rules(slices: Slices, keys, count: int) -> list[tuple[int, int, int]]:

@@ -252,8 +252,14 @@ def _beat_ticks(voices: Voices, tick: int) -> int:
 # ---------------------------------------------------------------- the checker
 
 
-def check_voices(voices: Voices, options: CheckOptions = CheckOptions()) -> CheckReport:
-    """Every fault of ``options.kinds`` in ``voices``, in time order."""
+def check_voices(voices: Voices, options: CheckOptions = CheckOptions(),
+                 keys: list[tuple[int, int, str]] | None = None) -> CheckReport:
+    """Every fault of ``options.kinds`` in ``voices``, in time order.
+
+    ``keys`` ((tick, tonic pitch class, mode), as a report's ``keys``) are the keys
+    the leading-tone and seventh rules judge by; None: ``options.key``, or the keys
+    found by windows. Giving them lets a caller that checks many versions of a
+    passage (the fixer) find them once."""
     slices = Slices(voices, options.grid_ticks)
     names = voices.names
     faults: list[Fault] = []
@@ -271,11 +277,14 @@ def check_voices(voices: Voices, options: CheckOptions = CheckOptions()) -> Chec
         _check_vertical(slices, k, count, kinds, options, add)
     if "range" in kinds:
         _check_ranges(voices, options, add)
-    keys: list[tuple[int, int, str]] = []
-    notes: list[str] = []
+    judged_by: list[tuple[int, int, str]] = []
     if kinds & {"unresolved_leading_tone", "unresolved_seventh"}:
-        keys = [(0, *options.key)] if options.key else _find_keys(voices)
-        _check_resolutions(slices, keys, kinds, add)
+        if keys is not None:
+            judged_by = keys
+        else:
+            judged_by = [(0, *options.key)] if options.key else _find_keys(voices)
+        _check_resolutions(slices, judged_by, kinds, add)
+    notes: list[str] = []
     if count < 2:
         notes.append("only one voice: nothing to check between voices")
     unranged = [name for name in names if name not in voice_ranges(options.range_table)]
@@ -285,7 +294,7 @@ def check_voices(voices: Voices, options: CheckOptions = CheckOptions()) -> Chec
                      f"not for {', '.join(unranged)}")
     order = {kind: i for i, kind in enumerate(KINDS)}
     faults.sort(key=lambda f: (f.tick, order[f.kind], f.voices, f.detail))
-    return CheckReport(names, faults, max(0, len(slices.ticks) - 1), keys, notes)
+    return CheckReport(names, faults, max(0, len(slices.ticks) - 1), judged_by, notes)
 
 
 def check_score(score, options: CheckOptions = CheckOptions(), name: str = "score") -> CheckReport:

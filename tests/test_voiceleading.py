@@ -373,14 +373,51 @@ def test_fix_judges_a_stretch_by_its_window_as_the_whole_check_would(piece, move
 
 
 def test_fix_checks_the_whole_piece_only_before_and_after(monkeypatch):
+    # the keys are found twice (the score as written and as fixed); every stretch in between is judged by the
+    # notes of its window under those keys
     from scorefarm.symbolic import vl_fix
 
     calls = []
     check = vl_fix.check_voices
-    monkeypatch.setattr(vl_fix, "check_voices", lambda *args: calls.append(1) or check(*args))
+
+    def counted(voices, options, keys=None):
+        calls.append((keys is None, sum(len(p.notes) for p in voices.parts)))
+        return check(voices, options, keys=keys)
+
+    monkeypatch.setattr(vl_fix, "check_voices", counted)
     voices, _ = planted_faults_voices()
     result = fix_voices(voices)
-    assert len(result.after.faults) < len(result.before.faults) and len(calls) == 2
+    assert len(result.after.faults) < len(result.before.faults)
+    whole = sum(len(p.notes) for p in voices.parts)
+    assert [size for finds_keys, size in calls if finds_keys] == [whole, whole]
+    assert all(size < whole for finds_keys, size in calls if not finds_keys) and len(calls) > 2
+
+
+def test_fix_of_the_planted_faults_is_as_it_was():
+    # the re-voicing the fixer chose for the planted faults (alto, tenor and, with move_bass, bass pitches),
+    # pinned when it stopped reaching into the checker's private rules
+    alto = [62, 69, 67, 65, 64, 67, 72, 69, 64, 62, 71, 67, 67, 67, 69, 67, 67, 67, 67, 67, 67, 64, 65, 64]
+    tenor = [59, 60, 64, 62, 60, 59, 64, 57, 60, 59, 67, 64, 64, 67, 65, 62, 60, 64, 60, 60, 62, 60, 59, 55]
+    bass = [43, 48, 48, 50, 48, 43, 48, 53, 48, 43, 43, 48, 48, 48, 53, 43, 48, 48, 48, 48, 43, 48, 43, 48]
+    voices, _ = planted_faults_voices()
+    for move_bass, faults_after in ((False, 5), (True, 2)):
+        result = fix_voices(voices, FixOptions(move_bass=move_bass))
+        pitches = [[n.pitch for n in part.notes] for part in result.voices.parts]
+        written = [[n.pitch for n in part.notes] for part in voices.parts]
+        assert pitches == [written[0], alto, tenor, bass if move_bass else written[3]]
+        assert (len(result.before.faults), len(result.after.faults)) == (12, faults_after)
+
+
+def test_keys_given_are_the_keys_judged_by(monkeypatch):
+    from scorefarm.symbolic import voiceleading
+
+    voices, _ = planted_faults_voices()
+    found = check_voices(voices)
+    assert check_voices(voices, keys=found.keys).faults == found.faults
+    monkeypatch.setattr(voiceleading, "_find_keys", lambda _: pytest.fail("the keys were given"))
+    f_sharp = check_voices(voices, keys=[(0, 6, "major")])
+    assert f_sharp.keys == [(0, 6, "major")]
+    assert "unresolved_leading_tone" in found.counts() and "unresolved_leading_tone" not in f_sharp.counts()
 
 
 # ---------------------------------------------------------------- one voice, many voices
