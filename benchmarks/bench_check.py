@@ -18,10 +18,11 @@
    10.4 s here, growing with the square of the length).
 4. For scale: the checker over every Bach chorale of the music21 corpus (four
    voices, keys found by windows): faults per 100 transitions by kind, and the
-   time per chorale. Passing notes are no chord members for the seventh and
-   leading-tone rules (``voiceleading``'s docstring): Bach's unresolved sevenths
-   were 2.666 and leading tones 1.349 per 100 transitions when every note
-   sounding counted.
+   time per chorale. Passing and neighbour notes are no chord members for the
+   seventh and leading-tone rules (``voiceleading``'s docstring): Bach's
+   unresolved sevenths were 2.666 and leading tones 1.349 per 100 transitions
+   when every note sounding counted, 1.018 and 0.973 when only passing notes
+   were told apart.
 
     .venv/bin/python benchmarks/bench_check.py
 

@@ -169,13 +169,14 @@ class _LocalCheck:
     Re-voicing the verticalities ``first..last`` changes only the notes of the
     movable voices sounding there (a held note keeps its pitch, so they start and
     end inside the stretch). Their faults of motion and spacing lie at those
-    verticalities and the next one; their neighbours' passing or not, and so the
-    harmony, changes over the neighbours' notes too; and a leading tone or seventh
-    sounding over a changed harmony is judged where the next note starts. ``window``
-    gives the ticks where those faults lie and the notes the checker must see to
-    judge them as it would over the whole piece: every note sounding there, back to
-    the start of the notes that resolve there, and one more note either side in
-    each voice (whether a note passes depends on its neighbours)."""
+    verticalities and the next one; whether the notes either side of them pass or
+    are neighbour notes, and so the harmony, changes over those notes too; and a
+    leading tone or seventh sounding over a changed harmony is judged where the
+    next note starts. ``window`` gives the ticks where those faults lie and the
+    notes the checker must see to judge them as it would over the whole piece:
+    every note sounding there, back to the start of the notes that resolve there,
+    and one more note either side in each voice (whether a note passes or is a
+    neighbour note depends on the notes either side)."""
 
     def __init__(self, voices: Voices, slices: Slices, movable: list[int], keys, options: CheckOptions):
         self.voices, self.slices, self.movable, self.keys, self.options = voices, slices, movable, keys, options
@@ -265,7 +266,7 @@ def _resolution_rules(slices: Slices, keys, count: int) -> list[tuple[int, int, 
     seventh pc that must fall into k or -1)."""
     rules = [(-1, -1, -1)]
     for k in range(1, len(slices.ticks)):
-        prev, cur = slices.harmony(k - 1), slices.arrival(k)  # the checker's reading: passing notes left out
+        prev, cur = slices.harmony(k - 1), slices.arrival(k)  # the checker's reading: embellishments left out
         tonic, mode = key_at(keys, slices.ticks[k])
         lt = -1
         if prev is not None and cur is not None and is_dominant(prev, tonic):

@@ -36,11 +36,19 @@ walking down in quavers passes through the leading tone, it does not owe the
 tonic), and it makes no other note a seventh (Bach's accented passing C#4 in the
 tenor under E/G# does not make the soprano's B the seventh of C#m7). Only a bass
 note on the beat stays a chord member though it passes: the harmony stands on it,
-as figures stand over a thoroughbass. Where the passing notes leave fewer than
-three pitch classes, the chord a line moves into is read from every note.
+as figures stand over a thoroughbass. A *neighbour note* (shorter than the beat,
+entered by step and left by step back to the pitch it came from, no rest either
+side, off the beat: C-D-C, C-B-C) belongs to its line in the same way (the tenor's
+quaver D4 between two C4s under the soprano's C5 does not make it the seventh of
+Dm7, BWV 155.5 bar 2). On the beat it is an appoggiatura and stays a chord member.
+A note left for a neighbour note is judged by its return, the same pitch, in its
+place: the leading tone F#4 going down to a neighbour E4 under vi, back to F#4 and
+up to G4 rises (BWV 328 bar 19). Where the passing and neighbour notes leave fewer
+than three pitch classes, the chord a line moves into is read from every note.
 
 The leading-tone and seventh rules need the key: give ``CheckOptions.key`` or
-let ``scorefarm.symbolic.analysis`` find the keys by windows.
+let ``scorefarm.symbolic.keyfinding`` find the keys by windows (or pass keys found
+once to ``check_voices``).
 """
 
 from __future__ import annotations
@@ -163,12 +171,12 @@ class Slices:
                     idx_row.append(None)
             self.pitch.append(row)
             self.note_index.append(idx_row)
-        self.passing = [[is_passing(part.notes, i, _beat_ticks(voices, n.start)) for i, n in enumerate(part.notes)]
-                        for part in voices.parts]  # [voice][note]
+        beats = [[_beat_at(voices, n.start) for n in part.notes] for part in voices.parts]  # [voice][note]
+        self.embellishing = [[embellishment(part.notes, i, *beat) for i, beat in enumerate(row)]
+                             for part, row in zip(voices.parts, beats)]  # [voice][note]
         bass = len(voices.parts) - 1  # on the beat the bass carries the harmony, passing or not (figured bass)
-        self.chordal = [[not passing or (v == bass and voices.bar_beat(note.start)[1] % 1 == 0)
-                         for passing, note in zip(row, part.notes)]
-                        for v, (row, part) in enumerate(zip(self.passing, voices.parts))]
+        self.chordal = [[kind is None or (v == bass and on_beat) for kind, (_, on_beat) in zip(kinds, row)]
+                        for v, (kinds, row) in enumerate(zip(self.embellishing, beats))]
         self._members: dict[int, list[tuple[int, int]]] = {}
 
     def sonority(self, k: int) -> tuple[set[int], int] | None:
@@ -184,26 +192,26 @@ class Slices:
 
     def members(self, k: int) -> list[tuple[int, int]]:
         """(voice, pitch) of the chord members sounding at ``k``: every note but the
-        passing notes (``is_passing``), which belong to the line, not to the chord;
-        a bass note on the beat is a member all the same."""
+        passing and neighbour notes (``embellishment``), which belong to the line, not
+        to the chord; a bass note on the beat is a member all the same."""
         if k not in self._members:
             self._members[k] = [(v, row[k]) for v, (row, idx) in enumerate(zip(self.pitch, self.note_index))
                                 if row[k] is not None and self.chordal[v][idx[k]]]
         return self._members[k]
 
     def harmony(self, k: int) -> ChordLabel | None:
-        """The chord of the beat at ``k``: ``chord`` without the passing notes. None
-        where leaving them out leaves fewer than three pitch classes: a bare third
-        between passing notes does not name the chord (D-F# is not a dominant there)."""
+        """The chord of the beat at ``k``: ``chord`` without the passing and neighbour
+        notes. None where leaving them out leaves fewer than three pitch classes: a bare
+        third between passing notes does not name the chord (D-F# is not a dominant there)."""
         members = self.members(k)
         if len(members) == sum(row[k] is not None for row in self.pitch):
-            return self.chord(k)  # nothing passes here
+            return self.chord(k)  # no note passes or neighbours here
         pcs = frozenset(p % 12 for _, p in members)
         return _identify(pcs, min(p for _, p in members) % 12) if len(pcs) >= 3 else None
 
     def arrival(self, k: int) -> ChordLabel | None:
         """The chord a line moves into at ``k``: ``harmony``, or ``chord`` (every note)
-        where the passing notes leave too few to name one."""
+        where the passing and neighbour notes leave too few to name one."""
         label = self.harmony(k)
         return self.chord(k) if label is None and len({p % 12 for _, p in self.members(k)}) < 3 else label
 
@@ -231,22 +239,31 @@ def _identify(pcs: frozenset[int], bass_pc: int) -> ChordLabel | None:
     return identify(pcs, bass_pc)
 
 
-def is_passing(notes, i: int, beat_ticks: int) -> bool:
-    """Is ``notes[i]`` a passing note: shorter than the beat, joined to the notes either
-    side (no rest), entered and left by step (a semitone or a tone) in one direction?"""
+def embellishment(notes, i: int, beat_ticks: int, on_beat: bool) -> str | None:
+    """What ``notes[i]`` is to its line when it is no chord member, else None. Both kinds
+    are shorter than the beat, joined to the notes either side (no rest), and entered and
+    left by step (a semitone or a tone): "passing" goes on in the same direction (on the
+    beat too: an accented passing note); "neighbour" goes back to the pitch it came from,
+    off the beat only (on the beat it is an appoggiatura, a chord member)."""
     if i == 0 or i + 1 >= len(notes):
-        return False
+        return None
     before, note, after = notes[i - 1], notes[i], notes[i + 1]
     if before.end != note.start or after.start != note.end or note.end - note.start >= beat_ticks:
-        return False
+        return None
     into, out = note.pitch - before.pitch, after.pitch - note.pitch
-    return 1 <= abs(into) <= 2 and 1 <= abs(out) <= 2 and (into > 0) == (out > 0)
+    if not (1 <= abs(into) <= 2 and 1 <= abs(out) <= 2):
+        return None
+    if (into > 0) == (out > 0):
+        return "passing"
+    return "neighbour" if after.pitch == before.pitch and not on_beat else None
 
 
-def _beat_ticks(voices: Voices, tick: int) -> int:
-    """The beat's length at ``tick`` under the time signature then in force."""
-    _, numerator, denominator = max((s for s in voices.time_signatures if s[0] <= tick), default=(0, 4, 4))
-    return beat_length(voices.tpq, numerator, denominator)
+def _beat_at(voices: Voices, tick: int) -> tuple[int, bool]:
+    """The beat's length at ``tick`` under the time signature then in force, and whether
+    ``tick`` falls on a beat (as ``Voices.bar_beat`` counts them: from the signature)."""
+    start, numerator, denominator = max((s for s in voices.time_signatures if s[0] <= tick), default=(0, 4, 4))
+    length = beat_length(voices.tpq, numerator, denominator)
+    return length, (tick - start) % length == 0
 
 
 # ---------------------------------------------------------------- the checker
@@ -407,13 +424,16 @@ def _slice_at(slices: Slices, tick: int) -> int:
 
 def _check_resolutions(slices: Slices, keys, kinds, add) -> None:
     count = len(slices.voices.parts)
-    chord = slices.harmony  # the chord of the beat, passing notes left out
+    chord = slices.harmony  # the chord of the beat, passing and neighbour notes left out
     for v, part in enumerate(slices.voices.parts):
         outer = v in (0, count - 1)
+        kinds_of = slices.embellishing[v]
         for i, note in enumerate(part.notes[:-1]):
             nxt = part.notes[i + 1]
-            if nxt.start > note.end or slices.passing[v][i]:
-                continue  # a rest: no resolution is expected across it; a passing note is no chord member
+            if nxt.start > note.end or kinds_of[i] or kinds_of[i + 1] == "neighbour":
+                # no resolution is expected across a rest, nor of a passing or neighbour note; a note
+                # left for a neighbour comes back, and its return is judged in its place
+                continue
             k_first, k_last = _slice_at(slices, note.start), _slice_at(slices, note.end - 1)
             k_next = _slice_at(slices, nxt.start)
             if k_first < 0 or k_next <= k_last:

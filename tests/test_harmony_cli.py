@@ -129,6 +129,17 @@ def test_check_fix_writes_and_says_what_remains(runner, compose, tmp_path: Path)
     assert len(data["after"]["faults"]) < len(data["before"]["faults"])
 
 
+def test_check_fix_writes_what_fix_file_writes(runner, compose, tmp_path: Path):
+    # the command is the library's fixer and nothing more: the same bytes, with and without --fix-bass
+    from scorefarm.symbolic.vl_fix import FixOptions, fix_file
+
+    path = write_voices(planted_faults_voices()[0], tmp_path / "faults.mid")
+    for args, options in (([], FixOptions()), (["--fix-bass"], FixOptions(move_bass=True))):
+        runner.invoke(compose, ["check", str(path), "--fix", "-o", str(tmp_path / "cli.mid"), *args])
+        fix_file(path, tmp_path / "library.mid", options)
+        assert (tmp_path / "cli.mid").read_bytes() == (tmp_path / "library.mid").read_bytes()
+
+
 def test_check_options_need_fix(runner, compose, tune: Path):
     assert runner.invoke(compose, ["check", str(tune), "--fix-bass"]).exit_code == 2
     assert runner.invoke(compose, ["check", str(tune), "-o", "x.mid"]).exit_code == 2
