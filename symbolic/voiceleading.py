@@ -57,6 +57,7 @@ import bisect
 import functools
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from scorefarm.errors import ScoreError
@@ -171,12 +172,14 @@ class Slices:
                     idx_row.append(None)
             self.pitch.append(row)
             self.note_index.append(idx_row)
-        beats = [[_beat_at(voices, n.start) for n in part.notes] for part in voices.parts]  # [voice][note]
-        self.embellishing = [[embellishment(part.notes, i, *beat) for i, beat in enumerate(row)]
-                             for part, row in zip(voices.parts, beats)]  # [voice][note]
+        def on_beat(tick: int) -> bool:
+            return voices.bar_beat(tick)[1] % 1 == 0
+
+        self.embellishing = [[embellishment(part.notes, i, _beat_ticks(voices, n.start), on_beat)
+                              for i, n in enumerate(part.notes)] for part in voices.parts]  # [voice][note]
         bass = len(voices.parts) - 1  # on the beat the bass carries the harmony, passing or not (figured bass)
-        self.chordal = [[kind is None or (v == bass and on_beat) for kind, (_, on_beat) in zip(kinds, row)]
-                        for v, (kinds, row) in enumerate(zip(self.embellishing, beats))]
+        self.chordal = [[kind is None or (v == bass and on_beat(note.start)) for kind, note in zip(kinds, part.notes)]
+                        for v, (kinds, part) in enumerate(zip(self.embellishing, voices.parts))]
         self._members: dict[int, list[tuple[int, int]]] = {}
 
     def sonority(self, k: int) -> tuple[set[int], int] | None:
@@ -239,12 +242,13 @@ def _identify(pcs: frozenset[int], bass_pc: int) -> ChordLabel | None:
     return identify(pcs, bass_pc)
 
 
-def embellishment(notes, i: int, beat_ticks: int, on_beat: bool) -> str | None:
+def embellishment(notes, i: int, beat_ticks: int, on_beat: Callable[[int], bool]) -> str | None:
     """What ``notes[i]`` is to its line when it is no chord member, else None. Both kinds
     are shorter than the beat, joined to the notes either side (no rest), and entered and
     left by step (a semitone or a tone): "passing" goes on in the same direction (on the
     beat too: an accented passing note); "neighbour" goes back to the pitch it came from,
-    off the beat only (on the beat it is an appoggiatura, a chord member)."""
+    off the beat only (on the beat it is an appoggiatura, a chord member). ``on_beat``
+    says whether a tick falls on a beat; it is asked only about a neighbour's start."""
     if i == 0 or i + 1 >= len(notes):
         return None
     before, note, after = notes[i - 1], notes[i], notes[i + 1]
@@ -255,15 +259,13 @@ def embellishment(notes, i: int, beat_ticks: int, on_beat: bool) -> str | None:
         return None
     if (into > 0) == (out > 0):
         return "passing"
-    return "neighbour" if after.pitch == before.pitch and not on_beat else None
+    return "neighbour" if after.pitch == before.pitch and not on_beat(note.start) else None
 
 
-def _beat_at(voices: Voices, tick: int) -> tuple[int, bool]:
-    """The beat's length at ``tick`` under the time signature then in force, and whether
-    ``tick`` falls on a beat (as ``Voices.bar_beat`` counts them: from the signature)."""
-    start, numerator, denominator = max((s for s in voices.time_signatures if s[0] <= tick), default=(0, 4, 4))
-    length = beat_length(voices.tpq, numerator, denominator)
-    return length, (tick - start) % length == 0
+def _beat_ticks(voices: Voices, tick: int) -> int:
+    """The beat's length at ``tick`` under the time signature then in force."""
+    _, numerator, denominator = max((s for s in voices.time_signatures if s[0] <= tick), default=(0, 4, 4))
+    return beat_length(voices.tpq, numerator, denominator)
 
 
 # ---------------------------------------------------------------- the checker

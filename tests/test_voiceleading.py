@@ -473,6 +473,16 @@ def lines(parts: dict[str, list[tuple[str, float]]], tpq: int = 480) -> Voices:
 
 
 RESOLUTIONS = frozenset({"unresolved_seventh", "unresolved_leading_tone"})
+
+
+def on_beat(tick: int) -> bool:
+    return True
+
+
+def off_beat(tick: int) -> bool:
+    return False
+
+
 A_MAJOR = CheckOptions(kinds=RESOLUTIONS, key=(9, "major"))
 
 
@@ -510,9 +520,9 @@ def test_passing_notes_and_the_bass_on_the_beat():
     from scorefarm.symbolic.voiceleading import Slices, embellishment
 
     walk = [VNote(0, 240, 57), VNote(240, 480, 56), VNote(480, 960, 54)]
-    assert embellishment(walk, 1, 480, on_beat=False) == embellishment(walk, 1, 480, on_beat=True) == "passing"
-    assert embellishment(walk, 1, 240, on_beat=False) is None  # as long as the beat: a chord member
-    assert embellishment([VNote(0, 240, 57), VNote(300, 480, 56), VNote(480, 960, 54)], 1, 480, False) is None  # rest
+    assert embellishment(walk, 1, 480, off_beat) == embellishment(walk, 1, 480, on_beat) == "passing"
+    assert embellishment(walk, 1, 240, off_beat) is None  # as long as the beat: a chord member
+    assert embellishment([VNote(0, 240, 57), VNote(300, 480, 56), VNote(480, 960, 54)], 1, 480, off_beat) is None
     # the same quaver walk on the beat: in the tenor it passes, in the bass the harmony stands on it
     voices = lines({"Soprano": [("E5", 1), ("D5", 1), ("D5", 1)], "Alto": [("G4", 1), ("B4", 1), ("B4", 1)],
                     "Tenor": [("D4", .5), ("C4", .5), ("B3", .5), ("A3", .5), ("G3", 1)],
@@ -532,13 +542,13 @@ def test_neighbour_notes_off_the_beat_only():
 
     upper = [VNote(0, 240, 60), VNote(240, 480, 62), VNote(480, 960, 60)]  # C-D-C
     lower = [VNote(0, 240, 60), VNote(240, 480, 59), VNote(480, 960, 60)]  # C-B-C
-    assert embellishment(upper, 1, 480, on_beat=False) == embellishment(lower, 1, 480, on_beat=False) == "neighbour"
-    assert embellishment(upper, 1, 480, on_beat=True) is None  # accented: an appoggiatura, a chord member
-    assert embellishment(upper, 1, 240, on_beat=False) is None  # as long as the beat
+    assert embellishment(upper, 1, 480, off_beat) == embellishment(lower, 1, 480, off_beat) == "neighbour"
+    assert embellishment(upper, 1, 480, on_beat) is None  # accented: an appoggiatura, a chord member
+    assert embellishment(upper, 1, 240, off_beat) is None  # as long as the beat
     away = [VNote(0, 240, 60), VNote(240, 480, 62), VNote(480, 960, 59)]  # C-D-B: left by a leap
     changing = [VNote(0, 240, 60), VNote(240, 480, 62), VNote(480, 960, 61)]  # C-D-C#: not back to its pitch
-    assert embellishment(away, 1, 480, False) is None and embellishment(changing, 1, 480, False) is None
-    assert embellishment([VNote(0, 240, 60), VNote(240, 480, 62), VNote(600, 960, 60)], 1, 480, False) is None
+    assert embellishment(away, 1, 480, off_beat) is None and embellishment(changing, 1, 480, off_beat) is None
+    assert embellishment([VNote(0, 240, 60), VNote(240, 480, 62), VNote(600, 960, 60)], 1, 480, off_beat) is None
 
 
 F_MAJOR = CheckOptions(kinds=RESOLUTIONS, key=(5, "major"))
