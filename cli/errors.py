@@ -1,10 +1,12 @@
 """The one place where errors become messages and exit codes.
 
 InputError -> exit 2, any other ScorefarmError -> exit 1, anything unexpected ->
-exit 1 with a one-line "internal error". No traceback unless --debug. A reader
-that closed our output (``compose analyze x.mid | head -5``) ends the command
-quietly with status 141 (128 + SIGPIPE), as a Unix tool killed by SIGPIPE would:
-no message, no traceback.
+exit 1 with a one-line "internal error". No traceback unless --debug. A usage
+error (an unknown option, a value out of range, a missing argument) is said in
+one line too, with exit 2, instead of click's four-line usage block. A reader
+that closed our output (``compose analyze x.mid | head -5``, ``compose --help |
+head -1``) ends the command quietly with status 141 (128 + SIGPIPE), as a Unix
+tool killed by SIGPIPE would: no message, no traceback.
 """
 
 from __future__ import annotations
@@ -21,19 +23,44 @@ from scorefarm.errors import InputError, ScorefarmError
 BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for `yes | head -1`
 
 
+class OneLineUsageError(click.UsageError):
+    """A usage error said the way every other error is: one line on stderr, exit 2."""
+
+    def show(self, file=None) -> None:
+        text = " ".join(self.format_message().split()).rstrip(".")
+        hint = f" (see '{self.ctx.command_path} --help')" if self.ctx is not None else ""
+        click.echo(f"compose: error: {text}{hint}", err=True)
+
+
+def _one_line(exc: click.UsageError) -> click.UsageError:
+    if isinstance(exc, (OneLineUsageError, click.exceptions.NoArgsIsHelpError)):  # the latter shows the help
+        return exc
+    return OneLineUsageError(exc.format_message(), exc.ctx)
+
+
 class ComposeGroup(click.Group):
     """A click group that maps library errors to one line and an exit status."""
+
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        """The group's own options: --help, --version, --debug, an unknown option."""
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
+        except BrokenPipeError:  # --help or --version into a closed pipe
+            _quiet_exit_on_broken_pipe()
+            raise
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # a command's options and arguments, or an unknown command
+            raise _one_line(exc) from None
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except BrokenPipeError:
-            if not _stdout_closed():  # another pipe broke (a worker's): that is a failure, said below
-                return self._internal_error(ctx)
-            _silence_stdout()
-            sys.exit(BROKEN_PIPE_EXIT)
+            _quiet_exit_on_broken_pipe()
+            return self._internal_error(ctx)  # another pipe broke (a worker's): that is a failure
         except KeyboardInterrupt:
             click.echo("compose: interrupted; finished outputs are kept, nothing half-written", err=True)
             sys.exit(130)
@@ -53,6 +80,14 @@ class ComposeGroup(click.Group):
         text = " ".join(str(exc).split()) or type(exc).__name__
         click.echo(f"compose: internal error: {type(exc).__name__}: {text} (rerun with --debug)", err=True)
         sys.exit(1)
+
+
+def _quiet_exit_on_broken_pipe() -> None:
+    """Exit quietly with status 141 when the reader of our stdout has gone away;
+    return (for the caller to report) when the broken pipe was another one."""
+    if _stdout_closed():
+        _silence_stdout()
+        sys.exit(BROKEN_PIPE_EXIT)
 
 
 def _debug(ctx: click.Context) -> bool:

@@ -54,8 +54,10 @@ def train(build_dir: Path, out_dir: Path, init_from: Path | None, max_steps: int
       python corpora/build_corpus.py --midi-dir ~/studio/cues --sources bach
       compose train --init-from models/extend --source user --steps 300 -o models/studio
     """
+    from scorefarm.files import check_output_folder
     from scorefarm.symbolic.train import TrainOptions, train as run_training
 
+    check_output_folder(out_dir, inputs=(init_from,) if init_from else ())  # before hours of training, not after
     heads = max(1, hidden_size // 64)
     options = TrainOptions(
         build_dir=str(build_dir), out_dir=str(out_dir), init_from=None if init_from is None else str(init_from),

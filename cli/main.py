@@ -8,19 +8,22 @@ so `compose --help` answers at once.
 from __future__ import annotations
 
 import dataclasses
+import signal
 import sys
 from pathlib import Path
 
 import click
 
 from scorefarm import __version__
-from scorefarm.errors import InputError
+from scorefarm.errors import AudioInputError, InputError
+from scorefarm.files import check_not_input
 
 from .errors import ComposeGroup
 from .progress import film_progress, print_film_table
 
 
 WAV_SUFFIXES = (".wav", ".bwf")
+ANOTHER_FOLDER = "give another output folder"
 
 
 @click.group(cls=ComposeGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,6 +62,8 @@ def render(source: Path, out_dir: Path, soundfont: str | None, workers: int | No
         from scorefarm.symbolic.cuelist import load_cue_list
 
         cue_list = load_cue_list(source)
+        for cue in cue_list.cues:  # each cue writes <out>/<id>/<id>.mid: never over its own sketch
+            check_not_input(out_dir / cue.id / f"{cue.id}.mid", (cue.sketch,), instead=ANOTHER_FOLDER)
         options = FarmOptions(address=address, workers=workers, force=force, soundfont=soundfont)
         with film_progress(len(cue_list.cues)) as progress:
             report = render_film(cue_list, out_dir, options, progress=progress)
@@ -67,8 +72,9 @@ def render(source: Path, out_dir: Path, soundfont: str | None, workers: int | No
             click.echo(f"compose: {len(report.failed)} of {len(report.outcomes)} cues failed", err=True)
             sys.exit(1)
         return
-    from scorefarm.render.single import render_score_file
+    from scorefarm.render.single import render_score_file, safe_id
 
+    check_not_input(out_dir / f"{safe_id(source.stem)}.mid", (source,), instead=ANOTHER_FOLDER)
     product = render_score_file(source, out_dir, soundfont=soundfont or "default")
     for name in sorted(product.files):
         click.echo(str(out_dir / name))
@@ -114,9 +120,9 @@ def master(source: Path, out_path: Path, lufs: float, true_peak: float) -> None:
 @click.option("--mode", type=click.Choice(["replace", "mix"]), default="replace", show_default=True,
               help="Replace the stem, or mix the new layer under it.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--window-seconds", type=float, default=30.0, show_default=True,
+@click.option("--window-seconds", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
               help="Generation window; longer stems continue window by window.")
-@click.option("--overlap-seconds", type=float, default=5.0, show_default=True)
+@click.option("--overlap-seconds", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 def resynth(source: Path, prompt: str, model_dir: Path, out_path: Path, mode: str, seed: int,
             window_seconds: float, overlap_seconds: float, device: str) -> None:
@@ -136,23 +142,28 @@ def resynth(source: Path, prompt: str, model_dir: Path, out_path: Path, mode: st
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from transformers.utils import logging as hf_logging
 
-    from scorefarm.render.resynth import LICENCE_NOTICE, ResynthOptions, resynthesize
+    from scorefarm.files import check_output
+    from scorefarm.render.resynth import ResynthOptions, resynthesize
     from scorefarm.render.wavio import read_wav, write_wav
 
     hf_logging.disable_progress_bar()
-    click.echo(f"note: {LICENCE_NOTICE}", err=True)
+    check_output(out_path, WAV_SUFFIXES, "a WAV file", inputs=(source,))
     options = ResynthOptions(model_dir=model_dir, prompt=prompt, seed=seed, mode=mode,
                              window_seconds=window_seconds, overlap_seconds=overlap_seconds, device=device)
     stem = read_wav(source)
-    result = resynthesize(stem.audio, stem.sample_rate, options)
+    try:
+        result = resynthesize(stem.audio, stem.sample_rate, options)
+    except AudioInputError as exc:  # a stem it cannot use (channels, no finite samples): name its file
+        if exc.path is not None:
+            raise
+        raise type(exc)(exc.message, source) from None
     bext = stem.bext
     if bext is not None and stem.sample_rate != 48000:  # the time reference counts samples
         bext = dataclasses.replace(bext, time_reference=bext.time_reference * 48000 // stem.sample_rate)
     write_wav(out_path, result.audio, 48000, bit_depth=24, bext=bext)
     click.echo(str(out_path))
-    for note in result.notes:
-        if note != LICENCE_NOTICE:
-            click.echo(f"note: {note}", err=True)
+    for note in result.notes:  # the licence notice first
+        click.echo(f"note: {note}", err=True)
 
 
 from .extend_commands import extend, train  # noqa: E402  (light: torch and miditok load inside)
@@ -163,7 +174,17 @@ for _command in (extend, train, analyze, harmonize, check, orchestrate):
     cli.add_command(_command)
 
 
+def _terminated(signum, frame) -> None:
+    """SIGTERM (``timeout``, a job scheduler) ends the command the way Ctrl-C does:
+    the temporary files and empty folders of unfinished outputs are removed on the
+    way out, finished outputs are kept. A second SIGTERM kills at once."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    click.echo("compose: terminated; finished outputs are kept, nothing half-written", err=True)
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminated)
     cli(prog_name="compose")
 
 

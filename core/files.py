@@ -2,7 +2,8 @@
 renamed into place, so an interrupted run never leaves a truncated file.
 
 ``check_output`` refuses, before any work is done, an output that cannot be right:
-a wrong suffix, an existing folder, or the input itself."""
+a wrong suffix, an existing folder, the input itself (``check_not_input``), or a
+place that cannot be written; ``check_output_folder`` does the same for a folder."""
 
 from __future__ import annotations
 
@@ -47,18 +48,53 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
 def check_output(path: str | Path, suffixes: tuple[str, ...], kind: str, *,
                  inputs: tuple[str | Path, ...] = ()) -> Path:
     """Refuse an output that is not ``kind`` by its suffix (one of ``suffixes``,
-    lower case), that is an existing folder, or that is one of ``inputs`` (which
-    it would overwrite). Called before the work, so nothing is done in vain."""
+    lower case), that is an existing folder, that is one of ``inputs`` (which it
+    would overwrite), or whose folder cannot be written. Called before the work,
+    so nothing is done in vain."""
     path = Path(path)
     if path.is_dir():
         raise OutputError("is a folder; give a file name for the output", path)
     if path.suffix.lower() not in suffixes:
         allowed = " or ".join(suffixes)
         raise OutputError(f"output must be {kind} ({allowed}), got {path.suffix or 'no suffix'!r}", path)
+    check_not_input(path, inputs)
+    _check_writable(path.parent, path.name)
+    return path
+
+
+def check_output_folder(path: str | Path, *, inputs: tuple[str | Path, ...] = ()) -> Path:
+    """Refuse, before the work, an output folder that is an existing file, that is
+    one of ``inputs``, or that cannot be made and written."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError("is a file; give a folder for the output", path)
+    check_not_input(path, inputs, instead="give another output folder")
+    _check_writable(path, "probe")
+    return path
+
+
+def _check_writable(folder: Path, name: str) -> None:
+    """Probe the nearest existing folder on the way to ``folder`` with a temporary
+    file, made and removed at once: nothing is left, not even the missing folders
+    (the writer makes those)."""
+    while not os.path.exists(folder) and folder != folder.parent:
+        folder = folder.parent
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write here ({exc.strerror or exc})", folder) from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def check_not_input(path: str | Path, inputs: tuple[str | Path, ...], *,
+                    instead: str = "give another output name") -> None:
+    """Refuse an output ``path`` that is one of ``inputs`` (the same file, however
+    named): writing it would destroy the input. ``instead`` says what to do."""
+    path = Path(path)
     for source in inputs:
         if path.exists() and Path(source).exists() and os.path.samefile(path, source):
-            raise OutputError(f"would overwrite the input {source}; give another output name", path)
-    return path
+            raise OutputError(f"would overwrite the input {source}; {instead}", path)
 
 
 def write_bytes_atomic(target: str | Path, data: bytes) -> None:
