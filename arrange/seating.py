@@ -26,9 +26,15 @@ once), as they place every note of a reduction.
   order, the top line on the top part (``_in_order``: a chorale on tracks named Soprano,
   Alto, Tenor and Bass plays on violins I and II, violas and cellos, the basses doubling),
   the parts reaching their notes, each its lane's part where it can (the lane most of its
-  notes were separated into). Where there are more such lines than free parts, a line
-  shares the part of the line above it; where no part is free, the part reaching most
-  of its notes.
+  notes were separated into). The basses of a five-part string section are no lane's part
+  (``orchestrate._lanes``): they double the cellos' line an octave below (they sound an
+  octave under the written note), so they take no such line while the cellos are free and
+  reach the lowest of them (``_doubled_by_the_basses``: a sixth line on the basses at pitch
+  would leave the cellos without the bass); a bass under the cello's C string sits on the
+  basses, the cellos doubling it an octave up. Where there are more such lines than free
+  parts, a line shares the part of the line above it, the section dividing (six lines on
+  violins I and II, violas and cellos: the seconds and the violas divisi, the cellos, whose
+  line the basses double, last); where no part is free, the part reaching most of its notes.
 
 Doublings go around the parts of a track's own instrument (the lanes may still place a
 note there that nothing else can play).
@@ -145,9 +151,14 @@ def seat_tracks(ensemble: Ensemble, names: list[str], programs: list[int], notes
     orphans = sorted((t for t in present if lines[t] and t not in seats),
                      key=lambda t: (-float(np.median(notes[tracks == t, 2])), t))  # top line first
     lane_of = {t: lane_parts[int(np.bincount(lanes[tracks == t]).argmax())] for t in orphans}
+    doubled = _doubled_by_the_basses(ensemble, main, lane_parts, _taken(seats),
+                                     notes[tracks == orphans[-1], 2] if orphans else None)
+    if doubled is not None:  # the basses double the cellos' line: they take none of their own
+        main = [i for i in main if i in lane_parts]
     free = sorted((i for i in main if i not in _taken(seats)), key=lambda i: (-ensemble.parts[i].centre, i))
     if orphans and free:
-        for t, part in zip(orphans, _in_order(ensemble, free, [(notes[tracks == t, 2], lane_of[t]) for t in orphans])):
+        lines_in_order = [(notes[tracks == t, 2], lane_of[t]) for t in orphans]
+        for t, part in zip(orphans, _in_order(ensemble, free, lines_in_order, doubled)):
             seats[t] = Seat((part,), False)
     for t in orphans:  # every part of the main section taken by a track with its instrument
         if t not in seats:
@@ -161,19 +172,37 @@ def seat_tracks(ensemble: Ensemble, names: list[str], programs: list[int], notes
     return seats
 
 
+def _doubled_by_the_basses(ensemble: Ensemble, main: list[int], lane_parts: list[int], taken: set[int],
+                           lowest: np.ndarray | None) -> int | None:
+    """The part whose line the basses double an octave below (the cellos: the bass lane's
+    part, where the main section has a part below the lanes, ``orchestrate._lanes``),
+    while no track sits on it and it reaches most of the ``lowest`` line without an
+    instrument of its own; else None (a line under the cello's C string sits on the basses,
+    the cellos an octave above it)."""
+    bass = lane_parts[3]
+    if bass in taken or all(i in lane_parts for i in main):
+        return None
+    if lowest is not None and 2 * _reached(ensemble, bass, lowest) <= len(lowest):
+        return None
+    return bass
+
+
 def _taken(seats: dict[int, Seat], lines: dict[int, bool] | None = None) -> set[int]:
     """The parts of ``seats`` (only the lines' seats when ``lines`` says which are lines)."""
     return {i for t, seat in seats.items() if lines is None or lines[t] for i in seat.parts}
 
 
-def _in_order(ensemble: Ensemble, parts: list[int], lines: list[tuple[np.ndarray, int]]) -> list[int]:
+def _in_order(ensemble: Ensemble, parts: list[int], lines: list[tuple[np.ndarray, int]],
+              doubled: int | None = None) -> list[int]:
     """Parts for lines no instrument of their own plays, top line first, in the parts'
     order top to bottom (a chorale's alto under its soprano, its tenor under the alto),
     each line on a part of its own while there are parts enough (a line shares the part of
     the line above it only at a cost, ``SHARED``): of those orders, the one where the
     parts reach the most notes (``REACH_ENOUGH`` of a line's counts as all), then where
     most lines keep their lane's part (``lines``: (pitches, lane part) each), then where
-    the parts' centres lie nearest the lines' median pitches. ``parts`` runs top to bottom."""
+    the parts' centres lie nearest the lines' median pitches. ``parts`` runs top to bottom.
+    The part the basses double (``doubled``) is shared at twice the cost: the basses would
+    double the line sharing it too, so violas divide before cellos."""
     def cost(line: int, part: int) -> float:
         pitches, lane_part = lines[line]
         short = max(0, int(np.ceil(REACH_ENOUGH * len(pitches))) - _reached(ensemble, part, pitches))
@@ -185,7 +214,8 @@ def _in_order(ensemble: Ensemble, parts: list[int], lines: list[tuple[np.ndarray
     best[0] = [cost(0, parts[k]) for k in range(n)]
     for j in range(1, m):
         for k in range(n):
-            above = [(best[j - 1, q] + (SHARED if q == k else 0.0), q) for q in range(k + 1)]
+            shared = SHARED * (2 if parts[k] == doubled else 1)
+            above = [(best[j - 1, q] + (shared if q == k else 0.0), q) for q in range(k + 1)]
             value, came[j, k] = min(above)
             best[j, k] = value + cost(j, parts[k])
     k = int(np.argmin(best[m - 1]))  # the topmost part among equals

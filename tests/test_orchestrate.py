@@ -761,15 +761,19 @@ def test_a_four_part_chorale_on_named_tracks_sits_as_a_string_orchestra_plays_it
 
 
 def test_no_doubling_lands_on_a_part_a_line_sits_on(make_score):
-    # an alto too low for the violins takes the violas, the tenor the cellos, the bass the
-    # basses: the cellos keep to the tenor (the bass is not doubled onto them as well)
+    # an alto too low for the violins takes the violas, the tenor (under the violas' C3) and
+    # the bass the cellos, divided: the cellos play those two lines and no doubling besides
+    # (the bass rule's cellos an octave up), and the basses double the bass, at pitch where
+    # the octave under it lies below their low E
     chords = [(72, 52, 45, 36), (71, 53, 47, 38), (72, 52, 45, 36), (74, 53, 47, 38)] * 3
     score = multitrack(make_score, [(name, 0, [(beat, 0.95, chord[v], 80) for beat, chord in enumerate(chords)])
                                     for v, name in enumerate(("Soprano", "Alto", "Tenor", "Bass"))])
     result = orchestrate(score, OrchestrateOptions(ensemble="strings"))
-    assert "tracks seated: Soprano on Violins I; Alto on Violas; Tenor on Cellos; Bass on Basses" in result.notes
+    assert "tracks seated: Soprano on Violins I; Alto on Violas; Tenor on Cellos; Bass on Cellos" in result.notes
     cellos = [p.pitch for p in result.placed if result.ensemble.parts[p.part].label == "Cellos"]
-    assert sorted(cellos) == sorted(chord[2] for chord in chords)
+    assert sorted(cellos) == sorted(chord[k] for chord in chords for k in (2, 3))
+    assert sorted(p.pitch for p in result.placed if result.ensemble.parts[p.part].label == "Basses") == \
+        sorted(chord[3] for chord in chords)
 
 
 def test_a_doubling_is_struck_as_the_note_it_doubles(make_score):
@@ -799,17 +803,42 @@ def test_a_doubling_is_struck_as_the_note_it_doubles(make_score):
             assert doubling.articulation not in struck
 
 
-def test_more_lines_than_parts_still_sit_in_order(make_score):
-    # six voices on named tracks for five string parts: one part takes two lines, and no
-    # line sits above the line over it
-    voices = {"Soprano 1": 79, "Soprano 2": 76, "Alto": 72, "Tenor": 64, "Baritone": 57, "Bass": 45}
+@pytest.mark.parametrize("ensemble", ["strings", "chamber"])
+@pytest.mark.parametrize("voices", [{"Soprano 1": 79, "Soprano 2": 76, "Alto": 72, "Tenor": 64, "Baritone": 57,
+                                     "Bass": 45},
+                                    {"Soprano": 79, "Alto": 72, "Tenor": 64, "Baritone": 57, "Bass": 45}])
+def test_six_lines_for_five_string_parts_divide_and_leave_the_bass_to_the_cellos(make_score, ensemble, voices):
+    # six (or five) voices on named tracks for five string parts: the basses double the
+    # cellos' bass line an octave below, as in any string section, so the lines sit on the
+    # four parts above them, divided (no part takes more than two lines, the cellos none but
+    # the bass), no line above the line over it; the basses play the bass an octave down
+    # and nothing else (not the baritone, which the separator may put in the bass too)
     score = multitrack(make_score, [(name, 0, [(beat, 0.95, top - (beat % 3), 80) for beat in range(16)])
                                     for name, top in voices.items()])
-    result = orchestrate(score, OrchestrateOptions(ensemble="strings"))
+    result = orchestrate(score, OrchestrateOptions(ensemble=ensemble))
     seated = next(n for n in result.notes if n.startswith("tracks seated: "))
     order = [p.label for p in result.ensemble.parts]
     parts = [order.index(entry.split(" on ")[1]) for entry in seated[len("tracks seated: "):].split("; ")]
-    assert parts == sorted(parts) and len(set(parts)) == 5
+    cellos, basses = (next(i for i, p in enumerate(result.ensemble.parts) if p.instrument.key == key)
+                      for key in ("cello", "double-bass"))
+    assert parts == sorted(parts) and parts[-1] == cellos and parts.count(cellos) == 1 and basses not in parts
+    assert len(set(parts)) == 4 and max(parts.count(part) for part in parts) == 2
+    bass = sorted((round(beat * 480), 45 - beat % 3) for beat in range(16))
+    assert sorted((p.time, p.pitch) for p in result.placed if p.part == cellos and p.pitch < 48) == bass
+    assert sorted((p.time, p.pitch + 12) for p in result.placed if p.part == basses) == bass
+
+
+def test_a_bass_line_under_the_cellos_sits_on_the_basses_with_the_cellos_an_octave_up(make_score):
+    # the basses take a line of their own only where the cellos cannot: an orphan bass from
+    # A1 down to F sharp 1, under the cello's C string
+    voices = {"Soprano": 79, "Alto": 70, "Tenor": 60, "Bass": 33}
+    score = multitrack(make_score, [(name, 0, [(beat, 0.95, top - (beat % 3), 80) for beat in range(16)])
+                                    for name, top in voices.items()])
+    result = orchestrate(score, OrchestrateOptions(ensemble="strings"))
+    assert "tracks seated: Soprano on Violins I; Alto on Violins II; Tenor on Violas; Bass on Basses" in result.notes
+    bass = sorted((round(beat * 480), 33 - beat % 3) for beat in range(16))
+    assert sorted((p.time, p.pitch - 12) for p in result.placed
+                  if result.ensemble.parts[p.part].label == "Cellos") == bass
 
 
 def test_a_doubling_of_a_merged_note_follows_the_note_it_was_merged_into():
