@@ -109,16 +109,67 @@ def _concert_key(orchestration) -> tuple[int, str]:
 
 def _score_end(orchestration, tpq: int) -> Fraction:
     """The bar line at or after the last note (in quarters from the start)."""
+    from scorefarm.symbolic.voices import bar_starts_through, score_signatures
+
     ends = [p.time + p.duration for p in orchestration.placed]
     ends += [n.time + n.duration for track in orchestration.drums for n in track.notes]
-    end = Fraction(max(ends, default=0), tpq)
-    start, bar = Fraction(0), Fraction(4)
-    for ts in orchestration.source.time_signatures:
-        if Fraction(ts.time, tpq) > end:
-            break
-        start, bar = Fraction(ts.time, tpq), Fraction(ts.numerator * 4, ts.denominator)
-    bars = -((start - end) // bar)  # whole bars from the last signature, rounded up
-    return max(end, start + bars * bar)
+    end = max(ends, default=0)
+    return Fraction(bar_starts_through(score_signatures(orchestration.source), tpq, end)[-1], tpq)
+
+
+class _Metres:
+    """The time signatures a score is written with, each starting a bar where it stands
+    (``voices.bar_starts_of``). ``short``: the bars a signature standing mid-bar cuts
+    short, by offset: (their length, the signature shown at their start or None, a whole
+    bar of the metre they are in), in quarters, offsets taken to the nearest 64th note.
+
+    music21 keeps a metre to its next bar line, so the bars are laid out with a signature
+    of its own length on each short bar (``voices.explicit_signatures``), and ``cut_short``
+    then writes it as an incomplete bar of the metre it is in, numbered as ``compose check``
+    and ``compose analyze`` number it."""
+
+    def __init__(self, source):
+        from scorefarm.symbolic.voices import clean_signatures, explicit_signatures, score_signatures
+
+        given = score_signatures(source)
+        grain = 16 * max([1] + [den // 64 for _, _, den in given])  # ticks per quarter: 64ths (or finer)
+        at = {round(Fraction(tick, source.tpq) * grain): (tick, num, den) for tick, num, den in given
+              if num >= 1 and den >= 1}  # the last of several at one tick
+        events = clean_signatures([(tick, num, den) for tick, (_, num, den) in at.items()])
+        grid = explicit_signatures(events, grain) or events
+        self.short: dict[Fraction, tuple[Fraction, tuple[int, int] | None, Fraction]] = {}
+        for tick, num, den in grid:
+            if (tick, num, den) not in events:
+                _, in_num, in_den = max(sig for sig in events if sig[0] <= tick)
+                shown = at[tick][1:] if tick in at else (in_num, in_den) if tick == 0 else None
+                self.short[Fraction(tick, grain)] = (Fraction(num * 4, den), shown, Fraction(in_num * 4, in_den))
+        # the signatures to insert: the source's own (at their ticks) where no bar is short,
+        # else those of the grid that stand in the source or on a short bar
+        self.signatures = [(Fraction(tick, source.tpq), num, den) for tick, num, den in at.values()]
+        if self.short:
+            self.signatures = [(Fraction(tick, grain), num, den) for tick, num, den in grid
+                               if tick in at or Fraction(tick, grain) in self.short]
+
+    def cut_short(self, score) -> None:
+        """Bar the parts of ``score`` (filled, not yet barred) by ``signatures``, then
+        write each short bar as an incomplete bar of the metre it is in (a first bar as a
+        pickup), its own signature taken out (or the source's shown there put back)."""
+        from music21 import meter, stream
+
+        score.makeRests(refStreamOrTimeRange=[0.0, score.highestTime], fillGaps=True, inPlace=True,
+                        hideRests=True, timeRangeFromBarDuration=True)  # as music21's writer would
+        score.makeNotation(inPlace=True)
+        for part in score.parts:
+            for index, measure in enumerate(part.getElementsByClass(stream.Measure)):
+                cut = self.short.get(Fraction(measure.offset))
+                if cut is None:
+                    continue
+                length, shown, whole = cut
+                measure.timeSignature = meter.TimeSignature(f"{shown[0]}/{shown[1]}") if shown else None
+                if index == 0:
+                    measure.paddingLeft = float(whole - length)
+                else:
+                    measure.paddingRight = float(whole - length)
 
 
 # Where a GM drum note sits on a percussion staff, and its notehead (the common
@@ -156,6 +207,7 @@ def musicxml_bytes(orchestration, title: str = "") -> bytes:
     tonic, mode = _concert_key(orchestration)
     end = _score_end(orchestration, tpq)
     lines = [Fraction(tick, tpq) for tick in bar_lines(source)]  # in quarters
+    metres = _Metres(source)
     staves: list[tuple[int | None, list]] = [(index, by_part.get(index, [])) for index in range(len(parts))]
     if kit:
         staves.insert(kit_at, (None, kit))
@@ -176,18 +228,20 @@ def musicxml_bytes(orchestration, title: str = "") -> bytes:
             player.transposition = interval.Interval(inst.transposition)
         m21part.insert(0, player)
         written_key = None if unpitched else _key_for((tonic - inst.transposition) % 12, mode)
-        _fill(m21part, notes, inst, tpq, source, written_key, end, lines, first=number == 0)
+        _fill(m21part, notes, inst, tpq, source, written_key, end, lines, metres.signatures, first=number == 0)
         score.insert(0, m21part)
+    if metres.short:
+        metres.cut_short(score)
     with contextlib.redirect_stderr(io.StringIO()):  # music21 warns once per part past 15 MIDI channels
         data = GeneralObjectExporter(score).parse()
     return re.sub(rb"\s*<encoding-date>[^<]*</encoding-date>", b"", data)
 
 
-def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fraction, lines: list[Fraction], *,
-          first: bool) -> None:
+def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fraction, lines: list[Fraction],
+          signatures: list[tuple[Fraction, int, int]], *, first: bool) -> None:
     """One staff: clef, key (``written_key``, None for percussion), the tempi (on the
-    first), time signatures, notes with their marks, rests up to ``end`` (``lines``: the
-    bar lines, in quarters)."""
+    first), time signatures (offset in quarters, numerator, denominator), notes with
+    their marks, rests up to ``end`` (``lines``: the bar lines, in quarters)."""
     from music21 import articulations, chord, clef, dynamics, expressions, meter, note, percussion, tempo
 
     unpitched = inst is None or inst.unpitched
@@ -199,8 +253,8 @@ def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fracti
     if first:
         for mark in source.tempos:
             m21part.insert(float(Fraction(mark.time, tpq)), tempo.MetronomeMark(number=round(mark.qpm, 2)))
-    for ts in source.time_signatures or []:
-        m21part.insert(float(Fraction(ts.time, tpq)), meter.TimeSignature(f"{ts.numerator}/{ts.denominator}"))
+    for offset, numerator, denominator in signatures:
+        m21part.insert(float(offset), meter.TimeSignature(f"{numerator}/{denominator}"))
     level, plucked = None, False
     changes: list = []  # (bar index, level, element, onset) where the part's dynamic level changes
     struck: list = []  # (onset, element) of every chord, note or stroke, in order

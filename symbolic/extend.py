@@ -1,8 +1,11 @@
 """Extending a sketch: the sketch note for note, then N more bars from the model.
 
 ``extend_score`` tokenizes the sketch's pitched tracks as voice slots (see
-``tokenizer.py``), appends bar lines up to the bar after the sketch's last sound,
-and samples token by token with a KV cache (``fast_decoder.FastDecoder``). The
+``tokenizer.py``), appends bar lines up to the bar after the sketch's last sound
+(the bar lines of ``voices.bar_starts_of``: a time signature standing mid-bar cuts the
+bar before it short), and samples token by token with a KV cache
+(``fast_decoder.FastDecoder``). The new bars are in the sketch's last metre from the bar
+line that ends the sketch; a time signature standing later is moved onto that line. The
 constraints (``decoding.Constraints``; also as ``transformers`` logits processors,
 so that plain ``generate`` can use them) keep the output decodable and in character:
 
@@ -48,7 +51,8 @@ from .decoding import (
     CadenceProcessor, Constraints, GrammarProcessor, KeyProcessor, ProfileProcessor, RangeProcessor, RemiState,
     one_thread, sample_plan, slide,
 )
-from .tokenizer import MAX_VOICES, Vocab, VoiceMap, check_time_signatures, to_voices
+from .tokenizer import MAX_VOICES, TIME_SIGNATURES, Vocab, VoiceMap, check_time_signatures, to_voices
+from .voices import bar_starts_through, bar_ticks, clean_signatures, explicit_signatures, score_signatures
 
 # ---------------------------------------------------------------- options
 
@@ -152,23 +156,41 @@ def score_pitches(score: symusic.Score) -> tuple[np.ndarray, np.ndarray]:
 
 
 def bar_starts(score: symusic.Score, until: int) -> list[int]:
-    """Ticks of the bar lines from 0 up to and including the first one >= ``until``."""
-    tpq = score.ticks_per_quarter
-    sigs = sorted(score.time_signatures, key=lambda t: t.time) or [symusic.TimeSignature(0, 4, 4)]
-    starts, tick, index = [], 0, 0
-    while True:
-        while index + 1 < len(sigs) and sigs[index + 1].time <= tick:
-            index += 1
-        starts.append(tick)
-        if tick >= until:
-            return starts
-        ts = sigs[index]
-        tick += max(1, round(tpq * 4 * ts.numerator / ts.denominator))
+    """Ticks of the bar lines from 0 up to and including the first one >= ``until``
+    (``voices.bar_starts_through``: a time signature starts a bar where it stands)."""
+    return bar_starts_through(score_signatures(score), score.ticks_per_quarter, until)
 
 
 def last_time_signature(score: symusic.Score) -> tuple[int, int]:
-    sigs = sorted(score.time_signatures, key=lambda t: t.time)
-    return (sigs[-1].numerator, sigs[-1].denominator) if sigs else (4, 4)
+    """(numerator, denominator) of the time signature in force at the end (4/4 without one)."""
+    _, numerator, denominator = clean_signatures(score_signatures(score))[-1]
+    return numerator, denominator
+
+
+def tokenizer_signatures(score: symusic.Score, ext_start: int) -> list[tuple[int, int, int]]:
+    """The time signatures the tokenizer is given for the sketch: those before the first
+    new bar (``ext_start``; the new bars' metre is given by the prompt's TimeSig), each on
+    a bar line (``voices.explicit_signatures``: a bar cut short by a change is a signature
+    of its own), as miditok keeps a metre to its next bar line. When a short bar has no
+    signature in the vocabulary, the signatures as they stand: the model then hears the
+    sketch's bars a little differently, which moves nothing in the output."""
+    tpq = score.ticks_per_quarter
+    before = [sig for sig in clean_signatures(score_signatures(score)) if sig[0] < ext_start] or [(0, 4, 4)]
+    explicit = explicit_signatures(before, tpq)
+    if explicit is not None and all(num in TIME_SIGNATURES.get(den, ()) for _, num, den in explicit):
+        return explicit
+    return before
+
+
+def metre_from(score: symusic.Score, ext_start: int) -> None:
+    """Time signatures standing after the first new bar line (``ext_start``), after the
+    sketch's music, are replaced by the last of them on that line: the metre the new bars
+    are sampled in, so that they lie on the output's own bar lines."""
+    if any(ts.time > ext_start for ts in score.time_signatures):
+        numerator, denominator = last_time_signature(score)
+        kept = [ts.copy() for ts in score.time_signatures if ts.time < ext_start]
+        score.time_signatures.clear()
+        score.time_signatures.extend([*kept, symusic.TimeSignature(ext_start, numerator, denominator)])
 
 
 # ---------------------------------------------------------------- the extension
@@ -208,6 +230,14 @@ def plan_extension(score: symusic.Score, options: ExtendOptions, tokenizer, cont
     starts = bar_starts(score, end_tick)
     sketch_bars = len(starts) - 1 if starts[-1] >= end_tick and end_tick > 0 else len(starts)
     ext_start = starts[sketch_bars] if sketch_bars < len(starts) else starts[-1]
+    later = [ts for ts in score.time_signatures if ts.time > ext_start]
+    if later:
+        notes.append(f"{len(later)} time signature(s) after the bar line that ends the sketch (tick {ext_start}): "
+                     f"the new bars are in the last, {time_sig[0]}/{time_sig[1]}, from that bar line on")
+    signatures = tokenizer_signatures(score, ext_start)
+    if signatures != clean_signatures(score_signatures(voiced)):
+        voiced.time_signatures.clear()
+        voiced.time_signatures.extend([symusic.TimeSignature(*sig) for sig in signatures])
     positions_per_bar = time_sig[0] * max(tokenizer.config.beat_res.values())
     pitches, durations = score_pitches(voiced)
     hist = pitch_class_histogram(pitches, durations)
@@ -223,7 +253,7 @@ def plan_extension(score: symusic.Score, options: ExtendOptions, tokenizer, cont
         state.feed(t)
     ts_id = next(i for i, v in vocab.time_sig.items() if v == time_sig)
     forced: list[int] = []
-    for _ in range(sketch_bars - state.bars + 1):
+    for _ in range(max(1, sketch_bars - state.bars + 1)):  # the first new bar opens after the sketch's
         forced += [vocab.bar, ts_id]
     for t in forced:
         state.feed(t)
@@ -234,7 +264,7 @@ def plan_extension(score: symusic.Score, options: ExtendOptions, tokenizer, cont
         if trimmed[0] != vocab.bar or sum(1 for t in trimmed if t == vocab.bar) < 2:
             raise ScoreError(f"the sketch's last bar is longer than the model's context allows ({room} of "
                              f"{context} tokens); shorten or thin the sketch", name)
-        kept_bars = sum(1 for t in trimmed if t == vocab.bar) - (sketch_bars - _bars_before(prompt, vocab) + 1)
+        kept_bars = sum(1 for t in trimmed if t == vocab.bar) - len(forced) // 2
         notes.append(f"the sketch is {len(ids)} tokens, more than the {room} the model's {context}-token context "
                      f"leaves for a prompt: the model was prompted with its last {max(kept_bars, 0)} bar(s) only")
         ids = trimmed
@@ -272,10 +302,6 @@ def is_monophonic(track, tpq: int) -> bool:
     return bool(np.all(start[1:] > start[:-1]) and np.all(start[1:] >= end[:-1] - tpq // 8))
 
 
-def _bars_before(prompt: list[int], vocab: Vocab) -> int:
-    return sum(1 for t in prompt if t == vocab.bar)
-
-
 def extend_score(score: symusic.Score, options: ExtendOptions = ExtendOptions(), *, model=None, tokenizer=None,
                  name: str = "sketch", decoder=None) -> ExtendResult:
     """The sketch, unchanged, followed by ``options.bars`` generated bars.
@@ -295,6 +321,7 @@ def extend_score(score: symusic.Score, options: ExtendOptions = ExtendOptions(),
     ext_end = starts_after(score, plan.ext_start, options.bars)
     out, added = assemble(score, plan.voice_map, new_score, plan.ext_start, ext_end, plan.monophonic,
                           hold_from=starts_after(score, plan.ext_start, options.bars - 1) if options.cadence else None)
+    metre_from(out, plan.ext_start)
     return ExtendResult(score=out, sketch_bars=plan.sketch_bars, added_bars=options.bars, added_notes=added,
                         seed=options.seed, tokens_generated=len(generated), key=plan.key, notes=plan.notes)
 
@@ -313,7 +340,7 @@ def _fast_decoder(model):
 def starts_after(score: symusic.Score, start: int, bars: int) -> int:
     """The tick ``bars`` bar lines after ``start`` under the score's last time signature."""
     num, den = last_time_signature(score)
-    return start + bars * round(score.ticks_per_quarter * 4 * num / den)
+    return start + bars * bar_ticks(score.ticks_per_quarter, num, den)
 
 
 def decode_generated(tokenizer, vocab: Vocab, ts_id: int, generated: list[int]) -> symusic.Score:

@@ -3,7 +3,9 @@
 Reading checks the chunk structure here first (so garbage, truncation, format 2
 and SMPTE division get a one-line reason naming the file), then lets symusic
 parse the events, then refuses scores that make no sense: no notes, a tempo of
-0 or above ``MAX_BPM``, a note ending past ``MAX_SECONDS``. Only tracks with
+0 or above ``MAX_BPM``, a note ending past ``MAX_SECONDS``, a time signature of
+0 beats or with a denominator past 128. Where several time signatures stand at one
+tick only the last is kept (the one in force). Only tracks with
 notes are kept; symusic splits every MTrk by (channel, program), so a format-0
 file comes back as one track per channel/program, and channel 10 as ``is_drum``.
 
@@ -72,6 +74,7 @@ def load_score_bytes(data: bytes, name: str) -> symusic.core.ScoreTick:
     except (RuntimeError, ValueError, IndexError) as exc:
         raise ScoreError(f"is not a readable MIDI file: {_symusic_reason(exc)}", name) from None
     _check_tempos(score, name)
+    _one_time_signature_per_tick(score, name)
     score.tracks = [track for track in score.tracks if track.note_num() > 0]
     if not score.tracks:
         raise ScoreError(f"has no notes (read {len(tracks)} track(s))", name)
@@ -154,6 +157,23 @@ def _check_tempos(score: symusic.core.ScoreTick, name: str) -> None:
                 f"{tempo.time}; allowed: up to {MAX_BPM:g} bpm",
                 name,
             )
+
+
+def _one_time_signature_per_tick(score: symusic.core.ScoreTick, name: str) -> None:
+    """Refuse a time signature that makes no bar, and keep one per tick: the last, as a
+    MIDI player applies events at one tick in order (it is the one in force)."""
+    at: dict[int, tuple[int, int, int]] = {}
+    for ts in score.time_signatures:
+        if ts.numerator < 1 or ts.denominator < 1:
+            raise ScoreError(
+                f"has a time signature {ts.numerator}/{ts.denominator} at tick {ts.time}; allowed: a "
+                "numerator of 1 or more over a denominator of 1, 2, 4 ... 128",
+                name,
+            )
+        at[ts.time] = (ts.time, ts.numerator, ts.denominator)
+    if len(at) < len(score.time_signatures):
+        score.time_signatures.clear()
+        score.time_signatures.extend([symusic.TimeSignature(*sig) for sig in at.values()])
 
 
 def _check_notes(score, name: str | None, *, writing: bool = False) -> None:

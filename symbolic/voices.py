@@ -9,11 +9,13 @@ pitch), or from a MusicXML file through music21, and turned back into a
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Iterator
 
 import symusic
 import symusic.core
@@ -64,40 +66,127 @@ class Voices:
 
 
 def beat_length(tpq: int, numerator: int, denominator: int) -> int:
-    unit = tpq * 4 // denominator
+    unit = max(1, tpq * 4 // denominator)
     compound = denominator >= 8 and numerator % 3 == 0 and numerator > 3
     return unit * 3 if compound else unit
 
 
+# The bar lines: a time signature (MIDI's FF 58 meta event) starts a bar of its metre
+# where it stands. Standing mid-bar -- off the bar lines of the metre before it -- it cuts
+# that bar short. That is how an irregular bar reaches MIDI from a notation program (a
+# pickup as a bar of 1/4, a bar of two beats inside 4/4 as 2/4, each signature on its
+# bar's first tick), and how pretty_midi (``get_downbeats``) and miditok
+# (``utils.get_bars_ticks``) find downbeats. music21's makeMeasures and miditok's
+# tokenizer instead keep the old metre to its next bar line; the notation and the
+# extension hand them signatures that all stand on bar lines (``explicit_signatures``),
+# which every reader takes as written.
+
+
+def clean_signatures(signatures) -> list[tuple[int, int, int]]:
+    """(tick, numerator, denominator) in time order; where several stand at one tick the
+    last given is kept (a MIDI player applies simultaneous events in file order); those
+    that make no bar (numerator or denominator below 1) are left out; 4/4 before the first."""
+    at: dict[int, tuple[int, int, int]] = {}
+    for tick, num, den in sorted(signatures, key=lambda sig: sig[0]):
+        if num >= 1 and den >= 1:
+            at[tick] = (tick, num, den)
+    cleaned = list(at.values())
+    if not cleaned or cleaned[0][0] > 0:
+        cleaned.insert(0, (0, 4, 4))
+    return cleaned
+
+
+def score_signatures(score) -> list[tuple[int, int, int]]:
+    """A symusic score's time signatures as (tick, numerator, denominator), in its order."""
+    return [(ts.time, ts.numerator, ts.denominator) for ts in score.time_signatures]
+
+
+def bar_ticks(tpq: int, numerator: int, denominator: int) -> int:
+    """The length of a whole bar of ``numerator``/``denominator``, in ticks (1 at least)."""
+    return max(1, numerator * tpq * 4 // denominator)
+
+
+def _spans(signatures, tpq: int) -> list[tuple[int, int | None, int, int, int]]:
+    """(start, stop, numerator, denominator, bar length) of each clean signature; the
+    last one's stop is None (it runs on)."""
+    sigs = clean_signatures(signatures)
+    return [(start, sigs[i + 1][0] if i + 1 < len(sigs) else None, num, den, bar_ticks(tpq, num, den))
+            for i, (start, num, den) in enumerate(sigs)]
+
+
+def _bar_lines(signatures, tpq: int) -> Iterator[int]:
+    """Every bar line from 0, without end."""
+    spans = _spans(signatures, tpq)
+    for start, stop, _, _, bar_len in spans[:-1]:
+        yield from range(start, stop, bar_len)
+    start, _, _, _, bar_len = spans[-1]
+    yield from itertools.count(start, bar_len)
+
+
+def bar_starts_of(signatures: list[tuple[int, int, int]], tpq: int, end: int) -> list[int]:
+    """The tick of every bar line before ``end`` under ``signatures`` ((tick, numerator,
+    denominator), see ``clean_signatures``), and of every signature standing later: a time
+    signature starts a bar where it stands (the bar before it cut short when it stands
+    mid-bar), so a pickup written as a bar of 1/4 is a bar of its own."""
+    limit = max(end, clean_signatures(signatures)[-1][0] + 1)
+    return list(itertools.takewhile(lambda tick: tick < limit, _bar_lines(signatures, tpq)))
+
+
+def bar_starts_through(signatures: list[tuple[int, int, int]], tpq: int, until: int) -> list[int]:
+    """The bar lines of ``bar_starts_of`` from 0 up to and including the first at or after ``until``."""
+    starts: list[int] = []
+    for tick in _bar_lines(signatures, tpq):
+        starts.append(tick)
+        if tick >= until:
+            return starts
+    raise AssertionError("unreachable")
+
+
+def explicit_signatures(signatures, tpq: int) -> list[tuple[int, int, int]] | None:
+    """``signatures`` (clean) with every bar cut short by a signature standing mid-bar
+    written as a signature of its own length (4/4 with 3/4 two beats into a bar: 2/4 on
+    that bar's line), so that each one stands on a bar line of the one before, as a
+    notation program exports an irregular bar. The bar lines are those of
+    ``bar_starts_of``; readers that keep a metre to its next bar line (music21's
+    makeMeasures, miditok) read them alike. None when a short bar's length is no whole
+    number of 1024th notes."""
+    out: list[tuple[int, int, int]] = []
+    for start, stop, num, den, bar_len in _spans(signatures, tpq):
+        out.append((start, num, den))
+        short = (stop - start) % bar_len if stop is not None else 0
+        if short:
+            length = _short_signature(short, tpq, den)
+            if length is None:
+                return None
+            if out[-1][0] == stop - short:  # the signature's own first bar is the short one
+                out.pop()
+            out.append((stop - short, *length))
+    return out
+
+
+def _short_signature(ticks: int, tpq: int, denominator: int) -> tuple[int, int] | None:
+    """(numerator, denominator) of a bar ``ticks`` long: in ``denominator``'s notes when it
+    is a whole number of them, else in the longest shorter ones that divide it (down to
+    1024th notes); None when none does."""
+    for den in [denominator] + [2 ** k for k in range(11) if 2 ** k > denominator]:
+        num, rest = divmod(ticks * den, tpq * 4)
+        if not rest and num >= 1:
+            return num, den
+    return None
+
+
 def bar_beat(tick: int, tpq: int, signatures: list[tuple[int, int, int]], first_bar: int = 1) -> tuple[int, float]:
+    """(bar number, beat from 1) of ``tick`` under the bar lines of ``bar_starts_of`` (a
+    bar cut short by a time signature counts as one); beats follow the time signature."""
     bar = first_bar
-    sigs = sorted(signatures) or [(0, 4, 4)]
-    if sigs[0][0] > 0:
-        sigs = [(0, 4, 4), *sigs]
-    for index, (start, num, den) in enumerate(sigs):
-        bar_len = num * tpq * 4 // den
-        end = sigs[index + 1][0] if index + 1 < len(sigs) else None
-        if end is not None and tick >= end:
-            bar += -(-(end - start) // bar_len)  # a partial bar before a change counts as one
+    for start, stop, num, den, bar_len in _spans(signatures, tpq):
+        if stop is not None and tick >= stop:
+            bar += -(-(stop - start) // bar_len)
             continue
         bars_in, into = divmod(tick - start, bar_len)
         beat = into / beat_length(tpq, num, den) + 1
         return bar + bars_in, round(beat, 3)
     raise AssertionError("unreachable")
-
-
-def bar_starts_of(signatures: list[tuple[int, int, int]], tpq: int, end: int) -> list[int]:
-    """The tick of every bar line up to ``end`` under ``signatures`` ((tick, numerator,
-    denominator); 4/4 before the first): a time signature starts a bar where it stands,
-    so a pickup written as a bar of 1/4 is a bar of its own."""
-    sigs = sorted(signatures) or [(0, 4, 4)]
-    if sigs[0][0] > 0:
-        sigs = [(0, 4, 4), *sigs]
-    starts: list[int] = []
-    for index, (start, num, den) in enumerate(sigs):
-        stop = sigs[index + 1][0] if index + 1 < len(sigs) else max(end, start + 1)
-        starts += range(start, stop, max(1, num * tpq * 4 // den))
-    return starts or [0]
 
 
 def format_position(bar: int, beat: float) -> str:
@@ -141,18 +230,7 @@ def voices_from_score(score, name: str = "score", *, max_voices: int = MAX_VOICE
         raise ScoreError(f"has {len(parts)} voices; at most {max_voices} can be checked", name)
     parts.sort(key=lambda p: -_mean_pitch(p))
     parts = _name_parts(parts)
-    sigs = [(ts.time, ts.numerator, ts.denominator) for ts in score.time_signatures] or [(0, 4, 4)]
-    return Voices(tpq=score.tpq, parts=parts, time_signatures=_clean_signatures(sigs))
-
-
-def _clean_signatures(sigs: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
-    out: dict[int, tuple[int, int, int]] = {}
-    for sig in sorted(sigs):
-        out[sig[0]] = sig
-    cleaned = list(out.values())
-    if cleaned[0][0] > 0:
-        cleaned.insert(0, (0, 4, 4))
-    return cleaned
+    return Voices(tpq=score.tpq, parts=parts, time_signatures=clean_signatures(score_signatures(score)))
 
 
 def _mean_pitch(part: Part) -> float:
@@ -330,7 +408,7 @@ def music21_to_score(stream, tpq: int = 480):
 
     parts = list(getattr(stream, "parts", [])) or [stream]
     pickup_q = 0.0
-    measures = parts[0].getElementsByClass("Measure")
+    measures = list(parts[0].getElementsByClass("Measure"))
     if measures and measures[0].paddingLeft:
         pickup_q = float(measures[0].paddingLeft)
     first_bar = 0 if pickup_q > 0 else 1
@@ -339,14 +417,20 @@ def music21_to_score(stream, tpq: int = 480):
     marks = list(stream.flatten().getElementsByClass(tempo.MetronomeMark))
     bpm = marks[0].getQuarterBPM() if marks and marks[0].number else 100.0
     score.tempos.append(symusic.Tempo(0, qpm=float(bpm)))
-    seen: set[int] = set()
+    signatures: dict[int, tuple[int, int]] = {}
     for ts in stream.flatten().getElementsByClass(meter.TimeSignature):
         tick = 0 if ts.offset == 0 else int(round(float(ts.offset) * tpq)) + shift
-        if tick not in seen:
-            seen.add(tick)
-            score.time_signatures.append(symusic.TimeSignature(tick, ts.numerator, ts.denominator))
-    if not seen:
-        score.time_signatures.append(symusic.TimeSignature(0, 4, 4))
+        signatures.setdefault(tick, (ts.numerator, ts.denominator))
+    # a bar written short mid-score (music21 reads it as paddingRight; the bar after it
+    # whole) ends where the next begins: the metre restated there puts a bar line there
+    for before, after in zip(measures, measures[1:]):
+        if before.paddingRight and not after.paddingLeft:
+            restated = after.getContextByClass(meter.TimeSignature)
+            if restated is not None:
+                tick = int(round(float(after.offset) * tpq)) + shift
+                signatures.setdefault(tick, (restated.numerator, restated.denominator))
+    for tick, (numerator, denominator) in sorted(signatures.items()) or [(0, (4, 4))]:
+        score.time_signatures.append(symusic.TimeSignature(tick, numerator, denominator))
     for index, part in enumerate(parts):
         track = symusic.Track(part.partName or part.id and str(part.id) or f"Part {index + 1}", 52, False)
         for element in part.stripTies().flatten().notes:
