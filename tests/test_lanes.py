@@ -5,21 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scorefarm.arrange.orchestrate import OrchestrateOptions, _collect, _tune_rests, orchestrate
+from scorefarm.arrange.lanes import tune_rests
+from scorefarm.arrange.orchestrate import OrchestrateOptions, _collect, orchestrate
 
 TPQ = 480
 BAR = 2 * TPQ  # 2/4, a rag's metre
 
 
 def lanes_after(make_score, labelled: list[tuple[float, float, int, int]], fixed_pitches=()) -> tuple[dict, dict]:
-    """``_tune_rests`` on notes given with their labels, (beat, beats, pitch, lane) each:
+    """``tune_rests`` on notes given with their labels, (beat, beats, pitch, lane) each:
     (onset beat, pitch) -> lane, before and after."""
     score = make_score([(beat, length, pitch, 80) for beat, length, pitch, _ in labelled], time_signature=(2, 4))
     notes, _, _, _ = _collect(score)
     given = {(round(beat * TPQ), pitch): lane for beat, _, pitch, lane in labelled}
     lanes = np.array([given[(int(n[0]), int(n[2]))] for n in notes], np.int8)
     fixed = np.isin(notes[:, 2], list(fixed_pitches))
-    out = _tune_rests(notes, lanes, TPQ, BAR, fixed)
+    out = tune_rests(notes, lanes, TPQ, BAR, fixed)
     key = [(int(n[0]) / TPQ, int(n[2])) for n in notes]
     return dict(zip(key, lanes.tolist())), dict(zip(key, out.tolist()))
 
