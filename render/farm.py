@@ -16,22 +16,23 @@ import gc
 import io
 import json
 import os
+import re
 import socket
 import time
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Collection, Iterator
 
 from scorefarm import __version__
-from scorefarm.errors import FarmError, OutputError, ScorefarmError
+from scorefarm.errors import FarmError, OutputError, ScorefarmError, SoundFontError
 from scorefarm.files import sha256_bytes, sha256_file, write_bytes_atomic
 from scorefarm.symbolic.cuelist import CueList, cue_options_dict
 from scorefarm.symbolic.timecode import Timecode
 
 from .pipeline import (CueProduct, CueSpec, PreparedCue, RenderedStem, cached, finish_cue, prepare_cue,
                        render_cue, render_section, resynth_stem, write_cue)
-from .soundfonts import SoundFont, resolve_soundfont
+from .soundfonts import SoundFont, find_entry, known_names, looks_like_path, resolve_soundfont
 
 FarmProgress = Callable[[dict[str, Any]], None]
 """Film progress callback. Payload: {"cue": id, "state": "cached"|"queued"|"done"|"failed",
@@ -88,12 +89,30 @@ def soundfont_sha256(soundfont: SoundFont) -> str:
 def film_soundfont(film) -> str | Path:
     """The film's ``soundfont`` as ``resolve_soundfont`` takes it: a catalogue name as
     written, a relative path from the film's folder (not from where compose runs)."""
-    from .soundfonts import find_entry
-
     text = film.soundfont
     if find_entry(text) is not None or Path(text).expanduser().is_absolute():
         return text
     return film.folder / text
+
+
+def resolve_film_soundfont(cue_list: CueList) -> SoundFont:
+    """The SoundFont the film's ``[film] soundfont`` names. A SoundFontError names the
+    cue list and the key, the value as written, and what was tried; for a bare name
+    (no folder, no .sf2/.sf3 suffix) that is neither a catalogue name nor a file in the
+    film's folder, the catalogue's names."""
+    film = cue_list.film
+    text = film.soundfont
+    try:
+        return resolve_soundfont(film_soundfont(film))
+    except SoundFontError as exc:
+        beside = film.folder / text
+        if not looks_like_path(text) and find_entry(text) is None and not beside.exists():
+            problem = (f"received {text!r}; allowed: a catalogue name ({'; '.join(known_names())}) "
+                       f"or a SoundFont file (.sf2/.sf3; none at {beside})")
+        else:
+            where = "" if exc.path in (None, text) else f" ({exc.path})"
+            problem = f"{text!r}: {exc.message}{where}"
+        raise SoundFontError(f"[film]: key 'soundfont': {problem}", cue_list.path) from None
 
 
 def build_specs(cue_list: CueList, soundfont: SoundFont) -> list[CueSpec]:
@@ -145,12 +164,12 @@ def folder_fingerprint(folder: Path) -> str:
 
 
 @contextlib.contextmanager
-def output_dir(out_dir: Path) -> Iterator[Path]:
+def output_dir(out_dir: Path, cue_ids: Collection[str] = ()) -> Iterator[Path]:
     """``check_output_dir``, then the block; when the block fails, the folders this
     created are removed again if they are still empty (nothing else is touched)."""
     out_dir = Path(out_dir)
     created = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]
-    check_output_dir(out_dir)
+    check_output_dir(out_dir, cue_ids)
     try:
         yield out_dir
     except BaseException:
@@ -162,13 +181,25 @@ def output_dir(out_dir: Path) -> Iterator[Path]:
         raise
 
 
-def check_output_dir(out_dir: Path) -> None:
-    """Make sure ``out_dir`` can be written, and sweep away temporary files that a
-    killed run left behind (``.<name>.*.part``, never a finished output)."""
+# The temporary name core/files.py's atomic_path gives a file while it is written
+# (tempfile.mkstemp: ".<target name>.<random letters>.part"), for the kinds of file a
+# render writes: stems and mixes, MIDI, MusicXML, manifests and the cue sheet.
+STALE_PART = re.compile(r"\.[^/]+\.(?:wav|mid|musicxml|json|csv)\.[a-z0-9_]+\.part")
+
+
+def check_output_dir(out_dir: Path, cue_ids: Collection[str] = ()) -> None:
+    """Make sure ``out_dir`` can be written, and sweep away the temporary files that a
+    killed run left behind there and in the cue folders ``out_dir/<cue id>`` of
+    ``cue_ids``: only names that match ``STALE_PART``, never a finished output, nothing
+    in other folders (``-o ~`` leaves the rest of the home folder alone)."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        for stale in out_dir.rglob(".*.part"):
-            stale.unlink()
+        for folder in (out_dir, *(out_dir / cue_id for cue_id in cue_ids)):
+            if not folder.is_dir():
+                continue
+            for stale in folder.glob(".*.part"):
+                if STALE_PART.fullmatch(stale.name) and not stale.is_dir():
+                    stale.unlink()
         probe = out_dir / f".scorefarm-write-test-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
@@ -423,7 +454,7 @@ def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOpt
     a whole (bad SoundFont, unreachable cluster) leaves no empty folder of its own."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    soundfont = resolve_soundfont(options.soundfont or film_soundfont(cue_list.film))
+    soundfont = resolve_soundfont(options.soundfont) if options.soundfont else resolve_film_soundfont(cue_list)
     specs = build_specs(cue_list, soundfont)
     sketches = {cue.id: cue.sketch_score for cue in cue_list.cues if cue.sketch_score is not None}
     total = len(specs)
@@ -442,7 +473,7 @@ def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOpt
         outcomes[spec.cue_id] = CueOutcome(spec.cue_id, "failed", reason=_reason(exc))
         report(spec.cue_id, "failed", outcomes[spec.cue_id].reason)
 
-    with output_dir(out_dir):
+    with output_dir(out_dir, [spec.cue_id for spec in specs]):
         pending = []
         for spec in specs:
             manifest = None if options.force else cached(out_dir / spec.cue_id, spec.key())

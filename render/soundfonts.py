@@ -25,6 +25,7 @@ CATALOGUE_RESOURCE = "catalogue.toml"
 _ENTRY_KEYS = {"name", "aliases", "licence", "source", "install", "paths", "sha256", "sha256_of"}
 _REQUIRED_KEYS = {"name", "licence", "source", "paths"}
 _SOUNDFONT_VERSIONS = (2, 3)
+SOUNDFONT_SUFFIXES = (".sf2", ".sf3")
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,12 @@ def known_names() -> list[str]:
     return [f"{e.name} ({', '.join(e.aliases)})" if e.aliases else e.name for e in catalogue()]
 
 
+def looks_like_path(text: str) -> bool:
+    """Whether ``text`` can only be a file: it has a folder separator or a .sf2/.sf3
+    suffix. Anything else may be a catalogue name (or a file in the current folder)."""
+    return os.sep in text or "/" in text or Path(text).suffix.lower() in SOUNDFONT_SUFFIXES
+
+
 def find_entry(name: str) -> CatalogueEntry | None:
     """The catalogue entry called ``name`` or one of its aliases (case-insensitive)."""
     key = name.strip().casefold()
@@ -173,8 +180,7 @@ def resolve_soundfont(name_or_path: str | os.PathLike) -> SoundFont:
     path = Path(text).expanduser()
     if path.exists():
         return _from_path(path)
-    if isinstance(name_or_path, os.PathLike) or os.sep in text or "/" in text \
-            or path.suffix.lower() in (".sf2", ".sf3"):
+    if isinstance(name_or_path, os.PathLike) or looks_like_path(text):
         raise SoundFontError("no such SoundFont file", path.absolute())
     raise SoundFontError(
         f"unknown SoundFont {text!r}: not a catalogue name (known: {'; '.join(known_names())}) "

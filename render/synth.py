@@ -17,7 +17,9 @@ its float32 precision), sorted deterministically (note-offs, then controllers, t
 note-ons at the same sample) and the render is split at those times. FluidSynth applies
 events at its 64-frame block boundaries (FLUID_BUFSIZE), so each event is sent at the
 boundary nearest its sample: at most 32 frames (0.67 ms at 48 kHz) early or late, the
-same on every run. The output is ``last note-off + tail_seconds`` long, to the sample.
+same on every run. The output is ``last note-off + tail_seconds`` long, to the sample;
+a score whose last note ends past ``MAX_RENDER_SECONDS`` is refused before the SoundFont
+is loaded or any audio allocated (`check_render_length`).
 
 Determinism: one CPU core, no dynamic sample loading, pinned interpolation, reverb and
 chorus (off by default: the mastering chain adds a hall; when on, the section's own
@@ -43,7 +45,7 @@ import numpy as np
 import symusic
 
 from scorefarm.arrange.sections import SECTION_ORDER, section_for_track
-from scorefarm.errors import RenderError, SilentScoreError, SoundFontError
+from scorefarm.errors import RenderError, ScoreError, SilentScoreError, SoundFontError
 
 from .soundfonts import SoundFont
 
@@ -59,6 +61,14 @@ _OFF, _CC, _BEND, _ON = 0, 1, 2, 3
 _PRIORITY = np.array([0, 1, 1, 2], np.int8)  # note-off < controller = bend < note-on
 _BANK_SELECT = (0, 32)  # programs are chosen by the planner, not by bank-select CCs
 _FLUID_WARN = 2  # FluidSynth log level
+# The longest score rendered: its last note must end within 30 minutes. A cue lies within
+# one reel (its id says so: 1M1 is reel 1, music 1), and a reel runs at most about 22
+# minutes (2,000 ft of 35 mm film, 16 frames a foot, at 24 fps); 30 minutes leaves room
+# for a long pickup. Every stem is held in memory (float32 stereo: 23 MB a minute at
+# 48 kHz, 46 at 96 kHz) and so is the mix while it is mastered: a cue of ~1,000 s peaked
+# at 6.7 GB (the bad-input audit), so this bounds a cue near 12 GB, where the 24 hours a
+# sketch may span (score_io.MAX_SECONDS) would ask for hundreds of GB and hours of work.
+MAX_RENDER_SECONDS = 30 * 60.0
 
 
 @dataclass(frozen=True)
@@ -392,6 +402,32 @@ def _run_pass(font: _LoadedFont, plans: list[_Plan], events: np.ndarray, output:
         synth.close()
 
 
+def check_render_length(score: symusic.Score) -> float:
+    """The seconds at which ``score``'s last note ends (through its tempo map); a
+    ScoreError (no file named: the caller knows it) when that is past
+    ``MAX_RENDER_SECONDS``. Cheap: nothing of the audio's length is allocated."""
+    if not isinstance(score, symusic.core.ScoreTick):
+        score = score.to("tick")
+    ends = []
+    for track in score.tracks:
+        notes = track.notes.numpy()
+        if len(notes["time"]):
+            ends.append(int((notes["time"].astype(np.int64) + notes["duration"]).max()))
+    end = float(tick_seconds(score)(max(ends))) if ends else 0.0
+    if end > MAX_RENDER_SECONDS:
+        raise ScoreError(f"the score's last note ends at {_duration(end)}; at most "
+                         f"{_duration(MAX_RENDER_SECONDS)} can be rendered (a film reel and a margin); "
+                         "check the tempo map and note lengths")
+    return end
+
+
+def _duration(seconds: float) -> str:
+    """'13.9 hours', '16.7 minutes', '30 minutes'."""
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 60:.3g} minutes"
+
+
 def score_sections(score: symusic.Score) -> list[str]:
     """The sections (stems) a score renders to, in `SECTION_ORDER`."""
     present = {section_for_track(t) for t in score.tracks if t.note_num()}
@@ -411,6 +447,7 @@ def render_stems(score: symusic.Score, soundfont: SoundFont, options: RenderOpti
         score = score.to("tick")
     if score.note_num() == 0:
         raise SilentScoreError("the score has no notes: nothing to render")
+    check_render_length(score)  # before the SoundFont is loaded or a stem allocated
     sr = options.sample_rate
     with _LOCK:
         font = _loaded_font(soundfont)

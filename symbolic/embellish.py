@@ -76,7 +76,10 @@ def add_passing_tones(voices: Voices, key: tuple[int, str], voice_indices=(1, 2,
     with ``rates`` (``passing_rates``), only in the thirds Bach fills more often than not."""
     tonic, mode = key
     parts = [Part(p.name, list(p.notes)) for p in voices.parts]
-    half_min = voices.tpq // 2  # the passing note lasts at least an eighth
+    # The passing note lasts at least an eighth, or one tick where a quarter is one tick
+    # (a MIDI file may say 1 tick per quarter): there only notes of two beats or more
+    # are split, at the same places as at a finer resolution.
+    half_min = max(1, voices.tpq // 2)
     for v in voice_indices:
         i = 0
         while i < len(parts[v].notes) - 1:

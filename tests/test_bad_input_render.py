@@ -1,0 +1,217 @@
+"""Bad input met by harmonize's embellisher and by render: a melody at 1 tick per
+quarter, a score far too long to render, an unknown SoundFont in a film's cue list,
+and the sweep of a killed run's temporary files. Fast: nothing here renders audio."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import symusic
+from click.testing import CliRunner
+
+from scorefarm.cli.main import cli
+from scorefarm.errors import OutputError, ScoreError, SoundFontError
+
+
+def files_under(folder: Path) -> dict[str, bytes | None]:
+    return {str(p.relative_to(folder)): (None if p.is_dir() else p.read_bytes()) for p in sorted(folder.rglob("*"))}
+
+
+def refused(args: list[str], folder: Path, *names: str) -> str:
+    """``compose ARGS`` run in ``folder`` exits 2 with one line naming each of ``names``,
+    no traceback, and ``folder`` as it was. Returns the line."""
+    before = files_under(folder)
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        result = CliRunner().invoke(cli, args)
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 2, (result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("compose: error: "), result.stderr
+    assert "Traceback" not in result.output
+    for name in names:
+        assert name in lines[0], lines[0]
+    assert files_under(folder) == before, "something was written"
+    return lines[0]
+
+
+# ---------------------------------------------------------------- harmonize at 1 tick a quarter
+
+
+def _satb(tpq: int, beats: int, alto, tenor, bass):
+    """Four voices of notes ``beats`` quarters long each, at ``tpq`` ticks a quarter."""
+    from scorefarm.symbolic.voices import Part, VNote, Voices
+
+    def line(name, pitches):
+        return Part(name, [VNote(i * beats * tpq, (i + 1) * beats * tpq, p) for i, p in enumerate(pitches)])
+
+    return Voices(tpq, [line("Soprano", [79, 81, 84]), line("Alto", alto), line("Tenor", tenor),
+                        line("Bass", bass)])
+
+
+def _notes(voices):
+    return [[(n.start / voices.tpq, n.end / voices.tpq, n.pitch) for n in part.notes] for part in voices.parts]
+
+
+def test_passing_tones_at_one_tick_a_quarter_fall_where_a_finer_grid_puts_them():
+    from scorefarm.symbolic.embellish import add_passing_tones
+
+    parts = ([76, 72, 72], [57, 60, 60], [48, 52, 52])  # thirds to walk in alto, tenor and bass
+    # half notes: the passing note takes the second beat, at any resolution
+    coarse = add_passing_tones(_satb(1, 2, *parts), (0, "major"))
+    fine = add_passing_tones(_satb(480, 2, *parts), (0, "major"))
+    assert _notes(coarse) == _notes(fine)
+    assert [n.pitch for n in coarse.parts[3].notes] == [48, 50, 52, 52]
+    # quarter notes: an eighth cannot be written at 1 tick a quarter, so none is added
+    quarters = _satb(1, 1, *parts)
+    assert _notes(add_passing_tones(quarters, (0, "major"))) == _notes(quarters)
+
+
+def test_harmonize_a_melody_at_one_tick_a_quarter(tmp_path, make_score):
+    melody = tmp_path / "tpq1.mid"
+    make_score([(i, 1.0, p, 80) for i, p in enumerate([60, 62, 64, 65, 67, 65, 64, 62])] + [(8, 2.0, 60, 80)],
+               tpq=1).dump_midi(str(melody))
+    out = tmp_path / "satb.mid"
+    result = CliRunner().invoke(cli, ["harmonize", str(melody), "-o", str(out), "--embellish", "passing"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    score = symusic.Score(str(out))
+    assert score.tpq == 1 and len([t for t in score.tracks if t.notes]) == 4
+
+
+# ---------------------------------------------------------------- render: a score too long
+
+
+def _long_score(make_score, quarters: float):
+    """Two notes at 60 bpm, the second ending ``quarters`` seconds in."""
+    return make_score([(0, 1.0, 60, 80), (quarters - 1, 1.0, 64, 80)], bpm=60.0)
+
+
+def test_render_length_limit_is_measured_through_the_tempo_map(make_score):
+    from scorefarm.render.synth import MAX_RENDER_SECONDS, check_render_length
+
+    assert check_render_length(_long_score(make_score, MAX_RENDER_SECONDS)) == pytest.approx(MAX_RENDER_SECONDS)
+    with pytest.raises(ScoreError, match="last note ends at 30.1 minutes; at most 30 minutes") as caught:
+        check_render_length(_long_score(make_score, MAX_RENDER_SECONDS + 6))
+    assert caught.value.path is None  # the caller names the file
+    # the same notes at 120 bpm last half as long
+    assert check_render_length(make_score([(3599, 1.0, 60, 80)], bpm=120.0)) == pytest.approx(1800.0)
+
+
+def test_render_stems_refuses_a_long_score_before_anything_is_loaded_or_allocated(make_score, monkeypatch):
+    from scorefarm.render import synth
+    from scorefarm.render.soundfonts import SoundFont
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("allocated or loaded before the length was checked")
+
+    monkeypatch.setattr(synth, "_Output", forbidden)
+    monkeypatch.setattr(synth, "_loaded_font", forbidden)
+    nowhere = SoundFont("none", Path("/nonexistent.sf2"), "", "")
+    fourteen_hours = _long_score(make_score, 14 * 3600)
+    with pytest.raises(ScoreError, match="14.0 hours"):
+        synth.render_stems(fourteen_hours, nowhere)
+
+
+def test_render_refuses_a_score_ending_fourteen_hours_in(tmp_path, make_score):
+    late = make_score([(i, 1.0, 60 + i, 80) for i in range(4)])
+    for note in late.tracks[0].notes:
+        note.time += 480 * 100_000  # beat 100,000 at 120 bpm: 13.9 hours
+    late.dump_midi(str(tmp_path / "late.mid"))
+    line = refused(["render", "late.mid", "-o", "out"], tmp_path, "late.mid", "13.9 hours", "at most 30 minutes")
+    assert "stem" in line
+
+
+# ---------------------------------------------------------------- a film's soundfont
+
+
+def _film(folder: Path, make_score, soundfont: str) -> Path:
+    (folder / "sketches").mkdir(parents=True)
+    make_score().dump_midi(str(folder / "sketches" / "a.mid"))
+    film = folder / "film.toml"
+    film.write_text(f'[film]\ntitle = "T"\nframe_rate = 24\nsoundfont = "{soundfont}"\n\n'
+                    '[[cues]]\nid = "1M1"\nsketch = "sketches/a.mid"\nstart = "01:00:00:00"\n')
+    return film
+
+
+def test_an_unknown_soundfont_name_in_a_film_names_the_cue_list_and_the_catalogue(tmp_path, make_score):
+    from scorefarm.render.farm import render_film
+    from scorefarm.render.soundfonts import known_names
+    from scorefarm.symbolic.cuelist import load_cue_list
+
+    film = _film(tmp_path / "film", make_score, "nosuch")
+    with pytest.raises(SoundFontError) as caught:
+        render_film(load_cue_list(film), tmp_path / "out")
+    line = caught.value.one_line()
+    assert caught.value.path == str(film)
+    assert "[film]: key 'soundfont': received 'nosuch'" in line
+    assert all(name in line for name in known_names())
+    assert not (tmp_path / "out").exists()
+    refused(["render", "film/film.toml", "-o", "out"], tmp_path, "film.toml", "key 'soundfont'", "FluidR3_GM")
+
+
+@pytest.mark.parametrize("value, says", [
+    ("fonts/missing.sf2", "'fonts/missing.sf2': no such SoundFont file"),
+    ("notes.sf2", "'notes.sf2': not a SoundFont"),
+    ("notes", "'notes': not a SoundFont"),  # a bare name that is a file beside film.toml
+])
+def test_a_bad_soundfont_path_in_a_film_names_the_cue_list_and_the_key(tmp_path, make_score, value, says):
+    film = _film(tmp_path / "film", make_score, value)
+    (film.parent / "notes.sf2").write_text("not a SoundFont")
+    (film.parent / "notes").write_text("not a SoundFont")
+    line = refused(["render", "film/film.toml", "-o", "out"], tmp_path, "film.toml", "[film]: key 'soundfont'", says)
+    assert "known" not in line and "FluidR3_GM" not in line  # a path is no catalogue name
+
+
+# ---------------------------------------------------------------- the sweep of stale temporary files
+
+
+def test_the_sweep_takes_only_our_temporary_files_in_the_output_and_cue_folders(tmp_path):
+    from scorefarm.files import atomic_path
+    from scorefarm.render.farm import check_output_dir
+
+    out = tmp_path / "out"
+    (out / "1M1" / "deeper").mkdir(parents=True)
+    (out / "Documents").mkdir()
+    swept = [out / ".cue_sheet.csv.k3_9xq2a.part", out / "1M1" / ".1M1_mix.wav.abc123.part",
+             out / "1M1" / ".1M1.musicxml.zz00zz00.part"]
+    kept = [out / ".bashrc.abcdefgh.part",  # not a file a render writes
+            out / ".session.part", out / ".1M1_mix.wav.part",  # not the atomic writer's names
+            out / "Documents" / ".report.wav.abcdefgh.part",  # not a cue folder
+            out / "1M1" / "deeper" / ".1M1_mix.wav.abcdefgh.part",  # not in a cue folder itself
+            out / "1M1" / "1M1_mix.wav", out / "1M1" / ".1M1_mix.wav.ABCDEFGH.part"]
+    for path in swept + kept:
+        path.write_bytes(b"half")
+    with atomic_path(out / "1M1" / "1M1.mid") as tmp:  # the writer's own name is one the sweep takes
+        assert tmp.name.startswith(".1M1.mid.") and tmp.name.endswith(".part")
+        swept.append(Path(tmp))
+        tmp.write_bytes(b"half")
+        check_output_dir(out, ["1M1", "1M2"])
+        assert not tmp.exists()
+        tmp.write_bytes(b"whole")  # so that the rename can go on
+    assert [p for p in swept[:-1] if p.exists()] == []
+    assert [p for p in kept if not p.exists()] == []
+    assert (out / "1M1" / "1M1.mid").read_bytes() == b"whole"
+    check_output_dir(out)  # a single score's render: its own folder only
+    assert [p for p in kept if not p.exists()] == []
+
+
+def test_render_film_sweeps_its_own_cue_folders(tmp_path, make_score, monkeypatch):
+    from scorefarm.render import farm
+    from scorefarm.symbolic.cuelist import load_cue_list
+
+    if not Path("/usr/share/sounds/sf2/FluidR3_GM.sf2").is_file():
+        pytest.skip("the FluidR3 GM SoundFont is not installed")
+    seen = []
+
+    def spy(out_dir, cue_ids=()):
+        seen.append((out_dir, list(cue_ids)))
+        raise OutputError("stop here", out_dir)
+
+    monkeypatch.setattr(farm, "check_output_dir", spy)
+    with pytest.raises(OutputError, match="stop here"):
+        farm.render_film(load_cue_list(_film(tmp_path / "film", make_score, "default")), tmp_path / "out")
+    assert seen == [(tmp_path / "out", ["1M1"])]
