@@ -107,14 +107,52 @@ def _concert_key(orchestration) -> tuple[int, str]:
     return reduction_key(orchestration.source_notes)
 
 
+def _last_note_end(orchestration) -> int:
+    """The tick where the orchestration's last note (placed or kept drum) ends."""
+    ends = [p.time + p.duration for p in orchestration.placed]
+    ends += [n.time + n.duration for track in orchestration.drums for n in track.notes]
+    return max(ends, default=0)
+
+
 def _score_end(orchestration, tpq: int) -> Fraction:
     """The bar line at or after the last note (in quarters from the start)."""
     from scorefarm.symbolic.voices import bar_starts_through, score_signatures
 
-    ends = [p.time + p.duration for p in orchestration.placed]
-    ends += [n.time + n.duration for track in orchestration.drums for n in track.notes]
-    end = max(ends, default=0)
+    end = _last_note_end(orchestration)
     return Fraction(bar_starts_through(score_signatures(orchestration.source), tpq, end)[-1], tpq)
+
+
+# The longest score written as MusicXML, in bars. A cue runs a few hundred bars, the
+# longest concert movements about a thousand, a whole two-hour feature at 120 bpm in 4/4
+# 3,600. Past that the sketch's notes start far out (a stray offset) and the score is
+# nearly all empty bars, which music21 writes ever more slowly (five staves, on a busy
+# two-core machine: 13 s for 1,000 bars, 64 s for 4,000, minutes for 25,000) and a
+# notation program opens slowly, if at all. The MIDI has no such limit.
+MAX_NOTATION_BARS = 4000
+
+
+def check_notation_bars(source, name: str | None = None, *, notes_end: int | None = None) -> None:
+    """Refuse ``source`` (the reduction as read, a symusic score) when its MusicXML would
+    run past ``MAX_NOTATION_BARS`` bars: through its last note's end (``notes_end`` in
+    ticks, else the end of the source's own notes), or a later tempo or time signature,
+    which a score shows in a bar of its own. ``name``: the file the error cites."""
+    from scorefarm.errors import ScoreError
+    from scorefarm.symbolic.voices import bar_beat, score_signatures
+
+    if notes_end is None:
+        notes_end = max((n.time + n.duration for track in source.tracks for n in track.notes), default=0)
+    events = [(notes_end - 1, "its last note ends")]
+    events += [(mark.time, "a tempo change stands") for mark in source.tempos]
+    events += [(ts.time, "a time signature stands") for ts in source.time_signatures]
+    tick, what = max(events, key=lambda event: event[0])
+    bar, _ = bar_beat(max(tick, 0), source.tpq, score_signatures(source))
+    if bar > MAX_NOTATION_BARS:
+        raise ScoreError(
+            f"runs to bar {bar:,} ({what} there); a MusicXML score is written for at most "
+            f"{MAX_NOTATION_BARS:,} bars, more than a notation program can sensibly open: move the "
+            "notes nearer the start, or leave the MusicXML out",
+            name,
+        )
 
 
 class _Metres:
@@ -185,10 +223,12 @@ _DRUM_DISPLAY = {35: ("F", 4, None), 36: ("F", 4, None), 37: ("C", 5, "x"), 38: 
 _DRUM_DEFAULT = ("C", 5, "x")
 
 
-def musicxml_bytes(orchestration, title: str = "") -> bytes:
+def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> bytes:
     """The orchestration as a MusicXML score (bytes, UTF-8). Drum notes no part of the
     ensemble plays (``orchestration.drums``) are written on a "Drum Kit" staff in the
-    percussion section."""
+    percussion section. A score longer than ``MAX_NOTATION_BARS`` is refused
+    (``check_notation_bars``; ``name``: the file the error cites)."""
+    check_notation_bars(orchestration.source, name, notes_end=_last_note_end(orchestration))
     from music21 import instrument, interval, metadata, stream
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 

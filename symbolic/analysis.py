@@ -37,7 +37,7 @@ from scorefarm.errors import ScoreError
 
 from .chords import SEVENTHS, TEMPLATES, TRIAD_OF, ChordLabel, key_name, pc_name, roman_numeral, scale_of
 from .keyfinding import KeyOptions, bar_keys
-from .voices import Part, VNote, Voices, bar_beat, beat_length
+from .voices import Part, VNote, Voices, bar_beat, beat_length, clean_signatures, score_signatures
 
 ROMAN_SOURCES = ("music21", "builtin")
 
@@ -116,10 +116,7 @@ def analyze_score(score, options: AnalyzeOptions = AnalyzeOptions(), name: str =
         raise ScoreError("has no pitched notes to analyse", name)
     parts = [Part(t.name, sorted(VNote(n.time, n.time + n.duration, n.pitch) for n in t.notes if n.duration > 0))
              for t in tracks]
-    sigs = sorted((ts.time, ts.numerator, ts.denominator) for ts in score.time_signatures) or [(0, 4, 4)]
-    if sigs[0][0] > 0:
-        sigs.insert(0, (0, 4, 4))
-    voices = Voices(score.tpq, parts, sigs, first_bar=first_bar)
+    voices = Voices(score.tpq, parts, clean_signatures(score_signatures(score)), first_bar=first_bar)
     return analyze_voices(voices, options)
 
 
@@ -170,7 +167,7 @@ def analyze_voices(voices: Voices, options: AnalyzeOptions = AnalyzeOptions()) -
 def _beats(voices: Voices) -> list[tuple[int, int]]:
     end = voices.end_tick()
     out = []
-    sigs = voices.time_signatures
+    sigs = clean_signatures(voices.time_signatures)
     for i, (start, num, den) in enumerate(sigs):
         stop = sigs[i + 1][0] if i + 1 < len(sigs) else end
         step = beat_length(voices.tpq, num, den)

@@ -15,7 +15,7 @@ import symusic.core
 from scorefarm.errors import InputError
 
 from .chords import pitch_name
-from .voices import beat_length
+from .voices import beat_length, clean_signatures, score_signatures, signature_at
 
 HARMONIC_RHYTHMS = ("beat", "half-bar", "bar")
 
@@ -79,10 +79,7 @@ def extract_melody(score, soprano_range: tuple[int, int], name: str = "melody") 
         said.append(f"{under} note(s) sounded under a higher one and were left out of the melody")
     velocities = [n[3] for n in notes]
     notes = _fit_range([n[:3] for n in notes], soprano_range, said)
-    sigs = sorted((ts.time, ts.numerator, ts.denominator) for ts in score.time_signatures) or [(0, 4, 4)]
-    if sigs[0][0] > 0:
-        sigs.insert(0, (0, 4, 4))
-    return Melody(notes, velocities, score.tpq, sigs, said)
+    return Melody(notes, velocities, score.tpq, clean_signatures(score_signatures(score)), said)
 
 
 def _skyline(raw: list[tuple[int, int, int, int]]) -> tuple[list[tuple[int, ...]], int, int, int]:
@@ -141,7 +138,7 @@ def beat_grid(melody: Melody) -> list[tuple[int, int, int, int]]:
     """(start, end, downbeat, beat in bar) of every beat from the first note's beat to the last note's end."""
     first = melody.notes[0][0]
     end = max(e for _, e, _ in melody.notes)
-    sigs = melody.time_signatures
+    sigs = clean_signatures(melody.time_signatures)
     beats: list[tuple[int, int, int]] = []
     for i, (sig_start, num, den) in enumerate(sigs):
         stop = sigs[i + 1][0] if i + 1 < len(sigs) else end
@@ -206,7 +203,7 @@ def chord_spans(melody: Melody, slots: list[Slot], rhythm: str) -> list[list[int
     sigs = melody.time_signatures
     spans: list[list[int]] = []
     for i, slot in enumerate(slots):
-        _, num, den = next(sig for sig in reversed(sigs) if sig[0] <= slot.start)
+        num, den = signature_at(sigs, slot.start)
         beats = max(1, (num * melody.tpq * 4 // den) // beat_length(melody.tpq, num, den))
         starts = _half_bar_starts(beats) if rhythm == "half-bar" else {0}
         if not spans or rhythm == "beat" or slot.downbeat or slot.beat_in_bar in starts:

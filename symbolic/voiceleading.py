@@ -63,7 +63,7 @@ from dataclasses import asdict, dataclass, field
 from scorefarm.errors import ScoreError
 
 from .chords import SEVENTHS, ChordLabel, identify, pitch_name
-from .voices import Voices, beat_length, format_position, voice_ranges
+from .voices import Voices, beat_length, format_position, signature_at, voice_ranges
 
 KINDS = (
     "parallel_fifths",
@@ -264,8 +264,7 @@ def embellishment(notes, i: int, beat_ticks: int, on_beat: Callable[[int], bool]
 
 def _beat_ticks(voices: Voices, tick: int) -> int:
     """The beat's length at ``tick`` under the time signature then in force."""
-    _, numerator, denominator = max((s for s in voices.time_signatures if s[0] <= tick), default=(0, 4, 4))
-    return beat_length(voices.tpq, numerator, denominator)
+    return beat_length(voices.tpq, *signature_at(voices.time_signatures, tick))
 
 
 # ---------------------------------------------------------------- the checker

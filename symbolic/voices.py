@@ -9,13 +9,14 @@ pitch), or from a MusicXML file through music21, and turned back into a
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import symusic
 import symusic.core
@@ -94,6 +95,22 @@ def clean_signatures(signatures) -> list[tuple[int, int, int]]:
     if not cleaned or cleaned[0][0] > 0:
         cleaned.insert(0, (0, 4, 4))
     return cleaned
+
+
+def signature_at(signatures, tick: int) -> tuple[int, int]:
+    """(numerator, denominator) of the time signature in force at ``tick`` under
+    ``signatures`` ((tick, numerator, denominator), read as ``clean_signatures`` reads
+    them: of several at one tick the last given, 0/N left out, 4/4 before the first)."""
+    starts, sigs = _clean_index(tuple(map(tuple, signatures)))
+    _, numerator, denominator = sigs[max(0, bisect.bisect_right(starts, tick) - 1)]
+    return numerator, denominator
+
+
+@lru_cache(maxsize=64)
+def _clean_index(signatures: tuple[tuple[int, int, int], ...]) -> tuple[tuple[int, ...], tuple]:
+    """(their ticks, ``clean_signatures``), kept: the checker asks ``signature_at`` once a note."""
+    sigs = tuple(clean_signatures(signatures))
+    return tuple(sig[0] for sig in sigs), sigs
 
 
 def score_signatures(score) -> list[tuple[int, int, int]]:
@@ -209,28 +226,34 @@ def voice_ranges(style: str = "chorale") -> dict[str, tuple[int, int]]:
 # ---------------------------------------------------------------- from symusic
 
 
-def voices_from_score(score, name: str = "score", *, max_voices: int = MAX_VOICES) -> Voices:
+def voices_from_score(score, name: str = "score", *, max_voices: int = MAX_VOICES, first_bar: int = 1) -> Voices:
     """Split a score into monophonic voices, highest first.
 
     Tracks that never sound two notes at once are one voice each. A track with
     chords is split by pitch when it holds the same number of notes at every
     onset (a chorale written as block chords, or S+A on one staff). Anything
-    else is refused: which note belongs to which voice cannot be told."""
+    else is refused: which note belongs to which voice cannot be told (the error names
+    the first place, its bars numbered from ``first_bar``)."""
     if not isinstance(score, symusic.core.ScoreTick):
         score = score.to("tick")
     tracks = [t for t in score.tracks if not t.is_drum and t.note_num() > 0]
     if not tracks:
         raise ScoreError("has no pitched notes to check", name)
     parts: list[Part] = []
+    signatures = clean_signatures(score_signatures(score))
+
+    def position(tick: int) -> str:
+        return format_position(*bar_beat(tick, score.tpq, signatures, first_bar))
+
     for index, track in enumerate(tracks):
         notes = sorted((n.time, n.time + n.duration, n.pitch) for n in track.notes if n.duration > 0)
         label = track.name.strip() or f"track {index + 1}"
-        parts.extend(_split_track(notes, label, name))
+        parts.extend(_split_track(notes, label, name, position))
     if len(parts) > max_voices:
         raise ScoreError(f"has {len(parts)} voices; at most {max_voices} can be checked", name)
     parts.sort(key=lambda p: -_mean_pitch(p))
     parts = _name_parts(parts)
-    return Voices(tpq=score.tpq, parts=parts, time_signatures=clean_signatures(score_signatures(score)))
+    return Voices(tpq=score.tpq, parts=parts, time_signatures=signatures, first_bar=first_bar)
 
 
 def _mean_pitch(part: Part) -> float:
@@ -239,7 +262,10 @@ def _mean_pitch(part: Part) -> float:
     return total / length if length else 0.0
 
 
-def _split_track(notes: list[tuple[int, int, int]], label: str, name: str) -> list[Part]:
+def _split_track(notes: list[tuple[int, int, int]], label: str, name: str,
+                 position: Callable[[int], str]) -> list[Part]:
+    """The voices of one track's notes ((start, end, pitch), sorted); ``position`` names a
+    tick for an error ('bar 3 beat 2')."""
     if not notes:
         return []
     onsets: dict[int, list[tuple[int, int, int]]] = {}
@@ -256,6 +282,20 @@ def _split_track(notes: list[tuple[int, int, int]], label: str, name: str) -> li
                 voices[rank].append(note)
         return [Part(f"{label} {rank + 1}", _monophonic(v)) for rank, v in enumerate(voices)]
     low, high = min(sizes), max(sizes)
+    if low == high == 1:  # single notes, but one starts well before the previous ends
+        raise ScoreError(
+            f"track {label!r} has single notes that overlap (a note starts before the previous one "
+            f"has ended, first at {position(_first_overlap(notes))}), so its voices cannot be told "
+            "apart; give each voice a track of its own, or end each note where the next begins",
+            name,
+        )
+    if low == high:  # block chords of one size, but a chord still sounds when the next starts
+        raise ScoreError(
+            f"track {label!r} has chords of {low} notes that overlap (a note still sounds when the next "
+            f"chord starts, first at {position(_first_overlap_chord(onsets))}), so its voices cannot "
+            "be told apart; give each voice a track of its own, or end each chord where the next begins",
+            name,
+        )
     raise ScoreError(
         f"track {label!r} has between {low} and {high} notes starting together, so its voices "
         "cannot be told apart; give one track per voice (or block chords of one size)",
@@ -263,23 +303,34 @@ def _split_track(notes: list[tuple[int, int, int]], label: str, name: str) -> li
     )
 
 
-def _is_monophonic(notes: list[tuple[int, int, int]]) -> bool:
-    """No note starts before the previous one has ended (a little legato overlap,
-    up to a quarter of the earlier note, is forgiven)."""
+def _first_overlap(notes: list[tuple[int, int, int]]) -> int | None:
+    """Where the first note starts before the previous one has ended (a little legato
+    overlap, up to a quarter of the earlier note, is forgiven); None when none does."""
     for prev, cur in zip(notes, notes[1:]):
         overlap = prev[1] - cur[0]
         if overlap > 0 and overlap > (prev[1] - prev[0]) // 4:
-            return False
-    return True
+            return cur[0]
+    return None
+
+
+def _is_monophonic(notes: list[tuple[int, int, int]]) -> bool:
+    """No note starts before the previous one has ended (see ``_first_overlap``)."""
+    return _first_overlap(notes) is None
+
+
+def _first_overlap_chord(onsets: dict[int, list[tuple[int, int, int]]]) -> int | None:
+    """Where the first chord starts while a note of the chord before still sounds; None
+    when every note of a chord ends before the next chord starts."""
+    starts = sorted(onsets)
+    for start, nxt in zip(starts, starts[1:]):
+        if any(n[1] > nxt for n in onsets[start]):
+            return nxt
+    return None
 
 
 def _chords_aligned(onsets: dict[int, list[tuple[int, int, int]]]) -> bool:
     """Block chords: every note of a chord ends before the next chord starts."""
-    starts = sorted(onsets)
-    for start, nxt in zip(starts, starts[1:]):
-        if any(n[1] > nxt for n in onsets[start]):
-            return False
-    return True
+    return _first_overlap_chord(onsets) is None
 
 
 def _monophonic(notes: list[tuple[int, int, int]]) -> list[VNote]:
@@ -347,8 +398,8 @@ MUSICXML_SUFFIXES = (".musicxml", ".xml", ".mxl")
 def load_voices(path: str | Path, *, tpq: int = 480) -> tuple[Voices, object]:
     """Read a MIDI or MusicXML file as voices; returns (voices, symusic score)."""
     score, first_bar, pickup = load_any_score(path, tpq=tpq)
-    voices = voices_from_score(score, str(path))
-    voices.first_bar, voices.pickup_ticks = first_bar, pickup
+    voices = voices_from_score(score, str(path), first_bar=first_bar)
+    voices.pickup_ticks = pickup
     return voices, score
 
 
@@ -377,7 +428,10 @@ def check_midi_output(path: str | Path, inputs: tuple[str | Path, ...] = ()) -> 
 def _musicxml_to_score(path: Path, tpq: int):
     if not path.exists():
         raise ScoreError("does not exist", path)
-    if path.is_file() and not path.stat().st_size:
+    if not path.is_file():
+        kind = "a folder" if path.is_dir() else "not a regular file (a pipe, socket or device)"
+        raise ScoreError(f"is {kind}; give the path of a MusicXML file (.musicxml, .xml or .mxl)", path)
+    if not path.stat().st_size:
         raise ScoreError("is empty (0 bytes); a MusicXML file was expected", path)
     import warnings
     import zipfile
