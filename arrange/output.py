@@ -219,7 +219,7 @@ def write_orchestration(source, out_path, *, options=None, musicxml_path=None, k
     if musicxml_path is not None:
         from .notation import musicxml_bytes
 
-        outputs[Path(musicxml_path)] = musicxml_bytes(result, title=Path(source).stem)
+        outputs[Path(musicxml_path)] = musicxml_bytes(result, title=Path(source).stem, name=str(source))
     written = []
     try:
         for path, data in outputs.items():

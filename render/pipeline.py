@@ -23,7 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from scorefarm import __version__
-from scorefarm.errors import CueListError, InputError
+from scorefarm.errors import CueListError, InputError, ScoreError
 from scorefarm.files import sha256_bytes, write_bytes_atomic
 from scorefarm.symbolic.timecode import Timecode
 
@@ -147,9 +147,13 @@ def prepare_cue(spec: CueSpec) -> PreparedCue:
     Bad input raises ScoreError naming the sketch."""
     from scorefarm.symbolic.score_io import load_score_bytes, score_to_bytes, smpte_from_timecode
 
-    from .synth import score_sections
+    from .synth import check_render_length, score_sections
 
     score = load_score_bytes(spec.sketch_bytes, spec.sketch_name)
+    try:  # an hours-long sketch is refused before it is extended and orchestrated
+        check_render_length(score)
+    except ScoreError as exc:
+        raise ScoreError(exc.message, spec.sketch_name) from None
     notes: list[str] = []
     bars = spec.cue_options.get("extend_bars", 0)
     if bars:
@@ -183,9 +187,9 @@ def prepare_cue(spec: CueSpec) -> PreparedCue:
             raise
         notes += [f"orchestrated for {result.ensemble.name}", *result.notes]
         rendered = orchestra_score(result, render=True)
+        notation = musicxml_bytes(result, title=spec.cue_title or spec.cue_id, name=spec.sketch_name)
         return PreparedCue(midi_bytes=daw_midi_bytes(result, smpte=smpte), sections=score_sections(rendered),
-                           notes=notes, render_bytes=score_to_bytes(rendered),
-                           musicxml_bytes=musicxml_bytes(result, title=spec.cue_title or spec.cue_id))
+                           notes=notes, render_bytes=score_to_bytes(rendered), musicxml_bytes=notation)
     return PreparedCue(midi_bytes=score_to_bytes(score, smpte=smpte), sections=score_sections(score), notes=notes)
 
 

@@ -122,7 +122,7 @@ def test_render_refuses_a_score_ending_fourteen_hours_in(tmp_path, make_score):
         note.time += 480 * 100_000  # beat 100,000 at 120 bpm: 13.9 hours
     late.dump_midi(str(tmp_path / "late.mid"))
     line = refused(["render", "late.mid", "-o", "out"], tmp_path, "late.mid", "13.9 hours", "at most 30 minutes")
-    assert "stem" in line
+    assert "stem" not in line  # refused as the sketch is read, before any stem
 
 
 # ---------------------------------------------------------------- a film's soundfont
@@ -215,3 +215,20 @@ def test_render_film_sweeps_its_own_cue_folders(tmp_path, make_score, monkeypatc
     with pytest.raises(OutputError, match="stop here"):
         farm.render_film(load_cue_list(_film(tmp_path / "film", make_score, "default")), tmp_path / "out")
     assert seen == [(tmp_path / "out", ["1M1"])]
+
+
+def test_a_cue_refuses_an_hours_long_sketch_before_orchestrating_it(make_score, monkeypatch):
+    from scorefarm.arrange import orchestrate
+    from scorefarm.render.pipeline import CueSpec, prepare_cue
+    from scorefarm.render.soundfonts import SoundFont
+    from scorefarm.symbolic.score_io import score_to_bytes
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("orchestrated before the length was checked")
+
+    monkeypatch.setattr(orchestrate, "orchestrate", forbidden)
+    spec = CueSpec("1M1", "late.mid", score_to_bytes(_long_score(make_score, 14 * 3600)),
+                   SoundFont("none", Path("/nonexistent.sf2"), "", ""), "", cue_options={"ensemble": "strings"})
+    with pytest.raises(ScoreError, match="14.0 hours") as caught:
+        prepare_cue(spec)
+    assert caught.value.path == "late.mid"
