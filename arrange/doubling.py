@@ -4,7 +4,8 @@ Each rule is (roles it applies to, lowest dynamic level, instruments in order of
 preference, octave shifts to try). The practice is the textbook one (Adler, *The
 Study of Orchestration*, 4th ed., ch. 16-17; Rimsky-Korsakov, *Principles of
 Orchestration*, ch. III): the bass an octave apart in cellos and basses (the cellos an
-octave above a bass the basses play alone, below the cello's C string); the melody
+octave above a bass the basses play alone, below the cello's C string, a bass line seated
+on the cellos included: ``add_doublings``' ``away``); the melody
 an octave up in flutes and in unison in oboes or clarinets from mp, with trumpets
 and horns from f; sustained inner harmony in horns, clarinets or pads, and from f the
 inner notes of short detached chords in horns and trombones (brass stabs); trombones,
@@ -58,6 +59,7 @@ class Rule(NamedTuple):
 RULES: tuple[Rule, ...] = (
     Rule(frozenset({"bass"}), 0, 5, ("double-bass",), (-12, 0), below=BASS_BELOW),
     # a bass below the cello's C2 is placed on the basses: the cellos take it an octave up
+    # (also where the cellos sit on that bass line: ``add_doublings``' ``away``)
     Rule(frozenset({"bass"}), 0, 5, ("cello",), (0, 12)),
     Rule(frozenset({"bass"}), 2, 5, ("bassoon",), (0, -12), "breathing"),
     Rule(frozenset({"bass"}), 3, 5, ("synth-bass",), (-12, 0), below=BASS_BELOW),
@@ -86,11 +88,16 @@ def is_kind(instrument_key: str, wanted: str) -> bool:
 
 def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[int], tpq: int,
                   beats_per_bar: float, key_pcs: tuple[int, int], own: frozenset[int] = frozenset(),
-                  bar_starts: list[int] | None = None) -> list[str]:
+                  bar_starts: list[int] | None = None,
+                  away: dict[int, tuple[int, ...]] | None = None) -> list[str]:
     """Append doublings of the placed source notes to ``placed``; return a summary. The
-    parts in ``own`` play a sketch's track written for them (``seating``) and no doublings.
-    ``bar_starts``: the score's bar lines in ticks (``voices.bar_starts_of``), else bars of
-    ``beats_per_bar`` quarters from the start."""
+    parts in ``own`` play a sketch's track written for them (``seating``) and no doublings
+    but those of that track's own notes they could not play: ``away`` maps such a source
+    note (placed on another part: range or notes at once) to its seat's parts, which a
+    rule's doubling of it tries first. A bass line on the cellos that dips under their C
+    string is played there by the basses, at pitch, and the cellos' rule keeps the line
+    an octave up. ``bar_starts``: the score's bar lines in ticks
+    (``voices.bar_starts_of``), else bars of ``beats_per_bar`` quarters from the start."""
     from .orchestrate import Placed
 
     parts = ensemble.parts
@@ -106,13 +113,16 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
     bars = _Bars(bar_starts) if bar_starts is not None else _Bars.every(bar, sources)
     passages = _Passages(sources, bar, bars)
     fast = _fast_bars(sources, tpq, bars)
+    away = away or {}
     for note in sources:
         end = note.time + max(note.duration, 1)
         playing = {note.part}
+        home = away.get(note.source, ())
         for rule in RULES:
             if not _takes(rule, note, tpq, bars, fast, passages):
                 continue
-            candidates = [i for k in rule.kinds for i in by_kind[k] if i not in playing]
+            candidates = [i for k in rule.kinds for i in home if is_kind(parts[i].instrument.key, k)]
+            candidates = [i for i in candidates + [i for k in rule.kinds for i in by_kind[k]] if i not in playing]
             target = _first_fit(parts, occupancy, candidates, note.pitch, rule.shifts, note.time, end, sounding,
                                 "comfortable")
             if target is None and not passages.lies_outside(note, [parts[i].instrument for i in candidates],

@@ -23,7 +23,9 @@ cellos and basses an octave apart, the melody doubled in octaves by flutes and
 oboes from *mp* and by trumpets and horns from *f*, sustained inner notes held by
 horns, pads or clarinets, arpeggiated figures doubled by the harp when it is quiet.
 Doublings are skipped where an instrument cannot play them (and on the parts a sketch's
-track was seated on, which play that track alone); source notes never are. The lanes are
+track was seated on, which play that track alone, doubling only its notes they could not
+play: a bass line's notes under the cello's C, played by the basses, an octave up in the
+cellos); source notes never are. The lanes are
 first read as an orchestrator reads a piano part: a note sounding alone carries the melody
 (``lanes.lone_notes_lead``), and where the tune rests for a moment the melody rests with it
 rather than take up the left hand's octaves and chords (``lanes.tune_rests``).
@@ -236,17 +238,20 @@ def _separate_pinned(separate, notes: np.ndarray, tpq: int, beats_per_bar: float
 
 
 
-def _one_bass_line(lanes: np.ndarray, tracks: np.ndarray, seats: dict[int, Seat], lane_parts: list[int]) -> np.ndarray:
+def _one_bass_line(ensemble: Ensemble, lanes: np.ndarray, tracks: np.ndarray, seats: dict[int, Seat],
+                   lane_parts: list[int]) -> np.ndarray:
     """Where a line without an instrument of its own sits on the bass lane's part (the
     cellos, whose line the basses double an octave below), that line is the bass: the
-    notes of the other such lines, seated on the parts above, that were separated as the
+    notes of the other such lines, seated on the parts above or on another section's
+    (``seating._off_the_strings``: a chamber ensemble's horn), that were separated as the
     bass take the lower inner voice. (Five lines struck together fill four voices: the
     separator may put two in the bass, and the basses would double the violas' line too.)"""
     bass = lane_parts[3]
     if not any(seat.parts == (bass,) and not seat.instrument for seat in seats.values()):
         return lanes
-    above = [t for t, seat in seats.items() if not seat.instrument and seat.parts[0] in lane_parts
-             and seat.parts[0] != bass]
+    section = ensemble.parts[bass].instrument.section
+    above = [t for t, seat in seats.items() if not seat.instrument and seat.parts[0] != bass
+             and (seat.parts[0] in lane_parts or ensemble.parts[seat.parts[0]].instrument.section != section)]
     out = lanes.copy()
     out[np.isin(tracks, above) & (lanes == 3)] = 2
     return out
@@ -303,22 +308,25 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
     names = [track.name for track in score.tracks]
     seats = seat_tracks(ensemble, names, [track.program for track in score.tracks], notes, tracks, lanes,
                         lane_parts, tpq)
-    lanes = _one_bass_line(lanes, tracks, seats, lane_parts)
+    lanes = _one_bass_line(ensemble, lanes, tracks, seats, lane_parts)
     roles = _roles(notes, lanes, tpq, beats_per_bar)
     occupancy = _Occupancy(ensemble.parts)
+    seat_of_note = [seats.get(t) for t in tracks.tolist()]
     placed, part_of_source, counts = _place_sources(
-        ensemble, occupancy, notes, [seats.get(t) for t in tracks.tolist()], [lane_parts[v] for v in lanes],
-        roles, levels)
+        ensemble, occupancy, notes, seat_of_note, [lane_parts[v] for v in lanes], roles, levels)
     report += seating_report(ensemble, names, seats, counts.pop("unseated"))
     report += _placement_report(counts, ensemble.name)
     if not options.strict:
         from .doubling import add_doublings
 
         # the parts a sketch's track sits on play that track and nothing else: its instrument's
-        # parts, and the one part a line without an instrument of its own keeps
+        # parts, and the one part a line without an instrument of its own keeps; they double
+        # only the track's notes played off them (the cellos a bass line's notes under their C)
         own = frozenset(i for seat in seats.values() for i in seat.parts)
+        away = {i: seat.parts for i, seat in enumerate(seat_of_note)
+                if seat is not None and part_of_source[i] not in seat.parts}
         report += add_doublings(ensemble, occupancy, placed, lane_parts, tpq, beats_per_bar, _key_pcs(notes), own,
-                                bar_lines(score))
+                                bar_lines(score), away)
     placed, unisons = _one_note_per_pitch(placed)
     if unisons:
         report.append(f"{unisons} notes on an instrument already sounding their pitch: merged when struck "

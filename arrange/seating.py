@@ -35,9 +35,18 @@ once), as they place every note of a reduction.
   parts, a line shares the part of the line above it, the section dividing (six lines on
   violins I and II, violas and cellos: the seconds and the violas divisi, the cellos, whose
   line the basses double, last); where no part is free, the part reaching most of its notes.
+* Soloists do not divide: where the main section is solo strings (the chamber ensemble's
+  string quintet) and a line without an instrument of its own would share a part with
+  another line (double stops all through), it sits on a free part of another section
+  that reaches its notes instead (``_off_the_strings``): six lines for the chamber
+  ensemble put the alto on the clarinet and the baritone on the horn, the register
+  choosing (``_fit``); the bass the basses double keeps the cello. Lines share a part only
+  where no such part is left. A section of strings divides as before (divisi is normal).
 
 Doublings go around the parts of a track's own instrument (the lanes may still place a
-note there that nothing else can play).
+note there that nothing else can play), but for the track's own notes its parts could not
+play: a bass line on the cellos that dips under their C string is played by the basses at
+pitch and kept by the cellos an octave up (``doubling.add_doublings``' ``away``).
 A single pitched track is a reduction: nothing is seated.
 """
 
@@ -61,6 +70,10 @@ REACH_ENOUGH = 0.95
 # what sharing a part with the line above costs a line without an instrument of its own
 # (``_in_order``): more than leaving its lane, less than a note its part cannot reach
 SHARED = 50.0
+# what seating a line without an instrument of its own on another section's part costs
+# (``_off_the_strings``): more than any difference of register (``_fit``, in octaves), so
+# that no more lines leave the strings than must, less than sharing a part (``SHARED``)
+OFF_THE_SECTION = 10.0
 # a bass: double bass, bass voice or bass guitar? (as ``sections`` does, left to the program)
 _AMBIGUOUS = {"bass"}
 
@@ -150,19 +163,16 @@ def seat_tracks(ensemble: Ensemble, names: list[str], programs: list[int], notes
     main = [i for i, p in enumerate(ensemble.parts) if p.instrument.section == section and not p.instrument.unpitched]
     orphans = sorted((t for t in present if lines[t] and t not in seats),
                      key=lambda t: (-float(np.median(notes[tracks == t, 2])), t))  # top line first
-    lane_of = {t: lane_parts[int(np.bincount(lanes[tracks == t]).argmax())] for t in orphans}
-    doubled = _doubled_by_the_basses(ensemble, main, lane_parts, _taken(seats),
-                                     notes[tracks == orphans[-1], 2] if orphans else None)
-    if doubled is not None:  # the basses double the cellos' line: they take none of their own
-        main = [i for i in main if i in lane_parts]
-    free = sorted((i for i in main if i not in _taken(seats)), key=lambda i: (-ensemble.parts[i].centre, i))
-    if orphans and free:
-        lines_in_order = [(notes[tracks == t, 2], lane_of[t]) for t in orphans]
-        for t, part in zip(orphans, _in_order(ensemble, free, lines_in_order, doubled)):
-            seats[t] = Seat((part,), False)
-    for t in orphans:  # every part of the main section taken by a track with its instrument
-        if t not in seats:
-            seats[t] = Seat((_free_part(ensemble, main, notes[tracks == t, 2], lane_of[t], _taken(seats)),), False)
+    lines_of = {t: (notes[tracks == t, 2], lane_parts[int(np.bincount(lanes[tracks == t]).argmax())])
+                for t in orphans}
+    doubled = _seat_on_the_section(ensemble, seats, orphans, main, lines_of, lane_parts)
+    if _solo_strings(ensemble, main):  # a soloist does not play double stops all through: a wind takes a line
+        while moved := _off_the_strings(ensemble, seats, lines, main, lines_of, doubled):
+            seats.update(moved)
+            left = [t for t in orphans if seats[t].parts[0] in main]
+            for t in left:
+                del seats[t]
+            doubled = _seat_on_the_section(ensemble, seats, left, main, lines_of, lane_parts)
     # a chord track's parts a line sits on come last: the line keeps its part to itself
     # (a horn tune given to Violins I in a string orchestra moves the "Violins I" pad to Violins II)
     line_parts = _taken(seats, lines)
@@ -170,6 +180,88 @@ def seat_tracks(ensemble: Ensemble, names: list[str], programs: list[int], notes
         if not lines[t] and line_parts & set(seat.parts):
             seats[t] = Seat(tuple(sorted(seat.parts, key=lambda i: i in line_parts)), seat.instrument)
     return seats
+
+
+def _seat_on_the_section(ensemble: Ensemble, seats: dict[int, Seat], orphans: list[int], main: list[int],
+                         lines_of: dict[int, tuple[np.ndarray, int]], lane_parts: list[int]) -> int | None:
+    """Seat the lines without an instrument of their own (``orphans``, top line first;
+    ``lines_of``: (pitches, lane part) each) on the main section's parts (``main``): in
+    order on the parts no track sits on (``_in_order``); where none is free, each on the
+    part reaching most of its notes (``_free_part``). Returns the part the basses double
+    (``_doubled_by_the_basses``), or None."""
+    if not orphans:
+        return None
+    doubled = _doubled_by_the_basses(ensemble, main, lane_parts, _taken(seats), lines_of[orphans[-1]][0])
+    if doubled is not None:  # the basses double the cellos' line: they take none of their own
+        main = [i for i in main if i in lane_parts]
+    free = sorted((i for i in main if i not in _taken(seats)), key=lambda i: (-ensemble.parts[i].centre, i))
+    if free:
+        for t, part in zip(orphans, _in_order(ensemble, free, [lines_of[t] for t in orphans], doubled)):
+            seats[t] = Seat((part,), False)
+    for t in orphans:  # every part of the main section taken by a track with its instrument
+        if t not in seats:
+            pitches, lane_part = lines_of[t]
+            seats[t] = Seat((_free_part(ensemble, main, pitches, lane_part, _taken(seats)),), False)
+    return doubled
+
+
+def _solo_strings(ensemble: Ensemble, main: list[int]) -> bool:
+    """Whether the main section is strings played one to a part (a quartet, the chamber
+    ensemble's quintet): a section of players divides, a soloist double-stops."""
+    return bool(main) and all(ensemble.parts[i].instrument.section == "strings" and ensemble.parts[i].players == 1
+                              for i in main)
+
+
+def _off_the_strings(ensemble: Ensemble, seats: dict[int, Seat], lines: dict[int, bool], main: list[int],
+                     lines_of: dict[int, tuple[np.ndarray, int]], doubled: int | None) -> dict[int, Seat]:
+    """New seats for lines without an instrument of their own that share a solo string
+    part with another line (the soloist would double-stop all through): each on a free
+    part of another section (no track sits on it) that reaches ``REACH_ENOUGH`` of its
+    notes, as an orchestrator gives a chamber ensemble's extra line to the clarinet, the
+    horn or the bassoon. Of the lines sharing a part, one keeps it (none where a track
+    with the instrument sits there, and the bass line the basses double on the ``doubled``
+    part always); which move, and where, is the assignment where the parts' registers fit
+    the lines best (``_fit``), each line moved costing ``OFF_THE_SECTION`` and each left
+    sharing ``SHARED``. Empty when no line can move."""
+    others = [i for i, p in enumerate(ensemble.parts)
+              if i not in main and not p.instrument.unpitched and i not in _taken(seats)]
+    sharing: dict[int, list[int]] = {}
+    for t, seat in seats.items():
+        if lines[t] and len(seat.parts) == 1 and seat.parts[0] in main:
+            sharing.setdefault(seat.parts[0], []).append(t)
+    sharing = {part: ts for part, ts in sharing.items() if len(ts) > 1}
+    bass = min((t for t in sharing.get(doubled, []) if not seats[t].instrument),
+               key=lambda t: float(np.median(lines_of[t][0])), default=None)
+    staying = {t for ts in sharing.values() for t in ts if seats[t].instrument or t == bass}
+    movers = [t for part in sorted(sharing) for t in sharing[part] if t not in staying]
+    if not movers or not others:
+        return {}
+    # columns: the other sections' free parts; then, per shared part, its place alone where
+    # no line stays on it, and one place shared with another line per line that may move
+    columns: list[tuple[int, bool]] = [(i, False) for i in others]
+    for part in sorted(sharing):
+        movable = sum(t not in staying for t in sharing[part])
+        alone = not any(t in staying for t in sharing[part])
+        columns += [(part, False)] * alone + [(part, True)] * (movable - alone)
+    never = 1e9
+    cost = np.full((len(movers), len(columns)), never)
+    for row, t in enumerate(movers):
+        pitches, _ = lines_of[t]
+        for column, (part, shared) in enumerate(columns):
+            if part in others and _reached(ensemble, part, pitches) >= REACH_ENOUGH * len(pitches):
+                cost[row, column] = OFF_THE_SECTION + _fit(ensemble, part, pitches)
+            elif part == seats[t].parts[0]:
+                cost[row, column] = _fit(ensemble, part, pitches) + (SHARED if shared else 0.0)
+    from scipy.optimize import linear_sum_assignment
+
+    rows, chosen = linear_sum_assignment(cost)
+    return {movers[row]: Seat((columns[column][0],), False) for row, column in zip(rows, chosen)
+            if columns[column][0] in others}
+
+
+def _fit(ensemble: Ensemble, part: int, pitches: np.ndarray) -> float:
+    """How far a line's median lies from the middle of a part's comfortable range, in octaves."""
+    return abs(ensemble.parts[part].centre - float(np.median(pitches))) / 12
 
 
 def _doubled_by_the_basses(ensemble: Ensemble, main: list[int], lane_parts: list[int], taken: set[int],
