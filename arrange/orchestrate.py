@@ -566,20 +566,21 @@ def _reaching(ensemble: Ensemble, lane_part: int, pitch: int) -> list[int]:
 def bar_lines(score: symusic.Score) -> list[int]:
     """Every bar line of ``score`` in ticks, through its time signatures (a pickup
     written as a short bar is a bar of its own)."""
-    from scorefarm.symbolic.voices import bar_starts_of
+    from scorefarm.symbolic.voices import bar_starts_of, score_signatures
 
-    signatures = [(ts.time, ts.numerator, ts.denominator) for ts in score.time_signatures]
-    return bar_starts_of(signatures, score.tpq, score.end() + 1)
+    return bar_starts_of(score_signatures(score), score.tpq, score.end() + 1)
 
 
 def bar_quarters(score: symusic.Score) -> float:
     """The length in quarters of the bars that take up most of the score (4 without a time
     signature): a pickup written as a bar of 1/4 does not make every bar a quarter long."""
+    from scorefarm.symbolic.voices import score_signatures, signature_at
+
     lines = bar_lines(score)
     lengths = Counter(b - a for a, b in zip(lines, lines[1:]))
     if not lengths:
-        ts = score.time_signatures[0] if len(score.time_signatures) else None
-        return ts.numerator * 4 / ts.denominator if ts else 4.0
+        numerator, denominator = signature_at(score_signatures(score), 0)
+        return numerator * 4 / denominator
     most = max(lengths.items(), key=lambda kv: (kv[0] * kv[1], kv[0]))[0]
     return most / score.tpq
 
