@@ -7,18 +7,30 @@ long as the verticality keeps all its pitch classes: the harmony stays what it
 was, only who sings which note changes. A note that was held keeps its pitch
 while it is held, so the rhythm stays. The candidates of a verticality are
 generated best first (fewest changed notes and static faults), so eight voices
-cost little more than four. Among them one dynamic programme picks the re-voicing
+cost little more than four. Among them a dynamic programme picks the re-voicing
 with the fewest faults (the checker's rules, ``vl_cost``; octaves or fifths by
 contrary motion weigh as much as parallel ones: they are the same fault to a
-teacher), then the fewest changed notes and the smallest steps.
+teacher), then, weighed together, the smoothest inner voices, the fewest changed
+notes and the smallest steps. How smooth a line is the checker does not say: the
+programme marks the lines it writes as a teacher marks them
+(``vl_cost.line_penalties``): a leap beyond a fourth, more a harsh one (tritone,
+seventh, augmented), a leap not left by a step back, and most a leap straight
+back to its note (F4-C5-F4); the lines as written are not marked. Those marks
+look two notes back, which a programme over pairs of verticalities cannot hold
+exactly: each voicing remembers the note before along the best way to it
+(``_best_paths``). Beside that smooth re-voicing the same programme keeps the
+plain one, its lines unmarked.
 
 The checker has the last word: each stretch the re-voicing changed is kept only
 where the checker then finds fewer or lighter faults and none more, by count or
-by weight; elsewhere the score stays as written. What could not be fixed is said.
-A stretch is judged by the faults in a window around it (``_LocalCheck``), under
-the keys found once in the score as written, so judging every stretch costs about
-what one check of the whole piece costs: it grows with the piece's length, not
-with its square. The report after is the checker's on the whole fixed score.
+by weight; elsewhere the score stays as written. Where the smooth and the plain
+re-voicings differ, the smooth one is kept unless the checker finds that the plain
+one leaves fewer or lighter faults there and more of neither: the lines choose
+among what the checker finds as good, not against it. What could not be fixed is
+said. A stretch is judged by the faults in a window around it (``_LocalCheck``),
+under the keys found once in the score as written, so judging every stretch costs
+about what one check of the whole piece costs: it grows with the piece's length,
+not with its square. The report after is the checker's on the whole fixed score.
 """
 
 from __future__ import annotations
@@ -35,8 +47,8 @@ import numpy as np
 
 from .voiceleading import KINDS, CheckOptions, CheckReport, Slices, check_voices, is_dominant, key_at, require_voices
 from .voices import Part, VNote, Voices, format_position, voice_ranges
-from .vl_cost import PenaltyWeights, motion_penalties
-from .voicing import best_path, Candidates
+from .vl_cost import LineWeights, PenaltyWeights, line_penalties, motion_penalties
+from .voicing import Candidates
 
 CHANGE_COST = 1.0  # per inner note moved away from what was written
 STEP_COST = 0.05  # per semitone of melodic motion
@@ -50,6 +62,7 @@ class FixOptions:
     penalties: PenaltyWeights = field(default_factory=lambda: PenaltyWeights(
         parallel=100.0, antiparallel=100.0, hidden=30.0, overlap=30.0, crossing=80.0, spacing=30.0))
     resolution_penalty: float = 30.0  # unresolved leading tone or seventh
+    lines: LineWeights = field(default_factory=LineWeights)  # leaps in the inner voices the fixer writes
 
 
 @dataclass
@@ -84,7 +97,13 @@ def fix_voices(voices: Voices, options: FixOptions = FixOptions()) -> FixResult:
     movable = list(range(1, count - 1)) + ([count - 1] if options.move_bass else [])
     lattice = [_candidates(voices, slices, k, movable, options) for k in range(len(slices.ticks))]
     held = [_held(slices, k) for k in range(len(slices.ticks))]
-    rules = _resolution_rules(slices, before.keys or [(0, 0, "major")], count)
+    keys = before.keys or [(0, 0, "major")]
+    rules = _resolution_rules(slices, keys, count)
+    rows = [_original_row(slices, k) for k in range(len(slices.ticks))]
+    starts = [np.array([not h for h in held[k]]) for k in range(len(slices.ticks))]
+    written_before = _pitches_before(rows, starts)
+    judged = np.zeros(count, dtype=bool)  # the lines judged: the inner voices'
+    judged[1:count - 1] = True
 
     def moves(k: int) -> np.ndarray:
         P, Q = lattice[k - 1].pitches, lattice[k].pitches
@@ -96,28 +115,30 @@ def fix_voices(voices: Voices, options: FixOptions = FixOptions()) -> FixResult:
                 score = np.where(P[:, None, v] != Q[None, :, v], -1e6, score)
         return score - options.resolution_penalty * _resolution_faults(P, Q, rules[k], count)
 
-    path = best_path(lattice, moves)
-    chosen = [tuple(int(p) for p in lattice[k].pitches[i]) for k, i in enumerate(path)]
-    rows = [_original_row(slices, k) for k in range(len(slices.ticks))]
+    def lines(k: int, came_from: np.ndarray) -> np.ndarray:
+        tonic, mode = key_at(keys, slices.ticks[k])
+        return line_penalties(came_from, lattice[k - 1].pitches, lattice[k].pitches, judged & starts[k],
+                              options.lines, tonic if mode == "minor" else -1,
+                              (written_before[k - 1], rows[k - 1], rows[k]))
+
+    smooth, plain = (_pitch_rows(lattice, path) for path in _best_paths(lattice, moves, lines, starts))
     local = _LocalCheck(voices, slices, movable, before.keys, options.check)
     best = Counter(f.kind for f in before.faults)
     rebuilt = local.parts(rows)  # the score as written, as the fixer writes it back (a grid moves onsets)
     current = best if all(a.notes == b.notes for a, b in zip(rebuilt, voices.parts)) else local.kinds(rows)
     accepted, refused = False, []
-    for first, last in _stretches(rows, chosen):  # keep each changed stretch only where the checker agrees
-        window = local.window(first, last)
-        written = local.kinds(rows, window)
-        kept = rows[first:last + 1]
-        rows[first:last + 1] = chosen[first:last + 1]
-        trial = current.copy()
-        trial.subtract(written)
-        trial.update(local.kinds(rows, window))
-        if _better(trial, best, options):
-            current = best = trial
+    for first, last in _stretches(rows, smooth, plain):  # where either re-voicing changes the score
+        outcomes = []
+        for proposal in (smooth, plain) if smooth[first:last + 1] != plain[first:last + 1] else (smooth,):
+            outcomes.append(_keep(proposal, first, last, rows, current, best, local, options))
+        if len(outcomes) > 1 and _better(outcomes[1].faults, outcomes[0].faults, options):
+            outcomes.reverse()  # the plain re-voicing leaves fewer or lighter faults: the lines give way
+        kept = outcomes[0]
+        rows[first:last + 1] = kept.rows
+        if kept.accepted:
+            current = best = kept.faults
             accepted = True
-        else:
-            rows[first:last + 1] = kept
-            refused.append(slices.ticks[first])
+        refused += [slices.ticks[k] for k in kept.refused]
     if not accepted:
         return FixResult(voices, before, before, _summary(before, before, movable, voices, refused))
     fixed = voices.with_parts(local.parts(rows))
@@ -125,15 +146,85 @@ def fix_voices(voices: Voices, options: FixOptions = FixOptions()) -> FixResult:
     return FixResult(fixed, before, after, _summary(before, after, movable, voices, refused))
 
 
+@dataclass
+class _Kept:
+    rows: list[tuple[int, ...]]  # the verticalities of one stretch as kept
+    faults: Counter  # the faults of the whole piece with them, by kind
+    accepted: bool  # was any part of the proposal kept?
+    refused: list[int]  # the verticalities where a changed run was refused
+
+
+def _keep(proposal, first: int, last: int, rows, current: Counter, best: Counter, local: _LocalCheck,
+          options: FixOptions) -> _Kept:
+    """Each run of ``proposal`` that differs from ``rows`` within ``first..last``, kept only
+    where the checker then finds fewer or lighter faults (``_better``) than the best so far."""
+    rows = list(rows)
+    accepted, refused = False, []
+    for a, b in _stretches(rows[first:last + 1], proposal[first:last + 1]):
+        a, b = a + first, b + first
+        window = local.window(a, b)
+        written = local.kinds(rows, window)
+        kept = rows[a:b + 1]
+        rows[a:b + 1] = proposal[a:b + 1]
+        trial = current.copy()
+        trial.subtract(written)
+        trial.update(local.kinds(rows, window))
+        if _better(trial, best, options):
+            current = best = trial
+            accepted = True
+        else:
+            rows[a:b + 1] = kept
+            refused.append(a)
+    return _Kept(rows[first:last + 1], current, accepted, refused)
+
+
+def _pitch_rows(lattice: list[Candidates], path: list[int]) -> list[tuple[int, ...]]:
+    return [tuple(int(p) for p in lattice[k].pitches[i]) for k, i in enumerate(path)]
+
+
+def _best_paths(lattice: list[Candidates], moves, lines, starts: list[np.ndarray]) -> tuple[list[int], list[int]]:
+    """Two Viterbi paths over the lattice: the smoothest, scored ``moves(k) - lines(k, came_from)``,
+    and the plain one, scored ``moves(k)`` alone ([n_{k-1}, n_k] move scores). ``came_from``
+    [n_{k-1}, V] is, for each voicing of k-1, the pitch each voice sang before its current note
+    along the best way to that voicing (-1: none, or a rest): the lines look two notes back,
+    which a programme over pairs of verticalities holds only along its best ways.
+    ``starts[k]`` [V]: the voices whose note starts at k."""
+    best = [lattice[0].score.copy(), lattice[0].score.copy()]
+    came_from = np.full(lattice[0].pitches.shape, -1, dtype=np.int64)
+    backs: list[list[np.ndarray]] = [[], []]
+    for k in range(1, len(lattice)):
+        score = moves(k)
+        for which, total in enumerate((best[0][:, None] + score - lines(k, came_from), best[1][:, None] + score)):
+            back = np.argmax(total, axis=0)
+            best[which] = total[back, np.arange(total.shape[1])] + lattice[k].score
+            backs[which].append(back)
+        came_from = np.where(starts[k], lattice[k - 1].pitches[backs[0][-1]], came_from[backs[0][-1]])
+    paths = []
+    for which in range(2):
+        path = [int(np.argmax(best[which]))]
+        for back in reversed(backs[which]):
+            path.append(int(back[path[-1]]))
+        paths.append(path[::-1])
+    return paths[0], paths[1]
+
+
+def _pitches_before(rows: list[tuple[int, ...]], starts: list[np.ndarray]) -> list[np.ndarray]:
+    """Per verticality, the pitch each voice sang before its current note, as ``rows`` sing."""
+    out = [np.full(len(rows[0]), -1, dtype=np.int64)] if rows else []
+    for k in range(1, len(rows)):
+        out.append(np.where(starts[k], np.asarray(rows[k - 1], dtype=np.int64), out[-1]))
+    return out
+
+
 def _original_row(slices: Slices, k: int) -> tuple[int, ...]:
     return tuple(-1 if row[k] is None else row[k] for row in slices.pitch)
 
 
-def _stretches(rows: list[tuple[int, ...]], chosen: list[tuple[int, ...]]) -> list[tuple[int, int]]:
-    """(first, last) verticalities of each run where the re-voicing differs from the score."""
+def _stretches(rows: list[tuple[int, ...]], *chosen: list[tuple[int, ...]]) -> list[tuple[int, int]]:
+    """(first, last) verticalities of each run where a re-voicing differs from the score."""
     runs: list[tuple[int, int]] = []
-    for k, (row, new) in enumerate(zip(rows, chosen)):
-        if row == new:
+    for k, row in enumerate(rows):
+        if all(row == new[k] for new in chosen):
             continue
         if runs and runs[-1][1] == k - 1:
             runs[-1] = (runs[-1][0], k)
