@@ -147,7 +147,7 @@ def test_no_more_faults_than_the_plain_choice(piece, move_bass):
 def test_the_note_before_is_remembered_across_a_held_note():
     # the alto goes F4 -> C5 or G4 (C5 scores better by itself), holds it while the soprano moves, and comes back
     # to F4: only a programme that remembers the F4 across the held note hears the leap and return
-    from scorefarm.symbolic.vl_fix import _best_paths
+    from scorefarm.symbolic.vl_search import _best_paths
     from scorefarm.symbolic.voicing import Candidates
 
     def beat(rows: list[list[int]], scores: list[float]) -> Candidates:

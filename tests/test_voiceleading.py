@@ -251,7 +251,7 @@ def test_candidates_are_the_best_of_every_voicing_in_order():
 
     import numpy as np
 
-    from scorefarm.symbolic.vl_fix import CHANGE_COST, _candidates, _static_faults
+    from scorefarm.symbolic.vl_search import CHANGE_COST, _candidates, _static_faults
     from scorefarm.symbolic.voiceleading import Slices
 
     voices = satb([["E5", "C5", "G4", "C3"], ["G5", "E4", "C4", "C3"], ["F5", "C5", "A4", "F3"]])
@@ -284,7 +284,7 @@ def test_fix_of_eight_dense_voices_searches_few_voicings(monkeypatch):
     import heapq
     import math
 
-    from scorefarm.symbolic import vl_fix
+    from scorefarm.symbolic import vl_search as vl_fix  # the candidate search moved from vl_fix to vl_search
     from scorefarm.symbolic.voices import MAX_VOICES
 
     class CountingHeap:
@@ -354,7 +354,7 @@ def test_fix_judges_a_stretch_by_its_window_as_the_whole_check_would(piece, move
     # the tenor's quavers are neighbour notes or not as the voices are re-voiced
     from collections import Counter
 
-    from scorefarm.symbolic import vl_fix
+    from scorefarm.symbolic import vl_fix, vl_search
     from scorefarm.symbolic.voiceleading import Slices
 
     voices = {"planted": lambda: planted_faults_voices()[0], "bwv126.6": lambda: _quavers(BWV126_6_BARS),
@@ -363,14 +363,14 @@ def test_fix_judges_a_stretch_by_its_window_as_the_whole_check_would(piece, move
     slices = Slices(voices)
     movable = [1, 2, 3] if move_bass else [1, 2]
     local = vl_fix._LocalCheck(voices, slices, movable, check_voices(voices).keys, options.check)
-    rows = [vl_fix._original_row(slices, k) for k in range(len(slices.ticks))]
+    rows = [vl_search.original_row(slices, k) for k in range(len(slices.ticks))]
     whole = local.kinds(rows)
     assert whole == Counter(f.kind for f in check_voices(voices).faults)
-    held = [vl_fix._held(slices, k) for k in range(len(slices.ticks))]
+    held = [vl_search._held(slices, k) for k in range(len(slices.ticks))]
     tried = 0
     for k in range(len(slices.ticks)):
         last = k + (k % 3 == 0 and k + 1 < len(slices.ticks))  # now and then two verticalities at once
-        lattice = [vl_fix._candidates(voices, slices, j, movable, options).pitches for j in (k, last)]
+        lattice = [vl_search._candidates(voices, slices, j, movable, options).pitches for j in (k, last)]
         for a, b in zip(lattice[0][1:6], lattice[-1][1:6]):
             new = [tuple(int(p) for p in a)] + ([tuple(int(p) for p in b)] if last > k else [])
             trial = rows[:k] + new + rows[last + 1:]
