@@ -284,7 +284,7 @@ def test_fix_of_eight_dense_voices_searches_few_voicings(monkeypatch):
     import heapq
     import math
 
-    from scorefarm.symbolic import vl_search as vl_fix  # the candidate search moved from vl_fix to vl_search
+    from scorefarm.symbolic import vl_search
     from scorefarm.symbolic.voices import MAX_VOICES
 
     class CountingHeap:
@@ -296,16 +296,16 @@ def test_fix_of_eight_dense_voices_searches_few_voicings(monkeypatch):
             heapq.heappush(queue, item)
 
     searches = []
-    best_first = vl_fix._best_first
+    best_first = vl_search._best_first
 
     def counted(choices, *args):
         heap = CountingHeap()
-        monkeypatch.setattr(vl_fix, "heapq", heap)
+        monkeypatch.setattr(vl_search, "heapq", heap)
         found = best_first(choices, *args)
         searches.append((math.prod(len(c) for c in choices), heap.pushes, len(found)))
         return found
 
-    monkeypatch.setattr(vl_fix, "_best_first", counted)
+    monkeypatch.setattr(vl_search, "_best_first", counted)
     chords = [[84, 79, 76, 74, 71, 69, 65, 48], [86, 81, 77, 76, 72, 71, 67, 50]] * 2  # seven pitch classes
     parts = [Part(f"V{v + 1}", [VNote(i * 480, (i + 1) * 480, chord[v]) for i, chord in enumerate(chords)])
              for v in range(MAX_VOICES)]
@@ -313,7 +313,7 @@ def test_fix_of_eight_dense_voices_searches_few_voicings(monkeypatch):
     assert len(result.after.faults) < len(result.before.faults)
     assert len(searches) == len(chords)
     for voicings, pushes, found in searches:
-        assert voicings == 15 ** 6 and 0 < found <= vl_fix.MAX_CANDIDATES
+        assert voicings == 15 ** 6 and 0 < found <= vl_search.MAX_CANDIDATES
         assert 0 < pushes < voicings // 1000  # 4262 partial voicings queued, of 11 390 625 whole ones
 
 
