@@ -46,14 +46,16 @@ def lone_notes_lead(notes: np.ndarray, lanes: np.ndarray) -> np.ndarray:
     return out
 
 
-def tune_rests(notes: np.ndarray, lanes: np.ndarray, tpq: int, bar: int, fixed: np.ndarray) -> np.ndarray:
+def tune_rests(notes: np.ndarray, lanes: np.ndarray, tpq: int, bar: int, fixed: np.ndarray,
+               beat: int | None = None) -> np.ndarray:
     """Where the tune rests for a moment, the melody rests (or holds) with it: it does not
     take up the left hand's octaves or chords an octave or two down (a rag's "oom-pah"
     struck in the right hand's rests, which the separator may label as the melody, and
     which the flutes would then double).
 
-    The left hand's strokes are melody notes of a beat or less struck with a bass note an
-    octave or less under them (``LEFT_HAND``: one hand's reach). A run of them after a
+    The left hand's strokes are melody notes of a beat or less (``beat`` ticks: a dotted
+    quarter in 6/8; a quarter, ``tpq``, when not given) struck with a bass note an octave
+    or less under them (``LEFT_HAND``: one hand's reach). A run of them after a
     tune note, each ``UNDER_TUNE`` or more under it, is the accompaniment when it also lies
     that far under the tune note after it, and either the tune rests, holds or comes back
     off the beat around the run, or the run lies more than ``TUNE_LEAP`` under the tune on
@@ -62,7 +64,8 @@ def tune_rests(notes: np.ndarray, lanes: np.ndarray, tpq: int, bar: int, fixed: 
     (``_nearest_inner``), and the tune's notes struck over it that the separator pushed
     off the melody (the run's note still sounded) come back to it. Where the tune is away
     for ``HAND_OVER_BARS`` or more, the left hand has the tune (a hand-over) and keeps the
-    melody. ``fixed``: notes whose lane stays (a melody track's). Returns the new lanes."""
+    melody. ``bar``: a bar's length in ticks. ``fixed``: notes whose lane stays (a melody
+    track's). Returns the new lanes."""
     out = lanes.copy()
     onsets, pitches = notes[:, 0], notes[:, 2]
     ends = onsets + np.maximum(notes[:, 1], 1)
@@ -72,7 +75,8 @@ def tune_rests(notes: np.ndarray, lanes: np.ndarray, tpq: int, bar: int, fixed: 
         lo, hi = np.searchsorted(onsets, onsets[b], "left"), np.searchsorted(onsets, onsets[b], "right")
         gap = pitches[lo:hi] - pitches[b]
         bass_under[lo:hi] |= (gap > 0) & (gap <= LEFT_HAND)
-    stroke = bass_under & (notes[:, 1] <= tpq) & ~fixed  # a cadence's long note is the tune's
+    beat = tpq if beat is None else beat
+    stroke = bass_under & (notes[:, 1] <= beat) & ~fixed  # a cadence's long note is the tune's
     k = 1  # the tune's first note is the tune's
     while k < len(tune):
         prev = tune[k - 1]  # the tune before the run (or struck with it, above it)

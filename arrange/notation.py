@@ -167,12 +167,14 @@ class _Metres:
     and ``compose analyze`` number it."""
 
     def __init__(self, source):
-        from scorefarm.symbolic.voices import clean_signatures, explicit_signatures, score_signatures
+        from scorefarm.symbolic.voices import (
+            clean_signatures, explicit_signatures, one_signature_per_tick, score_signatures,
+        )
 
-        given = score_signatures(source)
+        given = one_signature_per_tick(score_signatures(source))
         grain = 16 * max([1] + [den // 64 for _, _, den in given])  # ticks per quarter: 64ths (or finer)
-        at = {round(Fraction(tick, source.tpq) * grain): (tick, num, den) for tick, num, den in given
-              if num >= 1 and den >= 1}  # the last of several at one tick
+        # on that grain, of several that round to one tick the last
+        at = {round(Fraction(tick, source.tpq) * grain): (tick, num, den) for tick, num, den in given}
         events = clean_signatures([(tick, num, den) for tick, (_, num, den) in at.items()])
         grid = explicit_signatures(events, grain) or events
         self.short: dict[Fraction, tuple[Fraction, tuple[int, int] | None, Fraction]] = {}

@@ -196,7 +196,9 @@ def daw_midi_bytes(orchestration, *, smpte=None, keyswitches=None) -> bytes:
 def write_orchestration(source, out_path, *, options=None, musicxml_path=None, keyswitch_library: str = "",
                         keyswitch_files=()) -> "object":
     """Read ``source``, orchestrate it, and write the MIDI (and MusicXML) atomically:
-    every output is made in memory first, so a failure writes nothing."""
+    every output is made in memory first, so a failure writes nothing. With
+    ``musicxml_path``, a score too long to write as notation is refused as it is read,
+    before the orchestration (``notation.check_notation_bars``)."""
     from pathlib import Path
 
     from scorefarm.errors import InputError
@@ -207,6 +209,10 @@ def write_orchestration(source, out_path, *, options=None, musicxml_path=None, k
     from .orchestrate import OrchestrateOptions, orchestrate
 
     score = load_score(source)
+    if musicxml_path is not None:
+        from .notation import check_notation_bars
+
+        check_notation_bars(score, source)
     keyswitches = None
     if keyswitch_library:
         maps = keyswitch_maps(keyswitch_files)

@@ -72,11 +72,6 @@ def orchestrate(piano: Path | None, ensemble: str, ensemble_files: tuple[Path, .
         if not keyswitch_library:
             raise InputError(f"--keyswitch-file is given without --keyswitches; add --keyswitches LIBRARY to choose "
                              f"a map (known: {', '.join(sorted(maps))})", keyswitch_files[0])
-    if musicxml_path is not None:  # a score too long for notation is refused before the work (and checked again)
-        from scorefarm.arrange.notation import check_notation_bars
-        from scorefarm.symbolic.score_io import load_score
-
-        check_notation_bars(load_score(piano), piano)
     options = OrchestrateOptions(ensemble=ensemble, strict=strict, ensemble_files=tuple(map(str, ensemble_files)))
     result = write_orchestration(piano, out_path, options=options, musicxml_path=musicxml_path,
                                  keyswitch_library=keyswitch_library, keyswitch_files=keyswitch_files)

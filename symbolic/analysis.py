@@ -37,7 +37,7 @@ from scorefarm.errors import ScoreError
 
 from .chords import SEVENTHS, TEMPLATES, TRIAD_OF, ChordLabel, key_name, pc_name, roman_numeral, scale_of
 from .keyfinding import KeyOptions, bar_keys
-from .voices import Part, VNote, Voices, bar_beat, beat_length, clean_signatures, score_signatures
+from .voices import Part, VNote, Voices, bar_beat, beats_of, clean_signatures, score_signatures
 
 ROMAN_SOURCES = ("music21", "builtin")
 
@@ -165,17 +165,9 @@ def analyze_voices(voices: Voices, options: AnalyzeOptions = AnalyzeOptions()) -
 
 
 def _beats(voices: Voices) -> list[tuple[int, int]]:
+    """(start, stop) of every beat (``voices.beats_of``) up to the last note's end."""
     end = voices.end_tick()
-    out = []
-    sigs = clean_signatures(voices.time_signatures)
-    for i, (start, num, den) in enumerate(sigs):
-        stop = sigs[i + 1][0] if i + 1 < len(sigs) else end
-        step = beat_length(voices.tpq, num, den)
-        tick = start
-        while tick < min(stop, end):
-            out.append((tick, min(tick + step, stop)))
-            tick += step
-    return out
+    return [(start, min(stop, end)) for start, stop, _ in beats_of(voices.time_signatures, voices.tpq, end)]
 
 
 def _key_at(per_bar, tick: int) -> tuple[int, str]:

@@ -30,6 +30,8 @@ import symusic
 from scorefarm.errors import InputError, ScorefarmError
 from scorefarm.files import write_bytes_atomic, write_text_atomic
 
+from .voices import one_signature_per_tick
+
 TPQ = 480
 DEFAULT_QPM = 100.0  # tempo given to pieces that have no metronome mark
 DEFAULT_VELOCITY = 80
@@ -119,11 +121,10 @@ def stream_to_score(stream, *, tpq: int = TPQ) -> symusic.Score:
     shift = _pickup_padding(parts[0])
     score = symusic.Score(tpq)
     first = parts[0].flatten()
-    for ts in first.getElementsByClass(meter.TimeSignature):
-        time_ = _ticks(ts.offset + shift if ts.offset > 0 else 0.0, tpq)
-        if score.time_signatures and score.time_signatures[-1].time == time_:
-            score.time_signatures.pop()
-        score.time_signatures.append(symusic.TimeSignature(time_, ts.numerator, ts.denominator))
+    signatures = [(_ticks(ts.offset + shift if ts.offset > 0 else 0.0, tpq), ts.numerator, ts.denominator)
+                  for ts in first.getElementsByClass(meter.TimeSignature)]
+    for sig in one_signature_per_tick(signatures):  # of several at one tick the last
+        score.time_signatures.append(symusic.TimeSignature(*sig))
     if not score.time_signatures:
         score.time_signatures.append(symusic.TimeSignature(0, 4, 4))
     marks = [(mm.offset, mm.getQuarterBPM()) for mm in first.getElementsByClass(tempo.MetronomeMark)

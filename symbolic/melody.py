@@ -15,7 +15,7 @@ import symusic.core
 from scorefarm.errors import InputError
 
 from .chords import pitch_name
-from .voices import beat_length, clean_signatures, score_signatures, signature_at
+from .voices import bar_ticks, beat_length, beats_of, clean_signatures, score_signatures, signature_at
 
 HARMONIC_RHYTHMS = ("beat", "half-bar", "bar")
 
@@ -135,23 +135,12 @@ def _fit_range(notes, soprano_range, said):
 
 
 def beat_grid(melody: Melody) -> list[tuple[int, int, int, int]]:
-    """(start, end, downbeat, beat in bar) of every beat from the first note's beat to the last note's end."""
+    """(start, end, downbeat, beat in bar) of every beat (``voices.beats_of``) from the first
+    note's beat to the last note's end."""
     first = melody.notes[0][0]
     end = max(e for _, e, _ in melody.notes)
-    sigs = clean_signatures(melody.time_signatures)
-    beats: list[tuple[int, int, int]] = []
-    for i, (sig_start, num, den) in enumerate(sigs):
-        stop = sigs[i + 1][0] if i + 1 < len(sigs) else end
-        step = beat_length(melody.tpq, num, den)
-        bar = num * melody.tpq * 4 // den
-        tick = sig_start
-        while tick < stop and tick < end:
-            nxt = min(tick + step, sigs[i + 1][0]) if i + 1 < len(sigs) else tick + step
-            if nxt > first:
-                into = (tick - sig_start) % bar
-                beats.append((tick, nxt, 1 if into == 0 else 0, into // step))
-            tick = nxt
-    return beats
+    return [(start, stop, int(index == 0), index)
+            for start, stop, index in beats_of(melody.time_signatures, melody.tpq, end) if stop > first]
 
 
 def melody_slots(melody: Melody) -> list[Slot]:
@@ -204,7 +193,7 @@ def chord_spans(melody: Melody, slots: list[Slot], rhythm: str) -> list[list[int
     spans: list[list[int]] = []
     for i, slot in enumerate(slots):
         num, den = signature_at(sigs, slot.start)
-        beats = max(1, (num * melody.tpq * 4 // den) // beat_length(melody.tpq, num, den))
+        beats = max(1, bar_ticks(melody.tpq, num, den) // beat_length(melody.tpq, num, den))
         starts = _half_bar_starts(beats) if rhythm == "half-bar" else {0}
         if not spans or rhythm == "beat" or slot.downbeat or slot.beat_in_bar in starts:
             spans.append([i])

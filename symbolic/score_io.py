@@ -29,6 +29,7 @@ import symusic.core
 
 from scorefarm.errors import ScoreError, TimecodeError
 from scorefarm.files import write_bytes_atomic
+from scorefarm.symbolic.voices import one_signature_per_tick, score_signatures
 
 MAX_SECONDS = 24 * 3600.0  # a note ending later than this is refused
 MAX_BPM = 1000.0  # faster tempos are refused (as is a tempo of 0)
@@ -74,7 +75,7 @@ def load_score_bytes(data: bytes, name: str) -> symusic.core.ScoreTick:
     except (RuntimeError, ValueError, IndexError) as exc:
         raise ScoreError(f"is not a readable MIDI file: {_symusic_reason(exc)}", name) from None
     _check_tempos(score, name)
-    _one_time_signature_per_tick(score, name)
+    _one_time_signature_per_tick(score, name, tracks)
     score.tracks = [track for track in score.tracks if track.note_num() > 0]
     if not score.tracks:
         raise ScoreError(f"has no notes (read {len(tracks)} track(s))", name)
@@ -159,21 +160,45 @@ def _check_tempos(score: symusic.core.ScoreTick, name: str) -> None:
             )
 
 
-def _one_time_signature_per_tick(score: symusic.core.ScoreTick, name: str) -> None:
+def _one_time_signature_per_tick(score: symusic.core.ScoreTick, name: str, tracks: list[bytes]) -> None:
     """Refuse a time signature that makes no bar, and keep one per tick: the last, as a
-    MIDI player applies events at one tick in order (it is the one in force)."""
-    at: dict[int, tuple[int, int, int]] = {}
+    MIDI player applies events at one tick in order (it is the one in force;
+    ``voices.one_signature_per_tick``). ``tracks``: the file's MTrk bodies, where a
+    denominator past 128 is read as written (symusic holds it in a byte: 256 reads as 0)."""
+    allowed = "allowed: a numerator of 1 or more over a denominator of 1, 2, 4 ... 128"
+    for tick, numerator, exponent in _fine_signatures(tracks, name):
+        shown = 2 ** exponent if exponent < 20 else f"2^{exponent}"
+        raise ScoreError(f"has a time signature {numerator}/{shown} at tick {tick}; {allowed}", name)
     for ts in score.time_signatures:
         if ts.numerator < 1 or ts.denominator < 1:
-            raise ScoreError(
-                f"has a time signature {ts.numerator}/{ts.denominator} at tick {ts.time}; allowed: a "
-                "numerator of 1 or more over a denominator of 1, 2, 4 ... 128",
-                name,
-            )
-        at[ts.time] = (ts.time, ts.numerator, ts.denominator)
-    if len(at) < len(score.time_signatures):
+            shown = f"{ts.numerator}/{ts.denominator}" if ts.denominator >= 1 else \
+                f"of {ts.numerator} over a denominator past 128"
+            raise ScoreError(f"has a time signature {shown} at tick {ts.time}; {allowed}", name)
+    kept = one_signature_per_tick(score_signatures(score))
+    if len(kept) < len(score.time_signatures):
         score.time_signatures.clear()
-        score.time_signatures.extend([symusic.TimeSignature(*sig) for sig in at.values()])
+        score.time_signatures.extend([symusic.TimeSignature(*sig) for sig in kept])
+
+
+# a time signature meta event (FF 58 len nn dd ...) whose denominator 2^dd is past 128
+_FINE_SIGNATURE = re.compile(rb"\xff\x58[\x02-\x7f].[\x08-\xff]", re.S)
+
+
+def _fine_signatures(tracks: list[bytes], name: str) -> Iterator[tuple[int, int, int]]:
+    """(tick, numerator, denominator's exponent) of each time signature in ``tracks`` with a
+    denominator past 128, as the file writes it (only tracks whose bytes hold one are
+    walked; one whose events cannot be walked is passed over)."""
+    for body in tracks:
+        if not _FINE_SIGNATURE.search(body):
+            continue
+        try:
+            found = [(tick, raw) for tick, raw in _track_events(body, name) if raw[:2] == b"\xff\x58"]
+        except ScoreError:
+            continue
+        for tick, raw in found:
+            _, data_at = _read_vlq(raw, 2, name)
+            if len(raw) >= data_at + 2 and raw[data_at + 1] > 7:
+                yield tick, raw[data_at], raw[data_at + 1]
 
 
 def _check_notes(score, name: str | None, *, writing: bool = False) -> None:

@@ -47,7 +47,7 @@ class Voices:
     tpq: int
     parts: list[Part]
     time_signatures: list[tuple[int, int, int]] = field(default_factory=lambda: [(0, 4, 4)])
-    first_bar: int = 1  # 0 when the score opens with a pickup bar (MusicXML's measure 0)
+    first_bar: int = 1  # the first bar's number (a MusicXML file's first measure's: 0 for some pickups)
     pickup_ticks: int = 0  # ticks of silence put before a pickup so bar lines fall right
 
     @property
@@ -83,15 +83,22 @@ def beat_length(tpq: int, numerator: int, denominator: int) -> int:
 # which every reader takes as written.
 
 
-def clean_signatures(signatures) -> list[tuple[int, int, int]]:
-    """(tick, numerator, denominator) in time order; where several stand at one tick the
-    last given is kept (a MIDI player applies simultaneous events in file order); those
-    that make no bar (numerator or denominator below 1) are left out; 4/4 before the first."""
+def one_signature_per_tick(signatures) -> list[tuple[int, int, int]]:
+    """(tick, numerator, denominator) in time order, one per tick: where several stand at one
+    tick the last given is kept (a MIDI player applies simultaneous events in file order);
+    those that make no bar (numerator or denominator below 1) are left out. What every
+    reader of a score's signatures keeps (``clean_signatures``, ``score_io.load_score``,
+    the notation, the corpus)."""
     at: dict[int, tuple[int, int, int]] = {}
     for tick, num, den in sorted(signatures, key=lambda sig: sig[0]):
         if num >= 1 and den >= 1:
             at[tick] = (tick, num, den)
-    cleaned = list(at.values())
+    return list(at.values())
+
+
+def clean_signatures(signatures) -> list[tuple[int, int, int]]:
+    """``one_signature_per_tick``, with 4/4 before the first (the metre from tick 0 on)."""
+    cleaned = one_signature_per_tick(signatures)
     if not cleaned or cleaned[0][0] > 0:
         cleaned.insert(0, (0, 4, 4))
     return cleaned
@@ -141,10 +148,13 @@ def _bar_lines(signatures, tpq: int) -> Iterator[int]:
 
 
 def bar_starts_of(signatures: list[tuple[int, int, int]], tpq: int, end: int) -> list[int]:
-    """The tick of every bar line before ``end`` under ``signatures`` ((tick, numerator,
-    denominator), see ``clean_signatures``), and of every signature standing later: a time
-    signature starts a bar where it stands (the bar before it cut short when it stands
-    mid-bar), so a pickup written as a bar of 1/4 is a bar of its own."""
+    """Every bar line from 0 under ``signatures`` ((tick, numerator, denominator), see
+    ``clean_signatures``) that stands before ``end``, or up to and including the last
+    signature when that stands at ``end`` or later (the bar lines between ``end`` and it
+    too: ``bar_starts_of([(0, 4, 4), (9600, 3, 4)], 480, 1920)`` is ``[0, 1920, 3840,
+    5760, 7680, 9600]``). A time signature starts a bar where it stands (the bar before
+    it cut short when it stands mid-bar), so a pickup written as a bar of 1/4 is a bar of
+    its own."""
     limit = max(end, clean_signatures(signatures)[-1][0] + 1)
     return list(itertools.takewhile(lambda tick: tick < limit, _bar_lines(signatures, tpq)))
 
@@ -157,6 +167,21 @@ def bar_starts_through(signatures: list[tuple[int, int, int]], tpq: int, until: 
         if tick >= until:
             return starts
     raise AssertionError("unreachable")
+
+
+def beats_of(signatures, tpq: int, end: int) -> Iterator[tuple[int, int, int]]:
+    """(start, stop, beat in its bar from 0) of every beat starting before ``end``: each bar
+    of ``bar_starts_of`` cut into beats of ``beat_length`` from its bar line, a beat that
+    would cross the next bar line stopping on it (the last beat of a bar cut short). The
+    last beat may run past ``end``."""
+    for start, stop, num, den, bar_len in _spans(signatures, tpq):
+        if start >= end:
+            return
+        step = beat_length(tpq, num, den)
+        for line in range(start, end if stop is None else min(stop, end), bar_len):
+            bar_end = line + bar_len if stop is None else min(line + bar_len, stop)
+            for index, tick in enumerate(range(line, min(bar_end, end), step)):
+                yield tick, min(tick + step, bar_end), index
 
 
 def explicit_signatures(signatures, tpq: int) -> list[tuple[int, int, int]] | None:
@@ -457,7 +482,9 @@ def _musicxml_to_score(path: Path, tpq: int):
 def music21_to_score(stream, tpq: int = 480):
     """A music21 score as a symusic score, one track per part (ties joined, a
     pickup shifted right so bar lines fall on whole bars). Returns
-    (score, first_bar, pickup_ticks): first_bar is 0 when there is a pickup."""
+    (score, first_bar, pickup_ticks): first_bar is the first measure's own number, as
+    the file prints it (a pickup is measure 0 in some files, 1 in others, ours among
+    them), 1 without measures."""
     from music21 import meter, tempo
 
     parts = list(getattr(stream, "parts", [])) or [stream]
@@ -465,7 +492,7 @@ def music21_to_score(stream, tpq: int = 480):
     measures = list(parts[0].getElementsByClass("Measure"))
     if measures and measures[0].paddingLeft:
         pickup_q = float(measures[0].paddingLeft)
-    first_bar = 0 if pickup_q > 0 else 1
+    first_bar = measures[0].number if measures else 1
     shift = int(round(pickup_q * tpq))
     score = symusic.Score(tpq)
     marks = list(stream.flatten().getElementsByClass(tempo.MetronomeMark))
@@ -474,9 +501,10 @@ def music21_to_score(stream, tpq: int = 480):
     signatures: dict[int, tuple[int, int]] = {}
     for ts in stream.flatten().getElementsByClass(meter.TimeSignature):
         tick = 0 if ts.offset == 0 else int(round(float(ts.offset) * tpq)) + shift
-        signatures.setdefault(tick, (ts.numerator, ts.denominator))
+        signatures[tick] = (ts.numerator, ts.denominator)  # of several at one tick the last, as in a MIDI file
     # a bar written short mid-score (music21 reads it as paddingRight; the bar after it
     # whole) ends where the next begins: the metre restated there puts a bar line there
+    # (unless the file writes a signature there itself)
     for before, after in zip(measures, measures[1:]):
         if before.paddingRight and not after.paddingLeft:
             restated = after.getContextByClass(meter.TimeSignature)

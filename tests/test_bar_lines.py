@@ -2,11 +2,15 @@
 its metre where it stands, and one standing mid-bar cuts the bar before it short. The
 numbering of ``compose check``/``analyze`` (``voices.bar_beat``), the bar lines of
 keyfinding, doubling and the notation (``voices.bar_starts_of``), the extension's bar
-lines (``extend.bar_starts``) and the MusicXML's measures agree on it, for a signature
-at 0 only, several at one tick, one mid-bar, one past the last note, and a pickup."""
+lines (``extend.bar_starts``), the beats of the analysis and the harmonizer
+(``voices.beats_of``) and the MusicXML's measures agree on it, for a signature at 0 only,
+several at one tick, one mid-bar, one past the last note, and a pickup; and our MusicXML
+reads back numbered as the MIDI it was made from (a pickup's number as the file gives it)."""
 
 from __future__ import annotations
 
+import json
+import re
 import struct
 from fractions import Fraction
 
@@ -16,8 +20,8 @@ import symusic
 
 from scorefarm.errors import ScoreError
 from scorefarm.symbolic.voices import (
-    bar_beat, bar_starts_of, bar_starts_through, clean_signatures, explicit_signatures, music21_to_score,
-    score_signatures,
+    bar_beat, bar_starts_of, bar_starts_through, beat_length, beats_of, clean_signatures, explicit_signatures, music21_to_score,
+    one_signature_per_tick, score_signatures, signature_at,
 )
 
 TPQ = 480
@@ -122,8 +126,29 @@ def test_reading_keeps_the_last_of_several_signatures_at_one_tick_and_refuses_a_
     assert score_signatures(score) == [(0, 2, 4)]
     with pytest.raises(ScoreError, match=r"same.mid: has a time signature 0/4 at tick 0"):
         load_score_bytes(_midi(ts(0, 2)), "same.mid")
-    with pytest.raises(ScoreError, match=r"time signature 4/0 at tick 0"):
-        load_score_bytes(_midi(ts(4, 9)), "same.mid")  # 2^9: past what symusic holds
+    # a denominator past 128, as the file writes it (symusic holds 2^dd in a byte: 2^8 and 2^9
+    # read as 0, 2^32 as 1)
+    for exponent, shown in ((8, "4/256"), (9, "4/512"), (32, "4/2^32")):
+        with pytest.raises(ScoreError, match=f"same.mid: has a time signature {re.escape(shown)} at tick 960;"):
+            load_score_bytes(_midi(ts(4, 2), b"\x87\x40\xff\x58\x04" + bytes([4, exponent, 24, 8])), "same.mid")
+
+
+def test_a_denominator_read_as_0_is_not_shown_as_0():
+    # where the file's own bytes cannot tell it, the message says what is known
+    from scorefarm.symbolic.score_io import _one_time_signature_per_tick
+
+    score = symusic.Score(TPQ)
+    score.time_signatures.append(symusic.TimeSignature(0, 4, 0))
+    with pytest.raises(ScoreError, match="has a time signature of 4 over a denominator past 128 at tick 0") as info:
+        _one_time_signature_per_tick(score, "odd.mid", [])
+    assert "4/0" not in str(info.value)
+
+
+def test_one_signature_per_tick_is_one_function():
+    # the reader, the notation and the corpus keep what clean_signatures keeps, less its 4/4 at 0
+    sigs = [(960, 2, 4), (480, 3, 4), (960, 5, 4), (1440, 0, 4), (1440, 6, 8)]
+    assert one_signature_per_tick(sigs) == [(480, 3, 4), (960, 5, 4), (1440, 6, 8)]
+    assert clean_signatures(sigs) == [(0, 4, 4)] + one_signature_per_tick(sigs)
 
 
 def test_a_short_bar_in_musicxml_reads_as_the_bar_lines_it_shows():
@@ -259,3 +284,139 @@ def test_the_extension_starts_and_ends_on_bar_lines(tiny, name, signatures, end,
     if name == "past the last note":
         assert score_signatures(out) == [(0, 4, 4), (plan.ext_start, 3, 4)]
         assert any("after the bar line that ends the sketch" in note for note in result.notes)
+
+
+# ---------------------------------------------------------------- beats
+
+
+def test_bar_starts_of_runs_to_the_last_signature():
+    # past ``end``, every bar line up to a later signature (the one it starts included)
+    assert bar_starts_of([(0, 4, 4), (9600, 3, 4)], TPQ, 1920) == [0, 1920, 3840, 5760, 7680, 9600]
+    assert bar_starts_of([(0, 4, 4)], TPQ, 1921) == [0, 1920]
+
+
+@pytest.mark.parametrize("name, signatures, end, lines", CASES, ids=IDS)
+def test_beats_are_the_bars_cut_into_beats(name, signatures, end, lines):
+    beats = list(beats_of(signatures, TPQ, end))
+    assert [start for start, _, index in beats if index == 0] == lines  # each bar's first beat on its line
+    assert [start for start, _, _ in beats[1:]] == [stop for _, stop, _ in beats[:-1]]  # no gap, no overlap
+    # and each is the beat check and analyze name it (beat 1 on the bar line)
+    assert [bar_beat(start, TPQ, signatures)[1] for start, _, _ in beats] == [index + 1.0 for _, _, index in beats]
+    assert all(beat_length(TPQ, *signature_at(signatures, start)) >= stop - start for start, stop, _ in beats)
+
+
+def test_the_harmonizer_and_the_analysis_walk_the_same_beats():
+    from scorefarm.symbolic.analysis import _beats
+    from scorefarm.symbolic.melody import beat_grid, extract_melody
+
+    sigs = [(0, 4, 4), (6 * Q, 3, 4), (7 * Q, 6, 8), (13 * Q, 2, 4)]
+    score = _score(sigs, 18 * Q, chords=False)
+    melody = extract_melody(score, (60, 81))
+    walked = list(beats_of(sigs, TPQ, 18 * Q))
+    assert beat_grid(melody) == [(start, stop, int(index == 0), index) for start, stop, index in walked]
+    from scorefarm.symbolic.voices import voices_from_score
+
+    assert _beats(voices_from_score(score)) == [(start, stop) for start, stop, _ in walked]
+
+
+@pytest.mark.parametrize("metre", [(1, 8), (3, 16), (2, 8), (6, 16)])
+def test_a_bar_shorter_than_a_tick_per_quarter_is_harmonized_and_analysed(tmp_path, metre):
+    # at 1 tick per quarter a bar of 1/8 is half a tick: it is one tick long (``bar_ticks``), as
+    # the bar lines have it (was ZeroDivisionError in the harmonizer)
+    from click.testing import CliRunner
+
+    from scorefarm.cli.main import cli
+
+    score = symusic.Score(1)
+    score.tempos.append(symusic.Tempo(0, qpm=100.0))
+    score.time_signatures.append(symusic.TimeSignature(0, *metre))
+    tune = symusic.Track("m", 0, False)
+    for i, pitch in enumerate([60, 62, 64, 65, 67, 65, 64, 62, 60]):
+        tune.notes.append(symusic.Note(i, 1, pitch, 80))
+    score.tracks.append(tune)
+    score.dump_midi(str(tmp_path / "tune.mid"))
+    assert [start for start, _, index in beats_of([(0, *metre)], 1, 9) if index == 0] == list(range(9))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["harmonize", str(tmp_path / "tune.mid"), "-o", str(tmp_path / "satb.mid")])
+    assert result.exit_code == 0, (result.output, result.exception)
+    result = runner.invoke(cli, ["analyze", str(tmp_path / "tune.mid"), "--json"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert [row["bar"] for row in json.loads(result.output)["beats"]] == list(range(1, 10))
+
+
+# ---------------------------------------------------------------- MusicXML read back
+
+
+def _musicxml(measures: str) -> str:
+    return ('<?xml version="1.0" encoding="UTF-8"?><score-partwise version="3.1"><part-list>'
+            '<score-part id="P1"><part-name>S</part-name></score-part></part-list>'
+            f'<part id="P1">{measures}</part></score-partwise>')
+
+
+def _note(quarters: int) -> str:
+    kind = {1: "quarter", 2: "half", 4: "whole"}[quarters]
+    return f"<note><pitch><step>C</step><octave>5</octave></pitch><duration>{quarters}</duration><type>{kind}</type></note>"
+
+
+def _time(beats: int, beat_type: int) -> str:
+    return f"<attributes><time><beats>{beats}</beats><beat-type>{beat_type}</beat-type></time></attributes>"
+
+
+def test_of_several_signatures_at_one_offset_in_musicxml_the_last_is_in_force():
+    data = _musicxml(f'<measure number="1"><attributes><divisions>1</divisions></attributes>{_time(4, 4)}{_note(4)}'
+                     f'</measure><measure number="2">{_time(3, 4)}{_time(2, 4)}{_note(2)}</measure>'
+                     f'<measure number="3">{_note(2)}</measure>')
+    read, first_bar, pickup = music21_to_score(music21.converter.parseData(data, format="musicxml"), TPQ)
+    assert (first_bar, pickup) == (1, 0)
+    assert score_signatures(read)[:2] == [(0, 4, 4), (BAR, 2, 4)]  # as clean_signatures reads a MIDI file's
+
+
+@pytest.mark.parametrize("number", [0, 1])
+def test_a_pickup_is_numbered_as_the_file_numbers_it(number):
+    # a one-beat pickup in 4/4: measure 0 in some files, 1 in others (ours); bars count on from it
+    data = _musicxml(f'<measure number="{number}" implicit="yes"><attributes><divisions>1</divisions></attributes>'
+                     f'{_time(4, 4)}{_note(1)}</measure>'
+                     + "".join(f'<measure number="{number + k}">{_note(4)}</measure>' for k in (1, 2)))
+    read, first_bar, pickup = music21_to_score(music21.converter.parseData(data, format="musicxml"), TPQ)
+    assert (first_bar, pickup) == (number, 3 * Q)
+    sigs = score_signatures(read)
+    assert bar_beat(pickup, TPQ, sigs, first_bar) == (number, 4.0)  # the pickup's note, moved to its beat
+    assert bar_beat(BAR + 2 * Q, TPQ, sigs, first_bar) == (number + 1, 3.0)
+
+
+# the pickups of CASES (and a short bar mid-score), as a composer's sketch: a tune over its
+# bass in octaves, so that check finds a fault on every beat
+ROUND_TRIP = [case for case in CASES if case[0] in ("pickup as a bar of 1/4", "pickup cut short",
+                                                    "first signature later", "mid-bar")]
+
+
+@pytest.mark.parametrize("name, signatures, end, lines", ROUND_TRIP, ids=[case[0] for case in ROUND_TRIP])
+def test_check_and_analyze_number_our_musicxml_as_they_number_the_midi(tmp_path, name, signatures, end, lines):
+    from click.testing import CliRunner
+
+    from scorefarm.cli.main import cli
+
+    sketch = _score(signatures, 0)
+    tune, bass = sketch.tracks
+    for i in range(13):
+        pitch = [72, 74, 76, 77, 79, 77, 76, 74][i % 8]
+        tune.notes.append(symusic.Note(i * Q, Q, pitch, 80))
+        bass.notes.append(symusic.Note(i * Q, Q, pitch - 24, 70))
+    sketch.dump_midi(str(tmp_path / "sketch.mid"))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["orchestrate", str(tmp_path / "sketch.mid"), "--ensemble", "string-quartet",
+                                 "-o", str(tmp_path / "quartet.mid"), "--musicxml", str(tmp_path / "quartet.musicxml")])
+    assert result.exit_code == 0, (result.output, result.exception)
+    said = {}
+    for suffix in ("mid", "musicxml"):
+        for command, rows in (("check", "faults"), ("analyze", "beats")):
+            result = runner.invoke(cli, [command, str(tmp_path / f"quartet.{suffix}"), "--json"])
+            assert result.exit_code == 0, (result.output, result.exception)
+            said[suffix, command] = [(row["bar"], row["beat"]) for row in json.loads(result.output)[rows]]
+    assert len(said["mid", "check"]) == 12  # parallel octaves, beat to beat
+    for command in ("check", "analyze"):
+        midi, notation = said["mid", command], said["musicxml", command]
+        assert [bar for bar, _ in midi] == [bar for bar, _ in notation], command
+        # from the first whole bar on, the beats too (a pickup's beats are counted from its own
+        # start in MIDI, from the bar line it leads to in MusicXML: beat 4 of a one-beat pickup)
+        assert [row for row in midi if row[0] > 1] == [row for row in notation if row[0] > 1], command

@@ -135,7 +135,10 @@ def test_check_fix_writes_what_fix_file_writes(runner, compose, tmp_path: Path):
 
     path = write_voices(planted_faults_voices()[0], tmp_path / "faults.mid")
     for args, options in (([], FixOptions()), (["--fix-bass"], FixOptions(move_bass=True))):
-        runner.invoke(compose, ["check", str(path), "--fix", "-o", str(tmp_path / "cli.mid"), *args])
+        for old in (tmp_path / "cli.mid", tmp_path / "library.mid"):  # each run writes its own
+            old.unlink(missing_ok=True)
+        result = runner.invoke(compose, ["check", str(path), "--fix", "-o", str(tmp_path / "cli.mid"), *args])
+        assert result.exit_code == 0, (args, result.output)
         fix_file(path, tmp_path / "library.mid", options)
         assert (tmp_path / "cli.mid").read_bytes() == (tmp_path / "library.mid").read_bytes()
 

@@ -72,6 +72,20 @@ def test_a_melody_tracks_notes_keep_their_lane(make_score):
     assert before == after
 
 
+def test_a_stroke_lasts_a_beat_or_less_of_the_metre(make_score):
+    # 6/8: the left hand's octave held a dotted quarter in the tune's rest is a stroke (a beat
+    # of 6/8); counted in quarters it would be too long for one, and stay the melody
+    labelled = [(0, 0.5, 76, 0), (1, 1.5, 36, 3), (1, 1.5, 48, 0), (3, 1, 79, 0)]
+    score = make_score([(beat, length, pitch, 80) for beat, length, pitch, _ in labelled], time_signature=(6, 8))
+    notes, _, _, _ = _collect(score)
+    given = {(round(beat * TPQ), pitch): lane for beat, _, pitch, lane in labelled}
+    lanes = np.array([given[(int(n[0]), int(n[2]))] for n in notes], np.int8)
+    fixed = np.zeros(len(notes), bool)
+    octave = int(np.flatnonzero(notes[:, 2] == 48)[0])
+    assert tune_rests(notes, lanes, TPQ, 3 * TPQ, fixed)[octave] == 0  # a quarter's beat: not a stroke
+    assert tune_rests(notes, lanes, TPQ, 3 * TPQ, fixed, beat=TPQ * 3 // 2)[octave] in (1, 2)
+
+
 # Bars 17-20 of Joplin's Maple Leaf Rag (music21 corpus), 2/4: the right hand rests on the
 # first beat of bar 18 while the left hand plays its octaves, A and B flat.
 RIGHT = [(0.5, 0.25, 63), (0.5, 0.25, 72), (0.75, 0.25, 68), (1.0, 0.5, 63), (1.0, 0.5, 70), (1.5, 0.5, 63),

@@ -238,16 +238,26 @@ def test_the_limit_is_the_bar_count_written(monkeypatch):
 
 
 def test_orchestrate_refuses_a_far_score_before_writing_anything(tmp_path, monkeypatch):
+    from scorefarm.arrange import orchestrate as orchestrate_module
     from scorefarm.arrange import output
+    from scorefarm.symbolic import score_io
 
     _sketch(25_000).dump_midi(str(tmp_path / "far.mid"))
-    with monkeypatch.context() as patched:  # refused before the orchestration is even made
+    with monkeypatch.context() as patched:  # refused as it is read, before the orchestration is even made
         def work(*args, **kwargs):
             raise AssertionError("orchestrated; the command should have been refused first")
 
-        patched.setattr(output, "write_orchestration", work)
+        patched.setattr(orchestrate_module, "orchestrate", work)
+        reads = []
+        load_score = score_io.load_score
+        patched.setattr(score_io, "load_score", lambda path: reads.append(path) or load_score(path))
+        with pytest.raises(ScoreError, match="far.mid: runs to bar 25,002"):  # the library refuses it
+            output.write_orchestration(tmp_path / "far.mid", tmp_path / "far_strings.mid",
+                                       musicxml_path=tmp_path / "far_strings.musicxml")
+        assert reads == [tmp_path / "far.mid"]  # read once
         _refused(["orchestrate", "far.mid", "--ensemble", "strings", "-o", "far_strings.mid", "--musicxml",
                   "far_strings.musicxml"], tmp_path, "far.mid", text="runs to bar 25,002")
+        assert reads[1:] == [Path("far.mid")]  # and the command reads it once, in the library
     # the MIDI alone has no such limit
     result = CliRunner().invoke(cli, ["orchestrate", str(tmp_path / "far.mid"), "--ensemble", "string-quartet",
                                       "-o", str(tmp_path / "far_quartet.mid")])
