@@ -33,7 +33,11 @@ class OneLineUsageError(click.UsageError):
 
 
 def _one_line(exc: click.UsageError) -> click.UsageError:
-    if isinstance(exc, (OneLineUsageError, click.exceptions.NoArgsIsHelpError)):  # the latter shows the help
+    # click 8.2 says a group's help for no arguments by raising NoArgsIsHelpError (a
+    # UsageError whose message is the help): kept as it is. Looked up, not named, so
+    # that a click without it (8.1 prints the help itself) reports usage errors too.
+    shows_help = getattr(click.exceptions, "NoArgsIsHelpError", None)
+    if isinstance(exc, OneLineUsageError) or (shows_help is not None and isinstance(exc, shows_help)):
         return exc
     return OneLineUsageError(exc.format_message(), exc.ctx)
 

@@ -8,6 +8,7 @@ so `compose --help` answers at once.
 from __future__ import annotations
 
 import dataclasses
+import os
 import signal
 import sys
 from pathlib import Path
@@ -16,14 +17,12 @@ import click
 
 from scorefarm import __version__
 from scorefarm.errors import AudioInputError, InputError
-from scorefarm.files import check_not_input
 
 from .errors import ComposeGroup
 from .progress import film_progress, print_film_table
 
 
 WAV_SUFFIXES = (".wav", ".bwf")
-ANOTHER_FOLDER = "give another output folder"
 
 
 @click.group(cls=ComposeGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -62,8 +61,6 @@ def render(source: Path, out_dir: Path, soundfont: str | None, workers: int | No
         from scorefarm.symbolic.cuelist import load_cue_list
 
         cue_list = load_cue_list(source)
-        for cue in cue_list.cues:  # each cue writes <out>/<id>/<id>.mid: never over its own sketch
-            check_not_input(out_dir / cue.id / f"{cue.id}.mid", (cue.sketch,), instead=ANOTHER_FOLDER)
         options = FarmOptions(address=address, workers=workers, force=force, soundfont=soundfont)
         with film_progress(len(cue_list.cues)) as progress:
             report = render_film(cue_list, out_dir, options, progress=progress)
@@ -72,9 +69,8 @@ def render(source: Path, out_dir: Path, soundfont: str | None, workers: int | No
             click.echo(f"compose: {len(report.failed)} of {len(report.outcomes)} cues failed", err=True)
             sys.exit(1)
         return
-    from scorefarm.render.single import render_score_file, safe_id
+    from scorefarm.render.single import render_score_file
 
-    check_not_input(out_dir / f"{safe_id(source.stem)}.mid", (source,), instead=ANOTHER_FOLDER)
     product = render_score_file(source, out_dir, soundfont=soundfont or "default")
     for name in sorted(product.files):
         click.echo(str(out_dir / name))
@@ -136,8 +132,6 @@ def resynth(source: Path, prompt: str, model_dir: Path, out_path: Path, mode: st
       compose resynth out/1M1/1M1_strings.wav --prompt "misty dawn, low strings" \\
           --model ~/models/musicgen-melody -o 1M1_strings_resynth.wav
     """
-    import os
-
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from transformers.utils import logging as hf_logging
@@ -174,18 +168,38 @@ for _command in (extend, train, analyze, harmonize, check, orchestrate):
     cli.add_command(_command)
 
 
+TERMINATED = b"compose: terminated; finished outputs are kept, nothing half-written\n"
+_terminated_by: int | None = None  # the signal that ended the command, once one has
+
+
 def _terminated(signum, frame) -> None:
     """SIGTERM (``timeout``, a job scheduler) ends the command the way Ctrl-C does:
     the temporary files and empty folders of unfinished outputs are removed on the
-    way out, finished outputs are kept. A second SIGTERM kills at once."""
+    way out, finished outputs are kept. A second SIGTERM kills at once.
+
+    The line goes straight to file descriptor 2: the signal may land while the main
+    thread is inside a write to ``sys.stderr`` (a progress bar), and writing to it
+    again here would fail ("reentrant call")."""
+    global _terminated_by
+    _terminated_by = signum
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    click.echo("compose: terminated; finished outputs are kept, nothing half-written", err=True)
+    try:
+        os.write(2, TERMINATED)
+    except OSError:  # no stderr to tell: exit all the same
+        pass
     raise SystemExit(128 + signum)
 
 
 def main() -> None:
     signal.signal(signal.SIGTERM, _terminated)
-    cli(prog_name="compose")
+    try:
+        cli(prog_name="compose")
+    except SystemExit:
+        # The handler's SystemExit may come out as another: ray.wait, where a film's
+        # driver waits, turns an exception raised in a signal handler into SystemExit(1).
+        if _terminated_by is not None:
+            raise SystemExit(128 + _terminated_by) from None
+        raise
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Atomic output: every file is written to a temporary name beside its target and
-renamed into place, so an interrupted run never leaves a truncated file.
+renamed into place, so an interrupted run never leaves a truncated file
+(``temporary_name``; ``is_temporary_name`` tells a killed run's leftovers).
 
 ``check_output`` refuses, before any work is done, an output that cannot be right:
 a wrong suffix, an existing folder, the input itself (``check_not_input``), or a
@@ -10,11 +11,48 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
+import re
+import secrets
 from pathlib import Path
 from typing import Iterator
 
 from .errors import OutputError
+
+
+# The name a file has while it is written: ".<target's name>.<8 hex digits>.part",
+# hidden, beside its target, with a random token so that two writers never share it.
+# ``temporary_name`` makes such names and ``is_temporary_name`` recognizes them (the
+# sweep of a killed run's leftovers), so the two cannot drift apart.
+_TOKEN_HEX_DIGITS = 8
+_TEMPORARY_NAME = re.compile(rf"\.(?P<target>[^/]+)\.[0-9a-f]{{{_TOKEN_HEX_DIGITS}}}\.part")
+_MAX_NAME_TRIES = 100
+_CREATE_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)  # as tempfile.mkstemp
+
+
+def temporary_name(target_name: str) -> str:
+    """A fresh temporary name for a file to be renamed to ``target_name``."""
+    return f".{target_name}.{secrets.token_hex(_TOKEN_HEX_DIGITS // 2)}.part"
+
+
+def is_temporary_name(name: str, suffixes: tuple[str, ...] = ()) -> bool:
+    """Is ``name`` one that ``temporary_name`` gives (and, when ``suffixes`` are given,
+    that of a target whose name ends with one of them)?"""
+    match = _TEMPORARY_NAME.fullmatch(name)
+    return match is not None and (not suffixes or match["target"].endswith(suffixes))
+
+
+def _make_temporary(folder: Path, target_name: str) -> Path:
+    """Create an empty file with a fresh temporary name in ``folder`` (mode 0600, never
+    an existing file or link: O_EXCL) and return its path."""
+    for _ in range(_MAX_NAME_TRIES):
+        path = folder / temporary_name(target_name)
+        try:
+            fd = os.open(path, _CREATE_FLAGS, 0o600)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return path
+    raise FileExistsError(f"no free temporary name for {target_name} after {_MAX_NAME_TRIES} tries")
 
 
 @contextlib.contextmanager
@@ -27,11 +65,9 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     folder = target.parent if str(target.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+        tmp_path = _make_temporary(folder, target.name)
     except OSError as exc:
         raise OutputError(f"cannot write here ({exc.strerror or exc})", folder) from None
-    os.close(fd)
-    tmp_path = Path(tmp)
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o644)
@@ -80,10 +116,9 @@ def _check_writable(folder: Path, name: str) -> None:
     while not os.path.exists(folder) and folder != folder.parent:
         folder = folder.parent
     try:
-        fd, probe = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+        probe = _make_temporary(folder, name)
     except OSError as exc:
         raise OutputError(f"cannot write here ({exc.strerror or exc})", folder) from None
-    os.close(fd)
     os.unlink(probe)
 
 

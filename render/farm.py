@@ -16,8 +16,9 @@ import gc
 import io
 import json
 import os
-import re
+import signal
 import socket
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -26,7 +27,7 @@ from typing import Any, Callable, Collection, Iterator
 
 from scorefarm import __version__
 from scorefarm.errors import FarmError, OutputError, ScorefarmError, SoundFontError
-from scorefarm.files import sha256_bytes, sha256_file, write_bytes_atomic
+from scorefarm.files import check_not_input, is_temporary_name, sha256_bytes, sha256_file, write_bytes_atomic
 from scorefarm.symbolic.cuelist import CueList, cue_options_dict
 from scorefarm.symbolic.timecode import Timecode
 
@@ -181,24 +182,30 @@ def output_dir(out_dir: Path, cue_ids: Collection[str] = ()) -> Iterator[Path]:
         raise
 
 
-# The temporary name core/files.py's atomic_path gives a file while it is written
-# (tempfile.mkstemp: ".<target name>.<random letters>.part"), for the kinds of file a
-# render writes: stems and mixes, MIDI, MusicXML, manifests and the cue sheet.
-STALE_PART = re.compile(r"\.[^/]+\.(?:wav|mid|musicxml|json|csv)\.[a-z0-9_]+\.part")
+# The kinds of file a render writes: stems and mixes, MIDI, MusicXML, manifests and the
+# cue sheet. The sweep takes only the temporary names of these (``is_temporary_name``).
+RENDERED_SUFFIXES = (".wav", ".mid", ".musicxml", ".json", ".csv")
+
+
+def check_not_over_sketch(folder: Path, cue_id: str, sketch: str | Path) -> None:
+    """A render writes its MIDI to ``folder/<cue_id>.mid``: refuse, before any work, a
+    render whose MIDI would land on the sketch it is made from (however named)."""
+    check_not_input(Path(folder) / f"{cue_id}.mid", (sketch,), instead="give another output folder")
 
 
 def check_output_dir(out_dir: Path, cue_ids: Collection[str] = ()) -> None:
     """Make sure ``out_dir`` can be written, and sweep away the temporary files that a
     killed run left behind there and in the cue folders ``out_dir/<cue id>`` of
-    ``cue_ids``: only names that match ``STALE_PART``, never a finished output, nothing
-    in other folders (``-o ~`` leaves the rest of the home folder alone)."""
+    ``cue_ids``: only the atomic writer's temporary names of ``RENDERED_SUFFIXES`` files,
+    never a finished output, nothing in other folders (``-o ~`` leaves the rest of the
+    home folder alone)."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         for folder in (out_dir, *(out_dir / cue_id for cue_id in cue_ids)):
             if not folder.is_dir():
                 continue
             for stale in folder.glob(".*.part"):
-                if STALE_PART.fullmatch(stale.name) and not stale.is_dir():
+                if is_temporary_name(stale.name, RENDERED_SUFFIXES) and not stale.is_dir():
                     stale.unlink()
         probe = out_dir / f".scorefarm-write-test-{os.getpid()}"
         probe.write_bytes(b"")
@@ -223,7 +230,41 @@ def _check_reachable(address: str) -> None:
                         "start one with `ray start --head` or leave out --address for an embedded Ray") from None
 
 
+@contextlib.contextmanager
+def _keeping_sigterm_handler() -> Iterator[None]:
+    """Give back the SIGTERM handler the block replaced. ``ray.init`` installs its own
+    (``sys.exit(signum)``) and never restores the caller's: compose's, which says one
+    line, exits 143 and lets a second SIGTERM kill at once, would be lost. A SIGTERM
+    that lands inside the block, where Ray's handler turns it into ``SystemExit(15)``,
+    is handed to the caller's handler. A caller that had left SIGTERM at its default
+    keeps Ray's (an exit that shuts the embedded Ray down), as before. Signal handlers
+    belong to the main thread; elsewhere the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    except SystemExit as exc:
+        _put_back_sigterm_handler(handler)
+        if exc.code == signal.SIGTERM and callable(handler):
+            handler(signal.SIGTERM, None)  # compose's says its line and exits 143
+        raise
+    except BaseException:
+        _put_back_sigterm_handler(handler)
+        raise
+    _put_back_sigterm_handler(handler)
+
+
+def _put_back_sigterm_handler(handler) -> None:
+    # None: a handler set outside Python, which cannot be put back
+    if handler is not None and handler is not signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, handler)
+
+
 def _start_ray(options: FarmOptions, soundfont: SoundFont):
+    """Start an embedded Ray or connect to a cluster; the caller's SIGTERM handler is
+    kept (``_keeping_sigterm_handler``)."""
     import logging
 
     import ray
@@ -236,12 +277,14 @@ def _start_ray(options: FarmOptions, soundfont: SoundFont):
     if address:
         _check_reachable(address)
         try:
-            ray.init(address=address, **common)
+            with _keeping_sigterm_handler():
+                ray.init(address=address, **common)
         except (ConnectionError, RuntimeError, TimeoutError) as exc:
             raise FarmError(f"cannot connect to the Ray cluster at {address}: {exc}") from None
     else:
-        ray.init(num_cpus=options.workers or os.cpu_count() or 1, include_dashboard=False,
-                 dashboard_host="127.0.0.1", **common)
+        with _keeping_sigterm_handler():
+            ray.init(num_cpus=options.workers or os.cpu_count() or 1, include_dashboard=False,
+                     dashboard_host="127.0.0.1", **common)
     return ray
 
 
@@ -426,7 +469,8 @@ def _shutdown_ray(ray) -> None:
         if process is not None and process.poll() is None:
             process.kill()
             process.wait(timeout=5)
-    ray.shutdown()
+    with _keeping_sigterm_handler():  # Ray 2.x leaves it alone here; a later one may not
+        ray.shutdown()
 
 
 def _reason(exc: BaseException) -> str:
@@ -451,9 +495,13 @@ def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOpt
                 progress: FarmProgress | None = None) -> FilmReport:
     """Render every cue of ``cue_list`` into ``out_dir``; cues fail independently.
     The inputs are resolved before the output folder is made, and a run that fails as
-    a whole (bad SoundFont, unreachable cluster) leaves no empty folder of its own."""
+    a whole (bad SoundFont, unreachable cluster) leaves no empty folder of its own.
+    A cue whose MIDI (``out_dir/<id>/<id>.mid``) would land on its sketch is refused
+    first (OutputError)."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
+    for cue in cue_list.cues:  # each cue writes <out>/<id>/<id>.mid
+        check_not_over_sketch(out_dir / cue.id, cue.id, cue.sketch)
     soundfont = resolve_soundfont(options.soundfont) if options.soundfont else resolve_film_soundfont(cue_list)
     specs = build_specs(cue_list, soundfont)
     sketches = {cue.id: cue.sketch_score for cue in cue_list.cues if cue.sketch_score is not None}

@@ -5,8 +5,11 @@ temporary file, no folder). Fast: nothing here renders audio or loads a model.""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -116,7 +119,21 @@ def test_a_bad_musicxml_file_is_refused_in_one_line(tmp_path, text, reason):
 # ---------------------------------------------------------------- outputs
 
 
-def test_render_never_writes_over_its_input(tmp_path, make_score):
+@pytest.fixture
+def no_soundfont(monkeypatch):
+    """Looking for a SoundFont fails the test: a render's refusal is known to come
+    before anything is loaded, rendered or made."""
+    from scorefarm.render import farm, single
+
+    def no_lookup(*args, **kwargs):
+        raise AssertionError("the render went on to its SoundFont; it should have been refused first")
+
+    for module, name in ((farm, "resolve_soundfont"), (farm, "resolve_film_soundfont"),
+                         (single, "resolve_soundfont")):
+        monkeypatch.setattr(module, name, no_lookup)
+
+
+def test_render_never_writes_over_its_input(tmp_path, make_score, no_soundfont):
     """`compose render theme.mid -o .` would write theme.mid (the rendered MIDI)
     over the sketch: refused before anything is rendered."""
     _good(make_score, tmp_path / "theme.mid")
@@ -124,18 +141,43 @@ def test_render_never_writes_over_its_input(tmp_path, make_score):
     assert "output folder" in line
 
 
+@pytest.mark.parametrize("sketch, out", [
+    ("theme.mid", "."),
+    ("sub/theme.mid", "sub"),
+    ("Theme Song.mid", "."),  # the MIDI's name is the safe id: another file, rendered as usual
+])
+def test_render_score_file_never_writes_its_midi_over_the_sketch(tmp_path, make_score, no_soundfont, sketch, out):
+    """The library refuses it too, not only the command, whenever the MIDI it writes
+    (<out>/<safe id>.mid) is the sketch itself."""
+    from scorefarm.errors import OutputError
+    from scorefarm.render.single import render_score_file
+
+    (tmp_path / "sub").mkdir()
+    data = _good(make_score, tmp_path / sketch)
+    before = files_under(tmp_path)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        if sketch.startswith("Theme Song"):
+            with pytest.raises(AssertionError, match="went on to its SoundFont"):
+                render_score_file(sketch, out)
+            return
+        with pytest.raises(OutputError) as caught:
+            render_score_file(sketch, out)
+    finally:
+        os.chdir(cwd)
+    assert caught.value.one_line() == (f"{Path(out) / 'theme.mid'}: would overwrite the input {sketch}; "
+                                       "give another output folder")
+    assert files_under(tmp_path) == before and (tmp_path / sketch).read_bytes() == data
+
+
 FILM = '[film]\ntitle = "T"\n[[cues]]\nid = "1M1"\nsketch = "{sketch}"\nstart = "01:00:00:00"\n{extra}'
 
 
 @pytest.fixture
-def film_without_ray(tmp_path, monkeypatch):
-    """A film folder; rendering it fails the test, so a refusal is known to come before Ray."""
-    from scorefarm.render import farm
-
-    def no_render(*args, **kwargs):
-        raise AssertionError("the film was rendered; it should have been refused first")
-
-    monkeypatch.setattr(farm, "render_film", no_render)
+def film_without_ray(tmp_path, no_soundfont):
+    """A film folder; a film that gets as far as its SoundFont fails the test, so a
+    refusal is known to come before Ray and before the output folder."""
     (tmp_path / "sketches").mkdir()
     return tmp_path
 
@@ -145,6 +187,21 @@ def test_a_film_never_writes_over_a_cue_sketch(film_without_ray, make_score):
     _good(make_score, film_without_ray / "1M1" / "1M1.mid")
     (film_without_ray / "film.toml").write_text(FILM.format(sketch="1M1/1M1.mid", extra=""))
     refused(["render", "film.toml", "-o", "."], film_without_ray, "1M1/1M1.mid", text="would overwrite the input")
+
+
+def test_render_film_never_writes_a_cue_midi_over_its_sketch(film_without_ray, make_score):
+    """The library refuses it too: a cue list whose cue 1M1's sketch is <out>/1M1/1M1.mid."""
+    from scorefarm.errors import OutputError
+    from scorefarm.render.farm import render_film
+    from scorefarm.symbolic.cuelist import load_cue_list
+
+    (film_without_ray / "1M1").mkdir()
+    data = _good(make_score, film_without_ray / "1M1" / "1M1.mid")
+    (film_without_ray / "film.toml").write_text(FILM.format(sketch="1M1/1M1.mid", extra=""))
+    before = files_under(film_without_ray)
+    with pytest.raises(OutputError, match="would overwrite the input .*1M1.mid; give another output folder"):
+        render_film(load_cue_list(film_without_ray / "film.toml"), film_without_ray)
+    assert files_under(film_without_ray) == before and (film_without_ray / "1M1" / "1M1.mid").read_bytes() == data
 
 
 @pytest.mark.parametrize("extra, text", [
@@ -275,6 +332,16 @@ def test_no_command_still_shows_the_help():
     assert "Usage:" in result.output and "Commands:" in result.output
 
 
+def test_a_usage_error_is_one_line_with_a_click_that_has_no_NoArgsIsHelpError(tmp_path, monkeypatch):
+    """click before 8.2 has no NoArgsIsHelpError (it prints the help itself): a usage
+    error is still one line, not an AttributeError."""
+    import click
+
+    monkeypatch.delattr(click.exceptions, "NoArgsIsHelpError")
+    refused(["analyze", "x.mid", "--widow-bars", "2"], tmp_path, text="No such option '--widow-bars'")
+    refused(["--bogus", "analyze"], tmp_path, text="No such option '--bogus'")
+
+
 # ---------------------------------------------------------------- processes
 
 
@@ -293,22 +360,59 @@ def test_help_into_a_closed_pipe_ends_quietly(args):
     assert (result.returncode, result.stderr) == (141, b"")
 
 
-TERMINATED = """
-import os, signal
-from scorefarm.cli.main import _terminated
-from scorefarm.files import atomic_path
-signal.signal(signal.SIGTERM, _terminated)
-with atomic_path("out.mid") as tmp:
-    tmp.write_bytes(b"half a file")
-    os.kill(os.getpid(), signal.SIGTERM)
+TERMINATED_LINE = b"compose: terminated; finished outputs are kept, nothing half-written\n"
+
+# `compose master stem.wav -o mastered.wav`, through compose's own entry point, with the
+# WAV writer held up mid-write (its temporary file made, the samples not yet written):
+# asleep, or blocked writing to a stderr that nobody reads (as a progress bar is when
+# its terminal is slow), so that the signal lands inside sys.stderr's write.
+STUCK_COMPOSE = """
+import sys, time
+from scorefarm.render import wavio
+
+def stuck(*args, **kwargs):
+{stall}
+
+wavio._pack_samples = stuck
+sys.argv = ["compose", "master", "stem.wav", "-o", "mastered.wav"]
+from scorefarm.cli.main import main
+main()
 """
+STALLS = {
+    "asleep": "time.sleep(600)",
+    "writing to stderr": "sys.stderr.write('progress\\n' * 1_000_000)",  # far more than a pipe holds
+    # as ray.wait, where a film's driver waits, does with the handler's SystemExit
+    "in a library that exits its own way": "try:\n    time.sleep(600)\nexcept SystemExit:\n    sys.exit(1)",
+}
 
 
-def test_sigterm_removes_the_temporary_file(tmp_path):
-    """`timeout` or a scheduler ends compose with SIGTERM: what was half-written goes."""
-    result = subprocess.run([sys.executable, "-c", TERMINATED], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=120)
-    assert result.returncode == 143
-    assert result.stderr.strip().splitlines() == ["compose: terminated; finished outputs are kept, "
-                                                  "nothing half-written"]
-    assert list(tmp_path.iterdir()) == []
+@pytest.mark.parametrize("stall", STALLS)
+def test_sigterm_through_compose_removes_the_temporary_file(tmp_path, stall):
+    """`timeout` or a scheduler ends compose with SIGTERM: main() has installed the
+    handler that says one line (straight to the file descriptor: a write to sys.stderr
+    from a handler that lands inside one fails, "reentrant call"), exits 143 and
+    leaves no half-written file behind."""
+    _wav(tmp_path / "stem.wav")
+    script = STUCK_COMPOSE.format(stall=textwrap.indent(STALLS[stall], "    "))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # sys.stderr buffered, as usual
+    child = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".mastered.wav.*.part")):  # the job is under way
+            assert child.poll() is None, child.communicate()
+            assert time.monotonic() < deadline, "the temporary file never appeared"
+            time.sleep(0.05)
+        time.sleep(0.2)  # into the stall
+        child.send_signal(signal.SIGTERM)
+        out, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 143, err[-2000:]
+    if stall != "writing to stderr":
+        assert err == TERMINATED_LINE
+    else:  # the line once, after the interrupted progress
+        assert err.count(TERMINATED_LINE) == 1 and b"Traceback" not in err and b"error" not in err, err[-2000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stem.wav"]

@@ -176,13 +176,14 @@ def test_the_sweep_takes_only_our_temporary_files_in_the_output_and_cue_folders(
     out = tmp_path / "out"
     (out / "1M1" / "deeper").mkdir(parents=True)
     (out / "Documents").mkdir()
-    swept = [out / ".cue_sheet.csv.k3_9xq2a.part", out / "1M1" / ".1M1_mix.wav.abc123.part",
-             out / "1M1" / ".1M1.musicxml.zz00zz00.part"]
-    kept = [out / ".bashrc.abcdefgh.part",  # not a file a render writes
+    swept = [out / ".cue_sheet.csv.0a1b2c3d.part", out / "1M1" / ".1M1_mix.wav.ffffffff.part",
+             out / "1M1" / ".1M1.musicxml.00000000.part"]
+    kept = [out / ".bashrc.abcdef01.part",  # not a file a render writes
             out / ".session.part", out / ".1M1_mix.wav.part",  # not the atomic writer's names
-            out / "Documents" / ".report.wav.abcdefgh.part",  # not a cue folder
-            out / "1M1" / "deeper" / ".1M1_mix.wav.abcdefgh.part",  # not in a cue folder itself
-            out / "1M1" / "1M1_mix.wav", out / "1M1" / ".1M1_mix.wav.ABCDEFGH.part"]
+            out / ".1M1_mix.wav.abc123.part", out / ".1M1_mix.wav.k3_9xq2a.part",
+            out / "Documents" / ".report.wav.abcdef01.part",  # not a cue folder
+            out / "1M1" / "deeper" / ".1M1_mix.wav.abcdef01.part",  # not in a cue folder itself
+            out / "1M1" / "1M1_mix.wav", out / "1M1" / ".1M1_mix.wav.ABCDEF01.part"]
     for path in swept + kept:
         path.write_bytes(b"half")
     with atomic_path(out / "1M1" / "1M1.mid") as tmp:  # the writer's own name is one the sweep takes
@@ -197,6 +198,71 @@ def test_the_sweep_takes_only_our_temporary_files_in_the_output_and_cue_folders(
     assert (out / "1M1" / "1M1.mid").read_bytes() == b"whole"
     check_output_dir(out)  # a single score's render: its own folder only
     assert [p for p in kept if not p.exists()] == []
+
+
+def test_the_temporary_name_is_one_format_made_and_recognized_in_one_place(tmp_path):
+    """atomic_path's names come from files.temporary_name and the sweep recognizes them
+    with files.is_temporary_name: the two cannot drift apart (the sweep used to copy
+    the characters of tempfile's random names)."""
+    from scorefarm import files
+    from scorefarm.render.farm import RENDERED_SUFFIXES, check_output_dir
+
+    names = []
+    for target in ("1M1_mix.wav", "1M1.mid", "1M1.musicxml", "manifest.json", "cue_sheet.csv", "a.b c.mid"):
+        with files.atomic_path(tmp_path / target) as tmp:
+            names.append(tmp.name)
+            assert tmp.name.startswith(f".{target}.") and tmp.name.endswith(".part")
+            assert files.is_temporary_name(tmp.name) and files.is_temporary_name(tmp.name, RENDERED_SUFFIXES)
+            assert not files.is_temporary_name(tmp.name, (".txt",))
+            tmp.write_bytes(b"whole")
+    made = {files.temporary_name("1M1_mix.wav") for _ in range(200)}
+    assert len(made) == 200 and all(files.is_temporary_name(name, (".wav",)) for name in made)
+    for name in (".1M1_mix.wav.part", "1M1_mix.wav.0a1b2c3d.part", ".1M1_mix.wav.0a1b2c3d", ".0a1b2c3d.part",
+                 ".1M1_mix.wav.0A1B2C3D.part", ".1M1_mix.wav.0a1b2c3.part", ".1M1_mix.wav.0a1b2c3d0.part"):
+        assert not files.is_temporary_name(name), name
+    # a killed run's leftovers, made by the writer itself, are swept; the outputs stay
+    leftovers = [tmp_path / files.temporary_name(target) for target in ("1M1_mix.wav", "cue_sheet.csv")]
+    for path in leftovers:
+        path.write_bytes(b"half")
+    check_output_dir(tmp_path)
+    assert not any(path.exists() for path in leftovers)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["1M1_mix.wav", "1M1.mid", "1M1.musicxml",
+                                                                 "manifest.json", "cue_sheet.csv", "a.b c.mid"])
+
+
+def test_a_sigterm_inside_ray_init_goes_to_the_callers_handler(capfd):
+    """ray.init replaces the SIGTERM handler with its own (sys.exit(signum)) and never
+    puts the caller's back: the farm does, and a SIGTERM that lands while Ray starts
+    (Ray's handler: SystemExit(15)) is handed to compose's handler (exit 143). No Ray
+    is started: a stand-in does to the handler what ray.init does."""
+    import signal
+    import sys
+
+    from scorefarm.cli.main import TERMINATED, _terminated
+    from scorefarm.render.farm import _keeping_sigterm_handler
+
+    def ray_init(terminate: bool):  # what ray.init does to the handler
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(signum))
+        if terminate:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        with _keeping_sigterm_handler():
+            ray_init(terminate=False)
+        assert signal.getsignal(signal.SIGTERM) is _terminated
+        capfd.readouterr()
+        with pytest.raises(SystemExit) as caught:
+            with _keeping_sigterm_handler():
+                ray_init(terminate=True)
+        assert caught.value.code == 143 and capfd.readouterr().err == TERMINATED.decode()
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # a second SIGTERM kills at once
+        # a caller that left SIGTERM at its default (a library user) keeps Ray's, as before
+        with _keeping_sigterm_handler():
+            ray_init(terminate=False)
+        assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, _terminated)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_render_film_sweeps_its_own_cue_folders(tmp_path, make_score, monkeypatch):

@@ -171,10 +171,20 @@ def test_serial_path_matches_the_farm(demo_run, tmp_path):
     assert _digests(serial) == _digests(out)
 
 
-def test_interrupted_run_resumes_without_redoing_finished_cues(tmp_path):
+@pytest.mark.parametrize("signum, status, line", [
+    ("SIGINT", 130, "compose: interrupted; finished outputs are kept, nothing half-written"),
+    ("SIGTERM", 143, "compose: terminated; finished outputs are kept, nothing half-written"),  # as `timeout` stops it
+])
+def test_interrupted_run_resumes_without_redoing_finished_cues(tmp_path, signum, status, line):
+    """Ctrl-C or SIGTERM while Ray renders the film: one line, the signal's status, the
+    finished cues kept and nothing half-written. ray.init's own SIGTERM handler, which
+    ends the run without a word, must not stay in place of compose's, and ray.wait's
+    SystemExit(1) for the handler's exit must not change the status."""
     import signal
     import subprocess
     import sys
+
+    from scorefarm.files import temporary_name
 
     film = _copy_demo(tmp_path, cues=3)
     out = tmp_path / "out"
@@ -188,10 +198,12 @@ def test_interrupted_run_resumes_without_redoing_finished_cues(tmp_path):
     assert first.exists(), driver.communicate()
     # a stray temporary file, as a driver killed mid-write would leave
     (out / "1M2").mkdir(exist_ok=True)
-    (out / "1M2" / ".1M2_mix.wav.abc123.part").write_bytes(b"half")
-    driver.send_signal(signal.SIGINT)
+    (out / "1M2" / temporary_name("1M2_mix.wav")).write_bytes(b"half")
+    driver.send_signal(getattr(signal, signum))
     _, err = driver.communicate(timeout=120)
-    assert driver.returncode in (130, 0), err  # 0 only if it finished before the signal landed
+    assert driver.returncode in (status, 0), err  # 0 only if it finished before the signal landed
+    if driver.returncode == status:
+        assert err.strip().splitlines() == [line]
     finished = _digests(out / "1M1")
 
     report = render_film(load_cue_list(film), out, FarmOptions(workers=2))
@@ -353,6 +365,27 @@ def test_shutting_down_an_embedded_ray_stops_its_monitor_first(monkeypatch):
     assert monitor_at_shutdown and monitor_at_shutdown[0] is not None  # gone before Ray's shut-down began
     assert not ray.is_initialized()
     assert all(p.poll() is not None for p in processes)
+
+
+def test_the_callers_sigterm_handler_survives_starting_ray():
+    """ray.init installs its own SIGTERM handler (sys.exit(signum)) and leaves it there;
+    _start_ray puts compose's back, so SIGTERM still says its line and exits 143."""
+    import signal
+
+    from scorefarm.cli.main import _terminated
+    from scorefarm.render.farm import _shutdown_ray, _start_ray
+    from scorefarm.render.soundfonts import SoundFont
+
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        ray = _start_ray(FarmOptions(workers=1), SoundFont("none", Path("/nonexistent.sf2"), "", ""))
+        try:
+            assert signal.getsignal(signal.SIGTERM) is _terminated
+        finally:
+            _shutdown_ray(ray)
+        assert signal.getsignal(signal.SIGTERM) is _terminated
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_a_cue_product_travels_with_its_files_out_of_band(demo_run):
