@@ -126,17 +126,16 @@ def _nearest_inner(notes: np.ndarray, lanes: np.ndarray, i: int) -> int:
     return min((1, 2), key=lambda lane: (lane in with_it, distance(lane), -lane))
 
 
-def melody_track_leads(notes: np.ndarray, tracks: np.ndarray, lanes: np.ndarray, tpq: int) -> np.ndarray:
+def melody_track_leads(notes: np.ndarray, tracks: np.ndarray, lanes: np.ndarray, line: int | None) -> np.ndarray:
     """A sketch's tune on a track of its own stays the melody.
 
-    Of the sketch's pitched tracks that are lines (``seating.is_line``), the one with the
-    most notes separated as the melody, at least ``LINE_MELODY`` of its own, is the melody
+    The track ``line`` (``melody_line``: of the sketch's pitched tracks that are lines,
+    the one with the most notes separated as the melody), when there is one, is the melody
     throughout: all its notes in the melody lane, and the other tracks' notes separated
     as the melody while it sounds (a pad's top line) in the upper lane. Where it rests
     the separation stands. The separator's labels, not the pitch, say which line leads:
     a tune may lie under a held pad (the horn of the demo's 1M1). Strict mode too (the
     benchmark's reductions are one track); a single pitched track is left as separated."""
-    line = melody_line(notes, tracks, lanes, tpq)
     if line is None:
         return lanes
     onsets, ends = notes[:, 0], notes[:, 0] + np.maximum(notes[:, 1], 1)

@@ -48,6 +48,7 @@ import numpy as np
 import symusic
 
 from scorefarm.errors import ScoreError
+from scorefarm.symbolic.voices import bar_starts_of, beat_length, score_signatures, signature_at
 
 from .catalogue import Ensemble, EnsemblePart, load_ensemble
 from .dynamics import dynamic_levels, marked_levels, velocity_around
@@ -297,12 +298,13 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
                          else "has no notes to orchestrate", name)
     separation = _separate_pinned(separate, notes, tpq, beats_per_bar)
     separated = separation.labels.astype(np.int8)
-    lanes = melody_track_leads(notes, tracks, separated, tpq)
+    tune = melody_line(notes, tracks, separated, tpq)
+    lanes = melody_track_leads(notes, tracks, separated, tune)
     if not options.strict:
         lanes = lone_notes_lead(notes, lanes)
-        tune = melody_line(notes, tracks, separated, tpq)
+        beat = beat_length(tpq, *signature_at(score_signatures(score), int(notes[0, 0])))
         lanes = tune_rests(notes, lanes, tpq, round(tpq * beats_per_bar),
-                           tracks == tune if tune is not None else np.zeros(len(notes), bool))
+                           tracks == tune if tune is not None else np.zeros(len(notes), bool), beat=beat)
     levels = dynamic_levels(notes, tpq, beats_per_bar, tracks)
     lane_parts = _lanes(ensemble)
     names = [track.name for track in score.tracks]
@@ -566,16 +568,12 @@ def _reaching(ensemble: Ensemble, lane_part: int, pitch: int) -> list[int]:
 def bar_lines(score: symusic.Score) -> list[int]:
     """Every bar line of ``score`` in ticks, through its time signatures (a pickup
     written as a short bar is a bar of its own)."""
-    from scorefarm.symbolic.voices import bar_starts_of, score_signatures
-
     return bar_starts_of(score_signatures(score), score.tpq, score.end() + 1)
 
 
 def bar_quarters(score: symusic.Score) -> float:
     """The length in quarters of the bars that take up most of the score (4 without a time
     signature): a pickup written as a bar of 1/4 does not make every bar a quarter long."""
-    from scorefarm.symbolic.voices import score_signatures, signature_at
-
     lines = bar_lines(score)
     lengths = Counter(b - a for a, b in zip(lines, lines[1:]))
     if not lengths:

@@ -499,8 +499,11 @@ def test_each_track_keeps_its_own_dynamic(make_score):
 
 
 def test_the_melody_track_rule_on_given_labels(make_score):
-    from scorefarm.arrange.lanes import melody_track_leads
+    from scorefarm.arrange.lanes import melody_line, melody_track_leads
     from scorefarm.arrange.orchestrate import _collect
+
+    def leads(tracks, labels):
+        return melody_track_leads(notes, tracks, labels, melody_line(notes, tracks, labels, 480))
 
     pad = [(bar * 4, 3.8, pitch, 60) for bar in range(3) for pitch in (65, 69)]
     line = [(beat, 1.0625 if beat < 7 else 0.9, 60 + beat % 3, 70) for beat in range(8)]  # legato, bars 1-2
@@ -513,14 +516,14 @@ def test_the_melody_track_rule_on_given_labels(make_score):
         lanes[np.flatnonzero(tracks == 1)[:line_melody]] = 0
         return lanes
 
-    lanes = melody_track_leads(notes, tracks, separated(2), 480)
+    lanes = leads(tracks, separated(2))
     assert (lanes[tracks == 1] == 0).all()  # the horn: a line, a quarter of it melody
     assert lanes[(tracks == 0) & (notes[:, 2] == 69)].tolist() == [1, 1, 0]  # the pad's top under it, not after
     assert (lanes[tracks == 2] == 3).all()
     unchanged = separated(1)  # one melody note in eight: an inner line
-    assert np.array_equal(melody_track_leads(notes, tracks, unchanged, 480), unchanged)
+    assert np.array_equal(leads(tracks, unchanged), unchanged)
     one_track = np.zeros(len(notes), np.int16)
-    assert np.array_equal(melody_track_leads(notes, one_track, separated(2), 480), separated(2))
+    assert np.array_equal(leads(one_track, separated(2)), separated(2))
 
 
 def chase(make_score, trumpets: str = "Trumpets") -> symusic.Score:
