@@ -112,3 +112,47 @@ def tiny_musicgen_dir(tmp_path_factory, musicgen_builder):
     folder = tmp_path_factory.mktemp("musicgen-melody-tiny")
     musicgen_builder(folder)
     return folder
+
+
+def _files_under(folder: Path) -> dict[str, bytes | None]:
+    """Every path under ``folder`` with its bytes (None for a folder)."""
+    return {str(p.relative_to(folder)): (None if p.is_dir() else p.read_bytes()) for p in sorted(folder.rglob("*"))}
+
+
+def _refused(args: list[str], folder: Path, *names: str, text: str = "") -> str:
+    """Run ``compose ARGS`` in ``folder``; it must exit 2 with one line on stderr
+    naming each of ``names`` (and saying ``text``), no traceback, and leave ``folder``
+    as it was, byte for byte. Returns the line."""
+    from click.testing import CliRunner
+
+    from scorefarm.cli.main import cli
+
+    before = _files_under(folder)
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        result = CliRunner().invoke(cli, args)
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 2, (result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("compose: error: "), result.stderr
+    assert "Traceback" not in result.output
+    for name in names:
+        assert name in lines[0], lines[0]
+    assert text in lines[0], lines[0]
+    assert _files_under(folder) == before, "something was written"
+    return lines[0]
+
+
+@pytest.fixture
+def files_under():
+    """``files_under(folder)``: every path under it with its bytes, to see that nothing was written."""
+    return _files_under
+
+
+@pytest.fixture
+def refused():
+    """``refused(args, folder, *names, text="")``: ``compose ARGS`` run in ``folder`` is
+    refused as bad input (exit 2, one line naming ``names``, nothing written)."""
+    return _refused

@@ -20,33 +20,6 @@ from scorefarm.cli.main import cli
 COMPOSE = Path(sys.executable).parent / "compose"
 
 
-def files_under(folder: Path) -> dict[str, bytes | None]:
-    """Every path under ``folder`` with its bytes (None for a folder)."""
-    return {str(p.relative_to(folder)): (None if p.is_dir() else p.read_bytes()) for p in sorted(folder.rglob("*"))}
-
-
-def refused(args: list[str], folder: Path, *names: str, text: str = "") -> str:
-    """Run ``compose ARGS`` in ``folder``; it must exit 2 with one line on stderr
-    naming each of ``names`` (and ``text``), no traceback, and leave ``folder``
-    as it was. Returns the line."""
-    before = files_under(folder)
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        result = CliRunner().invoke(cli, args)
-    finally:
-        os.chdir(cwd)
-    assert result.exit_code == 2, (result.output, result.exception)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("compose: error: "), result.stderr
-    assert "Traceback" not in result.output
-    for name in names:
-        assert name in lines[0], lines[0]
-    assert text in lines[0], lines[0]
-    assert files_under(folder) == before, "something was written"
-    return lines[0]
-
-
 # ---------------------------------------------------------------- bad scores
 
 
@@ -101,7 +74,7 @@ BAD_MIDI = {
 
 @pytest.mark.parametrize("kind", BAD_MIDI)
 @pytest.mark.parametrize("command", [["analyze"], ["check"], ["harmonize", "-o", "out.mid"]])
-def test_a_bad_midi_file_is_refused_in_one_line(tmp_path, make_score, kind, command):
+def test_a_bad_midi_file_is_refused_in_one_line(tmp_path, make_score, kind, command, refused):
     _bad_midi(kind, tmp_path / "theme.mid", make_score)
     refused([command[0], "theme.mid", *command[1:]], tmp_path, "theme.mid", text=BAD_MIDI[kind])
 
@@ -111,7 +84,7 @@ def test_a_bad_midi_file_is_refused_in_one_line(tmp_path, make_score, kind, comm
     ('<?xml version="1.0"?><html><body>hi</body></html>', "Root tag was 'html'"),
     ("", "is empty (0 bytes)"),
 ])
-def test_a_bad_musicxml_file_is_refused_in_one_line(tmp_path, text, reason):
+def test_a_bad_musicxml_file_is_refused_in_one_line(tmp_path, text, reason, refused):
     (tmp_path / "chorale.musicxml").write_text(text)
     refused(["analyze", "chorale.musicxml"], tmp_path, "chorale.musicxml", text=reason)
 
@@ -133,7 +106,7 @@ def no_soundfont(monkeypatch):
         monkeypatch.setattr(module, name, no_lookup)
 
 
-def test_render_never_writes_over_its_input(tmp_path, make_score, no_soundfont):
+def test_render_never_writes_over_its_input(tmp_path, make_score, no_soundfont, refused):
     """`compose render theme.mid -o .` would write theme.mid (the rendered MIDI)
     over the sketch: refused before anything is rendered."""
     _good(make_score, tmp_path / "theme.mid")
@@ -146,7 +119,8 @@ def test_render_never_writes_over_its_input(tmp_path, make_score, no_soundfont):
     ("sub/theme.mid", "sub"),
     ("Theme Song.mid", "."),  # the MIDI's name is the safe id: another file, rendered as usual
 ])
-def test_render_score_file_never_writes_its_midi_over_the_sketch(tmp_path, make_score, no_soundfont, sketch, out):
+def test_render_score_file_never_writes_its_midi_over_the_sketch(tmp_path, make_score, no_soundfont, sketch, out,
+                                                                 files_under):
     """The library refuses it too, not only the command, whenever the MIDI it writes
     (<out>/<safe id>.mid) is the sketch itself."""
     from scorefarm.errors import OutputError
@@ -182,14 +156,14 @@ def film_without_ray(tmp_path, no_soundfont):
     return tmp_path
 
 
-def test_a_film_never_writes_over_a_cue_sketch(film_without_ray, make_score):
+def test_a_film_never_writes_over_a_cue_sketch(film_without_ray, make_score, refused):
     (film_without_ray / "1M1").mkdir()
     _good(make_score, film_without_ray / "1M1" / "1M1.mid")
     (film_without_ray / "film.toml").write_text(FILM.format(sketch="1M1/1M1.mid", extra=""))
     refused(["render", "film.toml", "-o", "."], film_without_ray, "1M1/1M1.mid", text="would overwrite the input")
 
 
-def test_render_film_never_writes_a_cue_midi_over_its_sketch(film_without_ray, make_score):
+def test_render_film_never_writes_a_cue_midi_over_its_sketch(film_without_ray, make_score, files_under):
     """The library refuses it too: a cue list whose cue 1M1's sketch is <out>/1M1/1M1.mid."""
     from scorefarm.errors import OutputError
     from scorefarm.render.farm import render_film
@@ -213,7 +187,7 @@ def test_render_film_never_writes_a_cue_midi_over_its_sketch(film_without_ray, m
     ('hits = ["00:59:00:00"]\n', "before the cue's start"),
     ('ensemble = "brass-band"\n', "unknown ensemble 'brass-band'"),
 ])
-def test_a_bad_cue_list_is_refused_at_load(film_without_ray, make_score, extra, text):
+def test_a_bad_cue_list_is_refused_at_load(film_without_ray, make_score, extra, text, refused):
     _good(make_score, film_without_ray / "sketches" / "a.mid")
     (film_without_ray / "film.toml").write_text(FILM.format(sketch="sketches/a.mid", extra=extra))
     refused(["render", "film.toml", "-o", "out"], film_without_ray, "film.toml", text=text)
@@ -224,7 +198,7 @@ def test_a_bad_cue_list_is_refused_at_load(film_without_ray, make_score, extra, 
     ("sketches", "is not a file"),
     ("sketches/empty.mid", "is not a MIDI file (it is empty"),
 ])
-def test_a_cue_with_a_bad_sketch_is_refused_at_load(film_without_ray, sketch, text):
+def test_a_cue_with_a_bad_sketch_is_refused_at_load(film_without_ray, sketch, text, refused):
     (film_without_ray / "sketches" / "empty.mid").write_bytes(b"")
     (film_without_ray / "film.toml").write_text(FILM.format(sketch=sketch, extra=""))
     refused(["render", "film.toml", "-o", "out"], film_without_ray, "film.toml", "key 'sketch'", text=text)
@@ -236,7 +210,7 @@ def test_a_cue_with_a_bad_sketch_is_refused_at_load(film_without_ray, sketch, te
     ("melody.mid/x.mid", "cannot write here"),
     ("out.txt", "must be a MIDI file"),
 ])
-def test_a_wrong_output_is_refused_before_the_work(tmp_path, make_score, monkeypatch, out, text):
+def test_a_wrong_output_is_refused_before_the_work(tmp_path, make_score, monkeypatch, out, text, refused):
     from scorefarm.symbolic import harmonize
 
     def no_work(*args, **kwargs):
@@ -253,7 +227,7 @@ def test_a_wrong_output_is_refused_before_the_work(tmp_path, make_score, monkeyp
     (["-o", "notes.txt/model"], "notes.txt", "cannot write here"),
     (["--init-from", "studio", "-o", "./studio"], "studio", "would overwrite the input"),
 ])
-def test_train_refuses_a_wrong_model_folder_before_training(tmp_path, monkeypatch, args, name, text):
+def test_train_refuses_a_wrong_model_folder_before_training(tmp_path, monkeypatch, args, name, text, refused):
     from scorefarm.symbolic import train
 
     def no_training(*args, **kwargs):
@@ -293,7 +267,7 @@ def _wav(path: Path, channels: int = 2) -> None:
     (["resynth", "six.wav", "-o", "voiced.wav"], "six.wav", "(frames, 1 or 2 channels)"),
     (["resynth", "stem.wav", "-o", "voiced.wav"], "nowhere", "model folder not found"),
 ])
-def test_bad_audio_input_is_refused_in_one_line(tmp_path, args, name, text):
+def test_bad_audio_input_is_refused_in_one_line(tmp_path, args, name, text, refused):
     """resynth's outputs are checked before the model is looked for (let alone run),
     its stem's faults name the file, and the licence notice comes with a result only."""
     _wav(tmp_path / "stem.wav")
@@ -322,7 +296,7 @@ def test_bad_audio_input_is_refused_in_one_line(tmp_path, args, name, text):
     (["frobnicate"], "No such command 'frobnicate'"),
     (["--bogus", "analyze"], "No such option '--bogus'"),
 ])
-def test_a_usage_error_is_one_line(tmp_path, args, text):
+def test_a_usage_error_is_one_line(tmp_path, args, text, refused):
     line = refused(args, tmp_path, text=text)
     assert "--help" in line  # where the options are listed
 
@@ -332,7 +306,7 @@ def test_no_command_still_shows_the_help():
     assert "Usage:" in result.output and "Commands:" in result.output
 
 
-def test_a_usage_error_is_one_line_with_a_click_that_has_no_NoArgsIsHelpError(tmp_path, monkeypatch):
+def test_a_usage_error_is_one_line_with_a_click_that_has_no_NoArgsIsHelpError(tmp_path, monkeypatch, refused):
     """click before 8.2 has no NoArgsIsHelpError (it prints the help itself): a usage
     error is still one line, not an AttributeError."""
     import click

@@ -15,30 +15,6 @@ from scorefarm.cli.main import cli
 from scorefarm.errors import OutputError, ScoreError, SoundFontError
 
 
-def files_under(folder: Path) -> dict[str, bytes | None]:
-    return {str(p.relative_to(folder)): (None if p.is_dir() else p.read_bytes()) for p in sorted(folder.rglob("*"))}
-
-
-def refused(args: list[str], folder: Path, *names: str) -> str:
-    """``compose ARGS`` run in ``folder`` exits 2 with one line naming each of ``names``,
-    no traceback, and ``folder`` as it was. Returns the line."""
-    before = files_under(folder)
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        result = CliRunner().invoke(cli, args)
-    finally:
-        os.chdir(cwd)
-    assert result.exit_code == 2, (result.output, result.exception)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("compose: error: "), result.stderr
-    assert "Traceback" not in result.output
-    for name in names:
-        assert name in lines[0], lines[0]
-    assert files_under(folder) == before, "something was written"
-    return lines[0]
-
-
 # ---------------------------------------------------------------- harmonize at 1 tick a quarter
 
 
@@ -116,7 +92,7 @@ def test_render_stems_refuses_a_long_score_before_anything_is_loaded_or_allocate
         synth.render_stems(fourteen_hours, nowhere)
 
 
-def test_render_refuses_a_score_ending_fourteen_hours_in(tmp_path, make_score):
+def test_render_refuses_a_score_ending_fourteen_hours_in(tmp_path, make_score, refused):
     late = make_score([(i, 1.0, 60 + i, 80) for i in range(4)])
     for note in late.tracks[0].notes:
         note.time += 480 * 100_000  # beat 100,000 at 120 bpm: 13.9 hours
@@ -137,7 +113,7 @@ def _film(folder: Path, make_score, soundfont: str) -> Path:
     return film
 
 
-def test_an_unknown_soundfont_name_in_a_film_names_the_cue_list_and_the_catalogue(tmp_path, make_score):
+def test_an_unknown_soundfont_name_in_a_film_names_the_cue_list_and_the_catalogue(tmp_path, make_score, refused):
     from scorefarm.render.farm import render_film
     from scorefarm.render.soundfonts import known_names
     from scorefarm.symbolic.cuelist import load_cue_list
@@ -158,7 +134,7 @@ def test_an_unknown_soundfont_name_in_a_film_names_the_cue_list_and_the_catalogu
     ("notes.sf2", "'notes.sf2': not a SoundFont"),
     ("notes", "'notes': not a SoundFont"),  # a bare name that is a file beside film.toml
 ])
-def test_a_bad_soundfont_path_in_a_film_names_the_cue_list_and_the_key(tmp_path, make_score, value, says):
+def test_a_bad_soundfont_path_in_a_film_names_the_cue_list_and_the_key(tmp_path, make_score, value, says, refused):
     film = _film(tmp_path / "film", make_score, value)
     (film.parent / "notes.sf2").write_text("not a SoundFont")
     (film.parent / "notes").write_text("not a SoundFont")

@@ -6,7 +6,6 @@ a track to check, a score too long to write as notation."""
 
 from __future__ import annotations
 
-import os
 import random
 import re
 from pathlib import Path
@@ -128,32 +127,11 @@ def test_the_checker_measures_passing_notes_by_the_last_signature(order, in_forc
 # ---------------------------------------------------------------- one-line refusals
 
 
-def _refused(args: list[str], folder: Path, *names: str, text: str = "") -> str:
-    """``compose ARGS`` run in ``folder`` exits 2 with one line naming ``names`` and
-    saying ``text``, no traceback, and writes nothing there."""
-    before = sorted(str(p) for p in folder.rglob("*"))
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        result = CliRunner().invoke(cli, args)
-    finally:
-        os.chdir(cwd)
-    assert result.exit_code == 2, (result.output, result.exception)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("compose: error: "), result.stderr
-    assert "Traceback" not in result.output
-    for name in names:
-        assert name in lines[0], lines[0]
-    assert text in lines[0], lines[0]
-    assert sorted(str(p) for p in folder.rglob("*")) == before, "something was written"
-    return lines[0]
-
-
 @pytest.mark.parametrize("command", [["analyze"], ["check"], ["harmonize"], ["harmonize", "-o", "out.mid"]])
 @pytest.mark.parametrize("folder", ["chorale.musicxml", "chorale.mxl", "chorale.xml"])
-def test_a_folder_named_like_musicxml_is_refused(tmp_path, command, folder):
+def test_a_folder_named_like_musicxml_isrefused(tmp_path, command, folder, refused):
     (tmp_path / folder).mkdir()
-    _refused([command[0], folder, *command[1:]], tmp_path, folder, text="is a folder")
+    refused([command[0], folder, *command[1:]], tmp_path, folder, text="is a folder")
 
 
 def test_overlapping_single_notes_are_named_plainly():
@@ -188,9 +166,9 @@ def test_block_chords_that_overlap_are_named_plainly():
     assert "has chords of 2 notes that overlap" in line and "first at bar 1 beat 3" in line
 
 
-def test_the_demo_harp_is_refused_in_plain_words():
+def test_the_demo_harp_is_refused_in_plain_words(refused):
     sketches = Path(__file__).resolve().parents[1] / "corpora" / "demo" / "sketches"
-    line = _refused(["check", "3m1_homecoming.mid"], sketches, "3m1_homecoming.mid",
+    line = refused(["check", "3m1_homecoming.mid"], sketches, "3m1_homecoming.mid",
                     text="track 'Harp' has single notes that overlap")
     assert "between" not in line
 
@@ -237,7 +215,7 @@ def test_the_limit_is_the_bar_count_written(monkeypatch):
         musicxml_bytes(longer, name="sketch.mid")
 
 
-def test_orchestrate_refuses_a_far_score_before_writing_anything(tmp_path, monkeypatch):
+def test_orchestrate_refuses_a_far_score_before_writing_anything(tmp_path, monkeypatch, refused):
     from scorefarm.arrange import orchestrate as orchestrate_module
     from scorefarm.arrange import output
     from scorefarm.symbolic import score_io
@@ -255,7 +233,7 @@ def test_orchestrate_refuses_a_far_score_before_writing_anything(tmp_path, monke
             output.write_orchestration(tmp_path / "far.mid", tmp_path / "far_strings.mid",
                                        musicxml_path=tmp_path / "far_strings.musicxml")
         assert reads == [tmp_path / "far.mid"]  # read once
-        _refused(["orchestrate", "far.mid", "--ensemble", "strings", "-o", "far_strings.mid", "--musicxml",
+        refused(["orchestrate", "far.mid", "--ensemble", "strings", "-o", "far_strings.mid", "--musicxml",
                   "far_strings.musicxml"], tmp_path, "far.mid", text="runs to bar 25,002")
         assert reads[1:] == [Path("far.mid")]  # and the command reads it once, in the library
     # the MIDI alone has no such limit
