@@ -57,6 +57,7 @@ from .seating import Seat, seat_tracks, seating_report
 
 LANES = ("melody", "upper", "lower", "bass")
 _MAIN_SECTIONS = ("strings", "choir", "keys", "woodwinds", "brass", "synths")
+OCTAVE_DOWN = -12  # the transposition of an instrument written an octave over its sound (double bass)
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,16 @@ def _lanes(ensemble: Ensemble) -> list[int]:
         if main:
             break
     main.sort(key=lambda i: -ensemble.parts[i].centre)
-    if len(main) >= 4:  # five string parts: the cellos lead the bass, the basses double it
+    if len(main) > 4:
+        # The bass is led by the lowest part sounding at its written octave (the cellos, not
+        # the basses that double them an octave down; a tuba, not a horn), the three upper
+        # voices by the highest parts above it (the fourth part from the top, violas II in an
+        # ensemble with divided violas, would take the bass otherwise).
+        at_pitch = [i for i in main if ensemble.parts[i].instrument.transposition != OCTAVE_DOWN]
+        above = main[:main.index(at_pitch[-1])] if at_pitch else []
+        if len(above) >= 3:
+            return above[:3] + [at_pitch[-1]]
+    if len(main) >= 4:
         return main[:4]
     return [main[round(k * (len(main) - 1) / 3)] for k in range(4)]
 

@@ -154,3 +154,29 @@ def test_cli_writes_the_chamber_winds_lines(make_score, tmp_path):
     for name in ("Violin II", "Viola"):
         assert most_at_once(tracks[name].notes) == 1, name
     assert tracks["Horn in F"].note_num() == 16
+
+
+def _lane_labels(tmp_path, name: str, parts: list[tuple[str, str]]) -> list[str]:
+    from scorefarm.arrange.catalogue import load_ensemble
+    from scorefarm.arrange.orchestrate import _lanes
+
+    rows = "\n".join(f'    {{ label = "{label}", instrument = "{instrument}" }},' for label, instrument in parts)
+    path = tmp_path / f"{name}.toml"
+    path.write_text(f'[ensembles.{name}]\ndescription = "test"\nparts = [\n{rows}\n]\n')
+    ensemble = load_ensemble(str(path))
+    return [ensemble.parts[i].label for i in _lanes(ensemble)]
+
+
+def test_the_bass_lane_is_the_lowest_part_at_pitch_not_the_fourth_from_the_top(tmp_path):
+    divided = [("Violins I", "violin"), ("Violins II", "violin"), ("Violas I", "viola"), ("Violas II", "viola"),
+               ("Cellos", "cello"), ("Basses", "double-bass")]
+    assert _lane_labels(tmp_path, "divided", divided) == ["Violins I", "Violins II", "Violas I", "Cellos"]
+    brass = [("Trumpet 1", "trumpet"), ("Trumpet 2", "trumpet"), ("Horn 1", "horn"), ("Horn 2", "horn"),
+             ("Trombone", "trombone"), ("Tuba", "tuba")]
+    lanes = _lane_labels(tmp_path, "brass", brass)
+    assert lanes[0] == "Trumpet 1" and lanes[3] == "Tuba"
+    # five string parts and a quartet, as before: the cellos lead the bass, the basses double it
+    assert _lane_labels(tmp_path, "five", divided[:3] + divided[4:]) == ["Violins I", "Violins II", "Violas I",
+                                                                          "Cellos"]
+    assert _lane_labels(tmp_path, "four", [divided[0], divided[1], divided[2], divided[4]]) == [
+        "Violins I", "Violins II", "Violas I", "Cellos"]
