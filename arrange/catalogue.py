@@ -72,6 +72,12 @@ class Instrument:
         """The written pitch of a sounding one (a B-flat clarinet's sounding C4 is D4)."""
         return sounding - self.transposition
 
+    @property
+    def sounds_octave_down(self) -> bool:
+        """Written an octave over its sound (the double bass, the contrabassoon): in an
+        ensemble it doubles the bass line an octave below rather than lead it."""
+        return self.transposition == -12
+
 
 @dataclass(frozen=True)
 class EnsemblePart:

@@ -57,7 +57,6 @@ from .seating import Seat, seat_tracks, seating_report
 
 LANES = ("melody", "upper", "lower", "bass")
 _MAIN_SECTIONS = ("strings", "choir", "keys", "woodwinds", "brass", "synths")
-OCTAVE_DOWN = -12  # the transposition of an instrument written an octave over its sound (double bass)
 
 
 @dataclass(frozen=True)
@@ -225,7 +224,7 @@ def _lanes(ensemble: Ensemble) -> list[int]:
         # the basses that double them an octave down; a tuba, not a horn), the three upper
         # voices by the highest parts above it (the fourth part from the top, violas II in an
         # ensemble with divided violas, would take the bass otherwise).
-        at_pitch = [i for i in main if ensemble.parts[i].instrument.transposition != OCTAVE_DOWN]
+        at_pitch = [i for i in main if not ensemble.parts[i].instrument.sounds_octave_down]
         above = main[:main.index(at_pitch[-1])] if at_pitch else []
         if len(above) >= 3:
             return above[:3] + [at_pitch[-1]]

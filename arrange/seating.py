@@ -193,7 +193,7 @@ def _seat_on_the_section(ensemble: Ensemble, seats: dict[int, Seat], orphans: li
         return None
     doubled = _doubled_by_the_basses(ensemble, main, lane_parts, _taken(seats), lines_of[orphans[-1]][0])
     if doubled is not None:  # the basses double the cellos' line: they take none of their own
-        main = [i for i in main if i in lane_parts]
+        main = [i for i in main if not ensemble.parts[i].instrument.sounds_octave_down]
     free = sorted((i for i in main if i not in _taken(seats)), key=lambda i: (-ensemble.parts[i].centre, i))
     if free:
         for t, part in zip(orphans, _in_order(ensemble, free, [lines_of[t] for t in orphans], doubled)):
@@ -267,12 +267,13 @@ def _fit(ensemble: Ensemble, part: int, pitches: np.ndarray) -> float:
 def _doubled_by_the_basses(ensemble: Ensemble, main: list[int], lane_parts: list[int], taken: set[int],
                            lowest: np.ndarray | None) -> int | None:
     """The part whose line the basses double an octave below (the cellos: the bass lane's
-    part, where the main section has a part below the lanes, ``orchestrate._lanes``),
+    part, ``orchestrate._lanes``, where the main section has a part sounding an octave
+    under its written notes),
     while no track sits on it and it reaches most of the ``lowest`` line without an
     instrument of its own; else None (a line under the cello's C string sits on the basses,
     the cellos an octave above it)."""
     bass = lane_parts[3]
-    if bass in taken or all(i in lane_parts for i in main):
+    if bass in taken or not any(ensemble.parts[i].instrument.sounds_octave_down for i in main):
         return None
     if lowest is not None and 2 * _reached(ensemble, bass, lowest) <= len(lowest):
         return None

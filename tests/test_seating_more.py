@@ -156,14 +156,20 @@ def test_cli_writes_the_chamber_winds_lines(make_score, tmp_path):
     assert tracks["Horn in F"].note_num() == 16
 
 
+def _ensemble_file(tmp_path, name: str, parts: list[tuple[str, str]], players: int = 1) -> str:
+    """A TOML file defining ensemble ``name`` of (label, instrument) parts."""
+    rows = "\n".join(f'    {{ label = "{label}", instrument = "{instrument}", players = {players} }},'
+                     for label, instrument in parts)
+    path = tmp_path / f"{name}.toml"
+    path.write_text(f'[ensembles.{name}]\ndescription = "test"\nparts = [\n{rows}\n]\n')
+    return str(path)
+
+
 def _lane_labels(tmp_path, name: str, parts: list[tuple[str, str]]) -> list[str]:
     from scorefarm.arrange.catalogue import load_ensemble
     from scorefarm.arrange.orchestrate import _lanes
 
-    rows = "\n".join(f'    {{ label = "{label}", instrument = "{instrument}" }},' for label, instrument in parts)
-    path = tmp_path / f"{name}.toml"
-    path.write_text(f'[ensembles.{name}]\ndescription = "test"\nparts = [\n{rows}\n]\n')
-    ensemble = load_ensemble(str(path))
+    ensemble = load_ensemble(_ensemble_file(tmp_path, name, parts))
     return [ensemble.parts[i].label for i in _lanes(ensemble)]
 
 
@@ -180,3 +186,14 @@ def test_the_bass_lane_is_the_lowest_part_at_pitch_not_the_fourth_from_the_top(t
                                                                           "Cellos"]
     assert _lane_labels(tmp_path, "four", [divided[0], divided[1], divided[2], divided[4]]) == [
         "Violins I", "Violins II", "Violas I", "Cellos"]
+
+
+def test_six_lines_on_a_section_with_divided_violas_use_both_viola_parts(make_score, tmp_path):
+    # the basses double the cellos' line: only they are left out of the lines' parts, not
+    # every part outside the four lanes (the second violas had been)
+    parts = [("Violins I", "violin"), ("Violins II", "violin"), ("Violas I", "viola"), ("Violas II", "viola"),
+             ("Cellos", "cello"), ("Basses", "double-bass")]
+    path = _ensemble_file(tmp_path, "divided", parts, players=8)
+    seats = seated(orchestrate(six_lines(make_score), OrchestrateOptions(ensemble=path)))
+    assert seats["Bass"] == "Cellos" and "Basses" not in seats.values()
+    assert {"Violas I", "Violas II"} <= set(seats.values())
