@@ -392,7 +392,7 @@ def test_film_style_holds_each_chord_for_half_a_bar_under_the_melody(ode):
 def test_a_held_chord_weighs_each_melody_note_it_does_not_contain():
     from types import SimpleNamespace
 
-    from scorefarm.symbolic.harmonize import _heads, _held_emissions, _melody_under
+    from scorefarm.symbolic.chord_search import _heads, _held_emissions, _melody_under
     from scorefarm.symbolic.melody import Slot
 
     states = [(0, (0, 4, 7)), (0, (0, 2, 4, 7))]  # C major and C add9, in C
@@ -425,7 +425,7 @@ def test_a_rest_ends_a_phrase_and_quickens_its_cadence(make_score):
 
 
 def test_held_notes_are_sorted_by_how_they_sound_over_the_chord():
-    from scorefarm.symbolic.harmonize import held_note_kind
+    from scorefarm.symbolic.chord_search import held_note_kind
 
     major, minor, iv = (0, 4, 7), (0, 3, 7), (0, 5, 8)  # I, i and iv above the tonic
     assert held_note_kind(4, major) == "chord_tone"
@@ -471,7 +471,7 @@ def test_film_pedals_the_opening_bar_and_a_tonic_ending_only(make_score):
 
 
 def test_voicings_under_a_held_chord_avoid_a_minor_ninth_below_the_melody(make_score):
-    from scorefarm.symbolic.harmonize import _melody_under, _rubs
+    from scorefarm.symbolic.chord_search import _melody_under, _rubs
     from scorefarm.symbolic.melody import Slot
 
     voicings = np.array([[72, 64, 55, 48],   # C5 over E4: the melody's F5 later rubs against the alto
@@ -508,7 +508,7 @@ def test_held_costs_may_not_be_negative():
 def test_over_a_closing_pedal_only_a_tonic_chord_may_end_the_piece():
     from types import SimpleNamespace
 
-    from scorefarm.symbolic.harmonize import _tonic_chords
+    from scorefarm.symbolic.chord_search import _tonic_chords
 
     states = [(0, (0, 4, 7)), (0, (0, 3, 7)), (0, (0, 2, 4, 7)), (0, (0, 4, 7, 11)),  # I, i, Iadd9, Imaj7
               (8, (0, 3, 8)), (5, (0, 5, 9)), (7, (2, 7, 11)), (0, (0, 4, 7, 10))]  # bVI, IV, V, I7
@@ -523,13 +523,13 @@ def test_two_note_sonorities_get_symbols():
 
 
 def test_a_film_melody_ending_on_the_tonic_ends_on_the_tonic_chord(make_score, monkeypatch):
-    import scorefarm.symbolic.harmonize as harmonize
+    import scorefarm.symbolic.chord_search as chord_search
 
     pitches = [72, 71, 70, 70, 69, 67, 64, 64, 64, 64, 64]
     tune = make_score([(i, 1.0, p, 80) for i, p in enumerate(pitches)] + [(11, 4.0, 72, 80)])
     options = HarmonizeOptions(style="film", key=(0, "major"))
     assert harmonize_melody(tune, options).states[-1] == (0, (0, 4, 7))
-    monkeypatch.setattr(harmonize, "FINAL_TONIC_COST", 0.0)  # without the rule this tune ends on vi over the pedal
+    monkeypatch.setattr(chord_search, "FINAL_TONIC_COST", 0.0)  # without the rule this tune ends on vi over the pedal
     assert harmonize_melody(tune, options).states[-1] != (0, (0, 4, 7))
 
 
