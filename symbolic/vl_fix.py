@@ -26,7 +26,8 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .voiceleading import KINDS, CheckOptions, CheckReport, Slices, check_voices, require_voices
+from .voiceleading import KINDS, CheckOptions, CheckReport, check_voices, require_voices
+from .vl_slices import Slices
 from .voices import Part, VNote, Voices, format_position
 from .vl_cost import LineWeights, PenaltyWeights
 from .vl_search import original_row, revoicings

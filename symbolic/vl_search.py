@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .voiceleading import Slices, is_dominant, key_at
+from .voiceleading import is_dominant, key_at
+from .vl_slices import Slices
 from .voices import Voices, voice_ranges
 from .vl_cost import line_penalties, motion_penalties
 from .voicing import Candidates

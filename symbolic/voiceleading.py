@@ -29,22 +29,9 @@ Harmony and Voice Leading, ch. 5 and 8; Kostka & Payne, Tonal Harmony, ch. 5-6):
   colour tone over a held chord does not turn the chord into a seventh chord).
 
 What is a seventh or a leading tone is judged against the harmony of the beat,
-not against every note sounding. A *passing note* (shorter than the beat, entered
-and left by step in one direction, no rest either side) belongs to its line:
-it is not judged as a seventh or a leading tone itself (the bass A3-G#3-F#3
-walking down in quavers passes through the leading tone, it does not owe the
-tonic), and it makes no other note a seventh (Bach's accented passing C#4 in the
-tenor under E/G# does not make the soprano's B the seventh of C#m7). Only a bass
-note on the beat stays a chord member though it passes: the harmony stands on it,
-as figures stand over a thoroughbass. A *neighbour note* (shorter than the beat,
-entered by step and left by step back to the pitch it came from, no rest either
-side, off the beat: C-D-C, C-B-C) belongs to its line in the same way (the tenor's
-quaver D4 between two C4s under the soprano's C5 does not make it the seventh of
-Dm7, BWV 155.5 bar 2). On the beat it is an appoggiatura and stays a chord member.
-A note left for a neighbour note is judged by its return, the same pitch, in its
-place: the leading tone F#4 going down to a neighbour E4 under vi, back to F#4 and
-up to G4 rises (BWV 328 bar 19). Where the passing and neighbour notes leave fewer
-than three pitch classes, the chord a line moves into is read from every note.
+not against every note sounding: passing and neighbour notes belong to their
+lines, not to the chord (``vl_slices``, which reads the score as verticalities
+and names the chord of each).
 
 The leading-tone and seventh rules need the key: give ``CheckOptions.key`` or
 let ``scorefarm.symbolic.keyfinding`` find the keys by windows (or pass keys found
@@ -54,16 +41,15 @@ once to ``check_voices``).
 from __future__ import annotations
 
 import bisect
-import functools
 import json
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from scorefarm.errors import ScoreError
 
-from .chords import SEVENTHS, ChordLabel, identify, pitch_name
-from .voices import Voices, beat_length, format_position, signature_at, voice_ranges
+from .chords import ChordLabel, pitch_name
+from .vl_slices import Slices
+from .voices import Voices, format_position, voice_ranges
 
 KINDS = (
     "parallel_fifths",
@@ -139,132 +125,6 @@ class CheckReport:
             "notes": self.notes,
         }
         return json.dumps(payload, indent=2, sort_keys=False)
-
-
-# ---------------------------------------------------------------- verticalities
-
-
-class Slices:
-    """Which pitch each voice sounds at each verticality, and whether it starts there."""
-
-    def __init__(self, voices: Voices, grid_ticks: int | None = None):
-        self.voices = voices
-        if grid_ticks:
-            end = voices.end_tick()
-            self.ticks = list(range(0, end, grid_ticks))
-        else:
-            # onsets, and the ends of notes followed by silence: a rest breaks the chain
-            self.ticks = sorted({t for p in voices.parts for n in p.notes for t in (n.start, n.end)})
-            if self.ticks:
-                self.ticks.pop()  # the very end: nothing sounds there
-        self.pitch: list[list[int | None]] = []  # [voice][slice]
-        self.note_index: list[list[int | None]] = []
-        for part in voices.parts:
-            starts = [n.start for n in part.notes]
-            row, idx_row = [], []
-            for tick in self.ticks:
-                i = bisect.bisect_right(starts, tick) - 1
-                if i >= 0 and part.notes[i].end > tick:
-                    row.append(part.notes[i].pitch)
-                    idx_row.append(i)
-                else:
-                    row.append(None)
-                    idx_row.append(None)
-            self.pitch.append(row)
-            self.note_index.append(idx_row)
-        def on_beat(tick: int) -> bool:
-            return voices.bar_beat(tick)[1] % 1 == 0
-
-        self.embellishing = [[embellishment(part.notes, i, _beat_ticks(voices, n.start), on_beat)
-                              for i, n in enumerate(part.notes)] for part in voices.parts]  # [voice][note]
-        bass = len(voices.parts) - 1  # on the beat the bass carries the harmony, passing or not (figured bass)
-        self.chordal = [[kind is None or (v == bass and on_beat(note.start)) for kind, note in zip(kinds, part.notes)]
-                        for v, (kinds, part) in enumerate(zip(self.embellishing, voices.parts))]
-        self._members: dict[int, list[tuple[int, int]]] = {}
-
-    def sonority(self, k: int) -> tuple[set[int], int] | None:
-        sounding = [row[k] for row in self.pitch if row[k] is not None]
-        if not sounding:
-            return None
-        return {p % 12 for p in sounding}, min(sounding) % 12
-
-    def chord(self, k: int) -> ChordLabel | None:
-        """The chord of every note sounding at ``k``."""
-        son = self.sonority(k)
-        return None if son is None else _identify(frozenset(son[0]), son[1])
-
-    def members(self, k: int) -> list[tuple[int, int]]:
-        """(voice, pitch) of the chord members sounding at ``k``: every note but the
-        passing and neighbour notes (``embellishment``), which belong to the line, not
-        to the chord; a bass note on the beat is a member all the same."""
-        if k not in self._members:
-            self._members[k] = [(v, row[k]) for v, (row, idx) in enumerate(zip(self.pitch, self.note_index))
-                                if row[k] is not None and self.chordal[v][idx[k]]]
-        return self._members[k]
-
-    def harmony(self, k: int) -> ChordLabel | None:
-        """The chord of the beat at ``k``: ``chord`` without the passing and neighbour
-        notes. None where leaving them out leaves fewer than three pitch classes: a bare
-        third between passing notes does not name the chord (D-F# is not a dominant there)."""
-        members = self.members(k)
-        if len(members) == sum(row[k] is not None for row in self.pitch):
-            return self.chord(k)  # no note passes or neighbours here
-        pcs = frozenset(p % 12 for _, p in members)
-        return _identify(pcs, min(p for _, p in members) % 12) if len(pcs) >= 3 else None
-
-    def arrival(self, k: int) -> ChordLabel | None:
-        """The chord a line moves into at ``k``: ``harmony``, or ``chord`` (every note)
-        where the passing and neighbour notes leave too few to name one."""
-        label = self.harmony(k)
-        return self.chord(k) if label is None and len({p % 12 for _, p in self.members(k)}) < 3 else label
-
-    def chord_under_top(self, k: int) -> ChordLabel | None:
-        """The chord as the voices under the top one hear it: their own triad when they
-        sound a complete one, were all struck before the top voice's note (held under a
-        moving melody) and the top voice is not part of it (a melody's colour tone over
-        a held chord: A over C-E-flat-G is not A half-diminished), else ``harmony``. A
-        top note struck with the chord (V6/5 with its root on top) is part of it."""
-        members = self.members(k)
-        lower = [(p, self.note_index[v][k], self.voices.parts[v]) for v, p in members if v > 0]
-        if not members or members[0][0] != 0 or len(lower) < 3:
-            return self.harmony(k)
-        top = self.voices.parts[0].notes[self.note_index[0][k]]
-        pcs = {p % 12 for p, _, _ in lower}
-        held = all(part.notes[i].start < top.start for _, i, part in lower)
-        if not held or len(pcs) != 3 or top.pitch % 12 in pcs:
-            return self.harmony(k)
-        label = _identify(frozenset(pcs), min(p for p, _, _ in lower) % 12)
-        return label if label is not None and label.quality not in SEVENTHS else self.harmony(k)
-
-
-@functools.lru_cache(maxsize=4096)
-def _identify(pcs: frozenset[int], bass_pc: int) -> ChordLabel | None:
-    return identify(pcs, bass_pc)
-
-
-def embellishment(notes, i: int, beat_ticks: int, on_beat: Callable[[int], bool]) -> str | None:
-    """What ``notes[i]`` is to its line when it is no chord member, else None. Both kinds
-    are shorter than the beat, joined to the notes either side (no rest), and entered and
-    left by step (a semitone or a tone): "passing" goes on in the same direction (on the
-    beat too: an accented passing note); "neighbour" goes back to the pitch it came from,
-    off the beat only (on the beat it is an appoggiatura, a chord member). ``on_beat``
-    says whether a tick falls on a beat; it is asked only about a neighbour's start."""
-    if i == 0 or i + 1 >= len(notes):
-        return None
-    before, note, after = notes[i - 1], notes[i], notes[i + 1]
-    if before.end != note.start or after.start != note.end or note.end - note.start >= beat_ticks:
-        return None
-    into, out = note.pitch - before.pitch, after.pitch - note.pitch
-    if not (1 <= abs(into) <= 2 and 1 <= abs(out) <= 2):
-        return None
-    if (into > 0) == (out > 0):
-        return "passing"
-    return "neighbour" if after.pitch == before.pitch and not on_beat(note.start) else None
-
-
-def _beat_ticks(voices: Voices, tick: int) -> int:
-    """The beat's length at ``tick`` under the time signature then in force."""
-    return beat_length(voices.tpq, *signature_at(voices.time_signatures, tick))
 
 
 # ---------------------------------------------------------------- the checker

@@ -252,7 +252,7 @@ def test_candidates_are_the_best_of_every_voicing_in_order():
     import numpy as np
 
     from scorefarm.symbolic.vl_search import CHANGE_COST, _candidates, _static_faults
-    from scorefarm.symbolic.voiceleading import Slices
+    from scorefarm.symbolic.vl_slices import Slices
 
     voices = satb([["E5", "C5", "G4", "C3"], ["G5", "E4", "C4", "C3"], ["F5", "C5", "A4", "F3"]])
     options = FixOptions(move_bass=True)
@@ -355,7 +355,7 @@ def test_fix_judges_a_stretch_by_its_window_as_the_whole_check_would(piece, move
     from collections import Counter
 
     from scorefarm.symbolic import vl_fix, vl_search
-    from scorefarm.symbolic.voiceleading import Slices
+    from scorefarm.symbolic.vl_slices import Slices
 
     voices = {"planted": lambda: planted_faults_voices()[0], "bwv126.6": lambda: _quavers(BWV126_6_BARS),
               "bwv155.5": lambda: _quavers(BWV155_5_BARS)}[piece]()
@@ -517,7 +517,7 @@ def test_a_passing_leading_tone_in_a_walking_bass_need_not_rise():
 
 
 def test_passing_notes_and_the_bass_on_the_beat():
-    from scorefarm.symbolic.voiceleading import Slices, embellishment
+    from scorefarm.symbolic.vl_slices import Slices, embellishment
 
     walk = [VNote(0, 240, 57), VNote(240, 480, 56), VNote(480, 960, 54)]
     assert embellishment(walk, 1, 480, off_beat) == embellishment(walk, 1, 480, on_beat) == "passing"
@@ -538,7 +538,7 @@ def test_passing_notes_and_the_bass_on_the_beat():
 
 
 def test_neighbour_notes_off_the_beat_only():
-    from scorefarm.symbolic.voiceleading import embellishment
+    from scorefarm.symbolic.vl_slices import embellishment
 
     upper = [VNote(0, 240, 60), VNote(240, 480, 62), VNote(480, 960, 60)]  # C-D-C
     lower = [VNote(0, 240, 60), VNote(240, 480, 59), VNote(480, 960, 60)]  # C-B-C
