@@ -14,7 +14,10 @@ among what the checker finds as good, not against it. What could not be fixed is
 said. A stretch is judged by the faults in a window around it (``_LocalCheck``),
 under the keys found once in the score as written, so judging every stretch costs
 about what one check of the whole piece costs: it grows with the piece's length,
-not with its square. The report after is the checker's on the whole fixed score.
+not with its square. The report after is the checker's on the whole fixed score,
+under those same keys: re-voicing changes how long each pitch class sounds, and
+keys found again in the fixed score could judge a leading tone or a seventh the
+fixer never saw (BWV 7.7, 275, 276), so that its report and its count disagreed.
 ``fix_file`` does the same from a MIDI or MusicXML file to a MIDI file.
 """
 
@@ -95,7 +98,7 @@ def fix_voices(voices: Voices, options: FixOptions = FixOptions()) -> FixResult:
     if not accepted:
         return FixResult(voices, before, before, _summary(before, before, movable, voices, refused))
     fixed = voices.with_parts(local.parts(rows))
-    after = check_voices(fixed, options.check)
+    after = check_voices(fixed, options.check, keys=before.keys)  # the keys every stretch was judged by
     return FixResult(fixed, before, after, _summary(before, after, movable, voices, refused))
 
 
