@@ -6,7 +6,7 @@ A film of 8 cues (the demo sketches, each twice under its own id) is rendered:
   * on an embedded Ray with k workers, k = 1, 2 (more with --max-workers on a larger
     machine) -> wall time including Ray's start-up, which is timed on its own too.
 Before timing, this process is warmed exactly as the farm warms each worker at start-up
-(`_warm_worker`: the SoundFont, then one-bar stand-ins that run every stage the film
+(`warm_worker`: the SoundFont, then one-bar stand-ins that run every stage the film
 runs, so libraries, models and first-call costs are paid); Ray's start-up time includes
 that warm-up. Each measurement is repeated (--repeat, interleaved) and the fastest kept,
 as timeit does, since the shared machine's noise is of the size of the target.
@@ -52,7 +52,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
 
-    from scorefarm.render.farm import FarmOptions, _warm_specs, _warm_worker, build_specs, render_film
+    from scorefarm.render.farm import FarmOptions, build_specs, render_film
+    from scorefarm.render.ray_farm import warm_specs, warm_worker
     from scorefarm.render.pipeline import render_cue
     from scorefarm.render.soundfonts import resolve_soundfont
     from scorefarm.symbolic.cuelist import load_cue_list
@@ -63,7 +64,7 @@ def main() -> None:
         soundfont = resolve_soundfont(cue_list.film.soundfont)
         specs = build_specs(cue_list, soundfont)
         # warm this process exactly as the farm warms each worker
-        _warm_worker(soundfont, _warm_specs(specs))
+        warm_worker(soundfont, warm_specs(specs))
 
         compute = serial = float("inf")
         runs: dict[int, tuple[float, float, float]] = {}

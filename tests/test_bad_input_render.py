@@ -215,7 +215,7 @@ def test_a_sigterm_inside_ray_init_goes_to_the_callers_handler(capfd):
     import sys
 
     from scorefarm.cli.main import TERMINATED, _terminated
-    from scorefarm.render.farm import _keeping_sigterm_handler
+    from scorefarm.render.ray_farm import keeping_sigterm_handler
 
     def ray_init(terminate: bool):  # what ray.init does to the handler
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(signum))
@@ -224,17 +224,17 @@ def test_a_sigterm_inside_ray_init_goes_to_the_callers_handler(capfd):
 
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
-        with _keeping_sigterm_handler():
+        with keeping_sigterm_handler():
             ray_init(terminate=False)
         assert signal.getsignal(signal.SIGTERM) is _terminated
         capfd.readouterr()
         with pytest.raises(SystemExit) as caught:
-            with _keeping_sigterm_handler():
+            with keeping_sigterm_handler():
                 ray_init(terminate=True)
         assert caught.value.code == 143 and capfd.readouterr().err == TERMINATED.decode()
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # a second SIGTERM kills at once
         # a caller that left SIGTERM at its default (a library user) keeps Ray's, as before
-        with _keeping_sigterm_handler():
+        with keeping_sigterm_handler():
             ray_init(terminate=False)
         assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, _terminated)
     finally:

@@ -299,7 +299,8 @@ def test_the_extended_cue_begins_with_its_sketch_and_adds_bars(demo_run):
 
 
 def test_warm_up_stand_ins_cover_every_stage_in_a_bar(tmp_path):
-    from scorefarm.render.farm import WARM_QUARTERS, _warm_specs, build_specs
+    from scorefarm.render.farm import build_specs
+    from scorefarm.render.ray_farm import WARM_QUARTERS, warm_specs
     from scorefarm.render.soundfonts import resolve_soundfont
     from scorefarm.symbolic.score_io import load_score_bytes
 
@@ -307,7 +308,7 @@ def test_warm_up_stand_ins_cover_every_stage_in_a_bar(tmp_path):
     cue_list = load_cue_list(film)
     specs = build_specs(cue_list, resolve_soundfont(cue_list.film.soundfont))
     specs[0] = replace(specs[0], sketch_bytes=b"MThd broken")  # 1M1: as if it changed after load
-    stand_ins = _warm_specs(specs)
+    stand_ins = warm_specs(specs)
     for key in ("extend_bars", "harmonize", "ensemble"):  # every stage the film runs is warmed
         assert any(s.cue_options.get(key) for s in stand_ins), key
     assert len(stand_ins) < len(specs)
@@ -316,13 +317,14 @@ def test_warm_up_stand_ins_cover_every_stage_in_a_bar(tmp_path):
         assert score.end() <= WARM_QUARTERS * score.ticks_per_quarter
         assert stand_in.cue_options.get("extend_bars", 0) <= 1 and stand_in.resynth is None
     # a film whose only cue is corrupt warms on nothing rather than failing at start-up
-    assert _warm_specs([s for s in specs if s.cue_id == "1M1"]) == []
+    assert warm_specs([s for s in specs if s.cue_id == "1M1"]) == []
 
 
 def test_each_sketch_is_parsed_once_before_the_workers(tmp_path, monkeypatch):
     # the cue list parses each sketch at load (refusing bad ones); the farm plans with
     # those parsed sketches instead of parsing them again
-    from scorefarm.render.farm import _expected_cost, _warm_specs, build_specs
+    from scorefarm.render.farm import build_specs
+    from scorefarm.render.ray_farm import expected_cost, warm_specs
     from scorefarm.render.soundfonts import resolve_soundfont
     from scorefarm.symbolic import score_io
 
@@ -333,7 +335,7 @@ def test_each_sketch_is_parsed_once_before_the_workers(tmp_path, monkeypatch):
     assert len(parsed) == len(cue_list.cues)
     specs = build_specs(cue_list, resolve_soundfont(cue_list.film.soundfont))
     sketches = {cue.id: cue.sketch_score for cue in cue_list.cues}
-    assert _warm_specs(specs, sketches) and all(_expected_cost(spec, sketches) > 0 for spec in specs)
+    assert warm_specs(specs, sketches) and all(expected_cost(spec, sketches) > 0 for spec in specs)
     assert len(parsed) == len(cue_list.cues)
     assert [spec.sketch_bytes for spec in specs] == [cue.sketch.read_bytes() for cue in cue_list.cues]
 
@@ -345,7 +347,7 @@ def test_shutting_down_an_embedded_ray_stops_its_monitor_first(monkeypatch):
     import ray
     from ray._private import worker
 
-    from scorefarm.render.farm import _shutdown_ray
+    from scorefarm.render.ray_farm import shutdown_ray
 
     ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
     (monitor,) = [info.process for info in worker._global_node.all_processes["monitor"]]
@@ -359,7 +361,7 @@ def test_shutting_down_an_embedded_ray_stops_its_monitor_first(monkeypatch):
 
     monkeypatch.setattr(ray, "shutdown", shutdown)
     try:
-        _shutdown_ray(ray)
+        shutdown_ray(ray)
     finally:
         real_shutdown()
     assert monitor_at_shutdown and monitor_at_shutdown[0] is not None  # gone before Ray's shut-down began
@@ -369,20 +371,20 @@ def test_shutting_down_an_embedded_ray_stops_its_monitor_first(monkeypatch):
 
 def test_the_callers_sigterm_handler_survives_starting_ray():
     """ray.init installs its own SIGTERM handler (sys.exit(signum)) and leaves it there;
-    _start_ray puts compose's back, so SIGTERM still says its line and exits 143."""
+    start_ray puts compose's back, so SIGTERM still says its line and exits 143."""
     import signal
 
     from scorefarm.cli.main import _terminated
-    from scorefarm.render.farm import _shutdown_ray, _start_ray
+    from scorefarm.render.ray_farm import shutdown_ray, start_ray
     from scorefarm.render.soundfonts import SoundFont
 
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
-        ray = _start_ray(FarmOptions(workers=1), SoundFont("none", Path("/nonexistent.sf2"), "", ""))
+        ray = start_ray(FarmOptions(workers=1), SoundFont("none", Path("/nonexistent.sf2"), "", ""))
         try:
             assert signal.getsignal(signal.SIGTERM) is _terminated
         finally:
-            _shutdown_ray(ray)
+            shutdown_ray(ray)
         assert signal.getsignal(signal.SIGTERM) is _terminated
     finally:
         signal.signal(signal.SIGTERM, previous)
