@@ -6,7 +6,8 @@ plays it at concert pitch; the catalogue's clef (bass clef for a treble part lyi
 under the staff, as low horn parts are written); articulation marks, "pizz." /
 "arco" and tremolo strokes; a dynamic mark wherever a part's dynamic level changes,
 and a hairpin where it rises or falls a level at a time (``_hairpins``); the
-reduction's time signatures and tempi; the key signature (the reduction's own,
+reduction's time signatures and tempi (those standing before the score's last bar line: one at
+or after it would only add an empty bar); the key signature (the reduction's own,
 else the key the project's key finder hears), transposed for each transposing
 instrument, and every pitch spelled from its key (``_Speller``: A-flat major writes
 E-flat and D-flat, never D-sharp and C-sharp). Percussion parts are unpitched notes
@@ -115,8 +116,9 @@ def _last_note_end(orchestration) -> int:
 
 
 def _score_end(orchestration, tpq: int) -> Fraction:
-    """The bar line at or after the last note (in quarters from the start)."""
-    from scorefarm.symbolic.voices import bar_starts_through, score_signatures
+    """The bar line at or after the last note (in quarters from the start): the score's
+    last. A time signature or tempo standing there or later is left out of the score."""
+    from scorefarm.symbolic.metre import bar_starts_through, score_signatures
 
     end = _last_note_end(orchestration)
     return Fraction(bar_starts_through(score_signatures(orchestration.source), tpq, end)[-1], tpq)
@@ -134,21 +136,18 @@ MAX_NOTATION_BARS = 4000
 def check_notation_bars(source, name: str | None = None, *, notes_end: int | None = None) -> None:
     """Refuse ``source`` (the reduction as read, a symusic score) when its MusicXML would
     run past ``MAX_NOTATION_BARS`` bars: through its last note's end (``notes_end`` in
-    ticks, else the end of the source's own notes), or a later tempo or time signature,
-    which a score shows in a bar of its own. ``name``: the file the error cites."""
+    ticks, else the end of the source's own notes). A tempo or time signature after
+    it makes no bar (the score ends on the bar line after the last note). ``name``: the
+    file the error cites."""
     from scorefarm.errors import ScoreError
-    from scorefarm.symbolic.voices import bar_beat, score_signatures
+    from scorefarm.symbolic.metre import bar_beat, score_signatures
 
     if notes_end is None:
         notes_end = max((n.time + n.duration for track in source.tracks for n in track.notes), default=0)
-    events = [(notes_end - 1, "its last note ends")]
-    events += [(mark.time, "a tempo change stands") for mark in source.tempos]
-    events += [(ts.time, "a time signature stands") for ts in source.time_signatures]
-    tick, what = max(events, key=lambda event: event[0])
-    bar, _ = bar_beat(max(tick, 0), source.tpq, score_signatures(source))
+    bar, _ = bar_beat(max(notes_end - 1, 0), source.tpq, score_signatures(source))
     if bar > MAX_NOTATION_BARS:
         raise ScoreError(
-            f"runs to bar {bar:,} ({what} there); a MusicXML score is written for at most "
+            f"runs to bar {bar:,} (its last note ends there); a MusicXML score is written for at most "
             f"{MAX_NOTATION_BARS:,} bars, more than a notation program can sensibly open: move the "
             "notes nearer the start, or leave the MusicXML out",
             name,
@@ -157,18 +156,24 @@ def check_notation_bars(source, name: str | None = None, *, notes_end: int | Non
 
 class _Metres:
     """The time signatures a score is written with, each starting a bar where it stands
-    (``voices.bar_starts_of``). ``short``: the bars a signature standing mid-bar cuts
-    short, by offset: (their length, the signature shown at their start or None, a whole
-    bar of the metre they are in), in quarters, offsets taken to the nearest 64th note.
+    (``metre.bar_starts_of``), up to ``end`` (the score's last bar line, in quarters: a
+    signature there or later is left out, and so is a short bar it would make after the
+    last note -- a notation program would show it as an empty bar). ``short``: the bars a
+    signature standing mid-bar cuts short, by offset: (their length, the signature shown
+    at their start or None, a whole bar of the metre they are in), in quarters, offsets
+    taken to the nearest 64th note.
 
     music21 keeps a metre to its next bar line, so the bars are laid out with a signature
-    of its own length on each short bar (``voices.explicit_signatures``), and ``cut_short``
+    of its own length on each short bar (``metre.explicit_signatures``), and ``cut_short``
     then writes it as an incomplete bar of the metre it is in, numbered as ``compose check``
-    and ``compose analyze`` number it."""
+    and ``compose analyze`` number it. A first bar cut short is a pickup when
+    ``metre.pickup_of`` says so, written as the end of a bar of the metre it leads to (as
+    check and analyze count its beats); otherwise it is a bar of its own, written with the
+    signature of its length (4/4 cut after three beats by 3/4: a bar of 3/4)."""
 
-    def __init__(self, source):
-        from scorefarm.symbolic.voices import (
-            clean_signatures, explicit_signatures, one_signature_per_tick, score_signatures,
+    def __init__(self, source, end: Fraction):
+        from scorefarm.symbolic.metre import (
+            clean_signatures, explicit_signatures, one_signature_per_tick, pickup_of, score_signatures,
         )
 
         given = one_signature_per_tick(score_signatures(source))
@@ -177,23 +182,34 @@ class _Metres:
         at = {round(Fraction(tick, source.tpq) * grain): (tick, num, den) for tick, num, den in given}
         events = clean_signatures([(tick, num, den) for tick, (_, num, den) in at.items()])
         grid = explicit_signatures(events, grain) or events
+        pickup = pickup_of(events, grain)
+        own_length = set()  # a first bar cut short that is no pickup: written with its own signature
         self.short: dict[Fraction, tuple[Fraction, tuple[int, int] | None, Fraction]] = {}
         for tick, num, den in grid:
-            if (tick, num, den) not in events:
-                _, in_num, in_den = max(sig for sig in events if sig[0] <= tick)
-                shown = at[tick][1:] if tick in at else (in_num, in_den) if tick == 0 else None
-                self.short[Fraction(tick, grain)] = (Fraction(num * 4, den), shown, Fraction(in_num * 4, in_den))
+            if (tick, num, den) in events or Fraction(tick, grain) >= end:
+                continue
+            if tick == 0 and pickup is None:
+                own_length.add(tick)
+                continue
+            _, in_num, in_den = max(sig for sig in events if sig[0] <= tick)
+            shown = at[tick][1:] if tick in at else None
+            whole = Fraction(in_num * 4, in_den)
+            if tick == 0:  # the pickup, in the metre it leads to
+                shown, whole = (pickup.numerator, pickup.denominator), Fraction(pickup.whole_ticks, grain)
+            self.short[Fraction(tick, grain)] = (Fraction(num * 4, den), shown, whole)
         # the signatures to insert: the source's own (at their ticks) where no bar is short,
-        # else those of the grid that stand in the source or on a short bar
+        # else those of the grid that stand in the source or on a short bar; none at the end or after
         self.signatures = [(Fraction(tick, source.tpq), num, den) for tick, num, den in at.values()]
-        if self.short:
+        if self.short or own_length:
             self.signatures = [(Fraction(tick, grain), num, den) for tick, num, den in grid
-                               if tick in at or Fraction(tick, grain) in self.short]
+                               if tick in at or tick in own_length or Fraction(tick, grain) in self.short]
+        self.signatures = [sig for sig in self.signatures if sig[0] < end or sig[0] == 0]
 
     def cut_short(self, score) -> None:
         """Bar the parts of ``score`` (filled, not yet barred) by ``signatures``, then
-        write each short bar as an incomplete bar of the metre it is in (a first bar as a
-        pickup), its own signature taken out (or the source's shown there put back)."""
+        write each short bar as an incomplete bar of the metre it is in (a pickup as the
+        end of a bar of the metre it leads to), its own signature taken out (or the one
+        shown there put back)."""
         from music21 import meter, stream
 
         score.makeRests(refStreamOrTimeRange=[0.0, score.highestTime], fillGaps=True, inPlace=True,
@@ -249,7 +265,7 @@ def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> b
     tonic, mode = _concert_key(orchestration)
     end = _score_end(orchestration, tpq)
     lines = [Fraction(tick, tpq) for tick in bar_lines(source)]  # in quarters
-    metres = _Metres(source)
+    metres = _Metres(source, end)
     staves: list[tuple[int | None, list]] = [(index, by_part.get(index, [])) for index in range(len(parts))]
     if kit:
         staves.insert(kit_at, (None, kit))
@@ -281,9 +297,9 @@ def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> b
 
 def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fraction, lines: list[Fraction],
           signatures: list[tuple[Fraction, int, int]], *, first: bool) -> None:
-    """One staff: clef, key (``written_key``, None for percussion), the tempi (on the
-    first), time signatures (offset in quarters, numerator, denominator), notes with
-    their marks, rests up to ``end`` (``lines``: the bar lines, in quarters)."""
+    """One staff: clef, key (``written_key``, None for percussion), the tempi before
+    ``end`` (on the first), time signatures (offset in quarters, numerator, denominator),
+    notes with their marks, rests up to ``end`` (``lines``: the bar lines, in quarters)."""
     from music21 import articulations, chord, clef, dynamics, expressions, meter, note, percussion, tempo
 
     unpitched = inst is None or inst.unpitched
@@ -294,7 +310,8 @@ def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fracti
         speller = _Speller(written_key)
     if first:
         for mark in source.tempos:
-            m21part.insert(float(Fraction(mark.time, tpq)), tempo.MetronomeMark(number=round(mark.qpm, 2)))
+            if Fraction(mark.time, tpq) < end or mark.time == 0:  # one after the last note would make a bar
+                m21part.insert(float(Fraction(mark.time, tpq)), tempo.MetronomeMark(number=round(mark.qpm, 2)))
     for offset, numerator, denominator in signatures:
         m21part.insert(float(offset), meter.TimeSignature(f"{numerator}/{denominator}"))
     level, plucked = None, False

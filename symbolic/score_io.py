@@ -29,7 +29,7 @@ import symusic.core
 
 from scorefarm.errors import ScoreError, TimecodeError
 from scorefarm.files import write_bytes_atomic
-from scorefarm.symbolic.voices import one_signature_per_tick, score_signatures
+from scorefarm.symbolic.metre import one_signature_per_tick, score_signatures
 
 MAX_SECONDS = 24 * 3600.0  # a note ending later than this is refused
 MAX_BPM = 1000.0  # faster tempos are refused (as is a tempo of 0)
@@ -163,7 +163,7 @@ def _check_tempos(score: symusic.core.ScoreTick, name: str) -> None:
 def _one_time_signature_per_tick(score: symusic.core.ScoreTick, name: str, tracks: list[bytes]) -> None:
     """Refuse a time signature that makes no bar, and keep one per tick: the last, as a
     MIDI player applies events at one tick in order (it is the one in force;
-    ``voices.one_signature_per_tick``). ``tracks``: the file's MTrk bodies, where a
+    ``metre.one_signature_per_tick``). ``tracks``: the file's MTrk bodies, where a
     denominator past 128 is read as written (symusic holds it in a byte: 256 reads as 0)."""
     allowed = "allowed: a numerator of 1 or more over a denominator of 1, 2, 4 ... 128"
     for tick, numerator, exponent in _fine_signatures(tracks, name):

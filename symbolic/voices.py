@@ -1,27 +1,32 @@
 """Scores as separate voices, the form the harmony stages work on.
 
 A ``Voices`` holds monophonic parts, highest first, as (start, end, pitch) in
-ticks, with the time-signature map to tell bars and beats. It is made from a
-``symusic.Score`` (one track per voice, or a track of block chords split by
-pitch), or from a MusicXML file through music21, and turned back into a
-``symusic.Score`` with one named track per voice.
+ticks, with the time-signature map to tell bars and beats (``metre``, whose names
+this module re-exports). It is made from a ``symusic.Score`` (one track per voice,
+or a track of block chords split by pitch), or from a MusicXML file through
+music21, and turned back into a ``symusic.Score`` with one named track per voice.
 """
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import json
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import symusic
 import symusic.core
 
 from scorefarm.errors import ScoreError
+
+# the bar and beat arithmetic lives in ``metre``; its names are imported from here too (``__all__``)
+from .metre import (
+    Pickup, bar_beat, bar_starts_of, bar_starts_through, bar_ticks, beat_length, beats_of, clean_signatures,
+    counting_signature_at, explicit_signatures, format_position, one_signature_per_tick, pickup_of,
+    score_signatures, signature_at,
+)
 
 SATB = ("Soprano", "Alto", "Tenor", "Bass")
 MAX_VOICES = 8
@@ -62,177 +67,9 @@ class Voices:
 
     def bar_beat(self, tick: int) -> tuple[int, float]:
         """(bar number, beat from 1) of a tick; beats follow the time signature
-        (a dotted quarter in 6/8, 9/8, 12/8)."""
+        (a dotted quarter in 6/8, 9/8, 12/8), a pickup's the bar it leads to
+        (``metre.pickup_of``)."""
         return bar_beat(tick, self.tpq, self.time_signatures, self.first_bar)
-
-
-def beat_length(tpq: int, numerator: int, denominator: int) -> int:
-    unit = max(1, tpq * 4 // denominator)
-    compound = denominator >= 8 and numerator % 3 == 0 and numerator > 3
-    return unit * 3 if compound else unit
-
-
-# The bar lines: a time signature (MIDI's FF 58 meta event) starts a bar of its metre
-# where it stands. Standing mid-bar -- off the bar lines of the metre before it -- it cuts
-# that bar short. That is how an irregular bar reaches MIDI from a notation program (a
-# pickup as a bar of 1/4, a bar of two beats inside 4/4 as 2/4, each signature on its
-# bar's first tick), and how pretty_midi (``get_downbeats``) and miditok
-# (``utils.get_bars_ticks``) find downbeats. music21's makeMeasures and miditok's
-# tokenizer instead keep the old metre to its next bar line; the notation and the
-# extension hand them signatures that all stand on bar lines (``explicit_signatures``),
-# which every reader takes as written.
-
-
-def one_signature_per_tick(signatures) -> list[tuple[int, int, int]]:
-    """(tick, numerator, denominator) in time order, one per tick: where several stand at one
-    tick the last given is kept (a MIDI player applies simultaneous events in file order);
-    those that make no bar (numerator or denominator below 1) are left out. What every
-    reader of a score's signatures keeps (``clean_signatures``, ``score_io.load_score``,
-    the notation, the corpus)."""
-    at: dict[int, tuple[int, int, int]] = {}
-    for tick, num, den in sorted(signatures, key=lambda sig: sig[0]):
-        if num >= 1 and den >= 1:
-            at[tick] = (tick, num, den)
-    return list(at.values())
-
-
-def clean_signatures(signatures) -> list[tuple[int, int, int]]:
-    """``one_signature_per_tick``, with 4/4 before the first (the metre from tick 0 on)."""
-    cleaned = one_signature_per_tick(signatures)
-    if not cleaned or cleaned[0][0] > 0:
-        cleaned.insert(0, (0, 4, 4))
-    return cleaned
-
-
-def signature_at(signatures, tick: int) -> tuple[int, int]:
-    """(numerator, denominator) of the time signature in force at ``tick`` under
-    ``signatures`` ((tick, numerator, denominator), read as ``clean_signatures`` reads
-    them: of several at one tick the last given, 0/N left out, 4/4 before the first)."""
-    starts, sigs = _clean_index(tuple(map(tuple, signatures)))
-    _, numerator, denominator = sigs[max(0, bisect.bisect_right(starts, tick) - 1)]
-    return numerator, denominator
-
-
-@lru_cache(maxsize=64)
-def _clean_index(signatures: tuple[tuple[int, int, int], ...]) -> tuple[tuple[int, ...], tuple]:
-    """(their ticks, ``clean_signatures``), kept: the checker asks ``signature_at`` once a note."""
-    sigs = tuple(clean_signatures(signatures))
-    return tuple(sig[0] for sig in sigs), sigs
-
-
-def score_signatures(score) -> list[tuple[int, int, int]]:
-    """A symusic score's time signatures as (tick, numerator, denominator), in its order."""
-    return [(ts.time, ts.numerator, ts.denominator) for ts in score.time_signatures]
-
-
-def bar_ticks(tpq: int, numerator: int, denominator: int) -> int:
-    """The length of a whole bar of ``numerator``/``denominator``, in ticks (1 at least)."""
-    return max(1, numerator * tpq * 4 // denominator)
-
-
-def _spans(signatures, tpq: int) -> list[tuple[int, int | None, int, int, int]]:
-    """(start, stop, numerator, denominator, bar length) of each clean signature; the
-    last one's stop is None (it runs on)."""
-    sigs = clean_signatures(signatures)
-    return [(start, sigs[i + 1][0] if i + 1 < len(sigs) else None, num, den, bar_ticks(tpq, num, den))
-            for i, (start, num, den) in enumerate(sigs)]
-
-
-def _bar_lines(signatures, tpq: int) -> Iterator[int]:
-    """Every bar line from 0, without end."""
-    spans = _spans(signatures, tpq)
-    for start, stop, _, _, bar_len in spans[:-1]:
-        yield from range(start, stop, bar_len)
-    start, _, _, _, bar_len = spans[-1]
-    yield from itertools.count(start, bar_len)
-
-
-def bar_starts_of(signatures: list[tuple[int, int, int]], tpq: int, end: int) -> list[int]:
-    """Every bar line from 0 under ``signatures`` ((tick, numerator, denominator), see
-    ``clean_signatures``) that stands before ``end``, or up to and including the last
-    signature when that stands at ``end`` or later (the bar lines between ``end`` and it
-    too: ``bar_starts_of([(0, 4, 4), (9600, 3, 4)], 480, 1920)`` is ``[0, 1920, 3840,
-    5760, 7680, 9600]``). A time signature starts a bar where it stands (the bar before
-    it cut short when it stands mid-bar), so a pickup written as a bar of 1/4 is a bar of
-    its own."""
-    limit = max(end, clean_signatures(signatures)[-1][0] + 1)
-    return list(itertools.takewhile(lambda tick: tick < limit, _bar_lines(signatures, tpq)))
-
-
-def bar_starts_through(signatures: list[tuple[int, int, int]], tpq: int, until: int) -> list[int]:
-    """The bar lines of ``bar_starts_of`` from 0 up to and including the first at or after ``until``."""
-    starts: list[int] = []
-    for tick in _bar_lines(signatures, tpq):
-        starts.append(tick)
-        if tick >= until:
-            return starts
-    raise AssertionError("unreachable")
-
-
-def beats_of(signatures, tpq: int, end: int) -> Iterator[tuple[int, int, int]]:
-    """(start, stop, beat in its bar from 0) of every beat starting before ``end``: each bar
-    of ``bar_starts_of`` cut into beats of ``beat_length`` from its bar line, a beat that
-    would cross the next bar line stopping on it (the last beat of a bar cut short). The
-    last beat may run past ``end``."""
-    for start, stop, num, den, bar_len in _spans(signatures, tpq):
-        if start >= end:
-            return
-        step = beat_length(tpq, num, den)
-        for line in range(start, end if stop is None else min(stop, end), bar_len):
-            bar_end = line + bar_len if stop is None else min(line + bar_len, stop)
-            for index, tick in enumerate(range(line, min(bar_end, end), step)):
-                yield tick, min(tick + step, bar_end), index
-
-
-def explicit_signatures(signatures, tpq: int) -> list[tuple[int, int, int]] | None:
-    """``signatures`` (clean) with every bar cut short by a signature standing mid-bar
-    written as a signature of its own length (4/4 with 3/4 two beats into a bar: 2/4 on
-    that bar's line), so that each one stands on a bar line of the one before, as a
-    notation program exports an irregular bar. The bar lines are those of
-    ``bar_starts_of``; readers that keep a metre to its next bar line (music21's
-    makeMeasures, miditok) read them alike. None when a short bar's length is no whole
-    number of 1024th notes."""
-    out: list[tuple[int, int, int]] = []
-    for start, stop, num, den, bar_len in _spans(signatures, tpq):
-        out.append((start, num, den))
-        short = (stop - start) % bar_len if stop is not None else 0
-        if short:
-            length = _short_signature(short, tpq, den)
-            if length is None:
-                return None
-            if out[-1][0] == stop - short:  # the signature's own first bar is the short one
-                out.pop()
-            out.append((stop - short, *length))
-    return out
-
-
-def _short_signature(ticks: int, tpq: int, denominator: int) -> tuple[int, int] | None:
-    """(numerator, denominator) of a bar ``ticks`` long: in ``denominator``'s notes when it
-    is a whole number of them, else in the longest shorter ones that divide it (down to
-    1024th notes); None when none does."""
-    for den in [denominator] + [2 ** k for k in range(11) if 2 ** k > denominator]:
-        num, rest = divmod(ticks * den, tpq * 4)
-        if not rest and num >= 1:
-            return num, den
-    return None
-
-
-def bar_beat(tick: int, tpq: int, signatures: list[tuple[int, int, int]], first_bar: int = 1) -> tuple[int, float]:
-    """(bar number, beat from 1) of ``tick`` under the bar lines of ``bar_starts_of`` (a
-    bar cut short by a time signature counts as one); beats follow the time signature."""
-    bar = first_bar
-    for start, stop, num, den, bar_len in _spans(signatures, tpq):
-        if stop is not None and tick >= stop:
-            bar += -(-(stop - start) // bar_len)
-            continue
-        bars_in, into = divmod(tick - start, bar_len)
-        beat = into / beat_length(tpq, num, den) + 1
-        return bar + bars_in, round(beat, 3)
-    raise AssertionError("unreachable")
-
-
-def format_position(bar: int, beat: float) -> str:
-    return f"bar {bar} beat {beat:g}"
 
 
 # ---------------------------------------------------------------- ranges
@@ -526,3 +363,14 @@ def music21_to_score(stream, tpq: int = 480):
         if track.note_num():
             score.tracks.append(track)
     return score, first_bar, shift
+
+
+__all__ = [
+    "SATB", "MAX_VOICES", "VNote", "Part", "Voices", "voice_ranges", "voices_from_score", "VOICE_PROGRAMS",
+    "voices_to_score", "MUSICXML_SUFFIXES", "MIDI_SUFFIXES", "load_voices", "load_any_score", "check_midi_output",
+    "music21_to_score",
+    # from metre
+    "Pickup", "bar_beat", "bar_starts_of", "bar_starts_through", "bar_ticks", "beat_length", "beats_of",
+    "clean_signatures", "counting_signature_at", "explicit_signatures", "format_position", "one_signature_per_tick",
+    "pickup_of", "score_signatures", "signature_at",
+]

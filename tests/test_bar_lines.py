@@ -4,8 +4,10 @@ numbering of ``compose check``/``analyze`` (``voices.bar_beat``), the bar lines 
 keyfinding, doubling and the notation (``voices.bar_starts_of``), the extension's bar
 lines (``extend.bar_starts``), the beats of the analysis and the harmonizer
 (``voices.beats_of``) and the MusicXML's measures agree on it, for a signature at 0 only,
-several at one tick, one mid-bar, one past the last note, and a pickup; and our MusicXML
-reads back numbered as the MIDI it was made from (a pickup's number as the file gives it)."""
+several at one tick, one mid-bar, one past the last note, and a pickup (whose beats are
+counted as the end of the bar it leads to: ``metre.pickup_of``); and our MusicXML reads
+back numbered and counted as the MIDI it was made from (a pickup's number as the file
+gives it)."""
 
 from __future__ import annotations
 
@@ -43,6 +45,11 @@ CASES = [
     ("first signature later", [(3 * Q, 3, 4)], 9 * Q, [0, 3 * Q, 6 * Q]),
 ]
 IDS = [case[0] for case in CASES]
+PICKUPS = ("pickup as a bar of 1/4", "pickup cut short")  # a beat before 4/4: beat 4
+
+
+def _first_beat(name: str) -> float:
+    return 4.0 if name in PICKUPS else 1.0
 
 
 # ---------------------------------------------------------------- the rule
@@ -54,8 +61,10 @@ def test_one_rule_for_bar_lines_and_bar_numbers(name, signatures, end, lines):
     through = bar_starts_through(signatures, TPQ, end)
     assert through[:-1] == lines and through[-1] >= end
     assert bar_starts_of(signatures, TPQ, through[-1] + 1)[:len(through)] == through
-    # every bar line is beat 1 of the next bar, counting from 1 (from 0 when told so)
-    assert [bar_beat(tick, TPQ, signatures) for tick in through] == [(n + 1, 1.0) for n in range(len(through))]
+    # every bar line is beat 1 of the next bar, counting from 1 (from 0 when told so); a
+    # pickup's line at 0 is the beat it stands on in the bar it leads to
+    assert [bar_beat(tick, TPQ, signatures) for tick in through] == \
+        [(1, _first_beat(name))] + [(n + 1, 1.0) for n in range(1, len(through))]
     assert bar_beat(through[1], TPQ, signatures, first_bar=0) == (1, 1.0)
     # and the extension's bar lines are the same ones
     from scorefarm.symbolic.extend import bar_starts
@@ -298,7 +307,10 @@ def test_bar_starts_of_runs_to_the_last_signature():
 @pytest.mark.parametrize("name, signatures, end, lines", CASES, ids=IDS)
 def test_beats_are_the_bars_cut_into_beats(name, signatures, end, lines):
     beats = list(beats_of(signatures, TPQ, end))
-    assert [start for start, _, index in beats if index == 0] == lines  # each bar's first beat on its line
+    downbeats = lines[1:] if name in PICKUPS else lines  # a pickup has no first beat: its one beat is the 4th
+    assert [start for start, _, index in beats if index == 0] == downbeats  # each bar's first beat on its line
+    if name in PICKUPS:
+        assert beats[0] == (0, lines[1], 3)  # the pickup: one beat, the bar's fourth
     assert [start for start, _, _ in beats[1:]] == [stop for _, stop, _ in beats[:-1]]  # no gap, no overlap
     # and each is the beat check and analyze name it (beat 1 on the bar line)
     assert [bar_beat(start, TPQ, signatures)[1] for start, _, _ in beats] == [index + 1.0 for _, _, index in beats]
@@ -415,8 +427,7 @@ def test_check_and_analyze_number_our_musicxml_as_they_number_the_midi(tmp_path,
             said[suffix, command] = [(row["bar"], row["beat"]) for row in json.loads(result.output)[rows]]
     assert len(said["mid", "check"]) == 12  # parallel octaves, beat to beat
     for command in ("check", "analyze"):
-        midi, notation = said["mid", command], said["musicxml", command]
-        assert [bar for bar, _ in midi] == [bar for bar, _ in notation], command
-        # from the first whole bar on, the beats too (a pickup's beats are counted from its own
-        # start in MIDI, from the bar line it leads to in MusicXML: beat 4 of a one-beat pickup)
-        assert [row for row in midi if row[0] > 1] == [row for row in notation if row[0] > 1], command
+        # bars and beats alike, a pickup's beats too: counted from the bar line it leads to
+        # in both (beat 4 of a one-beat pickup)
+        assert said["mid", command] == said["musicxml", command], command
+    assert said["mid", "analyze"][0] == (1, _first_beat(name))

@@ -1,0 +1,214 @@
+"""A pickup (anacrusis) is counted as a musician counts it, from the MIDI and from the
+MusicXML alike: a quarter before 4/4 is beat 4, a dotted quarter before 6/8 beat 2
+(``metre.pickup_of``). What counts as a pickup in a MIDI file: a first bar, ended by the
+second time signature, shorter than a bar of it (1/4 then 4/4, as a notation program
+exports one; 4/4 restated a beat in; a first signature standing after 0). A short bar
+later in the piece, or a first bar as long as the next, is no pickup."""
+
+from __future__ import annotations
+
+import json
+
+import music21
+import pytest
+import symusic
+from click.testing import CliRunner
+
+from scorefarm.cli.main import cli
+from scorefarm.errors import ScoreError
+from scorefarm.symbolic.voices import (
+    Pickup, bar_beat, beats_of, counting_signature_at, pickup_of, signature_at, voices_from_score,
+)
+
+TPQ = 480
+Q = TPQ
+E = Q // 2
+BAR = 4 * Q
+
+
+@pytest.mark.parametrize("signatures, pickup", [
+    ([(0, 1, 4), (Q, 4, 4)], Pickup(Q, 4, 4, BAR)),  # as MuseScore exports a one-beat pickup
+    ([(0, 4, 4), (Q, 4, 4)], Pickup(Q, 4, 4, BAR)),  # 4/4 restated where the first whole bar starts
+    ([(Q, 4, 4)], Pickup(Q, 4, 4, BAR)),  # the first signature after 0: 4/4 before it
+    ([(0, 3, 4), (3 * Q, 4, 4)], Pickup(3 * Q, 4, 4, BAR)),
+    ([(0, 4, 4), (Q, 3, 4)], Pickup(Q, 3, 4, 3 * Q)),  # counted in the metre it leads to
+    ([(0, 3, 8), (3 * E, 6, 8)], Pickup(3 * E, 6, 8, 6 * E)),
+    ([(0, 2, 4), (2 * Q, 4, 4)], Pickup(2 * Q, 4, 4, BAR)),  # a bar of 2/4 first: MIDI cannot tell
+    ([(0, 4, 4)], None),  # one metre: the first bar is whole, however late its first note
+    ([(0, 4, 4), (6 * Q, 3, 4)], None),  # a short bar later in the piece
+    ([(0, 1, 4), (Q, 4, 4), (Q + BAR + 2 * Q, 3, 4)], Pickup(Q, 4, 4, BAR)),  # and a pickup before it
+    ([(0, 4, 4), (3 * Q, 3, 4)], None),  # a first bar as long as a bar of the next metre
+    ([(0, 3, 4), (3 * Q, 2, 4)], None),  # longer than one
+    ([(0, 2, 4), (4 * Q, 4, 4)], None),  # two bars of 2/4: the first signature runs on
+])
+def test_what_counts_as_a_pickup(signatures, pickup):
+    assert pickup_of(signatures, TPQ) == pickup
+
+
+def test_a_pickup_is_counted_as_the_end_of_the_bar_it_leads_to():
+    assert bar_beat(0, TPQ, [(0, 1, 4), (Q, 4, 4)]) == (1, 4.0)
+    assert bar_beat(Q // 2, TPQ, [(0, 1, 4), (Q, 4, 4)]) == (1, 4.5)
+    assert bar_beat(Q, TPQ, [(0, 1, 4), (Q, 4, 4)]) == (2, 1.0)
+    assert bar_beat(0, TPQ, [(0, 1, 4), (Q, 4, 4)], first_bar=0) == (0, 4.0)  # numbered as the file numbers it
+    assert [bar_beat(t, TPQ, [(0, 3, 4), (3 * Q, 4, 4)]) for t in (0, Q, 2 * Q, 3 * Q)] == \
+        [(1, 2.0), (1, 3.0), (1, 4.0), (2, 1.0)]
+    assert [bar_beat(t, TPQ, [(0, 3, 8), (3 * E, 6, 8)]) for t in (0, E, 3 * E)] == [(1, 2.0), (1, 2.333), (2, 1.0)]
+    assert bar_beat(0, TPQ, [(0, 1, 8), (E, 4, 4)]) == (1, 4.5)
+    assert bar_beat(0, TPQ, [(0, 4, 4), (Q, 3, 4)]) == (1, 3.0)
+    # not pickups: counted from their own bar line, as before
+    assert bar_beat(3 * Q, TPQ, [(0, 4, 4)]) == (1, 4.0)  # a late first note already is beat 4
+    assert bar_beat(0, TPQ, [(0, 4, 4), (3 * Q, 3, 4)]) == (1, 1.0)
+    mid = [(0, 1, 4), (Q, 4, 4), (Q + BAR + 2 * Q, 3, 4)]  # a pickup, a bar, a bar of two beats, 3/4
+    assert [bar_beat(t, TPQ, mid) for t in (0, Q + BAR, Q + BAR + Q, Q + BAR + 2 * Q)] == \
+        [(1, 4.0), (3, 1.0), (3, 2.0), (4, 1.0)]
+
+
+def test_a_pickups_beats_are_those_of_the_bar_it_leads_to():
+    # (start, stop, beat in bar from 0): the pickup's beats numbered as at the end of a whole bar
+    assert list(beats_of([(0, 1, 4), (Q, 4, 4)], TPQ, 3 * Q)) == [(0, Q, 3), (Q, 2 * Q, 0), (2 * Q, 3 * Q, 1)]
+    assert list(beats_of([(0, 3, 8), (3 * E, 6, 8)], TPQ, 6 * E)) == [(0, 3 * E, 1), (3 * E, 6 * E, 0)]
+    assert list(beats_of([(0, 1, 4), (Q, 6, 8)], TPQ, Q)) == [(0, Q, 1)]  # part of a beat, from 0
+    assert list(beats_of([(0, 2, 8), (Q, 4, 4)], TPQ, Q)) == [(0, Q, 3)]  # a quarter's beat, not two eighths
+    assert list(beats_of([(0, 3, 4), (3 * Q, 4, 4)], TPQ, 0)) == []
+    # where a beat's ticks are counted: the pickup's metre
+    assert counting_signature_at([(0, 3, 8), (3 * E, 6, 8)], TPQ, 0) == (6, 8)
+    assert signature_at([(0, 3, 8), (3 * E, 6, 8)], 0) == (3, 8)
+    assert counting_signature_at([(0, 4, 4), (6 * Q, 3, 4)], TPQ, 4 * Q) == (4, 4)
+    for tick in (0, 3 * E, 10 * E):
+        assert counting_signature_at([(0, 3, 8), (3 * E, 6, 8)], TPQ, tick) == (6, 8)
+
+
+def test_the_harmonizer_hears_a_pickup_as_it_hears_one_moved_into_a_whole_bar(make_score):
+    from scorefarm.symbolic.melody import beat_grid, extract_melody, melody_slots
+
+    notes = [(i, 1.0, 72 + i % 3, 80) for i in range(9)]
+    pickup = make_score(notes)
+    pickup.time_signatures.append(symusic.TimeSignature(Q, 4, 4))  # 4/4 restated a beat in
+    late = make_score([(start + 3, length, pitch, velocity) for start, length, pitch, velocity in notes])
+    heard = [[(s.downbeat, s.beat_in_bar, s.sop) for s in melody_slots(extract_melody(score, (60, 81)))]
+             for score in (pickup, late)]
+    assert heard[0] == heard[1] and heard[0][0] == (0, 3, 72)  # not a downbeat: the fourth beat
+    assert beat_grid(extract_melody(pickup, (60, 81)))[0] == (0, Q, 0, 3)
+
+
+# ---------------------------------------------------------------- MIDI and MusicXML agree
+
+
+def _midi(signatures, pickup_ticks: int, step: int, count: int) -> symusic.Score:
+    """A tune over its bass in octaves (a fault on every note), ``count`` notes of
+    ``step`` ticks from 0, under ``signatures``."""
+    score = symusic.Score(TPQ)
+    score.tempos.append(symusic.Tempo(0, qpm=100.0))
+    for sig in signatures:
+        score.time_signatures.append(symusic.TimeSignature(*sig))
+    for name, octave in (("Soprano", 0), ("Bass", -24)):
+        track = symusic.Track(name, 0, False)
+        for i in range(count):
+            track.notes.append(symusic.Note(i * step, step, [72, 74, 76, 77, 79, 77][i % 6] + octave, 80))
+        score.tracks.append(track)
+    return score
+
+
+def _musicxml(metre: str, pickup_quarters: float, step_quarters: float, count: int, path, number: int = 1):
+    """The same tune as a notation program writes it: the pickup an incomplete first
+    measure of ``metre`` (its notes at the end), numbered ``number``."""
+    ts = music21.meter.TimeSignature(metre)
+    whole = float(ts.barDuration.quarterLength)
+    score = music21.stream.Score()
+    for name, octave in (("Soprano", 0), ("Bass", -24)):
+        part = music21.stream.Part()
+        part.partName = name
+        notes = [music21.note.Note([72, 74, 76, 77, 79, 77][i % 6] + octave, quarterLength=step_quarters)
+                 for i in range(count)]
+        first = music21.stream.Measure(number=number)
+        first.timeSignature = music21.meter.TimeSignature(metre)
+        first.paddingLeft = whole - pickup_quarters
+        taken = round(pickup_quarters / step_quarters)
+        for element in notes[:taken]:
+            first.append(element)
+        part.append(first)
+        per_bar = round(whole / step_quarters)
+        for k, at in enumerate(range(taken, count, per_bar)):
+            measure = music21.stream.Measure(number=number + 1 + k)
+            for element in notes[at:at + per_bar]:
+                measure.append(element)
+            part.append(measure)
+        score.insert(0, part)
+    path.write_bytes(music21.musicxml.m21ToXml.GeneralObjectExporter(score).parse())
+
+
+def _said(path) -> dict[str, list]:
+    runner = CliRunner()
+    said = {}
+    for command, rows in (("check", "faults"), ("analyze", "beats")):
+        result = runner.invoke(cli, [command, str(path), "--json"])
+        assert result.exit_code == 0, (result.output, result.exception)
+        said[command] = [(row["bar"], row["beat"]) for row in json.loads(result.output)[rows]]
+    return said
+
+
+@pytest.mark.parametrize("signatures, metre, pickup_quarters, step_quarters, first", [
+    ([(0, 1, 4), (Q, 4, 4)], "4/4", 1.0, 1.0, 4.0),  # MuseScore's export
+    ([(0, 4, 4), (Q, 4, 4)], "4/4", 1.0, 1.0, 4.0),  # 4/4 restated a beat in
+    ([(0, 3, 4), (3 * Q, 4, 4)], "4/4", 3.0, 1.0, 2.0),
+    ([(0, 3, 8), (3 * E, 6, 8)], "6/8", 1.5, 0.5, 2.0),
+])
+def test_check_and_analyze_count_a_pickup_alike_in_midi_and_musicxml(tmp_path, signatures, metre, pickup_quarters,
+                                                                       step_quarters, first):
+    count = 13
+    _midi(signatures, round(pickup_quarters * Q), round(step_quarters * Q), count).dump_midi(str(tmp_path / "t.mid"))
+    _musicxml(metre, pickup_quarters, step_quarters, count, tmp_path / "t.musicxml")
+    midi, notation = _said(tmp_path / "t.mid"), _said(tmp_path / "t.musicxml")
+    assert midi == notation
+    assert len(midi["check"]) == count - 1  # parallel octaves, note to note
+    assert midi["analyze"][0] == (1, first)
+    # the first fault is at the second note (in the pickup, unless that is one beat long)
+    assert midi["check"][0] == bar_beat(round(step_quarters * Q), TPQ, signatures)
+    assert midi["check"][0][0] == (2 if pickup_quarters == step_quarters else 1)
+    result = CliRunner().invoke(cli, ["check", str(tmp_path / "t.mid")])  # and the table says so
+    assert "bar {} beat {:g}".format(*midi["check"][0]) in result.output
+
+
+def test_a_short_bar_mid_piece_counts_from_its_own_bar_line(tmp_path):
+    # 4/4, then 3/4 two beats into bar 2: bar 2 is two beats long, beats 1 and 2 (no pickup)
+    _midi([(0, 4, 4), (6 * Q, 3, 4)], 0, Q, 12).dump_midi(str(tmp_path / "mid.mid"))
+    said = _said(tmp_path / "mid.mid")
+    assert said["analyze"][:7] == [(1, 1.0), (1, 2.0), (1, 3.0), (1, 4.0), (2, 1.0), (2, 2.0), (3, 1.0)]
+
+
+def test_an_error_names_a_pickups_beat():
+    score = _midi([(0, 1, 4), (Q, 4, 4)], Q, Q, 5)
+    alto = symusic.Track("Alto", 0, False)
+    alto.notes.extend([symusic.Note(0, 2 * Q, 64, 80), symusic.Note(Q // 2, Q, 65, 80)])  # the second overlaps
+    score.tracks.append(alto)
+    with pytest.raises(ScoreError, match="first at bar 1 beat 4.5"):
+        voices_from_score(score)
+
+
+# ---------------------------------------------------------------- our MusicXML
+
+
+def _written(signatures, quarters: int = 10):
+    """(number, length in quarters, padding before, signature shown) of the first staff's
+    measures in the MusicXML of a quartet playing quarters under ``signatures``."""
+    from scorefarm.arrange.notation import musicxml_bytes
+    from scorefarm.arrange.orchestrate import OrchestrateOptions, orchestrate
+
+    data = musicxml_bytes(orchestrate(_midi(signatures, 0, Q, quarters), OrchestrateOptions(ensemble="string-quartet")))
+    parsed = music21.converter.parseData(data.decode("utf-8"), format="musicxml")
+    return [(m.number, m.duration.quarterLength, m.paddingLeft,
+             m.timeSignature.ratioString if m.timeSignature else None)
+            for m in parsed.parts[0].getElementsByClass(music21.stream.Measure)]
+
+
+def test_a_pickup_is_written_as_the_end_of_a_bar_of_the_metre_it_leads_to():
+    # a beat of 4/4, then 3/4: a pickup in 3/4 (beat 3), as check counts it
+    assert _written([(0, 4, 4), (Q, 3, 4)])[:2] == [(1, 1.0, 2.0, "3/4"), (2, 3.0, 0.0, "3/4")]
+    assert _written([(0, 4, 4), (Q, 4, 4)])[:2] == [(1, 1.0, 3.0, "4/4"), (2, 4.0, 0.0, "4/4")]
+
+
+def test_a_first_bar_cut_short_that_is_no_pickup_is_a_bar_of_its_own_length():
+    # no signature at 0 (4/4 assumed), 3/4 after three beats: a bar of 3/4, counted 1, 2, 3 as
+    # check counts it (it was written as a pickup of 4/4, which a reader counts 2, 3, 4)
+    assert _written([(3 * Q, 3, 4)])[:2] == [(1, 3.0, 0.0, "3/4"), (2, 3.0, 0.0, "3/4")]
+    assert bar_beat(0, TPQ, [(3 * Q, 3, 4)]) == (1, 1.0)
