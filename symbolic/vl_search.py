@@ -140,8 +140,9 @@ def _resolution_rules(slices: Slices, keys, count: int) -> list[tuple[int, int, 
             if (cur.root == tonic and cur.triad in ("major", "minor")) or cur.root == six:
                 lt = (tonic + 11) % 12
         seventh = -1
-        if prev is not None and cur is not None and prev.seventh_pc() is not None and cur.root != prev.root:
-            seventh = prev.seventh_pc()
+        if prev is not None and cur is not None and cur.root != prev.root:
+            owed = slices.seventh(k - 1, prev)  # as the checker reads it: no fifth, no seventh chord off its root
+            seventh = -1 if owed is None else owed
         rules.append((lt, (tonic + 7) % 12, seventh))
     return rules
 

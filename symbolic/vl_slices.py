@@ -23,6 +23,13 @@ A note left for a neighbour note is judged by its return, the same pitch, in its
 place: the leading tone F#4 going down to a neighbour E4 under vi, back to F#4 and
 up to G4 rises (BWV 328 bar 19). Where the passing and neighbour notes leave fewer
 than three pitch classes, the chord a line moves into is read from every note.
+
+A seventh chord without its fifth is read as one only over its root in the bass
+(``Slices.seventh``): inverted, a seventh chord keeps all four notes, and three
+notes spelling one over another bass, or over a bass that passes or neighbours,
+are a triad with a note foreign to it (BWV 168.6 bar 3, BWV 304 bar 20: the sixth
+over V still to fall to the fifth, where the inner voice's fifth of V was reported
+as the seventh of Dmaj7/C# and F#m7/A).
 """
 
 from __future__ import annotations
@@ -126,6 +133,26 @@ class Slices:
             return self.harmony(k)
         label = _identify(frozenset(pcs), min(p for p, _, _ in lower) % 12)
         return label if label is not None and label.quality not in SEVENTHS else self.harmony(k)
+
+    def seventh(self, k: int, label: ChordLabel | None) -> int | None:
+        """The pitch class a voice owes a resolution as the seventh of ``label``, the chord
+        read at ``k`` (``harmony`` or ``chord_under_top``), or None: a seventh chord without
+        its fifth is one only over its root in the bass, the lowest note sounding and a chord
+        member. Root position is where a seventh chord leaves its fifth out (V7 with its root
+        doubled); inverted, it keeps all four notes. Three notes that spell one without its
+        fifth over another bass are a triad and a note foreign to it (D over G with an E is
+        the fifth of G, not the seventh of Em7/G), and where the bass passes or neighbours
+        there is no bass to stand on: F#4-E4-A3 over the neighbour G2 in A2-G2-A2 is V under
+        the soprano's sixth, still to fall to the fifth, not F#m7/A whose seventh E4 must
+        fall (BWV 304 bar 20)."""
+        if label is None or label.seventh_pc() is None:
+            return None
+        members = self.members(k)
+        if set(label.pitch_classes) <= {p % 12 for _, p in members}:
+            return label.seventh_pc()
+        lowest = min(row[k] for row in self.pitch if row[k] is not None)
+        on_root = lowest % 12 == label.root and any(p == lowest for _, p in members)
+        return label.seventh_pc() if on_root else None
 
 
 @functools.lru_cache(maxsize=4096)

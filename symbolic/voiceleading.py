@@ -27,6 +27,8 @@ Harmony and Voice Leading, ch. 5 and 8; Kostka & Payne, Tonal Harmony, ch. 5-6):
   the harmony changes. A lower voice is judged against the chord the lower voices
   make when they hold a whole triad under a later top note outside it (a melody's
   colour tone over a held chord does not turn the chord into a seventh chord).
+  A seventh chord without its fifth counts only over its root in the bass
+  (inverted, a seventh chord is complete; ``vl_slices``).
 
 What is a seventh or a leading tone is judged against the harmony of the beat,
 not against every note sounding: passing and neighbour notes belong to their
@@ -315,7 +317,7 @@ def _check_resolutions(slices: Slices, keys, kinds, add) -> None:
             if "unresolved_seventh" in kinds and target and step not in (-1, -2):
                 for k in range(k_first, k_last + 1):
                     label = chord(k) if v == 0 else slices.chord_under_top(k)
-                    if label and label.seventh_pc() == note.pitch % 12 and target.root != label.root:
+                    if label and slices.seventh(k, label) == note.pitch % 12 and target.root != label.root:
                         add("unresolved_seventh", k_next, (v,),
                             f"{pitch_name(note.pitch, (tonic, mode))} -> {pitch_name(nxt.pitch, (tonic, mode))} "
                             f"(seventh of {label.spelled((tonic, mode))} "
