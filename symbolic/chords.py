@@ -105,8 +105,17 @@ class ChordLabel:
 
     def spelled(self, key: tuple[int, str] | None) -> str:
         """'G7/B'; with a key, its accidentals ('G#dim' in A minor, not 'Abdim'), the bass
-        spelled from the root as the chord member it is (E/G#, not E/Ab, in C major)."""
+        spelled from the root as the chord member it is (E/G#, not E/Ab, in C major). A
+        diminished chord on a chromatic root a half step under a degree of the key is that
+        degree's leading-tone chord, its root the raised degree below: F#dim/A (vii°/ii)
+        in F major, not Gbdim/Bbb; G#dim7 (vii°7/vi) in C major, not Abdim7."""
         root = pc_name(self.root, key)
+        if key is not None and TRIAD_OF[self.quality] == "diminished":
+            tonic, mode = key
+            scale = MAJOR_SCALE if mode == "major" else MINOR_SCALE
+            rel = (self.root - tonic) % 12
+            if rel not in scale and (rel + 1) % 12 in scale:
+                root = spell_above(pc_name(self.root + 1, key), 11, 6)
         text = root + SHORT[self.quality]
         if self.bass == self.root:
             return text

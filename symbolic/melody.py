@@ -15,7 +15,8 @@ import symusic.core
 from scorefarm.errors import InputError
 
 from .chords import pitch_name
-from .voices import bar_ticks, beat_length, beats_of, clean_signatures, score_signatures, signature_at
+from .metre import counting_signature_at
+from .voices import bar_ticks, beat_length, beats_of, clean_signatures, score_signatures
 
 HARMONIC_RHYTHMS = ("beat", "half-bar", "bar")
 
@@ -192,7 +193,7 @@ def chord_spans(melody: Melody, slots: list[Slot], rhythm: str) -> list[list[int
     sigs = melody.time_signatures
     spans: list[list[int]] = []
     for i, slot in enumerate(slots):
-        num, den = signature_at(sigs, slot.start)
+        num, den = counting_signature_at(sigs, melody.tpq, slot.start)
         beats = max(1, bar_ticks(melody.tpq, num, den) // beat_length(melody.tpq, num, den))
         starts = _half_bar_starts(beats) if rhythm == "half-bar" else {0}
         if not spans or rhythm == "beat" or slot.downbeat or slot.beat_in_bar in starts:

@@ -563,3 +563,16 @@ def test_tune_overlap_finds_a_tune_in_another_setting():
     assert tune_overlap(plain, [stranger, other]) == 1.0  # the closest of several
     half = chorale("d", [(float(i), 1.0, p) for i, p in enumerate(tune[:8] + [84, 83, 81])])
     assert 0.0 < tune_overlap(plain, [half]) < 1.0
+
+
+def test_a_leading_tone_chord_on_a_chromatic_root_is_spelled_as_the_raised_degree():
+    """vii°/ii in F major is F#dim/A (the leading tone of G), not Gbdim/Bbb; vii°7/vi in C
+    major is G#dim7; a diminished chord on a degree of the key keeps its spelling."""
+    from scorefarm.symbolic.chords import chord_symbol
+
+    assert chord_symbol(4, (1, 4, 7), (5, "major")) == "F#dim/A"
+    assert chord_symbol(8, (8, 11, 2, 5), (0, "major")) == "G#dim7"
+    assert chord_symbol(1, (1, 4, 7), (0, "major")) == "C#dim"
+    assert chord_symbol(11, (11, 2, 5), (0, "major")) == "Bdim"
+    assert chord_symbol(2, (2, 5, 8), (9, "minor")) == "Bdim"
+    assert chord_symbol(8, (8, 0, 3), (0, "major")) == "Ab"  # a borrowed bVI keeps its flat
