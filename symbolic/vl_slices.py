@@ -39,7 +39,8 @@ import functools
 from collections.abc import Callable
 
 from .chords import SEVENTHS, ChordLabel, identify
-from .voices import Voices, beat_length, signature_at
+from .metre import counting_signature_at
+from .voices import Voices, beat_length
 
 
 class Slices:
@@ -181,5 +182,6 @@ def embellishment(notes, i: int, beat_ticks: int, on_beat: Callable[[int], bool]
 
 
 def _beat_ticks(voices: Voices, tick: int) -> int:
-    """The beat's length at ``tick`` under the time signature then in force."""
-    return beat_length(voices.tpq, *signature_at(voices.time_signatures, tick))
+    """The beat's length at ``tick`` under the time signature then in force (in a pickup,
+    the metre it leads to: a 3/8 pickup before 6/8 has a dotted quarter beat)."""
+    return beat_length(voices.tpq, *counting_signature_at(voices.time_signatures, voices.tpq, tick))

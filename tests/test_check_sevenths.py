@@ -64,3 +64,14 @@ def test_the_fixers_search_reads_sevenths_as_the_checker_does():
         slices = Slices(voices)
         k = slices.ticks.index(480)  # beat 2: into V
         assert _resolution_rules(slices, [(0, 2, "major")], 4)[k][2] == owed
+
+
+def test_a_pickup_s_notes_are_measured_against_the_beat_of_the_metre_it_leads_to():
+    """A 3/8 pickup before 6/8 is the end of a 6/8 bar: a passing quaver there is shorter
+    than its beat (a dotted crotchet), as it is in the bars after it."""
+    from scorefarm.symbolic.vl_slices import _beat_ticks
+
+    voices = Voices(480, [Part("Soprano", [VNote(0, 240, 72)])], [(0, 3, 8), (720, 6, 8)])
+    assert _beat_ticks(voices, 0) == _beat_ticks(voices, 720) == 720
+    short_first_bar = Voices(480, [Part("Soprano", [VNote(0, 240, 72)])], [(0, 3, 8), (720, 3, 8)])
+    assert _beat_ticks(short_first_bar, 0) == 240  # 3/8 throughout: a quaver beat
