@@ -185,7 +185,9 @@ class StateInfo:
                 continue
             root[s] = label.root
             sev = label.seventh_pc()
-            seventh[s] = -1 if sev is None else sev
+            # as the checker reads sevenths (vl_slices.Slices.seventh): without its fifth, only over its root
+            complete = len({(p + tonic) % 12 for p in pcs}) >= 4 or label.bass == label.root
+            seventh[s] = -1 if sev is None or not complete else sev
             dominant[s] = (label.root == (tonic + 7) % 12 and label.quality in ("major", "dominant-seventh")) or (
                 label.root == (tonic + 11) % 12 and label.quality in ("diminished", "diminished-seventh",
                                                                       "half-diminished-seventh"))
