@@ -576,3 +576,16 @@ def test_a_leading_tone_chord_on_a_chromatic_root_is_spelled_as_the_raised_degre
     assert chord_symbol(11, (11, 2, 5), (0, "major")) == "Bdim"
     assert chord_symbol(2, (2, 5, 8), (9, "minor")) == "Bdim"
     assert chord_symbol(8, (8, 0, 3), (0, "major")) == "Ab"  # a borrowed bVI keeps its flat
+
+
+def test_the_search_reads_an_incomplete_seventh_chord_as_the_checker_does():
+    """C7 without its fifth is a seventh chord over C, which must let its B-flat fall;
+    over E it is not (the checker reads it so too)."""
+    from types import SimpleNamespace
+
+    from scorefarm.symbolic.voicing import StateInfo
+
+    # states relative to the tonic (F): V7 without its fifth over C, the same over E, V6/5 complete
+    model = SimpleNamespace(size=3, states=[(7, (5, 7, 11)), (11, (5, 7, 11)), (11, (2, 5, 7, 11))])
+    info = StateInfo.build(model, 5, "major")
+    assert list(info.seventh_pc) == [10, -1, 10] and list(info.dominant) == [True, True, True]
