@@ -6,6 +6,8 @@ voices, 3 = bass) are adjusted where the sketch says more than the notes alone.
 - A note sounding alone carries the melody (``lone_notes_lead``).
 - Where the tune rests for a moment, the melody rests with it rather than take up
   the left hand's octaves and chords (``tune_rests``).
+- A break, the left hand alone for a moment while the tune rests (a rag's one-bar run up
+  from the bass), is the bass's line, not the melody's (``left_hand_breaks``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ UNDER_TUNE = 7
 TUNE_LEAP = 12
 # ... when the tune is away for less than this many bars: longer, the left hand has the tune
 HAND_OVER_BARS = 2
+# ``left_hand_breaks``: a break is a run of this many notes or more (one or two notes alone
+# before the next phrase are the tune's pickup)
+BREAK_NOTES = 3
 
 
 def lone_notes_lead(notes: np.ndarray, lanes: np.ndarray) -> np.ndarray:
@@ -162,3 +167,106 @@ def melody_line(notes: np.ndarray, tracks: np.ndarray, lanes: np.ndarray, tpq: i
         if is_line(notes[mine], tpq) and melody >= LINE_MELODY * mine.sum() and melody > most:
             line, most = int(track), melody
     return line
+
+
+def left_hand_breaks(notes: np.ndarray, lanes: np.ndarray, tracks: np.ndarray, tpq: int, bar: int,
+                     fixed: np.ndarray) -> np.ndarray:
+    """A break (the left hand alone for a moment while the tune rests: a rag's one-bar run
+    up from the bass) is the bass's line, not the melody's: the separator may hand its
+    notes to all four lanes, and the melody instruments would play the left hand's run.
+
+    A break is found by the line it continues. It is a stretch where one note is struck at
+    a time over nothing but the stretch's own held notes (``_lone_stretches``), begun with
+    nothing sounding. The break begins at its first note that lies more than ``TUNE_LEAP``
+    under the tune's last note (no tune goes on from there) and in the bass's register, at
+    most ``UNDER_TUNE`` over the bass's last note before the stretch, less than a bar after
+    that note (a tune alone for longer is a solo line, not a left hand's break). Its notes are, where the sketch has the hands
+    on tracks of their own and the stretch begins on another track than the tune's last
+    note (voice continuity), the stretch's notes on that track; else (register continuity)
+    those lying more than ``UNDER_TUNE`` under the tune before and after the stretch (the
+    first melody note after it), and those between two of them a leap or less from each
+    (the run's turns), until two notes in a row at the tune's register say the tune is
+    back. A break has ``BREAK_NOTES`` or more, one of them in the melody (else the tune's
+    pickup, or a break the separator already kept out of the melody, stays as it is), and
+    the tune comes back within ``HAND_OVER_BARS`` (else a hand-over: the left hand has the
+    tune, and a melody moving into a low register by its own steps never starts a break).
+
+    A break's notes all go to the bass lane, so one instrument plays the run; the notes
+    struck over a break note still sounding that the separator pushed off the melody into
+    an inner voice (the tune coming back) return to it. ``notes`` rows are by onset;
+    ``tracks``: each note's track; ``bar``: a bar's length in ticks; ``fixed``: notes whose
+    lane stays (a melody track's: a stretch with one is left alone). Returns the new lanes."""
+    out = lanes.copy()
+    onsets, pitches = notes[:, 0], notes[:, 2].astype(np.int64)
+    ends = onsets + np.maximum(notes[:, 1], 1)
+    for stretch in _lone_stretches(onsets, ends, tpq):
+        bass_before = np.flatnonzero((onsets < onsets[stretch[0]]) & (out == 3))
+        if not len(bass_before) or fixed[stretch].any():
+            continue  # a solo line from the start
+        bass = bass_before[-1]  # the left hand's last bass note before it played alone
+        tune = np.flatnonzero(out[:stretch[-1] + 1] == 0)
+        if not len(tune):
+            continue
+        # the break begins at the first note of the stretch far under the tune's last note struck
+        # before it, and in the bass's register
+        before = np.searchsorted(onsets[tune], onsets[stretch], "left") - 1
+        tune_before = tune[np.maximum(before, 0)]
+        begins = np.flatnonzero((before >= 0) & (pitches[tune_before] - pitches[stretch] > TUNE_LEAP)
+                                & (pitches[stretch] - pitches[bass] <= UNDER_TUNE)
+                                & (onsets[stretch] - ends[bass] < bar))  # the left hand had not stopped
+        if not len(begins):
+            continue
+        prev, stretch = tune_before[begins[0]], stretch[begins[0]:]
+        start = stretch[0]
+        tune_after = np.flatnonzero((out == 0) & (onsets > onsets[stretch[-1]]))
+        if tracks[start] != tracks[prev]:
+            run = stretch[tracks[stretch] == tracks[start]]
+        elif len(tune_after):
+            low = pitches[stretch] < min(pitches[prev], pitches[tune_after[0]]) - UNDER_TUNE
+            back = next((k for k in range(len(stretch) - 1) if not low[k] and not low[k + 1]), len(stretch))
+            steps = np.abs(np.diff(pitches[stretch])) <= TUNE_LEAP
+            # a note between two of the break's, a leap or less from each, is the break's too
+            between = np.zeros(len(stretch), bool)
+            between[1:-1] = low[:-2] & low[2:] & steps[:-1] & steps[1:]
+            run = stretch[:back][(low | between)[:back]]
+        else:
+            continue  # the tune has ended: a left hand's close
+        rest = stretch[~np.isin(stretch, run)]
+        comes_back = np.concatenate([rest, tune_after])
+        if len(run) < BREAK_NOTES or not (out[run] == 0).any() or not len(comes_back):
+            continue
+        if onsets[comes_back].min() - ends[prev] >= HAND_OVER_BARS * bar:
+            continue  # a hand-over: the left hand has the tune
+        out[run] = 3
+        for j in rest[(out[rest] == 1) | (out[rest] == 2)]:
+            held = run[(onsets[run] < onsets[j]) & (ends[run] > onsets[j])]
+            if len(held) and pitches[j] > pitches[held].max():
+                out[j] = 0
+    return out
+
+
+def _lone_stretches(onsets: np.ndarray, ends: np.ndarray, tpq: int) -> list[np.ndarray]:
+    """Runs of notes (indices; ``onsets`` sorted) that are one line alone: each struck alone
+    (no other note within a 32nd of it) while nothing sounds but the note before it, the
+    first while nothing sounds at all (a legato overlap of a 32nd forgiven). Runs of two
+    notes or more."""
+    tick = max(tpq // 8, 1)
+    gaps = np.diff(onsets)
+    single = np.ones(len(onsets), bool)
+    single[1:] &= gaps >= tick
+    single[:-1] &= gaps >= tick
+    reach = np.maximum.accumulate(ends - tick)  # how far the notes up to each still sound
+    nothing = np.concatenate([[True], reach[:-1] <= onsets[1:]])  # nothing sounds at each onset
+    only_last = np.concatenate([[True, True], reach[:-2] <= onsets[2:]])  # nothing but the note before it
+    runs, i = [], 0
+    while i < len(onsets):
+        if not (single[i] and nothing[i]):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(onsets) and single[j] and only_last[j]:
+            j += 1
+        if j - i >= 2:
+            runs.append(np.arange(i, j))
+        i = j
+    return runs

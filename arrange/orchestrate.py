@@ -52,7 +52,7 @@ from scorefarm.symbolic.voices import bar_starts_of, beat_length, score_signatur
 
 from .catalogue import Ensemble, EnsemblePart, load_ensemble
 from .dynamics import dynamic_levels, marked_levels, velocity_around
-from .lanes import lone_notes_lead, melody_line, melody_track_leads, tune_rests
+from .lanes import left_hand_breaks, lone_notes_lead, melody_line, melody_track_leads, tune_rests
 from .seating import Seat, seat_tracks, seating_report
 
 LANES = ("melody", "upper", "lower", "bass")
@@ -312,8 +312,9 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
     if not options.strict:
         lanes = lone_notes_lead(notes, lanes)
         beat = beat_length(tpq, *signature_at(score_signatures(score), int(notes[0, 0])))
-        lanes = tune_rests(notes, lanes, tpq, round(tpq * beats_per_bar),
-                           tracks == tune if tune is not None else np.zeros(len(notes), bool), beat=beat)
+        fixed = tracks == tune if tune is not None else np.zeros(len(notes), bool)
+        lanes = tune_rests(notes, lanes, tpq, round(tpq * beats_per_bar), fixed, beat=beat)
+        lanes = left_hand_breaks(notes, lanes, tracks, tpq, round(tpq * beats_per_bar), fixed)
     levels = dynamic_levels(notes, tpq, beats_per_bar, tracks)
     lane_parts = _lanes(ensemble)
     names = [track.name for track in score.tracks]
