@@ -27,8 +27,10 @@ track was seated on, which play that track alone, doubling only its notes they c
 play: a bass line's notes under the cello's C, played by the basses, an octave up in the
 cellos); source notes never are. The lanes are
 first read as an orchestrator reads a piano part: a note sounding alone carries the melody
-(``lanes.lone_notes_lead``), and where the tune rests for a moment the melody rests with it
-rather than take up the left hand's octaves and chords (``lanes.tune_rests``).
+(``lanes.lone_notes_lead``), where the tune rests for a moment the melody rests with it
+rather than take up the left hand's octaves and chords (``lanes.tune_rests``), and the left
+hand's break played alone (a rag's run up from the bass) is the bass's line
+(``lanes.left_hand_breaks``).
 Then ``articulate`` chooses articulations and writes the CC1/CC11 dynamics.
 
 The sketch's drum-kit notes go to the ensemble's percussion parts by family (kick to
