@@ -34,14 +34,16 @@ hand's break played alone (a rag's run up from the bass) is the bass's line
 Then ``articulate`` chooses articulations and writes the CC1/CC11 dynamics.
 
 The sketch's drum-kit notes go to the ensemble's percussion parts by family (kick to
-the bass drum, snare to the snare drum, crashes to the cymbals: ``DRUM_FAMILIES``),
-keeping their GM sounds; hi-hats, rides and whatever else no part plays stay on the
-kit's own track.
+the bass drum, snare to the snare drum, crashes to the cymbals: ``percussion``), keeping
+their GM sounds; hi-hats, rides and whatever else no part plays stay on the kit's own
+track.
+
+This module reads the sketch and runs the stages; each source note is put on a part by
+``placement`` (ranges, notes at once, held notes cut).
 """
 
 from __future__ import annotations
 
-import bisect
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -52,10 +54,16 @@ import symusic
 from scorefarm.errors import ScoreError
 from scorefarm.symbolic.voices import bar_starts_of, beat_length, score_signatures, signature_at
 
-from .catalogue import Ensemble, EnsemblePart, load_ensemble
-from .dynamics import dynamic_levels, marked_levels, velocity_around
+from .catalogue import Ensemble, load_ensemble
+from .dynamics import dynamic_levels
 from .lanes import left_hand_breaks, lone_notes_lead, melody_line, melody_track_leads, tune_rests
+from .percussion import drum_report, percussion_notes, route_drums
+from .placement import Occupancy, Placed, one_note_per_pitch, place_sources, placement_report
 from .seating import Seat, seat_tracks, seating_report
+
+# importers outside arrange/orchestrate.py's split read these names here: doubling, notation
+__all__ = ["LANES", "OrchestrateOptions", "Orchestration", "Placed", "bar_lines", "bar_quarters", "orchestrate",
+           "percussion_notes", "reduction_key"]
 
 LANES = ("melody", "upper", "lower", "bass")
 _MAIN_SECTIONS = ("strings", "choir", "keys", "woodwinds", "brass", "synths")
@@ -66,23 +74,6 @@ class OrchestrateOptions:
     ensemble: str = "full-orchestra"
     strict: bool = False
     ensemble_files: tuple[str, ...] = ()
-
-
-@dataclass
-class Placed:
-    """One note of the orchestration, at sounding pitch."""
-
-    time: int
-    duration: int
-    pitch: int
-    velocity: int
-    part: int  # index into ensemble.parts
-    source: int  # index of the source note, -1 for a doubling
-    role: str  # melody, upper, lower, bass, figure, sustained, percussion
-    level: int  # index into LEVELS
-    articulation: str = "sustain"
-    program: int = -1  # -1: the part's own program
-    doubles: "Placed | None" = field(default=None, repr=False, compare=False)  # a doubling's source note
 
 
 @dataclass
@@ -97,52 +88,6 @@ class Orchestration:
     drums: list[symusic.core.TrackTick]
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-
-class _Occupancy:
-    """Notes sounding per part, to respect each part's ``max_notes``."""
-
-    def __init__(self, parts: tuple[EnsemblePart, ...]):
-        self.limit = [p.max_notes for p in parts]
-        self.spans: list[list[tuple[int, int, int]]] = [[] for _ in parts]  # (start, end, note), by start
-        self.longest = [0 for _ in parts]
-
-    def free(self, part: int, start: int, end: int) -> bool:
-        """Whether one more note fits in ``part`` over [start, end)."""
-        spans = self.spans[part]
-        lo = bisect.bisect_left(spans, (start - self.longest[part], -1, -1))
-        hi = bisect.bisect_left(spans, (end, -1, -1))
-        edges = []
-        for s, e, _ in spans[lo:hi]:
-            if e > start:
-                edges += [(max(s, start), 1), (e, -1)]
-        if len(edges) // 2 < self.limit[part]:
-            return True
-        edges.sort()
-        count = 0
-        for _, step in edges:  # at a shared tick, endings (-1) come before starts
-            count += step
-            if count >= self.limit[part]:
-                return False
-        return True
-
-    def take(self, part: int, start: int, end: int, note: int = -1) -> None:
-        bisect.insort(self.spans[part], (start, end, note))
-        self.longest[part] = max(self.longest[part], end - start)
-
-    def cut_held(self, part: int, start: int) -> int | None:
-        """Shorten the note of ``part`` that began before ``start`` and sounds longest
-        past it, so that it ends at ``start``; return that note's index."""
-        spans = self.spans[part]
-        lo = bisect.bisect_left(spans, (start - self.longest[part], -1, -1))
-        hi = bisect.bisect_left(spans, (start, -1, -1))
-        held = [(e, k) for k, (s, e, note) in enumerate(spans[lo:hi], lo) if e > start and note >= 0]
-        if not held:
-            return None
-        _, k = max(held)
-        s, _, note = spans[k]
-        spans[k] = (s, start, note)
-        return note
 
 
 def _collect(score: symusic.Score) -> tuple[np.ndarray, np.ndarray, list, int]:
@@ -324,12 +269,12 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
                         lane_parts, tpq)
     lanes = _one_bass_line(ensemble, lanes, tracks, seats, lane_parts)
     roles = _roles(notes, lanes, tpq, beats_per_bar)
-    occupancy = _Occupancy(ensemble.parts)
+    occupancy = Occupancy(ensemble.parts)
     seat_of_note = [seats.get(t) for t in tracks.tolist()]
-    placed, part_of_source, counts = _place_sources(
+    placed, part_of_source, counts = place_sources(
         ensemble, occupancy, notes, seat_of_note, [lane_parts[v] for v in lanes], roles, levels)
     report += seating_report(ensemble, names, seats, counts.pop("unseated"))
-    report += _placement_report(counts, ensemble.name)
+    report += placement_report(counts, ensemble.name)
     if not options.strict:
         from .doubling import add_doublings
 
@@ -341,7 +286,7 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
                 if seat is not None and part_of_source[i] not in seat.parts}
         report += add_doublings(ensemble, occupancy, placed, lane_parts, tpq, beats_per_bar, _key_pcs(notes), own,
                                 bar_lines(score), away)
-    placed, unisons = _one_note_per_pitch(placed)
+    placed, unisons = one_note_per_pitch(placed)
     if unisons:
         report.append(f"{unisons} notes on an instrument already sounding their pitch: merged when struck "
                       "together, else the held one cut")
@@ -349,232 +294,12 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
 
     articulate(ensemble, placed, score)
     if drums:
-        on_parts, drums = _route_drums(ensemble, drums, tpq, beats_per_bar)
+        on_parts, drums = route_drums(ensemble, drums, tpq, beats_per_bar)
         placed += on_parts
-        report.append(_drum_report(ensemble, on_parts, drums))
+        report.append(drum_report(ensemble, on_parts, drums))
     orchestration = Orchestration(ensemble, score, notes, tracks, lanes, part_of_source, placed, drums, report)
     orchestration.seconds = time.perf_counter() - started
     return orchestration
-
-
-def _place_sources(ensemble: Ensemble, occupancy: _Occupancy, notes: np.ndarray, seats: list[Seat | None],
-                   lane_of: list[int], roles: list[str], levels: np.ndarray) -> tuple[list[Placed], np.ndarray, dict]:
-    """Each source note on a part: the notes of seated tracks first, on their seat's
-    parts (``_on_seat``); the others, and those their seat cannot play, on their lane's
-    part when it can play them, else the nearest part that can (``_place``). Returns
-    the placed notes, each source note's part (-1: dropped) and the placement counts."""
-    placed: list[Placed] = []
-    part_of_source = np.full(len(notes), -1, np.int16)
-    counts = dict(moved=0, crowded=0, rerouted=0, cut=0, merged=0, dropped=0, unseated=0)
-    playing: dict[tuple[int, int], int] = {}  # (onset, pitch) -> the part playing it
-    rows = notes.tolist()
-    for i in sorted(range(len(rows)), key=lambda k: seats[k] is None):
-        onset, duration, pitch, velocity = rows[i]
-        end = onset + max(duration, 1)
-        part, sounding, reachable = None, pitch, []
-        if seats[i] is not None:
-            part = _on_seat(ensemble, occupancy, placed, seats[i].parts, pitch, onset, end, counts)
-            counts["unseated"] += part is None
-        seated = part is not None
-        if not seated:
-            part, sounding = _place(ensemble, occupancy, lane_of[i], pitch, onset, end)
-            if part is None or sounding != pitch:
-                # a part that could play the pitch is full: cut the note it still holds
-                reachable = _reaching(ensemble, lane_of[i], pitch)
-                fits = _cut_to_fit(occupancy, placed, reachable, onset, end, counts)
-                if fits is not None:
-                    part, sounding = fits, pitch
-        if (part is None or sounding != pitch) and (onset, pitch) in playing:
-            part_of_source[i] = playing[(onset, pitch)]  # a unison already sounding: one player takes both
-            counts["merged"] += 1
-            continue
-        if part is None:
-            counts["dropped"] += 1
-            continue
-        if sounding != pitch:
-            counts["crowded" if reachable else "moved"] += 1
-        counts["rerouted"] += not seated and part != lane_of[i]
-        occupancy.take(part, onset, end, len(placed))
-        part_of_source[i] = part
-        playing.setdefault((onset, sounding), part)
-        placed.append(Placed(onset, duration, sounding, velocity, part, i, roles[i], int(levels[i])))
-    return placed, part_of_source, counts
-
-
-def _on_seat(ensemble: Ensemble, occupancy: _Occupancy, placed: list[Placed], parts: tuple[int, ...],
-             pitch: int, start: int, end: int, counts: dict[str, int]) -> int | None:
-    """The first of a seat's ``parts`` that reaches ``pitch`` and has room for it, else
-    the first that has once the note it holds is cut (``_cut_to_fit``); None if none."""
-    reach = [i for i in parts if ensemble.parts[i].instrument.in_range(pitch)]
-    free = next((i for i in reach if occupancy.free(i, start, end)), None)
-    return free if free is not None else _cut_to_fit(occupancy, placed, reach, start, end, counts)
-
-
-def _cut_to_fit(occupancy: _Occupancy, placed: list[Placed], candidates: list[int], start: int, end: int,
-                counts: dict[str, int]) -> int | None:
-    """Cut the note each candidate part still holds from before ``start`` (a held note of
-    a reduction), as an orchestrator would, until one has room: that part, or None."""
-    for candidate in candidates:
-        held = occupancy.cut_held(candidate, start)
-        if held is not None:
-            placed[held].duration = start - placed[held].time
-            counts["cut"] += 1
-            if occupancy.free(candidate, start, end):
-                return candidate
-    return None
-
-
-# The GM Level 1 percussion key map (notes 35-81) grouped by the orchestral instrument
-# that plays them: a kit note goes to the ensemble's part of its family. Hi-hats, ride
-# cymbals and Latin percussion are kit sounds with no orchestral part: they stay on the
-# drum-kit track.
-DRUM_FAMILIES: dict[str, frozenset[int]] = {
-    "bass drum": frozenset({35, 36}),
-    "snare drum": frozenset({37, 38, 40}),
-    "toms": frozenset({41, 43, 45, 47, 48, 50}),
-    "cymbal": frozenset({49, 52, 55, 57}),
-    "tambourine": frozenset({54}),
-    "triangle": frozenset({80, 81}),
-}
-
-
-ACCENT_ABOVE = 16  # velocity over a percussion part's local mean that reads as an accent
-
-
-def drum_family(note: int) -> str | None:
-    return next((family for family, notes in DRUM_FAMILIES.items() if note in notes), None)
-
-
-def _route_drums(ensemble: Ensemble, drums: list, tpq: int, beats_per_bar: float) -> tuple[list[Placed], list]:
-    """The kit's notes on the ensemble's percussion parts (the part whose own GM note is
-    the same sound first, else the first part of the family), keeping each note's GM
-    sound (``percussion_notes``); the notes no part plays stay on their drum tracks
-    (emptied tracks dropped)."""
-    parts = ensemble.parts
-    by_note = {p.instrument.gm_drum_note: i for i, p in reversed(list(enumerate(parts))) if p.instrument.unpitched}
-    by_family: dict[str, int] = {}
-    for i, p in enumerate(parts):
-        family = drum_family(p.instrument.gm_drum_note) if p.instrument.unpitched else None
-        if family is not None:
-            by_family.setdefault(family, i)
-    by_part: dict[int, list] = {}
-    left = []
-    for track in drums:
-        rest = track.copy()
-        rest.notes.clear()
-        for n in track.notes:
-            part = by_note.get(n.pitch, by_family.get(drum_family(n.pitch)))
-            if part is None:
-                rest.notes.append(n)
-            else:
-                by_part.setdefault(part, []).append((n.time, n.duration, n.pitch, n.velocity))
-        if rest.note_num():
-            left.append(rest)
-    placed: list[Placed] = []
-    for part, strokes in sorted(by_part.items()):
-        placed += percussion_notes(strokes, part, tpq, beats_per_bar)
-    return placed, left
-
-
-def percussion_notes(strokes: list[tuple[int, int, int, int]], part: int, tpq: int,
-                     beats_per_bar: float) -> list[Placed]:
-    """Drum strokes (time, duration, GM note, velocity) as one part's notes: the dynamic
-    follows the velocities over a bar either side (as a pitched part's does), and a
-    stroke ``ACCENT_ABOVE`` over that is marked as an accent, not a new dynamic."""
-    strokes = sorted(strokes)
-    if not strokes:
-        return []
-    rows = np.asarray(strokes, dtype=np.int64)
-    around = velocity_around(rows, tpq, beats_per_bar)
-    levels = marked_levels(rows, around, int(tpq * beats_per_bar))
-    return [Placed(t, d, pitch, v, part, -1, "percussion", int(level),
-                   "accent" if v >= mean + ACCENT_ABOVE else "sustain")
-            for (t, d, pitch, v), level, mean in zip(strokes, levels, around)]
-
-
-def _drum_report(ensemble: Ensemble, on_parts: list[Placed], left: list) -> str:
-    counts: dict[str, int] = {}
-    for p in on_parts:
-        label = ensemble.parts[p.part].label
-        counts[label] = counts.get(label, 0) + 1
-    where = [f"{label} {n}" for label, n in counts.items()]
-    kit = sum(t.note_num() for t in left)
-    if kit:
-        where.append(f"drum kit track {kit}")
-    return f"{len(on_parts) + kit} drum notes kept as percussion: {', '.join(where)}"
-
-
-def _one_note_per_pitch(placed: list[Placed]) -> tuple[list[Placed], int]:
-    """No part sounds one pitch twice at once (a MIDI channel has one note per key: the
-    first note-off would silence both). Two notes of a part struck together on one
-    pitch become one, the source note kept at the longer length; a note still held
-    when the part strikes its pitch again is cut there; a doubling of a note merged away
-    doubles the note it was merged into. Returns (notes, how many changed)."""
-    order = sorted(range(len(placed)), key=lambda k: (placed[k].part, placed[k].pitch, placed[k].time,
-                                                       placed[k].source < 0, k))
-    gone: set[int] = set()
-    into: dict[int, Placed] = {}  # id of a note merged away -> the note it was merged into
-    changed = 0
-    last: Placed | None = None
-    for k in order:
-        note = placed[k]
-        if last is None or (last.part, last.pitch) != (note.part, note.pitch) or \
-                last.time + last.duration <= note.time:
-            last = note
-            continue
-        changed += 1
-        if last.time == note.time:
-            last.duration = max(last.duration, note.duration)
-            gone.add(k)
-            into[id(note)] = last
-        else:
-            last.duration = note.time - last.time
-            last = note
-    kept = [p for k, p in enumerate(placed) if k not in gone]
-    for p in kept:
-        if p.doubles is not None and id(p.doubles) in into:
-            p.doubles = into[id(p.doubles)]
-    return kept, changed
-
-
-def _placement_report(counts: dict[str, int], ensemble: str) -> list[str]:
-    said = {
-        "moved": "notes outside every instrument of {e!r} moved by octaves",
-        "crowded": "notes moved by octaves: the instruments that reach them were all playing their most notes",
-        "merged": "unison notes given to the player already sounding that pitch",
-        "dropped": "notes NOT placed: every instrument of {e!r} was playing its most notes at once",
-        "cut": "held notes shortened to make room for a later note",
-        "rerouted": "notes given to a neighbouring instrument (range or notes at once)",
-    }
-    return [f"{counts[key]} {text.format(e=ensemble)}" for key, text in said.items() if counts[key]]
-
-
-def _place(ensemble: Ensemble, occupancy: _Occupancy, lane_part: int, pitch: int,
-           start: int, end: int) -> tuple[int | None, int]:
-    """(part, sounding pitch): the lane's part, else the nearest part that can play
-    the note, else the note moved by octaves into the nearest range."""
-    parts = ensemble.parts
-    if parts[lane_part].instrument.in_range(pitch) and occupancy.free(lane_part, start, end):
-        return lane_part, pitch
-    candidates = sorted(
-        (i for i, p in enumerate(parts) if not p.instrument.unpitched),
-        key=lambda i: (parts[i].instrument.section != parts[lane_part].instrument.section,
-                       abs(parts[i].centre - pitch), i))
-    for i in candidates:
-        if parts[i].instrument.in_range(pitch) and occupancy.free(i, start, end):
-            return i, pitch
-    for shift in (12, -12, 24, -24, 36, -36, 48, -48):
-        for i in candidates:
-            if parts[i].instrument.in_range(pitch + shift) and occupancy.free(i, start, end):
-                return i, pitch + shift
-    return None, pitch
-
-
-def _reaching(ensemble: Ensemble, lane_part: int, pitch: int) -> list[int]:
-    """The parts that can play ``pitch``, the lane's own first."""
-    parts = ensemble.parts
-    reach = [i for i, p in enumerate(parts) if not p.instrument.unpitched and p.instrument.in_range(pitch)]
-    return sorted(reach, key=lambda i: (i != lane_part, abs(parts[i].centre - pitch)))
 
 
 def bar_lines(score: symusic.Score) -> list[int]:

@@ -846,12 +846,12 @@ def test_a_bass_line_under_the_cellos_sits_on_the_basses_with_the_cellos_an_octa
 
 
 def test_a_doubling_of_a_merged_note_follows_the_note_it_was_merged_into():
-    from scorefarm.arrange.orchestrate import Placed, _one_note_per_pitch
+    from scorefarm.arrange.placement import Placed, one_note_per_pitch
 
     first = Placed(0, 480, 60, 80, 0, 0, "melody", 3)
     twin = Placed(0, 240, 60, 80, 0, 1, "melody", 3)  # struck with it on the same part: merged
     doubling = Placed(0, 240, 72, 74, 1, -1, "melody", 3, doubles=twin)
-    kept, changed = _one_note_per_pitch([first, twin, doubling])
+    kept, changed = one_note_per_pitch([first, twin, doubling])
     assert changed == 1 and twin not in kept and doubling.doubles is first
 
 
