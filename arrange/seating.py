@@ -40,8 +40,10 @@ once), as they place every note of a reduction.
   another line (double stops all through), it sits on a free part of another section
   that reaches its notes instead (``_off_the_strings``): six lines for the chamber
   ensemble put the alto on the clarinet and the baritone on the horn, the register
-  choosing (``_fit``); the bass the basses double keeps the cello. Lines share a part only
-  where no such part is left. A section of strings divides as before (divisi is normal).
+  choosing (``_fit``); the bass the basses double keeps the cello. The flute, which doubles
+  the tune from mp, is the last wind to take a line (``_tune_doubler``): a second soprano
+  goes to the oboe, the flute still doubling the first. Lines share a part only where no
+  such part is left. A section of strings divides as before (divisi is normal).
 
 Doublings go around the parts of a track's own instrument (the lanes may still place a
 note there that nothing else can play), but for the track's own notes its parts could not
@@ -59,7 +61,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .catalogue import Ensemble, instruments
-from .doubling import is_kind
+from .doubling import RULES, is_kind
 from .sections import ROMAN, name_forms
 
 # a track is a line when this share of its notes sound alone in it
@@ -74,6 +76,11 @@ SHARED = 50.0
 # (``_off_the_strings``): more than any difference of register (``_fit``, in octaves), so
 # that no more lines leave the strings than must, less than sharing a part (``SHARED``)
 OFF_THE_SECTION = 10.0
+# what seating such a line on the part that doubles the tune from the softest dynamic costs
+# (``_tune_doubler``: the chamber ensemble's flute): more than a difference of register
+# between the free winds, so that the oboe or the clarinet takes the line and the flute keeps
+# the tune, less than sharing a part (``SHARED``): where no other part is free, it takes it
+TUNE_DOUBLER = 5.0
 # a bass: double bass, bass voice or bass guitar? (as ``sections`` does, left to the program)
 _AMBIGUOUS = {"bass"}
 
@@ -222,9 +229,12 @@ def _off_the_strings(ensemble: Ensemble, seats: dict[int, Seat], lines: dict[int
     with the instrument sits there, and the bass line the basses double on the ``doubled``
     part always); which move, and where, is the assignment where the parts' registers fit
     the lines best (``_fit``), each line moved costing ``OFF_THE_SECTION`` and each left
-    sharing ``SHARED``. Empty when no line can move."""
+    sharing ``SHARED``, and the part doubling the tune (``_tune_doubler``: a second soprano
+    on the chamber ensemble's flute would cost the tune its flute) ``TUNE_DOUBLER`` more.
+    Empty when no line can move."""
     others = [i for i, p in enumerate(ensemble.parts)
               if i not in main and not p.instrument.unpitched and i not in _taken(seats)]
+    doubler = _tune_doubler(ensemble, others)
     sharing: dict[int, list[int]] = {}
     for t, seat in seats.items():
         if lines[t] and len(seat.parts) == 1 and seat.parts[0] in main:
@@ -249,7 +259,7 @@ def _off_the_strings(ensemble: Ensemble, seats: dict[int, Seat], lines: dict[int
         pitches, _ = lines_of[t]
         for column, (part, shared) in enumerate(columns):
             if part in others and _reached(ensemble, part, pitches) >= REACH_ENOUGH * len(pitches):
-                cost[row, column] = OFF_THE_SECTION + _fit(ensemble, part, pitches)
+                cost[row, column] = OFF_THE_SECTION + _fit(ensemble, part, pitches) + TUNE_DOUBLER * (part == doubler)
             elif part == seats[t].parts[0]:
                 cost[row, column] = _fit(ensemble, part, pitches) + (SHARED if shared else 0.0)
     from scipy.optimize import linear_sum_assignment
@@ -257,6 +267,16 @@ def _off_the_strings(ensemble: Ensemble, seats: dict[int, Seat], lines: dict[int
     rows, chosen = linear_sum_assignment(cost)
     return {movers[row]: Seat((columns[column][0],), False) for row, column in zip(rows, chosen)
             if columns[column][0] in others}
+
+
+def _tune_doubler(ensemble: Ensemble, free: list[int]) -> int | None:
+    """Of the ``free`` parts, the first of the instrument that doubles the melody from the
+    softest dynamic (``doubling.RULES``: the flute, from mp, an octave up or in unison), or
+    None: the part an orchestrator keeps for the tune while another can take a line."""
+    first = min((rule for rule in RULES if "melody" in rule.roles), key=lambda rule: rule.lowest, default=None)
+    if first is None:
+        return None
+    return next((i for kind in first.kinds for i in free if is_kind(ensemble.parts[i].instrument.key, kind)), None)
 
 
 def _fit(ensemble: Ensemble, part: int, pitches: np.ndarray) -> float:

@@ -197,3 +197,26 @@ def test_six_lines_on_a_section_with_divided_violas_use_both_viola_parts(make_sc
     seats = seated(orchestrate(six_lines(make_score), OrchestrateOptions(ensemble=path)))
     assert seats["Bass"] == "Cellos" and "Basses" not in seats.values()
     assert {"Violas I", "Violas II"} <= set(seats.values())
+
+
+@pytest.mark.parametrize("voices", [{"Soprano 1": 79, "Soprano 2": 76, "Alto": 72, "Tenor": 64, "Baritone": 57,
+                                     "Bass": 45},
+                                    {"S": 84, "M": 79, "A": 74, "T1": 69, "T2": 64, "Bar": 57, "B": 48, "B2": 43}])
+def test_a_chamber_ensembles_flute_keeps_doubling_the_tune_when_winds_take_lines(make_score, voices):
+    # the second soprano goes to the oboe (or stays on Violin II, another line going to a wind),
+    # not to the flute, which doubles the tune an octave up or in unison as it does for four lines
+    score = multitrack(make_score, {name: [top - beat % 3 for beat in range(16)] for name, top in voices.items()})
+    result = orchestrate(score, OrchestrateOptions(ensemble="chamber"))
+    assert "Flute" not in seated(result).values()
+    tune = sorted((beat * TPQ, list(voices.values())[0] - beat % 3) for beat in range(16))
+    flute = on_key(result, "flute")
+    assert all(p.source < 0 and result.track_of_source[p.doubles.source] == 0 for p in flute)
+    assert sorted((p.time, p.pitch - 12 * (p.pitch - p.doubles.pitch == 12)) for p in flute) == tune
+
+
+def test_the_flute_takes_a_line_rather_than_a_soloist_playing_double_stops(make_score):
+    # nine lines for nine parts (the double bass doubling the bass): every wind takes one
+    voices = {"S": 84, "S2": 81, "M": 79, "A": 74, "T1": 69, "T2": 64, "Bar": 57, "B": 48, "B2": 43}
+    score = multitrack(make_score, {name: [top - beat % 3 for beat in range(16)] for name, top in voices.items()})
+    where = seated(orchestrate(score, OrchestrateOptions(ensemble="chamber")))
+    assert len(set(where.values())) == len(voices) and "Flute" in where.values()
