@@ -98,7 +98,7 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
     string is played there by the basses, at pitch, and the cellos' rule keeps the line
     an octave up. ``bar_starts``: the score's bar lines in ticks
     (``voices.bar_starts_of``), else bars of ``beats_per_bar`` quarters from the start."""
-    from .orchestrate import Placed
+    from .placement import Placed
 
     parts = ensemble.parts
     by_kind: dict[str, list[int]] = {}

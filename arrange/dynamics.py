@@ -6,7 +6,7 @@ then a median over half a bar either side), mapped onto the usual notation-progr
 values (``_LEVEL_EDGES``), with hysteresis (``marked_levels``) so that a part's marking
 changes about once a bar at most: an accent pattern whose mean sits on an edge between
 two levels (84 66 66 in 6/8 is 72, the mp/mf edge) keeps one marking, and its loud
-notes are accents (``articulate``, ``orchestrate.percussion_notes``), not new dynamics.
+notes are accents (``articulate``, ``percussion.percussion_notes``), not new dynamics.
 
 Why the loudest notes: a pianist voices the tune over the chords, so a reduction's climax
 is a melody at 110 over chords at 60. The passage is forte, and the orchestra plays it
@@ -94,7 +94,7 @@ def marked_levels(notes: np.ndarray, mean_velocity: np.ndarray, bar: int) -> np.
     it lasts a bar (``bar`` ticks): no note struck within the bar is back at the old
     level, and the track goes on (or still sounds) to the bar's end. A velocity hovering
     on an edge keeps one marking; a loud note is an accent (``articulate``,
-    ``orchestrate.percussion_notes``), not a new dynamic."""
+    ``percussion.percussion_notes``), not a new dynamic."""
     own = np.searchsorted(_LEVEL_EDGES, mean_velocity, side="right")
     levels = own.astype(np.int8)
     if not len(own):

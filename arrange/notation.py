@@ -250,7 +250,8 @@ def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> b
     from music21 import instrument, interval, metadata, stream
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
-    from .orchestrate import bar_lines, bar_quarters, percussion_notes
+    from .orchestrate import bar_lines, bar_quarters
+    from .percussion import percussion_notes
 
     source, tpq = orchestration.source, orchestration.source.tpq
     score = stream.Score()

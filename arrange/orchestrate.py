@@ -52,7 +52,8 @@ import numpy as np
 import symusic
 
 from scorefarm.errors import ScoreError
-from scorefarm.symbolic.voices import bar_starts_of, beat_length, score_signatures, signature_at
+from scorefarm.symbolic.metre import counting_signature_at
+from scorefarm.symbolic.voices import bar_starts_of, beat_length, score_signatures
 
 from .catalogue import Ensemble, load_ensemble
 from .dynamics import dynamic_levels
@@ -258,7 +259,7 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
     lanes = melody_track_leads(notes, tracks, separated, tune)
     if not options.strict:
         lanes = lone_notes_lead(notes, lanes)
-        beat = beat_length(tpq, *signature_at(score_signatures(score), int(notes[0, 0])))
+        beat = beat_length(tpq, *counting_signature_at(score_signatures(score), tpq, int(notes[0, 0])))
         fixed = tracks == tune if tune is not None else np.zeros(len(notes), bool)
         lanes = tune_rests(notes, lanes, tpq, round(tpq * beats_per_bar), fixed, beat=beat)
         lanes = left_hand_breaks(notes, lanes, tracks, tpq, round(tpq * beats_per_bar), fixed)
@@ -314,7 +315,7 @@ def bar_quarters(score: symusic.Score) -> float:
     lines = bar_lines(score)
     lengths = Counter(b - a for a, b in zip(lines, lines[1:]))
     if not lengths:
-        numerator, denominator = signature_at(score_signatures(score), 0)
+        numerator, denominator = counting_signature_at(score_signatures(score), score.tpq, 0)
         return numerator * 4 / denominator
     most = max(lengths.items(), key=lambda kv: (kv[0] * kv[1], kv[0]))[0]
     return most / score.tpq
