@@ -23,44 +23,40 @@ is loaded or any audio allocated (`check_render_length`).
 
 Determinism: one CPU core, no dynamic sample loading, pinned interpolation, reverb and
 chorus (off by default: the mastering chain adds a hall; when on, the section's own
-effects units mix into its stem). The SoundFont is loaded once
-per process (cached by file, two at most) and lent to a fresh synth for every pass,
-because a reused, reset synth is not deterministic (see `_LoadedFont`). Renders in one
-process run one at a time under a lock (the farm runs cues in separate processes).
+effects units mix into its stem). The SoundFont is loaded once per process and lent to
+a fresh synth for every pass, under one lock: the ctypes binding, the synth and that
+cache are `fluid`'s; this module plans a score into stems and renders them.
 """
 
 from __future__ import annotations
 
-import ctypes
-import functools
-import os
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Collection
 
 import numpy as np
 import symusic
 
 from scorefarm.arrange.sections import SECTION_ORDER, section_for_track
-from scorefarm.errors import RenderError, ScoreError, SilentScoreError, SoundFontError
+from scorefarm.errors import RenderError, ScoreError, SilentScoreError
 
+from .fluid import _LOCK, DRUM_BANK, MIDI_CHANNELS, _LoadedFont, _loaded_font, _Synth, clear_synth_cache
 from .soundfonts import SoundFont
+
+__all__ = [  # clear_synth_cache, DRUM_BANK and MIDI_CHANNELS live in fluid; importers find them here too
+    "CHANNEL_BLOCK", "DRUM_BANK", "DRUM_GROUP", "FLUID_BUFSIZE", "MAX_RENDER_SECONDS", "MIDI_CHANNELS",
+    "SILENCE_DBFS", "RenderOptions", "RenderResult", "check_render_length", "clear_synth_cache",
+    "fallback_program", "render_mix", "render_stems", "score_sections", "tick_seconds",
+]
 
 FLUID_BUFSIZE = 64  # FluidSynth's internal block: events take effect on its boundaries
 CHANNEL_BLOCK = 16  # channel layout: a section keeps channel % 16 (percussion: 9, i.e. MIDI channel 10)
-MIDI_CHANNELS = 256
 DRUM_GROUP = 9  # MIDI channel 10
-DRUM_BANK = 128
 SILENCE_DBFS = -90.0
 _CHUNK = 8192  # frames per fluid_synth_process call (bounds the scratch buffer)
-_CACHE_SIZE = 2
 _OFF, _CC, _BEND, _ON = 0, 1, 2, 3
 _PRIORITY = np.array([0, 1, 1, 2], np.int8)  # note-off < controller = bend < note-on
 _BANK_SELECT = (0, 32)  # programs are chosen by the planner, not by bank-select CCs
-_FLUID_WARN = 2  # FluidSynth log level
 # The longest score rendered: its last note must end within 30 minutes. A cue lies within
 # one reel (its id says so: 1M1 is reel 1, music 1), and a reel runs at most about 22
 # minutes (2,000 ft of 35 mm film, 16 frames a foot, at 24 fps); 30 minutes leaves room
@@ -140,121 +136,6 @@ def fallback_program(program: int, available: Collection[int]) -> int | None:
     if family:
         return min(family, key=lambda p: (abs(p - program), p))
     return 0 if 0 in available else None
-
-
-@functools.cache
-def _api():
-    """ctypes prototypes of the libfluidsynth calls used here (pyfluidsynth's handle;
-    our own prototypes, so nothing global of pyfluidsynth is changed)."""
-    import fluidsynth  # heavy: loads libfluidsynth
-
-    i, p = ctypes.c_int, ctypes.c_void_p
-
-    def proto(name, restype, *args):
-        return ctypes.CFUNCTYPE(restype, p, *args)((name, fluidsynth._fl))
-
-    return SimpleNamespace(
-        module=fluidsynth,
-        noteon=proto("fluid_synth_noteon", i, i, i, i), noteoff=proto("fluid_synth_noteoff", i, i, i),
-        cc=proto("fluid_synth_cc", i, i, i, i), bend=proto("fluid_synth_pitch_bend", i, i, i),
-        select=proto("fluid_synth_program_select", i, i, i, i, i),
-        set_type=proto("fluid_synth_set_channel_type", i, i, i),
-        set_interp=proto("fluid_synth_set_interp_method", i, i, i),
-        process=proto("fluid_synth_process", i, i, i, p, i, p),
-        sfont_by_id=proto("fluid_synth_get_sfont_by_id", p, i),
-        add_sfont=proto("fluid_synth_add_sfont", i, p), remove_sfont=proto("fluid_synth_remove_sfont", i, p),
-        set_log=ctypes.CFUNCTYPE(p, i, p, p)(("fluid_set_log_function", fluidsynth._fl)))
-
-
-class _LoadedFont:
-    """A SoundFont loaded once (into a synth that never renders) and lent to the
-    short-lived synths that do. Loading FluidR3_GM costs 0.2-0.5 s; a synth ~4 ms.
-
-    Why not reuse one synth, reset (system reset, all sounds off) between renders: with
-    libfluidsynth 2.3.1 the first 64-frame block of a note still depends on what that
-    voice object played before (measured: up to 5e-4 apart after a different score), so
-    a reused synth renders the same score differently after another. Fresh synths
-    sharing the loaded SoundFont render identically (tested).
-    """
-
-    def __init__(self, soundfont: SoundFont):
-        api = _api()
-        self.holder = api.module.Synth(gain=0.0, samplerate=48000.0, channels=16,
-                                       **{"synth.polyphony": 16, "synth.dynamic-sample-loading": 0,
-                                          "synth.cpu-cores": 1})
-        sfid = self.holder.sfload(str(soundfont.path))
-        if sfid < 0:
-            self.holder.delete()
-            raise SoundFontError("FluidSynth could not load this SoundFont", soundfont.path)
-        self.sfont = api.sfont_by_id(self.holder.synth, sfid)
-        self.presets = {bank: {p: name for p in range(128)
-                               if (name := self.holder.sfpreset_name(sfid, bank, p)) is not None}
-                        for bank in (0, DRUM_BANK)}
-
-    def delete(self) -> None:
-        self.holder.delete()
-
-
-class _Synth:
-    """One pass's synth: pinned settings, the loaded SoundFont added, deleted after."""
-
-    def __init__(self, font: _LoadedFont, options: RenderOptions):
-        self.api, self.font = _api(), font
-        settings = options.synth_settings()
-        self.obj = self.api.module.Synth(gain=options.gain, samplerate=float(options.sample_rate),
-                                         channels=MIDI_CHANNELS, **settings)
-        self.ptr, self.added = self.obj.synth, False
-        try:
-            for key, value in settings.items():
-                got = self.obj.get_setting(key)
-                if got is None or abs(float(got) - float(value)) > 1e-6 * max(1.0, abs(float(value))):
-                    raise RenderError(f"this libfluidsynth did not accept {key} = {value} (it reports {got!r})")
-            self.sfid = self.api.add_sfont(self.ptr, font.sfont)
-            if self.sfid < 0:
-                raise RenderError("FluidSynth could not share the loaded SoundFont with a new synth")
-            self.added = True
-            self.api.set_interp(self.ptr, -1, options.interpolation)
-        except BaseException:
-            self.close()
-            raise
-
-    def close(self) -> None:
-        if self.added:  # detach first: deleting a synth deletes the SoundFonts in its stack
-            # Detaching re-selects presets on all 256 channels from an empty stack, one
-            # "No preset found" warning each: mute FluidSynth's warnings for that call.
-            previous = self.api.set_log(_FLUID_WARN, None, None)
-            try:
-                self.api.remove_sfont(self.ptr, self.font.sfont)
-            finally:
-                self.api.set_log(_FLUID_WARN, previous, None)
-            self.added = False
-        self.obj.delete()
-
-
-_FONTS: OrderedDict[tuple, _LoadedFont] = OrderedDict()
-_LOCK = threading.RLock()
-
-
-def clear_synth_cache() -> None:
-    """Free the cached SoundFonts."""
-    with _LOCK:
-        while _FONTS:
-            _FONTS.popitem()[1].delete()
-
-
-def _loaded_font(soundfont: SoundFont) -> _LoadedFont:
-    try:
-        stat = os.stat(soundfont.path)
-    except OSError as exc:
-        raise SoundFontError(f"cannot read the SoundFont ({exc.strerror or exc})", soundfont.path) from None
-    key = (os.path.realpath(soundfont.path), stat.st_size, stat.st_mtime_ns)
-    if key in _FONTS:
-        _FONTS.move_to_end(key)
-        return _FONTS[key]
-    while len(_FONTS) >= _CACHE_SIZE:
-        _FONTS.popitem(last=False)[1].delete()
-    _FONTS[key] = font = _LoadedFont(soundfont)
-    return font
 
 
 def tick_seconds(score: symusic.Score):
