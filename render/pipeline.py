@@ -212,7 +212,8 @@ def render_section(spec: CueSpec, prepared: PreparedCue, section: str) -> Render
 def resynth_stem(spec: CueSpec, stem: RenderedStem) -> RenderedStem:
     """Re-voice one rendered stem with MusicGen-Melody (the cue's mood as prompt),
     replacing it or mixed under it as the cue asks."""
-    from .resynth import LICENCE_NOTICE, _resolve_device, load_resynth_model, resynthesize
+    from .musicgen import LICENCE_NOTICE, _resolve_device, load_resynth_model
+    from .resynth import resynthesize
     from .synth import RenderOptions
 
     sample_rate = (spec.render or RenderOptions()).sample_rate

@@ -113,7 +113,7 @@ def warm_worker(soundfont: SoundFont, warm_specs: list[CueSpec]) -> int:
     stand-in cues of ``warm_specs`` (together they run every stage the film runs), so that
     each stage's libraries, models and first-call costs are paid here, once per
     worker, as the serial path pays them once per process. Returns the worker's pid."""
-    from .synth import _loaded_font
+    from .fluid import _loaded_font
 
     _loaded_font(soundfont)
     for spec in warm_specs:

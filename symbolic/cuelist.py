@@ -248,7 +248,7 @@ def _model_folder(where: _Where, value: Any, folder: Path) -> Path | None:
     if not target.is_dir():
         raise where.fail("resynth_model", f"no model folder at {text!r} (looked for {target}); allowed: a "
                          "local folder holding a MusicGen-Melody model (config.json, model.safetensors, ...)")
-    from scorefarm.render.resynth import missing_files
+    from scorefarm.render.musicgen import missing_files
 
     missing = missing_files(target)
     if missing:
