@@ -15,11 +15,17 @@ once), as they place every note of a reduction.
 * Chords (a track that is not a line) sit on every part of those instruments, the
   parts its desk number names first, then in score order: the notes of a chord,
   struck top first, fill Trumpet 1, then Trumpets 2–3. A part a line sits on comes
-  last, so the line has it to itself.
+  last, so the line has it to itself. A track that names its desk ("Violin I", "2nd
+  Violin") plays none of the parts another track names as its desk (``_desk_parts``):
+  a quartet's first violin divides Violins I where it plays more than one note at once,
+  and leaves Violins II to the second violin; the notes its desk cannot play (range,
+  notes at once beyond its divisi) go where the lanes place them, after every seated
+  track's notes have their seats. Parts another track names as its desk come last for a
+  track that names none.
 * A line (``is_line``: ``LINE_ALONE`` of its notes sound alone in it, a legato overlap
   of a 32nd forgiven) sits on one part: of its instruments' parts no other line sits
   on, the one its desk number names ("Violins I", "Trumpet 2" on Trumpets 2–3), else
-  the one that reaches most of its notes.
+  one no other track names as its desk, then the one that reaches most of its notes.
 * A line whose instrument the ensemble lacks (or whose parts other lines took) sits on
   one part too, so that it does not hop between parts with the separator's labels. Such
   lines take the main section's parts (the lanes' section) no other track sits on, in
@@ -143,6 +149,13 @@ def _desks(name: str) -> set[int]:
     return {int(w) for w in words if w.isdigit()} | {ROMAN[w] for w in words[1:] if w in ROMAN}
 
 
+def _desk_parts(ensemble: Ensemble, family: frozenset[str], name: str) -> set[int]:
+    """The parts of a track's instruments (``family``) that the desk number in its name
+    names ('Violin I': Violins I; '2nd Violin': Violins II); empty without a desk number."""
+    desks = _desks(name)
+    return {i for i, p in enumerate(ensemble.parts) if p.instrument.key in family and desks & _desks(p.label)}
+
+
 def seat_tracks(ensemble: Ensemble, names: list[str], programs: list[int], notes: np.ndarray,
                 tracks: np.ndarray, lanes: np.ndarray, lane_parts: list[int], tpq: int) -> dict[int, Seat]:
     """The seat of each pitched track that has one, by track index (``names`` and
@@ -152,14 +165,20 @@ def seat_tracks(ensemble: Ensemble, names: list[str], programs: list[int], notes
     if len(present) < 2:
         return {}
     lines = {t: is_line(notes[tracks == t], tpq) for t in present}
+    families = {t: track_family(names[t], programs[t]) for t in present}
+    desk_parts = {t: _desk_parts(ensemble, families[t], names[t]) for t in present}
     seats: dict[int, Seat] = {}
     for t in present:
-        family = track_family(names[t], programs[t])
-        desks, pitches = _desks(names[t]), notes[tracks == t, 2]
-        # its desks' parts first, then (for a line) those reaching most of it, then in score order
-        parts = sorted((i for i, p in enumerate(ensemble.parts) if p.instrument.key in family),
-                       key=lambda i: (not desks & _desks(ensemble.parts[i].label),
+        pitches = notes[tracks == t, 2]
+        named = desk_parts[t]
+        others = {i for u in present if u != t for i in desk_parts[u]} - named  # other tracks' desks
+        # its desks' parts first, other tracks' desks last, then (for a line) those reaching
+        # most of it, then in score order
+        parts = sorted((i for i, p in enumerate(ensemble.parts) if p.instrument.key in families[t]),
+                       key=lambda i: (i not in named, i in others,
                                       -_reached(ensemble, i, pitches) if lines[t] else 0))
+        if named and not lines[t]:  # its desk divides: it plays none of another track's desk
+            parts = [i for i in parts if i not in others]
         if parts and not lines[t]:
             seats[t] = Seat(tuple(parts), True)
         elif parts:
