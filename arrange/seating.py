@@ -23,7 +23,7 @@ once), as they place every note of a reduction.
   track's notes have their seats. Parts another track names as its desk come last for a
   track that names none.
 * A line (``is_line``: ``LINE_ALONE`` of its notes sound alone in it, a legato overlap
-  of a 32nd forgiven) sits on one part: of its instruments' parts no other line sits
+  of a 32nd forgiven, grace notes of no length left out) sits on one part: of its instruments' parts no other line sits
   on, the one its desk number names ("Violins I", "Trumpet 2" on Trumpets 2–3), else
   one no other track names as its desk, then the one that reaches most of its notes.
 * A line whose instrument the ensemble lacks (or whose parts other lines took) sits on
@@ -112,7 +112,12 @@ def joined_at_onset(onsets: np.ndarray, ends: np.ndarray) -> np.ndarray:
 
 def is_line(notes: np.ndarray, tpq: int) -> bool:
     """Whether a track's notes (rows time, duration, ...; by onset) are a line:
-    ``LINE_ALONE`` of them sound alone, a legato overlap of a 32nd forgiven."""
+    ``LINE_ALONE`` of them sound alone, a legato overlap of a 32nd forgiven. A note of no
+    length is a grace note (music21 writes them so, struck with the note they lead to): an
+    ornament of the line, left out."""
+    sounding = notes[:, 1] > 0
+    if sounding.any():
+        notes = notes[sounding]
     legato_ends = notes[:, 0] + np.maximum(notes[:, 1] - tpq // 8, 1)
     return bool((~joined_at_onset(notes[:, 0], legato_ends)).mean() >= LINE_ALONE)
 

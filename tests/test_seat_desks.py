@@ -139,3 +139,31 @@ def test_a_pad_without_a_desk_leaves_the_named_desk_to_its_track(make_score):
     seats = seated(result)
     assert seats["Violin I"] == "Violins I, Violins II"
     assert seats["Violins"] == "Violins II, Violins I"
+
+
+def test_grace_notes_of_no_length_leave_a_line_a_line(make_score):
+    # the same first violin read correctly: its grace notes are notes of no length, struck
+    # with the notes they lead to; they are ornaments of the line (7 of 39 notes, and 7
+    # notes struck with them: 36 % of the notes would not sound alone)
+    eighth = TPQ // 2
+    tune = [(i * eighth, eighth, pitch) for i, pitch in enumerate(TUNE)]
+    graces = [(i * eighth, 0, pitch) for i, pitch in GRACES.items()]
+    notes = np.array(sorted(tune + graces), dtype=np.int64)
+    assert is_line(notes, TPQ)
+    # a note struck with another and sounding is a double stop: still no line where too many are
+    stops = np.array(sorted(tune + [(onset, eighth, pitch) for onset, _, pitch in graces]), dtype=np.int64)
+    assert not is_line(stops, TPQ)
+
+
+def test_the_first_violin_with_grace_notes_is_the_tune(make_score):
+    # read correctly, the first violin is a line, and the tune of the sketch
+    tune = [(i * 0.5, 0.5, pitch, 80) for i, pitch in enumerate(TUNE)]
+    tune += [(i * 0.5, 0.0, pitch, 80) for i, pitch in GRACES.items()]
+    score = make_score(sorted(tune), name="Violin I", program=40)
+    score.tracks.append(make_score([(beat, 1.0, pitch, 70) for beat, pitch in enumerate(SECOND)], name="Violin II",
+                                   program=40).tracks[0])
+    result = orchestrate(score, OrchestrateOptions(ensemble="strings"))
+    assert seated(result) == {"Violin I": "Violins I", "Violin II": "Violins II"}
+    first = {p.source for p in result.placed if p.source >= 0 and result.track_of_source[p.source] == 0}
+    roles = {p.role for p in result.placed if p.source in first}
+    assert roles == {"melody"}
