@@ -69,6 +69,7 @@ def load_score_bytes(data: bytes, name: str) -> symusic.core.ScoreTick:
         raise ScoreError(
             "is a format 2 MIDI file (independent patterns); only formats 0 and 1 can be read", name
         )
+    tracks = [_offs_after_ons(body, name) for body in tracks]
     clean = _header(fmt, len(tracks), tpq) + b"".join(_chunk(b"MTrk", t) for t in tracks)
     try:
         score = symusic.Score.from_midi(clean)
@@ -88,6 +89,42 @@ def load_score_bytes(data: bytes, name: str) -> symusic.core.ScoreTick:
             name,
         )
     return score
+
+
+def _offs_after_ons(body: bytes, name: str) -> bytes:
+    """The track with each note-off that ends no sounding note, and is followed at its tick by
+    a note-on of its key, moved after that note-on: the note is one of no length. music21
+    writes a grace note so (its off first); read as written, the off was dropped and the open
+    note took the next off of its key, so every later note of that pitch ended one note late
+    and the last was lost. A track without such an off is returned as it is."""
+    events = list(_track_events(body, name))
+    sounding: dict[tuple[int, int], int] = {}
+    moved = False
+    i = 0
+    while i < len(events):
+        tick, raw = events[i]
+        kind = raw[0] & 0xF0
+        if kind in (0x80, 0x90) and len(raw) == 3:
+            key = (raw[0] & 0x0F, raw[1])
+            if kind == 0x90 and raw[2] > 0:
+                sounding[key] = sounding.get(key, 0) + 1
+            elif sounding.get(key, 0):
+                sounding[key] -= 1
+            else:
+                later, j = None, i + 1
+                while later is None and j < len(events) and events[j][0] == tick:
+                    on = events[j][1]
+                    if len(on) == 3 and on[0] == 0x90 | key[0] and on[1] == key[1] and on[2] > 0:
+                        later = j
+                    j += 1
+                if later is not None:
+                    events.insert(i, events.pop(later))  # the note-on first; this off is read again after it
+                    moved = True
+                    continue
+        i += 1
+    if not moved:
+        return body
+    return _encode_track([e for e in events if e[1] != _END_OF_TRACK], events[-1][0] if events else 0)
 
 
 def _read_chunks(data: bytes, name: str) -> tuple[int, int, list[bytes]]:

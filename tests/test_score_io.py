@@ -434,3 +434,23 @@ def test_score_seconds_follows_the_tempo_map(make_score):
     assert score_seconds(score) == pytest.approx(6.0)
     assert note_count(score) == 2
     assert score_seconds(symusic.Score(480)) == 0.0
+
+
+def test_a_grace_note_written_off_first_reads_as_a_note_of_no_length(tmp_path):
+    """music21 writes a grace note's note-off before its note-on at one tick. Read as written,
+    the open note-on took the next off of its key: every later note of that pitch ended a note
+    late and the last was lost. Read so, the grace note has no length and the rest are whole."""
+    from scorefarm.symbolic.score_io import _chunk, _encode_track, _header
+
+    on = lambda key: bytes([0x90, key, 80])  # noqa: E731
+    off = lambda key: bytes([0x80, key, 0])  # noqa: E731
+    events = [(0, on(72)), (480, off(72)),
+              (480, off(74)), (480, on(74)),  # the grace note D5, off first, on the beat
+              (480, on(72)), (960, off(72)),
+              (960, on(74)), (1440, off(74)),  # a real D5 a beat later
+              (1440, on(74)), (1920, off(74))]  # and one more
+    track = _encode_track(events, 1920)
+    path = tmp_path / "grace.mid"
+    path.write_bytes(_header(1, 1, 480) + _chunk(b"MTrk", track))
+    notes = sorted((n.time, n.duration, n.pitch) for n in load_score(path).tracks[0].notes)
+    assert notes == [(0, 480, 72), (480, 0, 74), (480, 480, 72), (960, 480, 74), (1440, 480, 74)]
