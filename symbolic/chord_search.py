@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .chorale_model import ChoraleModel, ModeModel
+from .chords import pitch_name
 from .melody import HarmonizeError, Slot
 from .voicing import Candidates, StateInfo, best_path, enumerate_voicings, transition_scores
 
@@ -291,7 +292,22 @@ def _fallback(model, post_t, sop, tonic, ranges, weights, slot, options):
         if len(pitches):
             keep = np.argsort(-vscore, kind="stable")[: options.voicings_per_state]
             return [pitches[keep]], [int(s)] * len(keep), [vscore[keep] + options.posterior * np.log(post_t[s])]
-    raise HarmonizeError(
-        f"found no four-part chord under the soprano note {sop} at tick {slot.start}, even with the lower voices' "
-        f"ranges widened by an octave (ranges: {ranges})"
-    )
+    raise NoChordError(sop, slot.start, ranges)
+
+
+class NoChordError(HarmonizeError):
+    """No four-part chord fits under a melody note, even with the lower voices' ranges
+    widened: ``harmonize_melody`` says where, in bars and beats, and in which file."""
+
+    def __init__(self, sop: int, tick: int, ranges: dict[str, tuple[int, int]], where: str | None = None,
+                 path=None):
+        self.sop, self.tick, self.ranges, self.where = sop, tick, ranges, where
+        low, high = ranges["Soprano"]
+        span = f"the soprano range {pitch_name(low)}-{pitch_name(high)}"
+        why = (f": the note lies under {span}; give a melody alone, or move the note into that range" if sop < low
+               else f": the note lies over {span}" if sop > high else "")
+        super().__init__(f"found no four-part chord under the melody's {pitch_name(sop)} at "
+                         f"{where or f'tick {tick}'}, even with the lower voices' ranges widened by an octave{why}", path)
+
+    def __reduce__(self):
+        return (NoChordError, (self.sop, self.tick, self.ranges, self.where, self.path))

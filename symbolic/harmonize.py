@@ -36,7 +36,7 @@ import symusic
 import symusic.core
 
 from .chorale_model import ChoraleModel, load_model
-from .chord_search import MODES, decode, find_key, held_note_kind
+from .chord_search import MODES, NoChordError, decode, find_key, held_note_kind
 from .chords import chord_symbol, key_name, key_signature, pc_name
 from .melody import (
     HARMONIC_RHYTHMS, HarmonizeError, Melody, Slot, chord_spans, extract_melody, join_slots, last_note_beat,
@@ -45,6 +45,7 @@ from .melody import (
 from .embellish import add_passing_tones
 from .film import OPEN_SPACING, film_model, film_weights, pedal_plan
 from .voiceleading import CheckOptions, check_voices
+from .metre import bar_beat
 from .voices import Part, VNote, Voices, voice_ranges
 from .voicing import VoicingWeights
 
@@ -173,8 +174,12 @@ def harmonize_melody(score, options: HarmonizeOptions = HarmonizeOptions(), name
     spans = chord_spans(melody, slots, rhythm)
     chords = [join_slots([slots[i] for i in span]) for span in spans]
     pedal = {k: pedal_beats[span[0]] for k, span in enumerate(spans) if span[0] in pedal_beats}
-    path_states, pitches = decode(mode_model, slots, spans, chords, tonic, mode, ranges, options, pedal,
-                                   melody.notes)
+    try:
+        path_states, pitches = decode(mode_model, slots, spans, chords, tonic, mode, ranges, options, pedal,
+                                       melody.notes)
+    except NoChordError as exc:
+        bar, beat = bar_beat(exc.tick, melody.tpq, melody.time_signatures)
+        raise NoChordError(exc.sop, exc.tick, exc.ranges, f"bar {bar}, beat {beat:g}", name) from None
     voices = _assemble(melody, chords, path_states, pitches, pedal)
     if options.style == "chorale":
         voices = _rest_with_melody(voices, melody.notes)

@@ -310,3 +310,13 @@ def test_analyze_into_a_closed_pipe(tmp_path: Path, make_score):
     result = _run_with_stdout(["-c", "from scorefarm.cli.main import main; main()", "analyze", str(path)],
                               reader_open=False)
     assert (result.returncode, result.stderr) == (141, b"")
+
+
+def test_a_melody_note_no_chord_fits_under_is_refused_naming_the_file_and_the_bar(tmp_path, make_score, refused):
+    """A top line that drops to a cello's F#2 (a quartet given as a melody) leaves no room for
+    alto, tenor and bass: one line naming the file, the note and where it is, in bars and beats."""
+    notes = [(i * 1.0, 1.0, p, 80) for i, p in enumerate([72, 74, 76, 77, 76, 74, 42, 72])]
+    make_score(notes).dump_midi(str(tmp_path / "quartet_top.mid"))
+    line = refused(["harmonize", "quartet_top.mid", "-o", "out.mid"], tmp_path, "quartet_top.mid",
+                   text="F#2 at bar 2, beat 3")
+    assert "under the soprano range" in line
