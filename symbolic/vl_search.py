@@ -34,7 +34,7 @@ import numpy as np
 
 from .voiceleading import is_dominant, key_at
 from .vl_slices import Slices
-from .voices import Voices, voice_ranges
+from .voices import Voices, voice_range, voice_ranges
 from .vl_cost import line_penalties, motion_penalties
 from .voicing import Candidates
 
@@ -269,12 +269,13 @@ def _static_faults(combo, voices: Voices, table, options: FixOptions) -> float:
 
 
 def _out_of_range(name: str, pitch: int, table: dict[str, tuple[int, int]]) -> bool:
-    return pitch >= 0 and name in table and not table[name][0] <= pitch <= table[name][1]
+    span = voice_range(name, table)
+    return pitch >= 0 and span is not None and not span[0] <= pitch <= span[1]
 
 
 def _range(name: str, pitch: int, table: dict[str, tuple[int, int]]) -> tuple[int, int]:
-    if name in table:
-        low, high = table[name]
-        return min(low, pitch), max(high, pitch)
+    span = voice_range(name, table)
+    if span is not None:
+        return min(span[0], pitch), max(span[1], pitch)
     return pitch - 12, pitch + 12
 

@@ -51,7 +51,7 @@ from scorefarm.errors import ScoreError
 
 from .chords import ChordLabel, pitch_name
 from .vl_slices import Slices
-from .voices import Voices, format_position, voice_ranges
+from .voices import Voices, format_position, voice_range, voice_ranges
 
 KINDS = (
     "parallel_fifths",
@@ -167,7 +167,7 @@ def check_voices(voices: Voices, options: CheckOptions = CheckOptions(),
     notes: list[str] = []
     if count < 2:
         notes.append("only one voice: nothing to check between voices")
-    unranged = [name for name in names if name not in voice_ranges(options.range_table)]
+    unranged = [name for name in names if voice_range(name, voice_ranges(options.range_table)) is None]
     if "range" in kinds and unranged:
         known = ", ".join(voice_ranges(options.range_table))
         notes.append(f"ranges checked only for the voices the '{options.range_table}' range table names ({known}); "
@@ -263,9 +263,10 @@ def _check_vertical(slices: Slices, k: int, count: int, kinds, options: CheckOpt
 def _check_ranges(voices: Voices, options: CheckOptions, add) -> None:
     table = voice_ranges(options.range_table)
     for index, part in enumerate(voices.parts):
-        if part.name not in table:
+        span = voice_range(part.name, table)
+        if span is None:
             continue
-        low, high = table[part.name]
+        low, high = span
         for note in part.notes:
             if not low <= note.pitch <= high:
                 where = "below" if note.pitch < low else "above"

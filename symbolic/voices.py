@@ -10,6 +10,7 @@ music21, and turned back into a ``symusic.Score`` with one named track per voice
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
@@ -83,6 +84,30 @@ def voice_ranges(style: str = "chorale") -> dict[str, tuple[int, int]]:
         allowed = ", ".join(k for k in data if not k.startswith("_"))
         raise ValueError(f"unknown range table {style!r}; allowed: {allowed}")
     return {name: (int(lo), int(hi)) for name, (lo, hi) in data[style].items()}
+
+
+# The names a part of each range goes by: English, Italian, Latin and German, singular and
+# plural, with the one-letter abbreviations of SATB scores ("S.", "Sop. 2", "Tenori I").
+# Quinto / Quintus / Sextus (a madrigal's fifth and sixth voices) lie in no one range.
+VOICE_ALIASES = {
+    "Soprano": ("soprano", "sopranos", "soprani", "sop", "s", "sopran", "canto", "cantus", "superius",
+                "discantus", "treble", "trebles"),
+    "Alto": ("alto", "altos", "alti", "a", "alt", "altus", "contralto", "contratenor"),
+    "Tenor": ("tenor", "tenors", "tenori", "tenore", "t", "ten"),
+    "Bass": ("bass", "basses", "bassi", "basso", "bassus", "b", "bs"),
+}
+_ALIAS = {alias: voice for voice, aliases in VOICE_ALIASES.items() for alias in aliases}
+_NUMBERING = frozenset({"i", "ii", "iii", "iv", "1", "2", "3", "4", "1st", "2nd", "3rd", "4th"})
+
+
+def voice_range(name: str, table: dict[str, tuple[int, int]]) -> tuple[int, int] | None:
+    """The range ``table`` (``voice_ranges``) gives a part named ``name``, under any name
+    ``VOICE_ALIASES`` lists ('Canto', 'Basso', 'Tenor II', 'S.'); None for another part."""
+    if name in table:
+        return table[name]
+    words = [w for w in re.findall(r"[a-z0-9]+", (name or "").lower()) if w not in _NUMBERING]
+    voice = _ALIAS.get(words[0]) if len(words) == 1 else None
+    return table.get(voice) if voice else None
 
 
 # ---------------------------------------------------------------- from symusic
@@ -366,7 +391,8 @@ def music21_to_score(stream, tpq: int = 480):
 
 
 __all__ = [
-    "SATB", "MAX_VOICES", "VNote", "Part", "Voices", "voice_ranges", "voices_from_score", "VOICE_PROGRAMS",
+    "SATB", "MAX_VOICES", "VNote", "Part", "Voices", "voice_ranges", "voice_range", "VOICE_ALIASES",
+    "voices_from_score", "VOICE_PROGRAMS",
     "voices_to_score", "MUSICXML_SUFFIXES", "MIDI_SUFFIXES", "load_voices", "load_any_score", "check_midi_output",
     "music21_to_score",
     # from metre
