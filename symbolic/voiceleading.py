@@ -164,7 +164,7 @@ def check_voices(voices: Voices, options: CheckOptions = CheckOptions(),
         else:
             judged_by = [(0, *options.key)] if options.key else _find_keys(voices)
         _check_resolutions(slices, judged_by, kinds, add)
-    notes: list[str] = []
+    notes: list[str] = list(voices.said)
     if count < 2:
         notes.append("only one voice: nothing to check between voices")
     unranged = [name for name in names if voice_range(name, voice_ranges(options.range_table)) is None]

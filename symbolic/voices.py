@@ -55,6 +55,7 @@ class Voices:
     time_signatures: list[tuple[int, int, int]] = field(default_factory=lambda: [(0, 4, 4)])
     first_bar: int = 1  # the first bar's number (a MusicXML file's first measure's: 0 for some pickups)
     pickup_ticks: int = 0  # ticks of silence put before a pickup so bar lines fall right
+    said: tuple[str, ...] = ()  # what reading the score left out, as sentences (``voices_from_score``)
 
     @property
     def names(self) -> list[str]:
@@ -132,15 +133,20 @@ def voices_from_score(score, name: str = "score", *, max_voices: int = MAX_VOICE
     def position(tick: int) -> str:
         return format_position(*bar_beat(tick, score.tpq, signatures, first_bar))
 
+    said: list[str] = []
     for index, track in enumerate(tracks):
         notes = sorted((n.time, n.time + n.duration, n.pitch) for n in track.notes if n.duration > 0)
         label = track.name.strip() or f"track {index + 1}"
-        parts.extend(_split_track(notes, label, name, position))
+        split, stops = _split_track(notes, label, name, position)
+        parts.extend(split)
+        if stops:
+            said.append(f"track {label!r}: {stops} note(s) of double stops left out, the line kept "
+                        "(at each, the note nearest the line's last)")
     if len(parts) > max_voices:
         raise ScoreError(f"has {len(parts)} voices; at most {max_voices} can be checked", name)
     parts.sort(key=lambda p: -_mean_pitch(p))
     parts = _name_parts(parts)
-    return Voices(tpq=score.tpq, parts=parts, time_signatures=signatures, first_bar=first_bar)
+    return Voices(tpq=score.tpq, parts=parts, time_signatures=signatures, first_bar=first_bar, said=tuple(said))
 
 
 def _mean_pitch(part: Part) -> float:
@@ -149,25 +155,40 @@ def _mean_pitch(part: Part) -> float:
     return total / length if length else 0.0
 
 
+# a track is a line with double stops when at least this share of its onsets strike one note
+# and no onset more than three (a string player's double and triple stops)
+LINE_WITH_STOPS = 0.9
+
+
 def _split_track(notes: list[tuple[int, int, int]], label: str, name: str,
-                 position: Callable[[int], str]) -> list[Part]:
-    """The voices of one track's notes ((start, end, pitch), sorted); ``position`` names a
-    tick for an error ('bar 3 beat 2')."""
+                 position: Callable[[int], str]) -> tuple[list[Part], int]:
+    """The voices of one track's notes ((start, end, pitch), sorted), and how many notes of
+    double stops were left out of a line; ``position`` names a tick for an error ('bar 3
+    beat 2')."""
     if not notes:
-        return []
+        return [], 0
     onsets: dict[int, list[tuple[int, int, int]]] = {}
     for note in notes:
         onsets.setdefault(note[0], []).append(note)
     sizes = {len(v) for v in onsets.values()}
     if sizes == {1} and _is_monophonic(notes):
-        return [Part(label, _monophonic(notes))]
+        return [Part(label, _monophonic(notes))], 0
     if len(sizes) == 1 and _chords_aligned(onsets):
         count = sizes.pop()
         voices: list[list[tuple[int, int, int]]] = [[] for _ in range(count)]
         for start in sorted(onsets):
             for rank, note in enumerate(sorted(onsets[start], key=lambda n: -n[2])):
                 voices[rank].append(note)
-        return [Part(f"{label} {rank + 1}", _monophonic(v)) for rank, v in enumerate(voices)]
+        return [Part(f"{label} {rank + 1}", _monophonic(v)) for rank, v in enumerate(voices)], 0
+    single = sum(len(v) == 1 for v in onsets.values()) / len(onsets)
+    if single >= LINE_WITH_STOPS and max(sizes) <= 3:
+        line, last = [], None
+        for start in sorted(onsets):  # at a double stop the line goes on by the nearest note
+            chosen = min(onsets[start], key=lambda n: (0 if last is None else abs(n[2] - last), -n[2]))
+            line.append(chosen)
+            last = chosen[2]
+        if _is_monophonic(line):
+            return [Part(label, _monophonic(line))], len(notes) - len(line)
     low, high = min(sizes), max(sizes)
     if low == high == 1:  # single notes, but one starts well before the previous ends
         raise ScoreError(
@@ -229,16 +250,24 @@ def _monophonic(notes: list[tuple[int, int, int]]) -> list[VNote]:
     return [n for n in out if n.end > n.start]
 
 
+# a track name that names no voice or instrument: what a sequencer or an export calls a track
+_GENERIC_NAME = re.compile(r"(track|voice|part|staff|piano|untitled|instrument|channel|ch|midi)?\s*\d*")
+
+
 def _name_parts(parts: list[Part]) -> list[Part]:
-    """Keep voice names a checker knows (Soprano, S, Alto, ...); four unnamed
-    voices are called Soprano, Alto, Tenor, Bass from the top."""
+    """Keep voice names a checker knows (Soprano, S, Alto, ...); four voices whose other
+    names name nothing ('Piano', 'Track 3', or one name for all four) are called Soprano,
+    Alto, Tenor, Bass from the top. A quartet's 'Violin I' ... 'Cello' keep theirs (and
+    are not range-checked as singers)."""
     known = {"s": "Soprano", "a": "Alto", "t": "Tenor", "b": "Bass"}
     named = []
     for part in parts:
         word = part.name.split()[0].lower() if part.name.split() else ""
         canonical = next((v for v in SATB if v.lower() == word), known.get(word))
         named.append(canonical)
-    if len(parts) == 4 and (None in named or len(set(named)) < 4):
+    generic = len({part.name for part in parts}) < len(parts) or all(
+        canon is not None or _GENERIC_NAME.fullmatch(part.name.strip().lower()) for part, canon in zip(parts, named))
+    if len(parts) == 4 and (None in named or len(set(named)) < 4) and generic:
         named = list(SATB)
     out = []
     for part, canon in zip(parts, named):

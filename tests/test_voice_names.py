@@ -20,3 +20,40 @@ def test_voices_named_in_italian_latin_or_by_letter_are_range_checked():
     report = check_voices(voices, CheckOptions(kinds=frozenset({"range"}), key=(0, "major")))
     assert [(f.kind, f.voices) for f in report.faults] == [("range", ("Basso",))]
     assert any("not for Quinto" in note for note in report.notes)
+
+
+def _quartet(names, viola_stop=False):
+    import symusic
+
+    score = symusic.Score(480)
+    score.time_signatures.append(symusic.TimeSignature(0, 4, 4))
+    lines = {0: [76, 77, 79, 77, 76, 74, 72, 71], 1: [67, 69, 71, 69, 67, 65, 64, 62],
+             2: [60, 60, 62, 62, 60, 59, 57, 55], 3: [48, 53, 55, 50, 48, 43, 45, 43]}
+    for index, name in enumerate(names):
+        track = symusic.Track(name, 40, False)
+        for beat, pitch in enumerate(lines[index] * 2):  # two phrases: one double stop in 16 onsets
+            track.notes.append(symusic.Note(beat * 480, 480, pitch, 80))
+        if viola_stop and index == 2:
+            track.notes.append(symusic.Note(2 * 480, 480, 55, 80))  # a double stop G3 under D4
+        score.tracks.append(track)
+    return score
+
+
+def test_a_quartet_keeps_its_instruments_names_and_four_anonymous_tracks_become_satb():
+    from scorefarm.symbolic.voices import voices_from_score
+
+    quartet = voices_from_score(_quartet(["Violin I", "Violin II", "Viola", "Cello"]))
+    assert quartet.names == ["Violin I", "Violin II", "Viola", "Cello"]
+    assert voices_from_score(_quartet(["Piano"] * 4)).names == ["Soprano", "Alto", "Tenor", "Bass"]
+    assert voices_from_score(_quartet(["Track 1", "Track 2", "Track 3", "Track 4"])).names == [
+        "Soprano", "Alto", "Tenor", "Bass"]
+
+
+def test_a_line_with_a_double_stop_is_checked_as_its_line_and_says_what_it_left_out():
+    from scorefarm.symbolic.voices import voices_from_score
+
+    voices = voices_from_score(_quartet(["Violin I", "Violin II", "Viola", "Cello"], viola_stop=True), "q.mid")
+    viola = voices.parts[2]
+    assert [n.pitch for n in viola.notes] == [60, 60, 62, 62, 60, 59, 57, 55] * 2  # on by D4, not G3
+    report = check_voices(voices, CheckOptions(key=(0, "major")))
+    assert any("'Viola': 1 note(s) of double stops left out" in note for note in report.notes)
