@@ -29,6 +29,8 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 
+from scorefarm.errors import ScoreError
+
 from .voiceleading import KINDS, CheckOptions, CheckReport, check_voices, require_voices
 from .vl_slices import Slices
 from .voices import Part, VNote, Voices, format_position
@@ -275,6 +277,9 @@ def fix_file(source, out, options: FixOptions = FixOptions()) -> FixResult:
     out = check_midi_output(out)
     voices, score = load_voices(source)
     require_voices(voices, source)
+    if voices.said:  # the fixed file is written from the voices: what they left out would be lost
+        raise ScoreError(f"cannot be fixed without losing notes the voices leave out ({'; '.join(voices.said)}); "
+                         "give each line a track of its own without them", source)
     result = fix_voices(voices, options)
     save_score(voices_to_score(result.voices, score, programs=_programs(score, voices)), out)
     return result

@@ -139,6 +139,9 @@ def voices_from_score(score, name: str = "score", *, max_voices: int = MAX_VOICE
         label = track.name.strip() or f"track {index + 1}"
         split, stops = _split_track(notes, label, name, position)
         parts.extend(split)
+        graces = sum(1 for n in track.notes if n.duration == 0)
+        if graces:
+            said.append(f"track {label!r}: {graces} grace note(s) of no length left out")
         if stops:
             said.append(f"track {label!r}: {stops} note(s) of double stops left out, the line kept "
                         "(at each, the note nearest the line's last)")

@@ -57,3 +57,10 @@ def test_a_line_with_a_double_stop_is_checked_as_its_line_and_says_what_it_left_
     assert [n.pitch for n in viola.notes] == [60, 60, 62, 62, 60, 59, 57, 55] * 2  # on by D4, not G3
     report = check_voices(voices, CheckOptions(key=(0, "major")))
     assert any("'Viola': 1 note(s) of double stops left out" in note for note in report.notes)
+
+
+def test_fix_refuses_a_score_whose_voices_leave_notes_out(tmp_path, refused):
+    """The fixed file is written from the voices: a double stop left out of them would be
+    lost, so --fix refuses (exit 2, nothing written) where check only says so."""
+    _quartet(["Violin I", "Violin II", "Viola", "Cello"], viola_stop=True).dump_midi(str(tmp_path / "q.mid"))
+    refused(["check", "q.mid", "--fix", "-o", "fixed.mid"], tmp_path, "q.mid", text="1 note(s) of double stops")
