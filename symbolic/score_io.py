@@ -93,37 +93,51 @@ def load_score_bytes(data: bytes, name: str) -> symusic.core.ScoreTick:
 
 def _offs_after_ons(body: bytes, name: str) -> bytes:
     """The track with each note-off that ends no sounding note, and is followed at its tick by
-    a note-on of its key, moved after that note-on: the note is one of no length. music21
-    writes a grace note so (its off first); read as written, the off was dropped and the open
-    note took the next off of its key, so every later note of that pitch ended one note late
-    and the last was lost. A track without such an off is returned as it is."""
+    a note-on of its key that has no note-off of its own (the key's next event is another
+    note-on, another grace note's off, or none), moved after that note-on: the note is one of no length. music21 writes
+    a grace note so (its off first); read as written, the off was dropped and the open
+    note-on took the next off of its key, so every later note of that pitch ended one note
+    late and the last was lost. A duplicate off (an explicit off and a velocity-0 on where a
+    key is struck again) is left alone: the note after it has its own off. A track without
+    such an off is returned as it is."""
     events = list(_track_events(body, name))
+    notes = [(i, raw[0] & 0x0F, raw[1], raw[0] & 0xF0 == 0x90 and raw[2] > 0) for i, (_, raw) in enumerate(events)
+             if len(raw) == 3 and raw[0] & 0xF0 in (0x80, 0x90)]
+    # per note event, whether the key's next event is an off that ends a note: an off followed at
+    # its own tick by an on of the key is another grace note's (written off first), not one
+    owns_off: dict[int, bool] = {}
+    next_of: dict[tuple[int, int], tuple[int, bool, bool]] = {}  # key -> (tick, is an on, ends a note)
+    for i, channel, key, is_on in reversed(notes):
+        k, tick = (channel, key), events[i][0]
+        after = next_of.get(k)
+        owns_off[i] = after is not None and not after[1] and after[2]
+        ends = not is_on and not (after is not None and after[1] and after[0] == tick)
+        next_of[k] = (tick, is_on, ends)
     sounding: dict[tuple[int, int], int] = {}
+    order: list[float] = list(range(len(events)))
+    closed: set[int] = set()  # note-ons a moved off now ends at once
     moved = False
-    i = 0
-    while i < len(events):
-        tick, raw = events[i]
-        kind = raw[0] & 0xF0
-        if kind in (0x80, 0x90) and len(raw) == 3:
-            key = (raw[0] & 0x0F, raw[1])
-            if kind == 0x90 and raw[2] > 0:
-                sounding[key] = sounding.get(key, 0) + 1
-            elif sounding.get(key, 0):
-                sounding[key] -= 1
-            else:
-                later, j = None, i + 1
-                while later is None and j < len(events) and events[j][0] == tick:
-                    on = events[j][1]
-                    if len(on) == 3 and on[0] == 0x90 | key[0] and on[1] == key[1] and on[2] > 0:
-                        later = j
-                    j += 1
-                if later is not None:
-                    events.insert(i, events.pop(later))  # the note-on first; this off is read again after it
-                    moved = True
-                    continue
-        i += 1
+    for i, channel, key, is_on in notes:
+        k = (channel, key)
+        if is_on:
+            if i not in closed:
+                sounding[k] = sounding.get(k, 0) + 1
+        elif sounding.get(k, 0):
+            sounding[k] -= 1
+        else:  # an off ending nothing: a note-on of its key at its tick, without an off of its own?
+            tick = events[i][0]
+            j = i + 1
+            while j < len(events) and events[j][0] == tick:
+                raw = events[j][1]
+                if (len(raw) == 3 and raw[0] == 0x90 | channel and raw[1] == key and raw[2] > 0
+                        and not owns_off.get(j, False)):
+                    order[i], moved = j + 0.5, True  # read just after that note-on
+                    closed.add(j)
+                    break
+                j += 1
     if not moved:
         return body
+    events = [events[i] for i in sorted(range(len(events)), key=lambda i: order[i])]
     return _encode_track([e for e in events if e[1] != _END_OF_TRACK], events[-1][0] if events else 0)
 
 
