@@ -104,6 +104,7 @@ def _collect(score: symusic.Score) -> tuple[np.ndarray, np.ndarray, list, int]:
         if track.note_num():
             a = track.notes.numpy()
             row = np.stack([a["time"], a["duration"], a["pitch"], a["velocity"]], axis=1).astype(np.int64)
+            row = row[row[:, 1] > 0]  # a grace note of no length (``score_io``) sounds in no part
             lengthened += _apply_sustain(row, track.controls.numpy())
             rows.append(row)
             owners.append(np.full(len(row), index, np.int16))
@@ -250,9 +251,13 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
     beats_per_bar = bar_quarters(score)
     notes, tracks, drums, sustained = _collect(score)
     report: list[str] = [f"sustain pedal applied: {sustained} notes lengthened"] if sustained else []
+    graces = sum(int((t.notes.numpy()["duration"] == 0).sum()) for t in score.tracks if not t.is_drum and t.note_num())
     if not len(notes):
         raise ScoreError("has only drum notes: nothing pitched to orchestrate" if drums
+                         else "has no notes with a length to orchestrate" if graces
                          else "has no notes to orchestrate", name)
+    if graces:
+        report.append(f"{graces} grace note(s) of no length left out (write them into the parts by hand)")
     separation = _separate_pinned(separate, notes, tpq, beats_per_bar)
     separated = separation.labels.astype(np.int8)
     tune = melody_line(notes, tracks, separated, tpq)

@@ -879,3 +879,28 @@ def test_winds_doubling_a_line_that_never_rests_take_breaths(make_score):
             assert (end - start) / 480 <= BREATH_AFTER + 4, label  # the longest note it could run on with
     sources = [p for p in result.placed if p.source >= 0]
     assert sorted(p.duration for p in sources if p.pitch >= 72) == [int(2.0 * 480)] * 64  # the tune itself is whole
+
+
+def test_grace_notes_of_no_length_are_left_out_and_said(make_score, tmp_path):
+    """A grace note read as one of no length (music21 writes them so) sounds in no part: the
+    tune keeps its part as without it, the report says how many were left out, and a sketch
+    of grace notes alone is refused (exit 2, nothing written)."""
+    tune = [(i * 1.0, 1.0, p, 90) for i, p in enumerate([72, 74, 76, 77, 79, 77, 76, 74])]
+    chords = [(i * 2.0, 2.0, p, 60) for i in range(4) for p in (48, 55, 64)]
+    plain = make_score(tune + chords)
+    graced = make_score(tune + chords)
+    for beat, pitch in ((1, 76), (4, 81)):
+        graced.tracks[0].notes.append(symusic.Note(beat * 480, 0, pitch, 90))
+    options = OrchestrateOptions(ensemble="string-quartet")
+    with_graces, without = orchestrate(graced, options), orchestrate(plain, options)
+    assert [(p.part, p.time, p.duration, p.pitch) for p in with_graces.placed] == [
+        (p.part, p.time, p.duration, p.pitch) for p in without.placed]
+    assert any("2 grace note(s) of no length left out" in line for line in with_graces.notes)
+    only = symusic.Score(480)
+    track = symusic.Track("Piano", 0, False)
+    track.notes.append(symusic.Note(0, 0, 72, 80))
+    only.tracks.append(track)
+    only.dump_midi(str(tmp_path / "grace_only.mid"))
+    result = CliRunner().invoke(cli, ["orchestrate", str(tmp_path / "grace_only.mid"), "-o", str(tmp_path / "o.mid")])
+    assert result.exit_code == 2 and "has no notes with a length" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grace_only.mid"]
