@@ -58,6 +58,9 @@ def key_of_signature(sharps: int, minor: bool) -> tuple[int, str]:
 
 LETTERS = "CDEFGAB"
 LETTER_PCS = (0, 2, 4, 5, 7, 9, 11)
+# the degrees (above the tonic) whose triad is major or minor, so that a chord may lead to
+# them: not vii in major, nor ii in minor (diminished)
+TONICIZABLE = {"major": frozenset({0, 2, 4, 5, 7, 9}), "minor": frozenset({0, 3, 5, 7, 8, 10})}
 # a chromatic pitch class above the tonic -> letters above the tonic's: the flattened degree
 # above it (b2, b3, b6, b7), #4 for the tritone, a minor key's raised third, sixth and seventh
 CHROMATIC_DEGREE = {1: 1, 3: 2, 4: 2, 6: 3, 8: 5, 9: 5, 10: 6, 11: 6}
@@ -108,13 +111,13 @@ class ChordLabel:
         spelled from the root as the chord member it is (E/G#, not E/Ab, in C major). A
         diminished chord on a chromatic root a half step under a degree of the key is that
         degree's leading-tone chord, its root the raised degree below: F#dim/A (vii°/ii)
-        in F major, not Gbdim/Bbb; G#dim7 (vii°7/vi) in C major, not Abdim7."""
+        in F major, not Gbdim/Bbb; G#dim7 (vii°7/vi) in C major, not Abdim7. Only a degree
+        with a major or minor triad is led to so: Bbdim7 in C major stays (no A#)."""
         root = pc_name(self.root, key)
         if key is not None and TRIAD_OF[self.quality] == "diminished":
             tonic, mode = key
-            scale = MAJOR_SCALE if mode == "major" else MINOR_SCALE
             rel = (self.root - tonic) % 12
-            if rel not in scale and (rel + 1) % 12 in scale:
+            if rel not in (MAJOR_SCALE if mode == "major" else MINOR_SCALE) and (rel + 1) % 12 in TONICIZABLE[mode]:
                 root = spell_above(pc_name(self.root + 1, key), 11, 6)
         text = root + SHORT[self.quality]
         if self.bass == self.root:

@@ -166,19 +166,29 @@ def pickup_of(signatures, tpq: int) -> Pickup | None:
       it: 4/4 throughout, the first note on beat 4). Its first bar is whole, and its
       beats, counted from the bar line, already are the musician's: the note is beat 4.
 
-    A piece that really opens with one bar of 2/4 before 4/4 cannot be told apart from
-    a two-beat pickup in MIDI; it is counted as a pickup (beats 3 and 4)."""
-    return _pickup(_spans(signatures, tpq))
+    - a first bar that is a whole bar of its signature when that signature comes back
+      later (a bar of 4/4, then 5/4, then 4/4 again: a film cue's metres, not a pickup),
+      or when the file has no signature at 0 (a whole bar of the 4/4 assumed before a
+      first signature a bar in).
+
+    A piece that really opens with one bar of 2/4 before 4/4 (and never 2/4 again) cannot
+    be told apart from a two-beat pickup in MIDI; it is counted as a pickup (beats 3 and 4)."""
+    return _pickup(_spans(signatures, tpq), signatures)
 
 
-def _pickup(spans) -> Pickup | None:
+def _pickup(spans, signatures) -> Pickup | None:
     """``pickup_of`` from the signatures' ``_spans``."""
     if len(spans) < 2:
         return None
-    (_, stop, _, _, first_len), (_, _, num, den, next_len) = spans[0], spans[1]
-    if stop <= first_len and stop < next_len:
-        return Pickup(stop, num, den, next_len)
-    return None
+    (_, stop, first_num, first_den, first_len), (_, _, num, den, next_len) = spans[0], spans[1]
+    if not (stop <= first_len and stop < next_len):
+        return None
+    if stop == first_len:  # a whole bar of its own signature: a pickup only if it is the pickup's length
+        explicit = any(sig[0] == 0 for sig in one_signature_per_tick(signatures))
+        again = any((n, d) == (first_num, first_den) for _, _, n, d, _ in spans[2:])
+        if not explicit or again:
+            return None
+    return Pickup(stop, num, den, next_len)
 
 
 def counting_signature_at(signatures, tpq: int, tick: int) -> tuple[int, int]:
@@ -209,7 +219,7 @@ def beats_of(signatures, tpq: int, end: int) -> Iterator[tuple[int, int, int]]:
     one beat, numbered 3); its first beat starts at 0, part of a beat when the pickup is
     not a whole number of beats."""
     spans = _spans(signatures, tpq)
-    pickup = _pickup(spans)
+    pickup = _pickup(spans, signatures)
     if pickup is not None:
         step = beat_length(tpq, pickup.numerator, pickup.denominator)
         line = pickup.ticks - pickup.whole_ticks  # where the whole bar's line would stand
@@ -237,7 +247,7 @@ def bar_beat(tick: int, tpq: int, signatures: list[tuple[int, int, int]], first_
     is beat 4 of bar ``first_bar``)."""
     bar = first_bar
     spans = _spans(signatures, tpq)
-    pickup = _pickup(spans)
+    pickup = _pickup(spans, signatures)
     if pickup is not None and tick < pickup.ticks:
         return bar, round(pickup.beat(tpq, tick), 3)
     for start, stop, num, den, bar_len in spans:

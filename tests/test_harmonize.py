@@ -576,6 +576,9 @@ def test_a_leading_tone_chord_on_a_chromatic_root_is_spelled_as_the_raised_degre
     assert chord_symbol(11, (11, 2, 5), (0, "major")) == "Bdim"
     assert chord_symbol(2, (2, 5, 8), (9, "minor")) == "Bdim"
     assert chord_symbol(8, (8, 0, 3), (0, "major")) == "Ab"  # a borrowed bVI keeps its flat
+    assert chord_symbol(10, (10, 1, 4, 7), (0, "major")) == "Bbdim7"  # vii in major is led to by nothing
+    assert chord_symbol(10, (10, 1, 4), (9, "major")) == "Gdim"  # in A major: not F##dim
+    assert chord_symbol(11, (11, 2, 5), (9, "minor")) == "G#dim"  # vii° of A minor
 
 
 def test_the_search_reads_an_incomplete_seventh_chord_as_the_checker_does():

@@ -212,3 +212,34 @@ def test_a_first_bar_cut_short_that_is_no_pickup_is_a_bar_of_its_own_length():
     # check counts it (it was written as a pickup of 4/4, which a reader counts 2, 3, 4)
     assert _written([(3 * Q, 3, 4)])[:2] == [(1, 3.0, 0.0, "3/4"), (2, 3.0, 0.0, "3/4")]
     assert bar_beat(0, TPQ, [(3 * Q, 3, 4)]) == (1, 1.0)
+
+
+def test_a_whole_first_bar_whose_metre_comes_back_is_no_pickup():
+    """A cue in 4/4, 5/4, 4/4: its first bar is a whole 4/4 bar, counted from beat 1; so is
+    a whole bar of the 4/4 assumed before a first signature a bar in. A 1/4 bar before 4/4,
+    never 1/4 again, stays a pickup."""
+    assert pickup_of([(0, 4, 4), (BAR, 5, 4), (BAR + 5 * Q, 4, 4)], TPQ) is None
+    assert bar_beat(Q, TPQ, [(0, 4, 4), (BAR, 5, 4), (BAR + 5 * Q, 4, 4)]) == (1, 2.0)
+    assert pickup_of([(BAR, 5, 4)], TPQ) is None
+    assert pickup_of([(0, 1, 4), (Q, 4, 4), (Q + BAR, 3, 4)], TPQ) is not None
+    assert pickup_of([(0, 1, 4), (Q, 4, 4), (Q + BAR, 1, 4)], TPQ) is None  # 1/4 comes back: a metre
+
+
+def test_film_harmonic_rhythm_groups_a_pickup_as_the_end_of_a_bar_it_leads_to():
+    """A three-beat pickup (3/4 before 4/4) is the last three beats of a 4/4 bar: in
+    half-bar harmonic rhythm its first beat ends the first half (one chord), the other two
+    make the second half (one chord); counted in 3/4 the three would share one chord."""
+    import symusic
+
+    from scorefarm.symbolic.melody import chord_spans, extract_melody, melody_slots
+    from scorefarm.symbolic.voices import voice_ranges
+
+    score = symusic.Score(TPQ)
+    score.time_signatures.append(symusic.TimeSignature(0, 3, 4))
+    score.time_signatures.append(symusic.TimeSignature(3 * Q, 4, 4))
+    track = symusic.Track("Melody", 0, False)
+    for i, pitch in enumerate([67, 69, 71, 72, 74, 72, 71, 69, 67, 65, 64]):
+        track.notes.append(symusic.Note(i * Q, Q, pitch, 80))
+    score.tracks.append(track)
+    melody = extract_melody(score, voice_ranges()["Soprano"])
+    assert chord_spans(melody, melody_slots(melody), "half-bar")[:3] == [[0], [1, 2], [3, 4]]
