@@ -139,6 +139,15 @@ class ChordLabel:
     def seventh_pc(self) -> int | None:
         return (self.root + TEMPLATES[self.quality][3]) % 12 if self.quality in SEVENTHS else None
 
+    def owes_seventh(self, sounding, over_root: bool) -> bool:
+        """Whether this seventh chord's seventh owes a resolution: the chord is complete
+        (``sounding`` pitch classes hold it all), or stands over its root (``over_root``).
+        Root position is where a seventh chord leaves its fifth out (V7 with its root
+        doubled); inverted, it keeps all four notes, and three notes spelling one without
+        its fifth over another bass are a triad and a foreign note. The checker
+        (``vl_slices.Slices.seventh``) and the harmonizer's search (``voicing``) ask this."""
+        return self.seventh_pc() is not None and (set(self.pitch_classes) <= set(sounding) or over_root)
+
 
 def identify(pcs: set[int] | frozenset[int], bass_pc: int) -> ChordLabel | None:
     """The chord whose template holds every pitch class sounding, root and third

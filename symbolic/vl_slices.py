@@ -149,11 +149,9 @@ class Slices:
         if label is None or label.seventh_pc() is None:
             return None
         members = self.members(k)
-        if set(label.pitch_classes) <= {p % 12 for _, p in members}:
-            return label.seventh_pc()
         lowest = min(row[k] for row in self.pitch if row[k] is not None)
         on_root = lowest % 12 == label.root and any(p == lowest for _, p in members)
-        return label.seventh_pc() if on_root else None
+        return label.seventh_pc() if label.owes_seventh({p % 12 for _, p in members}, on_root) else None
 
 
 @functools.lru_cache(maxsize=4096)

@@ -184,10 +184,8 @@ class StateInfo:
             if label is None:
                 continue
             root[s] = label.root
-            sev = label.seventh_pc()
-            # as the checker reads sevenths (vl_slices.Slices.seventh): without its fifth, only over its root
-            complete = len({(p + tonic) % 12 for p in pcs}) >= 4 or label.bass == label.root
-            seventh[s] = -1 if sev is None or not complete else sev
+            owed = label.owes_seventh({(p + tonic) % 12 for p in pcs}, label.bass == label.root)
+            seventh[s] = label.seventh_pc() if owed else -1
             dominant[s] = (label.root == (tonic + 7) % 12 and label.quality in ("major", "dominant-seventh")) or (
                 label.root == (tonic + 11) % 12 and label.quality in ("diminished", "diminished-seventh",
                                                                       "half-diminished-seventh"))
