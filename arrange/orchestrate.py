@@ -52,7 +52,7 @@ import numpy as np
 import symusic
 
 from scorefarm.errors import ScoreError
-from scorefarm.symbolic.metre import counting_signature_at
+from scorefarm.symbolic.metre import counting_signature_at, pickup_of
 from scorefarm.symbolic.voices import bar_starts_of, beat_length, score_signatures
 
 from .catalogue import Ensemble, load_ensemble
@@ -318,6 +318,8 @@ def bar_quarters(score: symusic.Score) -> float:
     """The length in quarters of the bars that take up most of the score (4 without a time
     signature): a pickup written as a bar of 1/4 does not make every bar a quarter long."""
     lines = bar_lines(score)
+    if pickup_of(score_signatures(score), score.tpq) is not None:
+        lines = lines[1:]  # a pickup is no bar's length
     lengths = Counter(b - a for a, b in zip(lines, lines[1:]))
     if not lengths:
         numerator, denominator = counting_signature_at(score_signatures(score), score.tpq, 0)

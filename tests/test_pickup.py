@@ -243,3 +243,21 @@ def test_film_harmonic_rhythm_groups_a_pickup_as_the_end_of_a_bar_it_leads_to():
     score.tracks.append(track)
     melody = extract_melody(score, voice_ranges()["Soprano"])
     assert chord_spans(melody, melody_slots(melody), "half-bar")[:3] == [[0], [1, 2], [3, 4]]
+
+
+def test_a_pickup_is_no_bar_length_for_orchestration():
+    """orchestrate's bar length (``bar_quarters``) is the bars', never the pickup's, even
+    when the sketch ends within its first whole bar."""
+    import symusic
+
+    from scorefarm.arrange.orchestrate import bar_quarters
+
+    for count in (4, 12):
+        score = symusic.Score(TPQ)
+        score.time_signatures.append(symusic.TimeSignature(0, 1, 4))
+        score.time_signatures.append(symusic.TimeSignature(Q, 4, 4))
+        track = symusic.Track("Piano", 0, False)
+        for i in range(count):
+            track.notes.append(symusic.Note(i * Q, Q, 60 + i, 80))
+        score.tracks.append(track)
+        assert bar_quarters(score) == 4.0
