@@ -251,7 +251,7 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
     beats_per_bar = bar_quarters(score)
     notes, tracks, drums, sustained = _collect(score)
     report: list[str] = [f"sustain pedal applied: {sustained} notes lengthened"] if sustained else []
-    graces = sum(int((t.notes.numpy()["duration"] == 0).sum()) for t in score.tracks if not t.is_drum and t.note_num())
+    graces = sum(t.note_num() for t in score.tracks if not t.is_drum) - len(notes)  # what ``_collect`` left out
     if not len(notes):
         raise ScoreError("has only drum notes: nothing pitched to orchestrate" if drums
                          else "has no notes with a length to orchestrate" if graces

@@ -139,7 +139,7 @@ def voices_from_score(score, name: str = "score", *, max_voices: int = MAX_VOICE
         label = track.name.strip() or f"track {index + 1}"
         split, stops = _split_track(notes, label, name, position)
         parts.extend(split)
-        graces = sum(1 for n in track.notes if n.duration == 0)
+        graces = track.note_num() - len(notes)  # the notes of no length, left out above
         if graces:
             said.append(f"track {label!r}: {graces} grace note(s) of no length left out")
         if stops:
