@@ -42,12 +42,14 @@ import numpy as np
 from .bach_corpus import note_at
 from .bass_model import BassModel, Context
 from .embellish import passing_rates
+from .metre import beat_length
 
 if TYPE_CHECKING:
     from .chorale_net import ChoraleNet
 
 MIN_STATE_COUNT = 3
 MODES = ("major", "minor")
+QUARTER = 960  # ticks per quarter when a beat is measured in quarters (exact down to 64ths)
 REGISTER_LOW, REGISTER_HIGH = 28, 96  # MIDI span of the register histograms
 MAX_STEP = 24  # melodic steps histogrammed from -24 to +24 semitones
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "chorale_model.json"
@@ -77,15 +79,9 @@ def is_dev(identifier: str) -> bool:
     return int(digest, 16) % 8 == 0
 
 
-def beat_quarters(time_signature: tuple[int, int]) -> float:
-    num, den = time_signature
-    unit = 4.0 / den
-    return unit * 3 if den >= 8 and num % 3 == 0 and num > 3 else unit
-
-
 def chorale_beats(chorale) -> list[list[Beat]]:
     """The chorale's beats, in runs without rests (a rest in any voice cuts a run)."""
-    step = beat_quarters(chorale.time_signature)
+    step = beat_length(QUARTER, *chorale.time_signature) / QUARTER  # in quarters
     bar = chorale.time_signature[0] * 4.0 / chorale.time_signature[1]
     voices = [chorale.voices[v] for v in VOICES]
     starts = [[n[0] for n in notes] for notes in voices]
