@@ -27,7 +27,13 @@ sixteenth notes:
   the same checker (``voiceleading.check_voices``) on the same sixteenth grid
   for Bach's four parts and for ours;
 - the time to harmonize a 32-bar melody (held-out chorale melodies joined to
-  32 bars of 4/4) on one CPU core, each call reading the shipped model afresh.
+  32 bars of 4/4) on one CPU core, each call reading the shipped model afresh;
+- ``bach_against_bach``: how far Bach agrees with himself, as a yardstick for the
+  bass target. Over the whole corpus, every two settings of one soprano (the same
+  metre, note values and melodic intervals, so the only difference is Bach's
+  harmony) are compared note by note of the soprano on the same sixteenth grid
+  (``settings_agreement``); settings identical in every bass frame (one setting
+  reused in two cantatas) are counted apart and left out.
 
     .venv/bin/python benchmarks/bench_harmonize.py            # held-out split
     .venv/bin/python benchmarks/bench_harmonize.py --split dev  # tuning split
@@ -55,7 +61,7 @@ import time  # noqa: E402
 
 import symusic  # noqa: E402
 
-from scorefarm.symbolic.bach_corpus import KNOWN_TUNE, Chorale, load_chorales, tune_overlap  # noqa: E402
+from scorefarm.symbolic.bach_corpus import KNOWN_TUNE, Chorale, load_chorales, note_at, tune_overlap  # noqa: E402
 from scorefarm.symbolic.chorale_model import is_dev, learn, load_model, model_from_dict  # noqa: E402
 from scorefarm.symbolic.chords import key_of_signature  # noqa: E402
 from scorefarm.symbolic.harmonize import HarmonizeOptions, harmonize_melody, harmonize_score  # noqa: E402
@@ -140,6 +146,47 @@ def bass_causes(ours: Voices, bach: Voices, beat_frames: int) -> dict[str, int]:
             cause = "chord"
         out[cause] += 1
     return out
+
+
+def _soprano_shape(chorale: Chorale) -> tuple:
+    sop = chorale.voices["Soprano"]
+    return chorale.time_signature, tuple((round(dur, 4), pitch - sop[0][2]) for _, dur, pitch in sop)
+
+
+def settings_agreement(chorales: list[Chorale]) -> dict:
+    """Bass frames where two of Bach's settings of one soprano agree (see the module doc):
+    the frames of each soprano note compared in turn, the second setting transposed to the
+    first's soprano, so that rests between phrases (an instrumental interlude in one
+    setting) do not shift one against the other."""
+    groups: dict[tuple, list[Chorale]] = {}
+    for chorale in chorales:
+        groups.setdefault(_soprano_shape(chorale), []).append(chorale)
+    same = pitch_class = counted = pairs = identical = 0
+    for group in groups.values():
+        for i, first in enumerate(group):
+            for second in group[:i]:
+                sop_a, sop_b = first.voices["Soprano"], second.voices["Soprano"]
+                shift = sop_a[0][2] - sop_b[0][2]
+                bass_a, bass_b = first.voices["Bass"], second.voices["Bass"]
+                on_a, on_b = [n[0] for n in bass_a], [n[0] for n in bass_b]
+                s = p = n = 0
+                for (start_a, dur, _), (start_b, _, _) in zip(sop_a, sop_b):
+                    for k in range(round(dur * 4)):
+                        x, y = note_at(bass_a, on_a, start_a + k / 4), note_at(bass_b, on_b, start_b + k / 4)
+                        if x is None and y is None:
+                            continue
+                        n += 1
+                        if x is not None and y is not None:
+                            s += x[2] == y[2] + shift
+                            p += (x[2] - y[2] - shift) % 12 == 0
+                if s == n:
+                    identical += 1
+                    continue
+                pairs += 1
+                same, pitch_class, counted = same + s, pitch_class + p, counted + n
+    return {"pairs": pairs, "identical_settings_left_out": identical,
+            "bass_frame_match": round(same / counted, 4) if counted else None,
+            "bass_pitch_class_frame_match": round(pitch_class / counted, 4) if counted else None}
 
 
 def parallel_rate(voices: Voices) -> tuple[int, int, int, int]:
@@ -272,6 +319,7 @@ def run(split: str, options: HarmonizeOptions) -> dict:
         "parallels_per_100_onset_transitions": {
             "ours": round(100 * ours_par[2] / ours_par[3], 3), "bach": round(100 * bach_par[2] / bach_par[3], 3)},
         "parallels_count": {"ours": ours_par[0], "bach": bach_par[0]},
+        "bach_against_bach": settings_agreement(chorales),
         "timing_32_bars": timing_result,
         "timing_target_s": 2.0,
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
