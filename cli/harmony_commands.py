@@ -135,7 +135,10 @@ def check(score: Path, as_json: bool, strict: bool, fix: bool, fix_bass: bool, o
     hidden fifths and octaves in the outer voices, voice crossing and overlap,
     upper voices more than an octave apart, notes outside each part's range,
     unresolved leading tones and sevenths. Each fault is given with its bar,
-    beat and voices.
+    beat and voices. A part with double stops is checked as its principal
+    line: the top note of each, the bottom one in the lowest part (the bass);
+    the notes left out are counted. A part of chords (three notes or more at
+    over a quarter of its onsets, as a keyboard accompaniment) is refused.
 
     \b
     Example:

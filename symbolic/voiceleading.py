@@ -185,7 +185,8 @@ def check_score(score, options: CheckOptions = CheckOptions(), name: str = "scor
 
 
 def check_file(path, options: CheckOptions = CheckOptions()) -> CheckReport:
-    """Check a MIDI or MusicXML file (one track or part per voice, or block chords)."""
+    """Check a MIDI or MusicXML file (one track or part per voice, or block chords; a
+    part with double stops by its principal line: ``voices.voices_from_score``)."""
     from .voices import load_voices
 
     voices, _ = load_voices(path)
@@ -197,8 +198,9 @@ def require_voices(voices: Voices, source) -> None:
     """Voice leading is between voices: refuse a score of one (``ScoreError``)."""
     if len(voices.parts) < 2:
         names = ", ".join(voices.names) or "none"
-        raise ScoreError(f"has {len(voices.parts)} voice ({names}); checking voice leading needs at least two voices",
-                         source)
+        said = f" ({'; '.join(voices.said)})" if voices.said else ""  # a track of chords read as one line
+        raise ScoreError(f"has {len(voices.parts)} voice ({names}); checking voice leading needs at least two "
+                         f"voices{said}", source)
 
 
 def _find_keys(voices: Voices) -> list[tuple[int, int, str]]:

@@ -3,7 +3,8 @@
 A ``Voices`` holds monophonic parts, highest first, as (start, end, pitch) in
 ticks, with the time-signature map to tell bars and beats (``metre``, whose names
 this module re-exports). It is made from a ``symusic.Score`` (one track per voice,
-or a track of block chords split by pitch), or from a MusicXML file through
+a track of block chords split by pitch, or a line with double stops read as its
+principal line: ``track_voices``), or from a MusicXML file through
 music21, and turned back into a ``symusic.Score`` with one named track per voice.
 """
 
@@ -15,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Callable
 
 import symusic
 import symusic.core
@@ -28,6 +28,7 @@ from .metre import (
     counting_signature_at, explicit_signatures, format_position, one_signature_per_tick, pickup_of,
     score_signatures, signature_at,
 )
+from .track_voices import StopsLine, split_track
 
 SATB = ("Soprano", "Alto", "Tenor", "Bass")
 MAX_VOICES = 8
@@ -119,32 +120,45 @@ def voices_from_score(score, name: str = "score", *, max_voices: int = MAX_VOICE
 
     Tracks that never sound two notes at once are one voice each. A track with
     chords is split by pitch when it holds the same number of notes at every
-    onset (a chorale written as block chords, or S+A on one staff). Anything
-    else is refused: which note belongs to which voice cannot be told (the error names
-    the first place, its bars numbered from ``first_bar``)."""
+    onset (a chorale written as block chords, or S+A on one staff). A track that
+    strikes chords at some onsets only is an instrument's line with double stops:
+    its principal line is kept, the top note of each chord, or the bottom one in
+    the lowest part (the bass), and ``said`` counts the notes left out. A part of
+    chords (chords of three notes or more at over a quarter of its onsets: a
+    keyboard or guitar accompaniment) is refused, as is a track whose notes or
+    chords overlap: which note belongs to which voice cannot be told (the error names
+    the first place, its bars numbered from ``first_bar``). The rules and their
+    threshold: ``track_voices``."""
     if not isinstance(score, symusic.core.ScoreTick):
         score = score.to("tick")
     tracks = [t for t in score.tracks if not t.is_drum and t.note_num() > 0]
     if not tracks:
         raise ScoreError("has no pitched notes to check", name)
-    parts: list[Part] = []
     signatures = clean_signatures(score_signatures(score))
 
     def position(tick: int) -> str:
         return format_position(*bar_beat(tick, score.tpq, signatures, first_bar))
 
-    said: list[str] = []
+    read: list[tuple[str, int, list[list[tuple[int, int, int]]] | StopsLine]] = []
     for index, track in enumerate(tracks):
         notes = sorted((n.time, n.time + n.duration, n.pitch) for n in track.notes if n.duration > 0)
         label = track.name.strip() or f"track {index + 1}"
-        split, stops = _split_track(notes, label, name, position)
-        parts.extend(split)
         graces = track.note_num() - len(notes)  # the notes of no length, left out above
+        read.append((label, graces, split_track(notes, label, name, position)))
+    bass = _lowest_line(read)
+    parts: list[Part] = []
+    said: list[str] = []
+    for index, (label, graces, voices) in enumerate(read):
         if graces:
             said.append(f"track {label!r}: {graces} grace note(s) of no length left out")
-        if stops:
-            said.append(f"track {label!r}: {stops} note(s) of double stops left out, the line kept "
-                        "(at each, the note nearest the line's last)")
+        if isinstance(voices, StopsLine):
+            line, left_out = voices.line(index == bass)
+            parts.append(Part(label, _monophonic(line)))
+            said.append(voices.said(index == bass, left_out))
+        elif len(voices) == 1:
+            parts.append(Part(label, _monophonic(voices[0])))
+        else:
+            parts.extend(Part(f"{label} {rank + 1}", _monophonic(v)) for rank, v in enumerate(voices))
     if len(parts) > max_voices:
         raise ScoreError(f"has {len(parts)} voices; at most {max_voices} can be checked", name)
     parts.sort(key=lambda p: -_mean_pitch(p))
@@ -152,96 +166,23 @@ def voices_from_score(score, name: str = "score", *, max_voices: int = MAX_VOICE
     return Voices(tpq=score.tpq, parts=parts, time_signatures=signatures, first_bar=first_bar, said=tuple(said))
 
 
+def _lowest_line(read) -> int | None:
+    """The index of the track read as a line with double stops that is the lowest part (its
+    top line lowest on average of all the voices), or None when the lowest part is another."""
+    lowest, index_of = None, None
+    for index, (_, _, voices) in enumerate(read):
+        lines = [voices.line(False)[0]] if isinstance(voices, StopsLine) else voices
+        for line in lines:
+            mean = _mean_pitch(Part("", _monophonic(line)))
+            if lowest is None or mean <= lowest:  # of equals the later, as the sort by pitch leaves last
+                lowest, index_of = mean, (index if isinstance(voices, StopsLine) else None)
+    return index_of
+
+
 def _mean_pitch(part: Part) -> float:
     total = sum((n.end - n.start) * n.pitch for n in part.notes)
     length = sum(n.end - n.start for n in part.notes)
     return total / length if length else 0.0
-
-
-# a track is a line with double stops when at least this share of its onsets strike one note
-# and no onset more than three (a string player's double and triple stops)
-LINE_WITH_STOPS = 0.9
-
-
-def _split_track(notes: list[tuple[int, int, int]], label: str, name: str,
-                 position: Callable[[int], str]) -> tuple[list[Part], int]:
-    """The voices of one track's notes ((start, end, pitch), sorted), and how many notes of
-    double stops were left out of a line; ``position`` names a tick for an error ('bar 3
-    beat 2')."""
-    if not notes:
-        return [], 0
-    onsets: dict[int, list[tuple[int, int, int]]] = {}
-    for note in notes:
-        onsets.setdefault(note[0], []).append(note)
-    sizes = {len(v) for v in onsets.values()}
-    if sizes == {1} and _is_monophonic(notes):
-        return [Part(label, _monophonic(notes))], 0
-    if len(sizes) == 1 and _chords_aligned(onsets):
-        count = sizes.pop()
-        voices: list[list[tuple[int, int, int]]] = [[] for _ in range(count)]
-        for start in sorted(onsets):
-            for rank, note in enumerate(sorted(onsets[start], key=lambda n: -n[2])):
-                voices[rank].append(note)
-        return [Part(f"{label} {rank + 1}", _monophonic(v)) for rank, v in enumerate(voices)], 0
-    single = sum(len(v) == 1 for v in onsets.values()) / len(onsets)
-    if single >= LINE_WITH_STOPS and max(sizes) <= 3:
-        line, last = [], None
-        for start in sorted(onsets):  # at a double stop the line goes on by the nearest note
-            chosen = min(onsets[start], key=lambda n: (0 if last is None else abs(n[2] - last), -n[2]))
-            line.append(chosen)
-            last = chosen[2]
-        if _is_monophonic(line):
-            return [Part(label, _monophonic(line))], len(notes) - len(line)
-    low, high = min(sizes), max(sizes)
-    if low == high == 1:  # single notes, but one starts well before the previous ends
-        raise ScoreError(
-            f"track {label!r} has single notes that overlap (a note starts before the previous one "
-            f"has ended, first at {position(_first_overlap(notes))}), so its voices cannot be told "
-            "apart; give each voice a track of its own, or end each note where the next begins",
-            name,
-        )
-    if low == high:  # block chords of one size, but a chord still sounds when the next starts
-        raise ScoreError(
-            f"track {label!r} has chords of {low} notes that overlap (a note still sounds when the next "
-            f"chord starts, first at {position(_first_overlap_chord(onsets))}), so its voices cannot "
-            "be told apart; give each voice a track of its own, or end each chord where the next begins",
-            name,
-        )
-    raise ScoreError(
-        f"track {label!r} has between {low} and {high} notes starting together, so its voices "
-        "cannot be told apart; give one track per voice (or block chords of one size)",
-        name,
-    )
-
-
-def _first_overlap(notes: list[tuple[int, int, int]]) -> int | None:
-    """Where the first note starts before the previous one has ended (a little legato
-    overlap, up to a quarter of the earlier note, is forgiven); None when none does."""
-    for prev, cur in zip(notes, notes[1:]):
-        overlap = prev[1] - cur[0]
-        if overlap > 0 and overlap > (prev[1] - prev[0]) // 4:
-            return cur[0]
-    return None
-
-
-def _is_monophonic(notes: list[tuple[int, int, int]]) -> bool:
-    """No note starts before the previous one has ended (see ``_first_overlap``)."""
-    return _first_overlap(notes) is None
-
-
-def _first_overlap_chord(onsets: dict[int, list[tuple[int, int, int]]]) -> int | None:
-    """Where the first chord starts while a note of the chord before still sounds; None
-    when every note of a chord ends before the next chord starts."""
-    starts = sorted(onsets)
-    for start, nxt in zip(starts, starts[1:]):
-        if any(n[1] > nxt for n in onsets[start]):
-            return nxt
-    return None
-
-
-def _chords_aligned(onsets: dict[int, list[tuple[int, int, int]]]) -> bool:
-    """Block chords: every note of a chord ends before the next chord starts."""
-    return _first_overlap_chord(onsets) is None
 
 
 def _monophonic(notes: list[tuple[int, int, int]]) -> list[VNote]:
