@@ -10,9 +10,11 @@
   (counted, and the report says how many). The principal line is the top note of each
   chord in every part but the lowest, and the bottom note in the lowest part, the bass
   (Schumann's cello striking A2 with its open E3 at a third of its onsets is the bass
-  A2). A note of the line held while another voice of the track moves on the far side
-  of it stays the line (a held top note over moving notes, a pedal under them); a
-  note struck over a held bass, or under a held top note, is left out.
+  A2; reading its top notes would find fifths that are not in the music, going on by
+  the nearest note misses the bass's octaves). A note of the line held while another
+  voice of the track moves beyond it stays the line (a held top note over moving
+  notes, a pedal under them): a note struck under a held top note, or over a held
+  bass, and sounding with it for more than half its length is left out.
 - A track that strikes chords of three or more notes at more than a quarter of its
   onsets (``CHORD_TRACK_SHARE``) is a part of chords, a keyboard or guitar
   accompaniment, and no line: it is refused, as are tracks of notes that overlap
