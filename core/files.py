@@ -112,14 +112,36 @@ def check_output_folder(path: str | Path, *, inputs: tuple[str | Path, ...] = ()
 def _check_writable(folder: Path, name: str) -> None:
     """Probe the nearest existing folder on the way to ``folder`` with a temporary
     file, made and removed at once: nothing is left, not even the missing folders
-    (the writer makes those)."""
-    while not os.path.exists(folder) and folder != folder.parent:
-        folder = folder.parent
+    (the writer makes those). A refusal names the folder at fault: the first missing
+    one when the folders cannot be made (``-o /proc/nope/x.mid``: /proc/nope, not
+    /proc), a file standing where a folder should be, or the folder not writable."""
+    existing, missing = _nearest_existing(Path(folder))
+    if not os.path.isdir(existing):
+        raise OutputError("cannot write here: a file, not a folder", existing)
     try:
-        probe = _make_temporary(folder, name)
+        probe = _make_temporary(existing, name)
     except OSError as exc:
-        raise OutputError(f"cannot write here ({exc.strerror or exc})", folder) from None
+        reason = exc.strerror or exc
+        if missing is not None:
+            raise OutputError(f"no such folder, and it cannot be made in {existing} ({reason})", missing) from None
+        raise OutputError(f"cannot write here ({reason})", existing) from None
     os.unlink(probe)
+
+
+def _nearest_existing(folder: Path) -> tuple[Path, Path | None]:
+    """The nearest folder (or file) on the way up from ``folder`` that exists, and the
+    missing one just under it (None when ``folder`` itself exists). A path that cannot
+    be looked at (no permission) counts as existing: the probe there says why."""
+    missing = None
+    while folder != folder.parent:
+        try:
+            os.stat(folder)
+            break
+        except (FileNotFoundError, NotADirectoryError):  # missing, or under a file
+            folder, missing = folder.parent, folder
+        except OSError:
+            break
+    return folder, missing
 
 
 def check_not_input(path: str | Path, inputs: tuple[str | Path, ...], *,

@@ -24,7 +24,8 @@ from typing import Any, Callable, Collection, Iterator
 
 from scorefarm import __version__
 from scorefarm.errors import OutputError, ScorefarmError, SoundFontError
-from scorefarm.files import check_not_input, is_temporary_name, sha256_bytes, sha256_file, write_bytes_atomic
+from scorefarm.files import (check_not_input, check_output_folder, is_temporary_name, sha256_bytes, sha256_file,
+                             write_bytes_atomic)
 from scorefarm.symbolic.cuelist import CueList, cue_options_dict
 from scorefarm.symbolic.timecode import Timecode
 
@@ -193,7 +194,9 @@ def check_output_dir(out_dir: Path, cue_ids: Collection[str] = ()) -> None:
     killed run left behind there and in the cue folders ``out_dir/<cue id>`` of
     ``cue_ids``: only the atomic writer's temporary names of ``RENDERED_SUFFIXES`` files,
     never a finished output, nothing in other folders (``-o ~`` leaves the rest of the
-    home folder alone)."""
+    home folder alone). A folder in the way that is missing and cannot be made is named
+    (``check_output_folder``)."""
+    check_output_folder(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         for folder in (out_dir, *(out_dir / cue_id for cue_id in cue_ids)):

@@ -274,3 +274,39 @@ def test_a_cue_refuses_an_hours_long_sketch_before_orchestrating_it(make_score, 
     with pytest.raises(ScoreError, match="14.0 hours") as caught:
         prepare_cue(spec)
     assert caught.value.path == "late.mid"
+
+
+# ---------------------------------------------------------------- an output folder that cannot be made
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc, where no folder can be made")
+@pytest.mark.parametrize("command, output", [
+    (["render", "{midi}"], "/proc/nope/out"),
+    (["render", "{midi}"], "/proc/nope/deeper/out"),
+    (["harmonize", "{midi}"], "/proc/nope/x.mid"),
+    (["orchestrate", "{midi}"], "/proc/nope/deeper/x.mid"),
+    (["check", "{midi}", "--fix"], "/proc/nope/x.mid"),
+    (["master", "{wav}"], "/proc/nope/x.wav"),
+])
+def test_a_missing_output_folder_is_named_not_the_folder_above_it(tmp_path, score_file, command, output, refused):
+    """``-o /proc/nope/x.mid``: the folder that is missing and cannot be made is
+    /proc/nope (was: '/proc: cannot write here')."""
+    import numpy as np
+
+    from scorefarm.render.wavio import write_wav
+
+    wav = tmp_path / "tone.wav"
+    write_wav(wav, np.full((4800, 2), 0.1, np.float32), 48000, bit_depth=24)
+    args = [a.format(midi=score_file, wav=wav) for a in command] + ["-o", output]
+    line = refused(args, tmp_path)
+    assert line == "compose: error: /proc/nope: no such folder, and it cannot be made in /proc " \
+                   "(No such file or directory)"
+
+
+@pytest.mark.parametrize("output", ["blocker/x.mid", "blocker/deeper/x.mid"])
+def test_a_file_standing_where_the_output_folder_should_be_is_named(tmp_path, score_file, output, refused):
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    line = refused(["harmonize", str(score_file), "-o", output], tmp_path)
+    assert line == "compose: error: blocker: cannot write here: a file, not a folder"
+    line = refused(["render", str(score_file), "-o", str(Path(output).parent)], tmp_path)
+    assert line.startswith("compose: error: blocker: ") and "a file" in line, line

@@ -138,8 +138,9 @@ def test_unwritable_output_folder_is_refused(tmp_path):
     film = _copy_demo(tmp_path, cues=1)
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    with pytest.raises(OutputError, match="not writable"):
+    with pytest.raises(OutputError) as info:
         render_film(load_cue_list(film), blocker / "out", FarmOptions())
+    assert info.value.one_line() == f"{blocker}: cannot write here: a file, not a folder"
 
 
 def test_unreachable_cluster_fails_fast(tmp_path):
