@@ -1,13 +1,18 @@
 """Which orchestral section (stem) a track belongs to.
 
 The table is data (``arrange/data/gm_sections.toml``): General MIDI program ranges ->
-section, the fixed stem order, and a small table of orchestral instrument names. A
-track's section is decided, first match wins, by:
+section, the fixed stem order, and a small table of orchestral instrument names. A stem
+holds what it sounds like, so a track's section is decided by the sound FluidSynth
+renders for it:
 
-1. ``is_drum``: every drum track is percussion;
-2. its name, when it names a known orchestral instrument ("Violin I", "Horn in F",
-   "Timpani") — sketches often leave every program at 0, a name is more deliberate;
-3. its GM program.
+1. ``is_drum``: every drum track is percussion (its program picks no sound);
+2. otherwise its GM program.
+
+A track's name never moves it to another stem: "Soprano" on program 48 sounds like a
+string ensemble and goes to strings, "Violin I" on program 0 (which a sketch that sets
+no program has) sounds like a piano and goes to keys, alongside a "Bass" on program 0.
+A name that names an instrument of another section is said instead
+(``misnamed_tracks``), so the composer knows why a stem is missing or appears.
 """
 
 from __future__ import annotations
@@ -146,10 +151,27 @@ def section_for_program(program: int, is_drum: bool = False) -> str:
 
 
 def section_for_track(track: TrackLike) -> str:
-    """The stem a track renders into: drums, then a known instrument name, then its program."""
-    if track.is_drum:
-        return section_table().drums
-    return section_for_name(track.name or "") or section_for_program(track.program)
+    """The stem a track renders into: what it sounds like, its GM program (every drum
+    track: percussion). Its name plays no part (see the module's docstring)."""
+    return section_for_program(track.program, track.is_drum)
+
+
+def misnamed_tracks(tracks) -> str | None:
+    """One sentence naming the pitched tracks (with notes) whose names name an
+    instrument of another section than the one their program sounds in, or None."""
+    found: dict[tuple[str, int, str], list[str]] = {}
+    for track in tracks:
+        if track.is_drum or not track.note_num():
+            continue
+        named = section_for_name(track.name or "")
+        sounds = section_for_program(track.program)
+        if named is not None and named != sounds:
+            found.setdefault((named, track.program, sounds), []).append(repr(track.name))
+    if not found:
+        return None
+    parts = [f"{', '.join(names)} (names of {named}) play program {program}, in the {sounds} stem"
+             for (named, program, sounds), names in found.items()]
+    return "stems follow each track's GM program, the sound rendered, not its name: " + "; ".join(parts)
 
 
 def order_sections(sections) -> list[str]:

@@ -189,8 +189,18 @@ def prepare_cue(spec: CueSpec) -> PreparedCue:
         rendered = orchestra_score(result, render=True)
         notation = musicxml_bytes(result, title=spec.cue_title or spec.cue_id, name=spec.sketch_name)
         return PreparedCue(midi_bytes=daw_midi_bytes(result, smpte=smpte), sections=score_sections(rendered),
-                           notes=notes, render_bytes=score_to_bytes(rendered), musicxml_bytes=notation)
-    return PreparedCue(midi_bytes=score_to_bytes(score, smpte=smpte), sections=score_sections(score), notes=notes)
+                           notes=notes + _stem_notes(rendered), render_bytes=score_to_bytes(rendered),
+                           musicxml_bytes=notation)
+    return PreparedCue(midi_bytes=score_to_bytes(score, smpte=smpte), sections=score_sections(score),
+                       notes=notes + _stem_notes(score))
+
+
+def _stem_notes(score) -> list[str]:
+    """Why a track named for one section sounds in another's stem, when one does."""
+    from scorefarm.arrange.sections import misnamed_tracks
+
+    said = misnamed_tracks(score.tracks)
+    return [said] if said else []
 
 
 def render_section(spec: CueSpec, prepared: PreparedCue, section: str) -> RenderedStem:

@@ -7,6 +7,7 @@ import symusic
 
 from scorefarm.arrange.sections import (
     SECTION_ORDER,
+    misnamed_tracks,
     order_sections,
     parse_section_table,
     section_for_name,
@@ -56,26 +57,55 @@ def test_out_of_range_program():
 @pytest.mark.parametrize("name, program, is_drum, section", [
     ("Drum Kit", 0, True, "percussion"),
     ("Violin", 40, True, "percussion"),  # a drum track is percussion whatever its name
-    ("Violin I", 0, False, "strings"),  # the name beats a default program
-    ("1st Violins", 0, False, "strings"),
-    ("Double Basses", 0, False, "strings"),
-    ("Horn in F", 0, False, "brass"),
-    ("Horns in F 3", 0, False, "brass"),
-    ("Horns 3-4", 0, False, "brass"),  # desks, as a range
-    ("Clarinet in B♭ 2", 0, False, "woodwinds"),
-    ("Oboe II", 0, False, "woodwinds"),
-    ("Timpani", 0, False, "percussion"),
+    ("Violin I", 40, False, "strings"),
+    ("Violin I", 0, False, "keys"),  # program 0 sounds like a piano: the stem is what it sounds like
+    ("Horn in F", 60, False, "brass"),
+    ("Horn in F", 0, False, "keys"),
+    ("Timpani", 47, False, "percussion"),
     ("Harp", 46, False, "keys"),
     ("Celesta", 8, False, "keys"),
-    ("Tubular Bells", 0, False, "percussion"),
-    ("Choir", 0, False, "choir"),
-    ("Bass", 33, False, "keys"),  # ambiguous name: the program decides
+    ("Tubular Bells", 14, False, "percussion"),
+    ("Choir", 52, False, "choir"),
+    ("Choir", 0, False, "keys"),
+    ("Soprano", 48, False, "strings"),  # a harmonized cue played by strings: no "choir" stem
+    ("Bass", 33, False, "keys"),
     ("Bass", 43, False, "strings"),
-    ("Warm Pad", 89, False, "synths"),  # not an instrument name: the program decides
+    ("Warm Pad", 89, False, "synths"),
     ("", 52, False, "choir"),
 ])
 def test_section_for_track(name, program, is_drum, section):
     assert section_for_track(symusic.Track(name, program, is_drum)) == section
+
+
+@pytest.mark.parametrize("program, section", [(0, "keys"), (48, "strings"), (52, "choir")])
+def test_four_voices_on_one_program_share_one_stem(program, section):
+    """A Bach chorale's Soprano, Alto, Tenor and Bass on one sound: one stem, the
+    sound's, the Bass with the others (was: S/A/T to "choir" by name, Bass by program)."""
+    tracks = [symusic.Track(voice, program, False) for voice in ("Soprano", "Alto", "Tenor", "Bass")]
+    assert {section_for_track(t) for t in tracks} == {section}
+
+
+def _track(name, program, pitch=60):
+    track = symusic.Track(name, program, False)
+    track.notes.append(symusic.Note(0, 480, pitch, 80))
+    return track
+
+
+def test_tracks_named_for_another_section_are_said():
+    chorale = [_track(v, 0) for v in ("Soprano", "Alto", "Tenor", "Bass")]
+    assert misnamed_tracks(chorale) == ("stems follow each track's GM program, the sound rendered, not its name: "
+                                        "'Soprano', 'Alto', 'Tenor' (names of choir) play program 0, in the keys stem")
+    sketch = [_track("Violin I", 0), _track("Horn in F", 60), _track("Flute", 48)]
+    said = misnamed_tracks(sketch)
+    assert "'Violin I' (names of strings) play program 0, in the keys stem" in said
+    assert "'Flute' (names of woodwinds) play program 48, in the strings stem" in said
+    assert "Horn" not in said
+    # names that agree with their sound, names of nothing, drums and empty tracks: nothing to say
+    drums = symusic.Track("Violin", 0, True)
+    drums.notes.append(symusic.Note(0, 480, 38, 80))
+    quiet = [_track("Violins I", 48), _track("Piano", 0), _track("Melody", 0), drums,
+             symusic.Track("Choir", 0, False)]
+    assert misnamed_tracks(quiet) is None
 
 
 def test_names_that_are_not_instruments():
@@ -153,3 +183,31 @@ def test_desk_numbers_are_read_from_ordinals_numbers_and_roman_numerals():
     assert _desks("1st Violins") == {1} and _desks("2nd Violins") == {2}
     assert _desks("Violins II") == {2} and _desks("Horns 1–2") == {1, 2} and _desks("Horn in F 3") == {3}
     assert _desks("Viola") == _desks("Vi") == _desks("Clarinet in Bb") == set()
+
+
+def _chorale(program: int) -> bytes:
+    """Two chords of a four-voice chorale, each voice on its own named track."""
+    from scorefarm.symbolic.score_io import score_to_bytes
+
+    score = symusic.Score(480)
+    score.tempos.append(symusic.Tempo(0, 120.0))
+    for name, pitches in (("Soprano", (72, 71)), ("Alto", (67, 67)), ("Tenor", (64, 62)), ("Bass", (48, 55))):
+        track = symusic.Track(name, program, False)
+        for beat, pitch in enumerate(pitches):
+            track.notes.append(symusic.Note(beat * 480, 480, pitch, 80))
+        score.tracks.append(track)
+    return score_to_bytes(score)
+
+
+@pytest.mark.parametrize("program, stem", [(0, "keys"), (48, "strings")])
+def test_a_chorale_renders_into_the_stem_it_sounds_in(program, stem):
+    """Bach on piano is one keys stem, on strings one strings stem: no "choir" stem of
+    a piano or a string ensemble, and the Bass with the other voices; the cue says why."""
+    from scorefarm.render.pipeline import CueSpec, render_cue
+    from scorefarm.render.soundfonts import resolve_soundfont
+
+    font = resolve_soundfont("default")
+    product = render_cue(CueSpec("1M1", "chorale.mid", _chorale(program), font, ""))
+    assert sorted(product.files) == sorted(["1M1.mid", "1M1_mix.wav", f"1M1_{stem}.wav"])
+    assert (f"stems follow each track's GM program, the sound rendered, not its name: 'Soprano', 'Alto', "
+            f"'Tenor' (names of choir) play program {program}, in the {stem} stem") in product.notes
