@@ -10,7 +10,9 @@ reduction's time signatures and tempi (those standing before the score's last ba
 or after it would only add an empty bar); the key signature (the reduction's own,
 else the key the project's key finder hears), transposed for each transposing
 instrument, and every pitch spelled from its key (``_Speller``: A-flat major writes
-E-flat and D-flat, never D-sharp and C-sharp). Percussion parts are unpitched notes
+E-flat and D-flat, never D-sharp and C-sharp); grace notes before the notes they lead
+to (``graces.grace_elements``); a pickup as an incomplete first measure in the metre it
+leads to (``_Metres``). Percussion parts are unpitched notes
 on a percussion staff (the drum-set layout of ``_DRUM_DISPLAY``), and kit notes no
 part of the ensemble plays get a "Drum Kit" staff at the head of the percussion
 section. Onsets and lengths are quantized to eighths-of-a-beat or sixths-of-a-beat
@@ -167,9 +169,13 @@ class _Metres:
     of its own length on each short bar (``metre.explicit_signatures``), and ``cut_short``
     then writes it as an incomplete bar of the metre it is in, numbered as ``compose check``
     and ``compose analyze`` number it. A first bar cut short is a pickup when
-    ``metre.pickup_of`` says so, written as the end of a bar of the metre it leads to (as
-    check and analyze count its beats); otherwise it is a bar of its own, written with the
-    signature of its length (4/4 cut after three beats by 3/4: a bar of 3/4)."""
+    ``metre.pickup_of`` says so (4/4 restated a beat in, or the pickup's own length written
+    as its signature: 1/4 before 4/4, as notation programs export one), written as the end
+    of a bar of the metre it leads to, as check and analyze count its beats: that metre's
+    signature shown on it and not again on the bar after, the bar marked implicit (a
+    pickup: no number shown) and numbered 1, as they number it. Otherwise it is a bar of
+    its own, written with the signature of its length (4/4 cut after three beats by 3/4: a
+    bar of 3/4)."""
 
     def __init__(self, source, end: Fraction):
         from scorefarm.symbolic.metre import (
@@ -186,8 +192,8 @@ class _Metres:
         own_length = set()  # a first bar cut short that is no pickup: written with its own signature
         self.short: dict[Fraction, tuple[Fraction, tuple[int, int] | None, Fraction]] = {}
         for tick, num, den in grid:
-            if (tick, num, den) in events or Fraction(tick, grain) >= end:
-                continue
+            if (tick, num, den) in events and not (tick == 0 and pickup is not None) or Fraction(tick, grain) >= end:
+                continue  # a pickup written as a bar of its own length (1/4 before 4/4) is cut short too
             if tick == 0 and pickup is None:
                 own_length.add(tick)
                 continue
@@ -216,16 +222,21 @@ class _Metres:
                         hideRests=True, timeRangeFromBarDuration=True)  # as music21's writer would
         score.makeNotation(inPlace=True)
         for part in score.parts:
-            for index, measure in enumerate(part.getElementsByClass(stream.Measure)):
+            measures = list(part.getElementsByClass(stream.Measure))
+            for index, measure in enumerate(measures):
                 cut = self.short.get(Fraction(measure.offset))
                 if cut is None:
                     continue
                 length, shown, whole = cut
                 measure.timeSignature = meter.TimeSignature(f"{shown[0]}/{shown[1]}") if shown else None
-                if index == 0:
-                    measure.paddingLeft = float(whole - length)
-                else:
+                if index:
                     measure.paddingRight = float(whole - length)
+                    continue
+                measure.paddingLeft = float(whole - length)
+                measure.showNumber = stream.enums.ShowNumber.NEVER  # MusicXML's implicit="yes": a pickup
+                after = measures[1].timeSignature if len(measures) > 1 else None
+                if after is not None and shown is not None and after.ratioString == f"{shown[0]}/{shown[1]}":
+                    measures[1].timeSignature = None  # the metre shown on the pickup runs on
 
 
 # Where a GM drum note sits on a percussion staff, and its notehead (the common
@@ -259,6 +270,9 @@ def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> b
     by_part: dict[int, list] = defaultdict(list)
     for placed in orchestration.placed:
         by_part[placed.part].append(placed)
+    graces_of: dict[int, list] = defaultdict(list)
+    for grace in orchestration.graces:
+        graces_of[grace.part].append(grace)
     parts = orchestration.ensemble.parts
     kit = percussion_notes([(n.time, n.duration, n.pitch, n.velocity) for track in orchestration.drums
                             for n in track.notes], -1, tpq, bar_quarters(source))
@@ -287,7 +301,8 @@ def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> b
             player.transposition = interval.Interval(inst.transposition)
         m21part.insert(0, player)
         written_key = None if unpitched else _key_for((tonic - inst.transposition) % 12, mode)
-        _fill(m21part, notes, inst, tpq, source, written_key, end, lines, metres.signatures, first=number == 0)
+        _fill(m21part, notes, inst, tpq, source, written_key, end, lines, metres.signatures, first=number == 0,
+              graces=graces_of.get(index, []) if index is not None else [])
         score.insert(0, m21part)
     if metres.short:
         metres.cut_short(score)
@@ -297,11 +312,14 @@ def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> b
 
 
 def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fraction, lines: list[Fraction],
-          signatures: list[tuple[Fraction, int, int]], *, first: bool) -> None:
+          signatures: list[tuple[Fraction, int, int]], *, first: bool, graces: list) -> None:
     """One staff: clef, key (``written_key``, None for percussion), the tempi before
     ``end`` (on the first), time signatures (offset in quarters, numerator, denominator),
-    notes with their marks, rests up to ``end`` (``lines``: the bar lines, in quarters)."""
+    notes with their marks and the grace notes before them (``graces``), rests up to
+    ``end`` (``lines``: the bar lines, in quarters)."""
     from music21 import articulations, chord, clef, dynamics, expressions, meter, note, percussion, tempo
+
+    from .graces import grace_elements
 
     unpitched = inst is None or inst.unpitched
     m21part.insert(0, getattr(clef, _CLEFS.get(_clef_for(inst, notes), "TrebleClef"))())
@@ -326,9 +344,12 @@ def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fracti
     pedalled = speller is not None and inst is not None and inst.key == "harp"
     by_bar: dict[int, set[int]] = defaultdict(set)  # a harp's pitches in each bar
     pedal_bar = None
+    graced: dict[Fraction, list] = defaultdict(list)  # the graces before each (quantized) onset
+    for grace in graces:
+        graced[_quantize(grace.principal.time / tpq)].append(grace)
     if pedalled:
-        for placed in notes:
-            by_bar[bar_of(_quantize(placed.time / tpq))].add(placed.pitch)
+        for time, pitch in [(p.time, p.pitch) for p in notes] + [(g.principal.time, g.pitch) for g in graces]:
+            by_bar[bar_of(_quantize(time / tpq))].add(pitch)
     for onset, group, length in _chords(notes, tpq, end):
         first_note = group[0]
         if pedalled and bar_of(onset) != pedal_bar:
@@ -355,6 +376,9 @@ def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fracti
         if first_note.level != level:
             level = first_note.level
             changes.append((bar_of(onset), level, element, onset))
+        if onset in graced:  # music21 orders grace notes before the note at their offset
+            for grace in grace_elements(graced[onset], speller.pitch, inst.transposition):
+                m21part.insert(float(onset), grace)
         m21part.insert(float(onset), element)
         struck.append((onset, element))
     if reached < end:

@@ -33,6 +33,9 @@ hand's break played alone (a rag's run up from the bass) is the bass's line
 (``lanes.left_hand_breaks``).
 Then ``articulate`` chooses articulations and writes the CC1/CC11 dynamics.
 
+A grace note (a note of no length, as music21 writes one) is written before the note it
+leads to, on every part that plays that note (``graces``).
+
 The sketch's drum-kit notes go to the ensemble's percussion parts by family (kick to
 the bass drum, snare to the snare drum, crashes to the cymbals: ``percussion``), keeping
 their GM sounds; hi-hats, rides and whatever else no part plays stay on the kit's own
@@ -57,6 +60,7 @@ from scorefarm.symbolic.voices import bar_starts_of, beat_length, score_signatur
 
 from .catalogue import Ensemble, load_ensemble
 from .dynamics import dynamic_levels
+from .graces import Grace, place_graces
 from .lanes import left_hand_breaks, lone_notes_lead, melody_line, melody_track_leads, tune_rests
 from .percussion import drum_report, percussion_notes, route_drums
 from .placement import Occupancy, Placed, one_note_per_pitch, place_sources, placement_report
@@ -89,6 +93,7 @@ class Orchestration:
     drums: list[symusic.core.TrackTick]
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    graces: list[Grace] = field(default_factory=list)  # grace notes before the placed notes they lead to
 
 
 def _collect(score: symusic.Score) -> tuple[np.ndarray, np.ndarray, list, int]:
@@ -104,7 +109,7 @@ def _collect(score: symusic.Score) -> tuple[np.ndarray, np.ndarray, list, int]:
         if track.note_num():
             a = track.notes.numpy()
             row = np.stack([a["time"], a["duration"], a["pitch"], a["velocity"]], axis=1).astype(np.int64)
-            row = row[row[:, 1] > 0]  # a grace note of no length (``score_io``) sounds in no part
+            row = row[row[:, 1] > 0]  # a grace note of no length (``score_io``): ``graces`` places it
             lengthened += _apply_sustain(row, track.controls.numpy())
             rows.append(row)
             owners.append(np.full(len(row), index, np.int16))
@@ -251,13 +256,11 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
     beats_per_bar = bar_quarters(score)
     notes, tracks, drums, sustained = _collect(score)
     report: list[str] = [f"sustain pedal applied: {sustained} notes lengthened"] if sustained else []
-    graces = sum(t.note_num() for t in score.tracks if not t.is_drum) - len(notes)  # what ``_collect`` left out
     if not len(notes):
+        graces = sum(t.note_num() for t in score.tracks if not t.is_drum)  # all of no length (``_collect``)
         raise ScoreError("has only drum notes: nothing pitched to orchestrate" if drums
                          else "has no notes with a length to orchestrate" if graces
                          else "has no notes to orchestrate", name)
-    if graces:
-        report.append(f"{graces} grace note(s) of no length left out (write them into the parts by hand)")
     separation = _separate_pinned(separate, notes, tpq, beats_per_bar)
     separated = separation.labels.astype(np.int8)
     tune = melody_line(notes, tracks, separated, tpq)
@@ -299,11 +302,14 @@ def orchestrate(score: symusic.Score, options: OrchestrateOptions = OrchestrateO
     from .articulate import articulate
 
     articulate(ensemble, placed, score)
+    graces, said = place_graces(ensemble, score, notes, tracks, part_of_source, placed)
+    report += said
     if drums:
         on_parts, drums = route_drums(ensemble, drums, tpq, beats_per_bar)
         placed += on_parts
         report.append(drum_report(ensemble, on_parts, drums))
     orchestration = Orchestration(ensemble, score, notes, tracks, lanes, part_of_source, placed, drums, report)
+    orchestration.graces = graces
     orchestration.seconds = time.perf_counter() - started
     return orchestration
 

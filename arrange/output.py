@@ -11,7 +11,8 @@ expression, a volume trim that shapes a held note's swell;
 velocity is the attack. General MIDI reads CC1 as vibrato depth, so
 the render view leaves CC1 out and plays dynamics with velocity and CC11 alone.
 Keyswitch notes for a sample library are added only when asked (they would sound
-in General MIDI).
+in General MIDI). Grace notes sound as short notes just before the beat
+(``graces.sounding_graces``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 import symusic
 
 from .articulate import gm_rendering
+from .graces import sounding_graces
 
 DYNAMICS_CC, EXPRESSION_CC = 1, 11
 _SWELL_BEATS = 2  # notes held this long or longer swell with CC11
@@ -110,6 +112,9 @@ def orchestra_score(orchestration, *, render: bool = False, keyswitches=None,
     by_part: dict[int, list] = defaultdict(list)
     for note in orchestration.placed:
         by_part[note.part].append(note)
+    graces_of: dict[int, list] = defaultdict(list)
+    for grace in orchestration.graces:
+        graces_of[grace.part].append(grace)
     drums_at = next((i for i, p in enumerate(orchestration.ensemble.parts)
                      if p.instrument.section == "percussion"), len(orchestration.ensemble.parts))
     for index, part in enumerate(orchestration.ensemble.parts):
@@ -123,21 +128,35 @@ def orchestra_score(orchestration, *, render: bool = False, keyswitches=None,
         program = part_program(part)
         main = symusic.Track(part.label, program, instrument.unpitched)
         variants: dict[int, symusic.core.TrackTick] = {}
+
+        def track_for(note):
+            if note.program < 0 or note.program == program:
+                return main
+            if note.program not in variants:
+                variants[note.program] = symusic.Track(part.label, note.program, instrument.unpitched)
+            return variants[note.program]
+
+        graced, starts, ends = sounding_graces(graces_of.get(index, []), notes, source.tempos, tpq)
+        lead: dict[int, int] = {}  # id(principal) -> where its first grace sounds
+        for time, length, pitch, principal in graced:
+            lead[id(principal)] = min(lead.get(id(principal), time), time)
+            velocity = gm_rendering(principal, None, tpq)[1] if render else principal.velocity
+            track_for(principal).notes.append(symusic.Note(time, length, pitch, velocity))
         onsets = [n.time for n in notes]
         for i, note in enumerate(notes):
             later = next((t for t in onsets[i + 1:] if t > note.time), None)
             duration, vel = gm_rendering(note, later, tpq) if render else (note.duration, note.velocity)
-            track = main
-            if note.program >= 0 and note.program != program:
-                if note.program not in variants:
-                    variants[note.program] = symusic.Track(part.label, note.program, instrument.unpitched)
-                track = variants[note.program]
+            start = note.time
+            if id(note) in starts or id(note) in ends:  # a grace's time taken from it (``graces``)
+                start = starts.get(id(note), note.time)
+                duration = max(1, min(note.time + duration, ends.get(id(note), note.time + duration)) - start)
             pitch = note.pitch  # an unpitched part's notes are GM drum notes (its family's sounds)
             if instrument.unpitched and not 35 <= pitch <= 81:
                 pitch = instrument.gm_drum_note
-            track.notes.append(symusic.Note(note.time, duration, pitch, vel))
+            track_for(note).notes.append(symusic.Note(start, duration, pitch, vel))
             if keyswitches is not None and not render:
-                _keyswitch(main, keyswitches, instrument, note, notes[i - 1] if i else None, tpq)
+                _keyswitch(main, keyswitches, instrument, note, notes[i - 1] if i else None, tpq,
+                           lead.get(id(note), note.time))
         if notes and not instrument.unpitched:  # drums share channel 10: CC1/CC11 would reach the whole kit
             if render:
                 _expression(main, notes, tpq)
@@ -165,16 +184,17 @@ def part_program(part) -> int:
     return part.instrument.program
 
 
-def _keyswitch(track, keyswitches, instrument, note, previous, tpq: int) -> None:
-    """Switch the library's articulation just before ``note`` when it changes: a short
-    keyswitch note (at the velocity the library reads, if it reads one), a controller
-    value, or a program change kept as the track's variant."""
+def _keyswitch(track, keyswitches, instrument, note, previous, tpq: int, sounds: int) -> None:
+    """Switch the library's articulation just before ``note`` sounds (``sounds``: its
+    onset, or its first grace's) when it changes: a short keyswitch note (at the velocity
+    the library reads, if it reads one), a controller value, or a program change kept as
+    the track's variant."""
     if previous is not None and previous.articulation == note.articulation:
         return
     switch = keyswitches.switch_for(instrument, note.articulation)
     if switch is None:
         return
-    at = max(0, note.time - max(1, tpq // 16))
+    at = max(0, sounds - max(1, tpq // 16))
     if keyswitches.kind == "note":
         velocity = keyswitches.velocity_for(instrument, note.articulation) or 1
         track.notes.append(symusic.Note(at, max(1, tpq // 32), switch, velocity))

@@ -881,10 +881,11 @@ def test_winds_doubling_a_line_that_never_rests_take_breaths(make_score):
     assert sorted(p.duration for p in sources if p.pitch >= 72) == [int(2.0 * 480)] * 64  # the tune itself is whole
 
 
-def test_grace_notes_of_no_length_are_left_out_and_said(make_score, tmp_path):
-    """A grace note read as one of no length (music21 writes them so) sounds in no part: the
-    tune keeps its part as without it, the report says how many were left out, and a sketch
-    of grace notes alone is refused (exit 2, nothing written)."""
+def test_grace_notes_of_no_length_leave_the_orchestration_as_without_them(make_score, tmp_path):
+    """A grace note read as one of no length (music21 writes them so) moves no note: the tune
+    keeps its part as without it, the grace goes before its note on that part (``graces``,
+    tests/test_grace.py) and the report says so; a sketch of grace notes alone is refused
+    (exit 2, nothing written)."""
     tune = [(i * 1.0, 1.0, p, 90) for i, p in enumerate([72, 74, 76, 77, 79, 77, 76, 74])]
     chords = [(i * 2.0, 2.0, p, 60) for i in range(4) for p in (48, 55, 64)]
     plain = make_score(tune + chords)
@@ -895,7 +896,9 @@ def test_grace_notes_of_no_length_are_left_out_and_said(make_score, tmp_path):
     with_graces, without = orchestrate(graced, options), orchestrate(plain, options)
     assert [(p.part, p.time, p.duration, p.pitch) for p in with_graces.placed] == [
         (p.part, p.time, p.duration, p.pitch) for p in without.placed]
-    assert any("2 grace note(s) of no length left out" in line for line in with_graces.notes)
+    assert "2 grace note(s) written before the notes they lead to: Violin I 2" in with_graces.notes
+    assert [(g.part, g.pitch, g.principal.time, g.principal.pitch) for g in with_graces.graces] == [
+        (0, 76, 480, 74), (0, 81, 1920, 79)]
     only = symusic.Score(480)
     track = symusic.Track("Piano", 0, False)
     track.notes.append(symusic.Note(0, 0, 72, 80))

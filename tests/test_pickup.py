@@ -188,29 +188,72 @@ def test_an_error_names_a_pickups_beat():
 # ---------------------------------------------------------------- our MusicXML
 
 
-def _written(signatures, quarters: int = 10):
-    """(number, length in quarters, padding before, signature shown) of the first staff's
-    measures in the MusicXML of a quartet playing quarters under ``signatures``."""
+def _written(signatures, quarters: int = 10, start: int = 0):
+    """(number, length in quarters, padding before, signature shown, implicit) of the first
+    staff's measures in the MusicXML of a quartet playing quarters from ``start`` (ticks)
+    under ``signatures``; implicit: MusicXML's ``implicit="yes"`` (a pickup's measure)."""
     from scorefarm.arrange.notation import musicxml_bytes
     from scorefarm.arrange.orchestrate import OrchestrateOptions, orchestrate
 
-    data = musicxml_bytes(orchestrate(_midi(signatures, 0, Q, quarters), OrchestrateOptions(ensemble="string-quartet")))
+    score = _midi(signatures, 0, Q, quarters)
+    score.tracks = [track.shift_time(start) for track in score.tracks]  # the notes, not the metre
+    data = musicxml_bytes(orchestrate(score, OrchestrateOptions(ensemble="string-quartet")))
     parsed = music21.converter.parseData(data.decode("utf-8"), format="musicxml")
-    return [(m.number, m.duration.quarterLength, m.paddingLeft,
-             m.timeSignature.ratioString if m.timeSignature else None)
-            for m in parsed.parts[0].getElementsByClass(music21.stream.Measure)]
+    measures = [(m.number, m.duration.quarterLength, m.paddingLeft,
+                 m.timeSignature.ratioString if m.timeSignature else None,
+                 m.showNumber == music21.stream.enums.ShowNumber.NEVER)
+                for m in parsed.parts[0].getElementsByClass(music21.stream.Measure)]
+    assert data.count(b'implicit="yes"') == len(parsed.parts) * sum(m[4] for m in measures)  # every staff alike
+    return measures
 
 
 def test_a_pickup_is_written_as_the_end_of_a_bar_of_the_metre_it_leads_to():
-    # a beat of 4/4, then 3/4: a pickup in 3/4 (beat 3), as check counts it
-    assert _written([(0, 4, 4), (Q, 3, 4)])[:2] == [(1, 1.0, 2.0, "3/4"), (2, 3.0, 0.0, "3/4")]
-    assert _written([(0, 4, 4), (Q, 4, 4)])[:2] == [(1, 1.0, 3.0, "4/4"), (2, 4.0, 0.0, "4/4")]
+    # a beat of 4/4, then 3/4: a pickup in 3/4 (beat 3), as check counts it; the metre is shown
+    # on the pickup and not again on the bar after
+    assert _written([(0, 4, 4), (Q, 3, 4)])[:2] == [(1, 1.0, 2.0, "3/4", True), (2, 3.0, 0.0, None, False)]
+    assert _written([(0, 4, 4), (Q, 4, 4)])[:2] == [(1, 1.0, 3.0, "4/4", True), (2, 4.0, 0.0, None, False)]
+
+
+def test_a_pickup_written_as_a_bar_of_its_own_length_is_shown_in_the_metre_it_leads_to():
+    """1/4 then 4/4 a beat later, as a notation program exports a one-beat pickup (3/8 before
+    6/8, three quarters before 4/4 alike): the score opens in 4/4 with an incomplete first
+    measure (implicit, a quarter long, numbered 1 as check and analyze number it), never a
+    bar of 1/4; the bars after are whole and carry no second signature."""
+    for signatures, first, metre, bar in (([(0, 1, 4), (Q, 4, 4)], 1.0, "4/4", 4.0),
+                                          ([(0, 3, 4), (3 * Q, 4, 4)], 3.0, "4/4", 4.0),
+                                          ([(0, 3, 8), (3 * E, 6, 8)], 1.5, "6/8", 3.0)):
+        measures = _written(signatures, quarters=13)
+        assert measures[0] == (1, first, bar - first, metre, True)
+        assert [m[1:] for m in measures[1:3]] == [(bar, 0.0, None, False)] * 2
+        assert [m[0] for m in measures[:3]] == [1, 2, 3]
+
+
+def test_a_pickup_in_our_musicxml_is_counted_as_in_the_sketch(tmp_path):
+    # analyze reads the orchestration's MusicXML as it reads the sketch: the pickup is bar 1
+    # beat 4, the first whole bar bar 2
+    _midi([(0, 1, 4), (Q, 4, 4)], Q, Q, 9).dump_midi(str(tmp_path / "sketch.mid"))
+    result = CliRunner().invoke(cli, ["orchestrate", str(tmp_path / "sketch.mid"), "--ensemble", "string-quartet",
+                                      "-o", str(tmp_path / "out.mid"), "--musicxml", str(tmp_path / "out.musicxml")])
+    assert result.exit_code == 0, result.output
+    sketch, score = (CliRunner().invoke(cli, ["analyze", str(path), "--json"])
+                     for path in (tmp_path / "sketch.mid", tmp_path / "out.musicxml"))
+    beats = [[(row["bar"], row["beat"]) for row in json.loads(said.output)["beats"]] for said in (sketch, score)]
+    assert beats[0][:3] == [(1, 4.0), (2, 1.0), (2, 2.0)]
+    assert beats[1] == beats[0]
+
+
+def test_a_tune_starting_on_beat_4_of_a_whole_bar_is_no_pickup():
+    # 4/4 throughout, the first note on beat 4 (a pickup as a DAW records it): its first bar is
+    # a whole bar of 4/4 (bar 1 beat 4, as check counts it), neither incomplete nor implicit
+    measures = _written([(0, 4, 4)], quarters=9, start=3 * Q)
+    assert measures[:2] == [(1, 4.0, 0.0, "4/4", False), (2, 4.0, 0.0, None, False)]
+    assert bar_beat(3 * Q, TPQ, [(0, 4, 4)]) == (1, 4.0)
 
 
 def test_a_first_bar_cut_short_that_is_no_pickup_is_a_bar_of_its_own_length():
     # no signature at 0 (4/4 assumed), 3/4 after three beats: a bar of 3/4, counted 1, 2, 3 as
     # check counts it (it was written as a pickup of 4/4, which a reader counts 2, 3, 4)
-    assert _written([(3 * Q, 3, 4)])[:2] == [(1, 3.0, 0.0, "3/4"), (2, 3.0, 0.0, "3/4")]
+    assert _written([(3 * Q, 3, 4)])[:2] == [(1, 3.0, 0.0, "3/4", False), (2, 3.0, 0.0, "3/4", False)]
     assert bar_beat(0, TPQ, [(3 * Q, 3, 4)]) == (1, 1.0)
 
 
