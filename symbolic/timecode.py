@@ -14,7 +14,10 @@ label      nominal  drop-frame   exact frames per second
 =========  =======  ===========  ==========================
 
 29.97 means drop-frame, as in the cue list. 29.97 non-drop exists too, but only when
-asked for explicitly: ``FrameRate.parse(29.97, drop_frame=False)``.
+asked for explicitly: ``FrameRate.parse(29.97, drop_frame=False)``, or written
+"29.97 NDF". A rate may be written with its kind after the number, as people write it:
+"29.97 drop-frame", "29.97 DF", "29.97 non-drop", "29.97 NDF" (any case; a space,
+hyphen or nothing between); "drop-frame" at any other rate is refused.
 
 Drop-frame counts 30 labels a second and skips the labels ``;00`` and ``;01`` at the
 start of every minute except minutes 00, 10, 20, 30, 40 and 50, so that the label
@@ -37,7 +40,13 @@ from functools import total_ordering
 
 from ..errors import TimecodeError
 
-ALLOWED_RATES = "23.976, 24, 25, 29.97 (drop-frame), 30"
+ALLOWED_RATES = ("23.976, 24, 25, 29.97 (drop-frame), 30; or as a string with the kind after the number: "
+                 "'29.97 drop-frame', '29.97 DF', '29.97 NDF' (non-drop)")
+
+# The kinds a rate may be written with after its number ("29.97 DF"): drop-frame or not.
+_KINDS = {"df": True, "dropframe": True, "drop": True,
+          "ndf": False, "nondropframe": False, "nondrop": False}
+_WRITTEN_KIND = re.compile(r"\s*([0-9./]+)[\s_-]*([a-z][a-z\s_-]*)?\s*", re.IGNORECASE)
 
 # (nominal, drop_frame, exact) -> label; the only frame rates that exist here.
 _KNOWN_RATES: dict[tuple[int, bool, Fraction], str] = {
@@ -84,7 +93,7 @@ class FrameRate:
         if (self.nominal, self.drop_frame, self.exact) not in _KNOWN_RATES:
             raise TimecodeError(
                 f"no such frame rate: nominal={self.nominal!r}, drop_frame={self.drop_frame!r}, "
-                f"exact={self.exact!r}; allowed: {ALLOWED_RATES}, or 29.97 non-drop"
+                f"exact={self.exact!r}; allowed: {ALLOWED_RATES}"
             )
 
     @classmethod
@@ -92,20 +101,30 @@ class FrameRate:
         cls, value: float | int | str | Fraction | FrameRate, *, drop_frame: bool | None = None
     ) -> FrameRate:
         """The frame rate written as ``value`` (23.976, 24, 25, 29.97, 30, as a number
-        or a string; 24000/1001 and 30000/1001 also work). 29.97 is drop-frame unless
-        ``drop_frame=False`` is passed; ``drop_frame=True`` is refused at other rates.
+        or a string; 24000/1001 and 30000/1001 also work; a string may say its kind after
+        the number: "29.97 DF", "29.97 drop-frame", "29.97 NDF"). 29.97 is drop-frame
+        unless ``drop_frame=False`` is passed or "NDF" written; drop-frame, passed or
+        written, is refused at other rates, and a written kind against the one passed.
 
         Floats are read as their shortest decimal spelling, so ``23.976`` is exact."""
+        written = None
         if isinstance(value, FrameRate):
             number = value.exact
             if drop_frame is None:
                 drop_frame = value.drop_frame
+        elif isinstance(value, str):
+            number, written = _written_rate(value)
         else:
             number = _exact_number(value)
         if number is None or number not in _PARSEABLE:
             raise TimecodeError(
                 f"unsupported frame rate {value!r}; allowed: {ALLOWED_RATES}"
             )
+        if written is not None:
+            if drop_frame is not None and drop_frame != written:
+                raise TimecodeError(f"frame rate {value!r} says {'' if written else 'non-'}drop-frame, "
+                                    f"but drop_frame={drop_frame} was asked for")
+            drop_frame = written
         nominal, exact = _PARSEABLE[number]
         ntsc = exact == Fraction(30000, 1001)
         if drop_frame and not ntsc:
@@ -133,6 +152,22 @@ class FrameRate:
         if self.label == "29.97 NDF":
             return "29.97 fps non-drop"
         return f"{self.label} fps"
+
+
+def _written_rate(text: str) -> tuple[Fraction | None, bool | None]:
+    """A rate written as a string: its number, and the drop-frame kind written after it
+    ("29.97 DF": True, "29.97 NDF": False; None when no kind is written). (None, None)
+    when the string is neither."""
+    match = _WRITTEN_KIND.fullmatch(text)
+    if match is None:
+        return None, None
+    kind = match.group(2)
+    if kind is None:
+        return _exact_number(match.group(1)), None
+    folded = re.sub(r"[\s_-]+", "", kind.lower())
+    if folded not in _KINDS:
+        return None, None
+    return _exact_number(match.group(1)), _KINDS[folded]
 
 
 def _exact_number(value: object) -> Fraction | None:

@@ -145,10 +145,23 @@ def test_film_defaults(film_dir: Path):
 
 @pytest.mark.parametrize("written, label", [("23.976", "23.976"), ('"23.976"', "23.976"),
                                             ("24", "24"), ("25", "25"), ("29.97", "29.97"),
-                                            ("30", "30"), ("30.0", "30")])
+                                            ("30", "30"), ("30.0", "30"),
+                                            ('"29.97 drop-frame"', "29.97"), ('"29.97 DF"', "29.97"),
+                                            ('"29.97 NDF"', "29.97 NDF")])
 def test_frame_rates_accepted(film_dir: Path, written: str, label: str):
     path = write(film_dir, f"[film]\nframe_rate = {written}\n" + MINIMAL_CUE)
     assert load_cue_list(path).film.frame_rate.label == label
+
+
+def test_the_readmes_drop_frame_film_reads_as_29_97_drop_frame(film_dir: Path):
+    """``frame_rate = "29.97 drop-frame"``, as the README writes it, was refused; it is
+    the number 29.97's rate, and its timecodes count the same frames."""
+    cue = MINIMAL_CUE.replace('start = "01:00:00:00"', 'start = "01:00:00;02"')
+    written = load_cue_list(write(film_dir, '[film]\nframe_rate = "29.97 drop-frame"\n' + cue))
+    number = load_cue_list(write(film_dir, "[film]\nframe_rate = 29.97\n" + cue))
+    assert written.film.frame_rate == number.film.frame_rate and written.film.frame_rate.drop_frame
+    assert written.cues[0].start == number.cues[0].start and str(written.cues[0].start) == "01:00:00;02"
+    assert film_options_dict(written.film) == film_options_dict(number.film)
 
 
 def test_options_dicts_are_json_safe_and_portable(film_dir: Path, tmp_path: Path):
@@ -236,6 +249,7 @@ def test_unknown_film_key(film_dir: Path):
         ("frame_rate = 23.98", "frame_rate", "23.98 (a float)", "23.976, 24, 25, 29.97"),
         ("frame_rate = true", "frame_rate", "true (a boolean)", "23.976, 24, 25, 29.97"),
         ("frame_rate = \"24fps\"", "frame_rate", "'24fps' (a string)", "29.97"),
+        ("frame_rate = \"24 DF\"", "frame_rate", "'24 DF' (a string)", "29.97 (drop-frame)"),
         ("sample_rate = 22050", "sample_rate", "22050 (an integer)", "44100, 48000, 96000"),
         ("sample_rate = 48000.0", "sample_rate", "48000.0 (a float)", "44100, 48000, 96000"),
         ("loudness = -50", "loudness", "-50 (an integer)", "from -40 to -5"),

@@ -28,6 +28,16 @@ DF = FrameRate.parse(29.97)
         (29.97, 30, True, Fraction(30000, 1001), "29.97"),
         ("29.97", 30, True, Fraction(30000, 1001), "29.97"),
         (30, 30, False, Fraction(30), "30"),
+        ("29.97 drop-frame", 30, True, Fraction(30000, 1001), "29.97"),  # as the README writes it
+        ("29.97 DF", 30, True, Fraction(30000, 1001), "29.97"),
+        ("29.97df", 30, True, Fraction(30000, 1001), "29.97"),
+        ("29.97 Drop Frame", 30, True, Fraction(30000, 1001), "29.97"),
+        ("30000/1001 DF", 30, True, Fraction(30000, 1001), "29.97"),
+        ("29.97 NDF", 30, False, Fraction(30000, 1001), "29.97 NDF"),
+        ("29.97 non-drop", 30, False, Fraction(30000, 1001), "29.97 NDF"),
+        ("29.97 non-drop-frame", 30, False, Fraction(30000, 1001), "29.97 NDF"),
+        ("24 NDF", 24, False, Fraction(24), "24"),  # true of every rate but 29.97 DF
+        (" 25 ", 25, False, Fraction(25), "25"),
     ],
 )
 def test_frame_rate_parse(value, nominal, drop, exact, label):
@@ -46,12 +56,45 @@ def test_non_drop_2997_only_when_asked():
 
 
 @pytest.mark.parametrize("value", [23.98, 23.97, 29.976, 60, 0, -24, "24fps", "", "nan", float("inf"),
-                                   True, None, [24]])
+                                   True, None, [24], "29.97 drip", "DF", "29.97 DF NDF", "23.98 DF"])
 def test_frame_rate_refused_lists_allowed(value):
     with pytest.raises(TimecodeError) as info:
         FrameRate.parse(value)
-    assert "23.976, 24, 25, 29.97 (drop-frame), 30" in str(info.value)
+    assert "23.976, 24, 25, 29.97 (drop-frame), 30; or as a string with the kind after the number: " \
+           "'29.97 drop-frame', '29.97 DF', '29.97 NDF' (non-drop)" in str(info.value)
     assert isinstance(info.value, InputError)
+
+
+@pytest.mark.parametrize("value, fragment", [
+    ("24 DF", "frame rate '24 DF' cannot be drop-frame; drop-frame exists only at 29.97"),
+    ("25 drop-frame", "cannot be drop-frame"),
+])
+def test_drop_frame_written_at_another_rate_is_refused(value, fragment):
+    with pytest.raises(TimecodeError, match=fragment):
+        FrameRate.parse(value)
+
+
+def test_a_written_kind_must_agree_with_the_one_asked_for():
+    assert FrameRate.parse("29.97 NDF", drop_frame=False) == FrameRate.parse(29.97, drop_frame=False)
+    with pytest.raises(TimecodeError, match="'29.97 DF' says drop-frame, but drop_frame=False was asked for"):
+        FrameRate.parse("29.97 DF", drop_frame=False)
+    with pytest.raises(TimecodeError, match="says non-drop-frame"):
+        FrameRate.parse("29.97 NDF", drop_frame=True)
+
+
+def test_written_rates_count_frames_as_their_numbers_do():
+    """"29.97 DF" is 29.97 drop-frame, label for label and second for second; a label
+    read as "29.97 NDF" counts every label (an hour of labels: 108,000 frames, 3603.6 s)."""
+    for label in ("00:00:59;29", "00:01:00;02", "00:10:00;00", "01:00:00;02", "23:59:59;29"):
+        written = Timecode.parse(label, "29.97 drop-frame")
+        assert written == Timecode.parse(label, 29.97) and str(written) == label
+        assert written.to_seconds() == Timecode.parse(label, 29.97).to_seconds()
+    assert Timecode.parse("01:00:00;00", "29.97 DF").frames == 107892
+    hour = Timecode.parse("01:00:00:00", "29.97 NDF")
+    assert hour.frames == 108000 and hour.to_seconds() == Fraction(36036, 10)
+    # one rate's label in the other's: the ';' of drop-frame is refused at non-drop
+    with pytest.raises(TimecodeError, match="uses ';', which marks drop-frame"):
+        Timecode.parse("01:00:00;02", "29.97 NDF")
 
 
 def test_frame_rate_refuses_impossible_combination():
