@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .chorale_model import ChoraleModel, ModeModel
-from .chords import pitch_name
+from .chords import key_signature, pitch_name
 from .melody import HarmonizeError, Slot
 from .voicing import Candidates, StateInfo, best_path, enumerate_voicings, transition_scores
 
@@ -95,28 +95,48 @@ def _forward_backward(model: ModeModel, emissions: np.ndarray) -> tuple[float, n
     return loglik, post
 
 
-def find_key(model: ChoraleModel, slots: list[Slot], options: HarmonizeOptions) -> tuple[int, str]:
-    """The key under which the model finds the melody most likely (log-likelihood per
-    beat), plus ``key_profile_weight`` times the Krumhansl-Schmuckler correlation of
-    the melody's pitch classes (duration-weighted) with the key."""
+def find_key(model: ChoraleModel, slots: list[Slot], options: HarmonizeOptions,
+             signature: tuple[int, bool] | None = None, notes=None) -> tuple[int, str]:
+    """The key that ``key_scores`` scores highest (the first of equals, majors first)."""
+    scores = key_scores(model, slots, options, signature, notes)
+    best = max(scores, key=lambda key: (scores[key], -MODES.index(key[1]), -key[0]))
+    return best
+
+
+def key_scores(model: ChoraleModel, slots: list[Slot], options: HarmonizeOptions,
+               signature: tuple[int, bool] | None = None, notes=None) -> dict[tuple[int, str], float]:
+    """Per key (tonic, mode): how likely the model finds the melody under it (log-likelihood
+    per beat), plus ``key_profile_weight`` times the Krumhansl-Schmuckler correlation of the
+    melody's pitch classes with the key, plus ``key_signature_weight`` for the keys of the
+    file's key signature ``signature`` ((sharps > 0 or flats < 0, whether it says minor);
+    None: the file has none): the major key and its relative minor, or the minor key alone
+    where the signature says minor (a sequencer writes major when it does not know). The
+    pitch classes are those of every note of ``notes`` ((start, end, pitch)), weighted by
+    duration; without them, those struck on the beats."""
     from .keyfinding import key_correlations
 
     hist = np.zeros(12)
-    for slot in slots:
-        if slot.sop is not None:
-            hist[slot.sop % 12] += 1.0
+    if notes:
+        for start, end, pitch in notes:
+            hist[pitch % 12] += end - start
+    else:
+        for slot in slots:
+            if slot.sop is not None:
+                hist[slot.sop % 12] += 1.0
     corr = key_correlations(hist[None, :])[0]  # [24]: mode * 12 + tonic
     key_options = replace(options, emission_bass=options.key_bass_weight, emission_net=options.key_net_weight,
                           emission_net_bass=0.0)
-    best, best_score = None, -np.inf
+    scores = {}
     for m, mode in enumerate(MODES):
         mm = model.modes[mode]
         for tonic in range(12):
             ll, _ = _forward_backward(mm, _emissions(mm, slots, tonic, key_options))
             score = ll / len(slots) + options.key_profile_weight * corr[m * 12 + tonic]
-            if score > best_score + 1e-9:
-                best, best_score = (tonic, mode), score
-    return best
+            if signature is not None and (key_signature(tonic, mode) - signature[0]) % 12 == 0 and (
+                    mode == "minor" or not signature[1]):  # (Gb major is F# major)
+                score += options.key_signature_weight
+            scores[(tonic, mode)] = float(score)
+    return scores
 
 
 # ---------------------------------------------------------------- decoding

@@ -76,6 +76,7 @@ class HarmonizeOptions:
     key_profile_weight: float = 1.0  # weight of the melody's key-profile correlation in finding the key
     key_bass_weight: float = 1.0  # weight of the bass model in finding the key (0: faster)
     key_net_weight: float = 0.0  # weight of the melody net in finding the key
+    key_signature_weight: float = 0.25  # bonus of the two keys of the file's key signature (if it has one): a near tie
     emission_in_search: float = 0.0  # weight of the emissions in the voicing search
     posterior: float = 1.0  # weight of log P(sonority | whole melody) in the voicing search
     weights: VoicingWeights = field(default_factory=VoicingWeights)
@@ -127,6 +128,12 @@ class Harmonization:
 # ---------------------------------------------------------------- entry points
 
 
+def _accidentals(sharps: int, minor: bool) -> str:
+    count = abs(sharps)
+    said = "no sharps or flats" if not count else f"{count} {'sharp' if sharps > 0 else 'flat'}{'s' if count > 1 else ''}"
+    return said + (", minor" if minor else "")
+
+
 def harmonize_score(score, options: HarmonizeOptions = HarmonizeOptions(), name: str = "melody"):
     """Harmonize ``score``'s melody in four parts.
 
@@ -160,8 +167,9 @@ def harmonize_melody(score, options: HarmonizeOptions = HarmonizeOptions(), name
     model = model or _model_for(options.style)
     notes = list(melody.notes_said)
     if options.key is None:
-        key = find_key(key_model, slots, options)
-        notes.append(f"key: {key_name(*key)} (found from the melody)")
+        key = find_key(key_model, slots, options, melody.signature, melody.notes)
+        told = "" if melody.signature is None else f" and its key signature, {_accidentals(*melody.signature)}"
+        notes.append(f"key: {key_name(*key)} (found from the melody{told})")
     else:
         key = options.key
         notes.append(f"key: {key_name(*key)} (as given)")

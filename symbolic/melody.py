@@ -46,6 +46,8 @@ class Melody:
     tpq: int
     time_signatures: list[tuple[int, int, int]]
     notes_said: list[str]
+    # the key signature at the first note, if any: (sharps > 0 or flats < 0, whether it says minor)
+    signature: tuple[int, bool] | None = None
 
 
 def extract_melody(score, soprano_range: tuple[int, int], name: str = "melody") -> Melody:
@@ -80,7 +82,10 @@ def extract_melody(score, soprano_range: tuple[int, int], name: str = "melody") 
         said.append(f"{under} note(s) sounded under a higher one and were left out of the melody")
     velocities = [n[3] for n in notes]
     notes = _fit_range([n[:3] for n in notes], soprano_range, said)
-    return Melody(notes, velocities, score.tpq, clean_signatures(score_signatures(score)), said)
+    first = notes[0][0]
+    signatures = [ks for ks in score.key_signatures if ks.time <= first] or list(score.key_signatures)[:1]
+    signature = (int(signatures[-1].key), bool(signatures[-1].tonality)) if signatures else None
+    return Melody(notes, velocities, score.tpq, clean_signatures(score_signatures(score)), said, signature)
 
 
 def _skyline(raw: list[tuple[int, int, int, int]]) -> tuple[list[tuple[int, ...]], int, int, int]:
@@ -145,30 +150,38 @@ def beat_grid(melody: Melody) -> list[tuple[int, int, int, int]]:
 
 
 def melody_slots(melody: Melody) -> list[Slot]:
-    """The melody cut into beats; a beat starting in a rest takes the first note inside it."""
+    """The melody cut into beats; a beat starting in a rest takes the first note inside it.
+    The melody's last note starting inside a beat (a jig's final tonic on the beat's second
+    eighth) cuts that beat in two, so that the last note has a chord of its own."""
     slots: list[Slot] = []
     notes = melody.notes
-    j = 0
+    final = notes[-1][0]
     for start, end, downbeat, beat_in_bar in beat_grid(melody):
-        while j < len(notes) and notes[j][1] <= start:
-            j += 1
-        note = None
-        if j < len(notes) and notes[j][0] < end:
-            note = notes[j]
-        if note is None:
-            slots.append(Slot(start, end, None, 0, downbeat, beat_in_bar=beat_in_bar))
-            continue
-        step = end - start
-        remaining = note[1] - max(start, note[0])
-        sop_long = 2 if remaining >= 2 * step else (1 if remaining >= step else 0)
-        inside = [n for n in notes[j:] if n[0] < end]
-        low = min(n[2] for n in inside)
-        middle = start + step // 2
-        mid = next((n[2] for n in inside if n[0] <= middle < n[1]), None)
-        slots.append(Slot(start, end, note[2], sop_long, downbeat, low, mid, beat_in_bar))
+        if start < final < end:
+            slots.append(_slot(notes, start, final, downbeat, beat_in_bar))
+            slots.append(_slot(notes, final, end, 0, beat_in_bar))
+        else:
+            slots.append(_slot(notes, start, end, downbeat, beat_in_bar))
     while slots and slots[-1].sop is None:
         slots.pop()
     return slots
+
+
+def _slot(notes, start: int, end: int, downbeat: int, beat_in_bar: int) -> Slot:
+    """The soprano over [start, end), a beat or part of one."""
+    j = bisect.bisect_right(notes, (start, 1 << 62, 1 << 62))  # notes starting at or before ``start``
+    j = j - 1 if j and notes[j - 1][1] > start else j
+    if j >= len(notes) or notes[j][0] >= end:
+        return Slot(start, end, None, 0, downbeat, beat_in_bar=beat_in_bar)
+    note = notes[j]
+    remaining = note[1] - max(start, note[0])
+    step = end - start
+    sop_long = 2 if remaining >= 2 * step else (1 if remaining >= step else 0)
+    inside = [n for n in notes[j:] if n[0] < end]
+    low = min(n[2] for n in inside)
+    middle = start + step // 2
+    mid = next((n[2] for n in inside if n[0] <= middle < n[1]), None)
+    return Slot(start, end, note[2], sop_long, downbeat, low, mid, beat_in_bar)
 
 
 def _half_bar_starts(beats: int) -> set[int]:
