@@ -120,7 +120,8 @@ def harmonize(melody: Path, style: str, harmonic_rhythm: str | None, out_path: P
 @click.argument("score", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any fault is found (after --fix: remains).")
-@click.option("--fix", is_flag=True, help="Re-voice the inner voices to remove the faults it can.")
+@click.option("--fix", is_flag=True, help="Re-voice the inner voices to remove the faults it can, and write SCORE "
+              "with only the re-voiced notes changed (tracks, channels, programs, velocities and controllers kept).")
 @click.option("--fix-bass", is_flag=True, help="With --fix: the bass may move by octaves too.")
 @click.option("-o", "--out", "out_path", type=click.Path(path_type=Path), default=None,
               help="With --fix: output MIDI file, not the score itself (default: SCORE.fixed.mid beside the score).")

@@ -18,7 +18,9 @@ not with its square. The report after is the checker's on the whole fixed score,
 under those same keys: re-voicing changes how long each pitch class sounds, and
 keys found again in the fixed score could judge a leading tone or a seventh the
 fixer never saw (BWV 7.7, 275, 276), so that its report and its count disagreed.
-``fix_file`` does the same from a MIDI or MusicXML file to a MIDI file.
+``fix_file`` does the same from a MIDI or MusicXML file to a MIDI file: the file
+given, its tracks, channels, programs, controllers and velocities, with only the
+re-voiced notes changed (``fix_write``).
 """
 
 from __future__ import annotations
@@ -82,8 +84,7 @@ def fix_voices(voices: Voices, options: FixOptions = FixOptions()) -> FixResult:
     rows = [original_row(slices, k) for k in range(len(slices.ticks))]
     local = _LocalCheck(voices, slices, movable, before.keys, options.check)
     best = Counter(f.kind for f in before.faults)
-    rebuilt = local.parts(rows)  # the score as written, as the fixer writes it back (a grid moves onsets)
-    current = best if all(a.notes == b.notes for a, b in zip(rebuilt, voices.parts)) else local.kinds(rows)
+    current = best  # a note the rows leave at its pitch stays as written (``_LocalCheck.parts``)
     accepted, refused = False, []
     for first, last in _stretches(rows, smooth, plain):  # where either re-voicing changes the score
         outcomes = []
@@ -246,17 +247,17 @@ class _LocalCheck:
 
     def _pieces(self, v: int, i: int, rows) -> list[VNote]:
         """Note ``i`` of voice ``v`` as ``rows`` sings it: one note while the pitch holds."""
-        if self.spans[v][i] is None:
-            return []  # never sounds at a verticality (shorter than the grid)
-        note, ticks = self.voices.parts[v].notes[i], self.slices.ticks
+        note, span, ticks = self.voices.parts[v].notes[i], self.spans[v][i], self.slices.ticks
+        if span is None or all(int(rows[k][v]) == note.pitch for k in range(span[0], span[1] + 1)):
+            return [note]  # as written (on a grid, a note may start between its points, or sound at none)
         pieces: list[VNote] = []
-        for k in range(self.spans[v][i][0], self.spans[v][i][1] + 1):
+        for k in range(span[0], span[1] + 1):
             pitch = int(rows[k][v])
             end = min(note.end, ticks[k + 1]) if k + 1 < len(ticks) else note.end
             if pieces and pieces[-1].pitch == pitch:
                 pieces[-1] = VNote(pieces[-1].start, end, pitch)
             else:
-                pieces.append(VNote(ticks[k], end, pitch))
+                pieces.append(VNote(ticks[k] if pieces else note.start, end, pitch))
         return pieces
 
     def kinds(self, rows, window: tuple[int, int, list[tuple[int, int]]] | None = None) -> Counter:
@@ -270,25 +271,20 @@ class _LocalCheck:
 
 
 def fix_file(source, out, options: FixOptions = FixOptions()) -> FixResult:
-    """Re-voice the inner voices of ``source`` (MIDI or MusicXML) and write ``out`` (MIDI)."""
-    from .score_io import save_score
-    from .voices import check_midi_output, load_voices, voices_to_score
+    """Re-voice the inner voices of ``source`` (MIDI or MusicXML) and write ``out`` (MIDI):
+    the score as given with only the re-voiced notes changed (``fix_write``)."""
+    from .fix_write import write_fixed
+    from .voices import check_midi_output, load_voices
 
     out = check_midi_output(out)
     voices, score = load_voices(source)
     require_voices(voices, source)
-    if voices.said:  # the fixed file is written from the voices: what they left out would be lost
+    if voices.said:  # notes left out of the voices: the fixer would re-voice a line blind to them
         raise ScoreError(f"cannot be fixed without losing notes the voices leave out ({'; '.join(voices.said)}); "
                          "give each line a track of its own without them", source)
     result = fix_voices(voices, options)
-    save_score(voices_to_score(result.voices, score, programs=_programs(score, voices)), out)
+    result.notes += write_fixed(source, out, score, voices, result.voices)
     return result
-
-
-def _programs(score, voices: Voices) -> dict[str, int]:
-    """Keep each voice's GM program when it came from a track of its own."""
-    by_name = {t.name: t.program for t in score.tracks}
-    return {p.name: by_name.get(p.name, 52) for p in voices.parts}
 
 
 def _summary(before: CheckReport, after: CheckReport, movable: list[int], voices: Voices,

@@ -1,0 +1,157 @@
+"""Replacing some notes of a standard MIDI file in its own events.
+
+``compose check --fix`` changes a few notes of a composer's file and must leave the
+rest as it was. Written back through symusic, a file loses what symusic does not
+keep: the channels (numbered afresh, one per track), a track's program changes
+(symusic reads each program of a track as a track of its own, and writes it so),
+system-exclusive and text events, names in another encoding than UTF-8. So the
+notes are replaced in the file's own track chunks instead: the note-on and note-off
+events of each changed note are taken out and the new notes' events put in, on the
+same channel, with the same velocity and the same kind of note-off; every other
+event, and every track chunk without a changed note, stays byte for byte.
+
+A note of the score (as ``score_io.load_score`` reads it) is found among the file's
+events by reading them as symusic does: per track chunk, a note-off ends the oldest
+sounding note of its channel and key, and a note belongs to the program its channel
+had when it began; the notes of one (chunk, channel, program) are one symusic track.
+``replace_notes`` returns None where a track or a note cannot be found so: the
+caller then writes the score through symusic.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+from .score_io import _chunk, _encode_track, _read_chunks, _track_events
+
+_END_OF_TRACK = b"\xff\x2f\x00"
+
+NewNote = tuple[int, int, int]  # (start, end, pitch) in ticks
+
+
+@dataclass
+class _RawNote:
+    chunk: int  # which MTrk
+    on: int  # index of its note-on among the chunk's events
+    off: int  # index of its note-off
+    start: int
+    end: int
+    pitch: int
+    velocity: int
+
+    def key(self) -> tuple[int, int, int, int]:
+        return self.start, self.end - self.start, self.pitch, self.velocity
+
+
+def _groups(bodies: list[bytes], name: str) -> tuple[list[list[tuple[int, bytes]]], dict[tuple, list[_RawNote]]]:
+    """Each chunk's events, and the notes of each (chunk, channel, program) in the order
+    they begin, the groups in the order of their first note."""
+    events = [list(_track_events(body, name)) for body in bodies]
+    groups: dict[tuple, list[_RawNote]] = {}
+    for chunk, chunk_events in enumerate(events):
+        programs: dict[int, int] = {}
+        sounding: dict[tuple[int, int], deque] = defaultdict(deque)
+        began: list[tuple[tuple, _RawNote]] = []
+        for index, (tick, raw) in enumerate(chunk_events):
+            kind, channel = raw[0] & 0xF0, raw[0] & 0x0F
+            if raw[0] >= 0xF0:
+                continue
+            if kind == 0xC0:
+                programs[channel] = raw[1]
+            elif kind == 0x90 and raw[2] > 0:
+                note = _RawNote(chunk, index, -1, tick, -1, raw[1], raw[2])
+                sounding[(channel, raw[1])].append(note)
+                began.append(((chunk, channel, programs.get(channel, 0)), note))
+            elif kind in (0x80, 0x90) and sounding[(channel, raw[1])]:
+                note = sounding[(channel, raw[1])].popleft()
+                note.off, note.end = index, tick
+        for group, note in began:
+            if note.off >= 0:
+                groups.setdefault(group, []).append(note)
+    return events, groups
+
+
+def _match_tracks(score, groups: dict[tuple, list[_RawNote]]) -> list[tuple | None]:
+    """The (chunk, channel, program) each track of ``score`` was read from: the first group
+    not yet taken holding the same notes (start, length, pitch, velocity), program and drum
+    flag; None for a track found in none."""
+    taken: set[tuple] = set()
+    found: list[tuple | None] = []
+    contents = {group: sorted(n.key() for n in notes) for group, notes in groups.items()}
+    for track in score.tracks:
+        mine = sorted((n.time, n.duration, n.pitch, n.velocity) for n in track.notes)
+        match = next((g for g in groups if g not in taken and g[2] == track.program
+                      and (g[1] == 9) == bool(track.is_drum) and contents[g] == mine), None)
+        if match is not None:
+            taken.add(match)
+        found.append(match)
+    return found
+
+
+def replace_notes(data: bytes, score, edits: dict[int, dict[int, list[NewNote]]], name: str) -> bytes | None:
+    """``data`` (the MIDI file ``score`` was read from) with, for each track index of
+    ``edits``, each of its notes (by index into ``track.notes``) replaced by the new notes
+    given, on the old note's channel and with its velocity. None where a changed track or
+    note cannot be told among the file's events."""
+    if not edits:
+        return data
+    _, _, bodies = _read_chunks(data, name)
+    events, groups = _groups(bodies, name)
+    homes = _match_tracks(score, groups)
+    removed: dict[int, set[int]] = defaultdict(set)
+    added: dict[int, list[tuple[int, int, bytes]]] = defaultdict(list)  # chunk -> (tick, order, event)
+    for t, changes in sorted(edits.items()):
+        home = homes[t]
+        if home is None:
+            return None
+        chunk, channel, _ = home
+        free: dict[tuple, deque] = defaultdict(deque)
+        for note in groups[home]:
+            free[note.key()].append(note)
+        notes = score.tracks[t].notes
+        for i, pieces in sorted(changes.items()):
+            old = notes[i]
+            candidates = free[(old.time, old.duration, old.pitch, old.velocity)]
+            if not candidates:
+                return None
+            raw = candidates.popleft()
+            removed[chunk] |= {raw.on, raw.off}
+            off = events[chunk][raw.off][1]
+            for start, end, pitch in pieces:
+                added[chunk].append((start, 2, bytes([0x90 | channel, pitch, raw.velocity])))
+                added[chunk].append((end, 0, bytes([off[0], pitch, off[2]])))
+    bodies = list(bodies)
+    for chunk in removed.keys() | added.keys():
+        bodies[chunk] = _rewrite(events[chunk], removed[chunk], added[chunk])
+    return _with_bodies(data, bodies)
+
+
+def _rewrite(events: list[tuple[int, bytes]], removed: set[int], added: list[tuple[int, int, bytes]]) -> bytes:
+    """A chunk's events without ``removed``, with ``added`` (tick, order, event): at one tick the
+    new note-offs (order 0) come before the events there, the new note-ons (2) after them."""
+    end = max((tick for tick, raw in events if raw == _END_OF_TRACK), default=events[-1][0] if events else 0)
+    kept = [(tick, 1, index, raw) for index, (tick, raw) in enumerate(events)
+            if index not in removed and raw != _END_OF_TRACK]
+    new = [(tick, order, index, raw) for index, (tick, order, raw) in enumerate(added)]
+    merged = sorted(kept + new, key=lambda e: e[:3])
+    return _encode_track([(tick, raw) for tick, _, _, raw in merged], max([end] + [e[0] for e in merged]))
+
+
+def _with_bodies(data: bytes, bodies: list[bytes]) -> bytes:
+    """``data`` with its MTrk chunks' bodies replaced, in order; the header, other chunks and
+    any bytes after the last track as they were."""
+    (header_len,) = struct.unpack(">I", data[4:8])
+    pos = 8 + header_len
+    out = [data[:pos]]
+    for body in bodies:
+        while data[pos:pos + 4] != b"MTrk":  # a chunk of another kind, kept
+            (length,) = struct.unpack(">I", data[pos + 4:pos + 8])
+            out.append(data[pos:pos + 8 + length])
+            pos += 8 + length
+        (length,) = struct.unpack(">I", data[pos + 4:pos + 8])
+        out.append(_chunk(b"MTrk", body))
+        pos += 8 + length
+    out.append(data[pos:])
+    return b"".join(out)
