@@ -183,18 +183,36 @@ def _held_emissions(model: ModeModel, beat_emissions: np.ndarray, heads: list[in
     """Emissions [chords, n] of chords held over several beats: their first sounding
     beat's own (``heads``), less what the melody's notes outside the chord cost per beat
     (``held_colour``, ``held_avoid``, ``held_cross``); the last chord takes the final
-    cadence's term."""
+    cadence's term. A cross relation is heard however short its note (a reel's F#5
+    sixteenth over a borrowed D minor): it costs at least one beat's worth."""
     out = beat_emissions[heads].copy()
     if heads[-1] != len(beat_emissions) - 1:
         out[-1] += options.final * model.log_final
     costs = {"chord_tone": 0.0, "colour": options.held_colour, "avoid": options.held_avoid,
              "cross_relation": options.held_cross}
-    cost = np.asarray([[costs[held_note_kind(pc, pcs)] for pc in range(12)] for _, pcs in model.states])
+    kinds = [[held_note_kind(pc, pcs) for pc in range(12)] for _, pcs in model.states]
+    cost = np.asarray([[costs[kind] for kind in row] for row in kinds])
+    cross = np.asarray([[kind == "cross_relation" for kind in row] for row in kinds])
     beats = np.zeros((len(spans), 12))  # beats of melody per pitch class (relative to the key) under each chord
+    short = np.zeros((len(spans), 12))  # what notes shorter than a beat lack of one
     for k, notes in enumerate(under):
         for _, pitch, share in notes:
-            beats[k, (pitch - tonic) % 12] += share * len(spans[k])
-    return out - beats @ cost.T
+            length = share * len(spans[k])
+            beats[k, (pitch - tonic) % 12] += length
+            short[k, (pitch - tonic) % 12] += max(0.0, 1.0 - length)
+    return out - beats @ cost.T - options.held_cross * (short @ cross.T)
+
+
+def _cross_relations(model: ModeModel, under: list[list[tuple[int, int, float]]], tonic: int) -> np.ndarray:
+    """[chords, n] how many of the melody's notes under each chord are the other inflection
+    of one of its degrees (a cross relation, ``held_note_kind``): a passing F#5 over D minor."""
+    cross = np.asarray([[held_note_kind(pc, pcs) == "cross_relation" for pc in range(12)]
+                        for _, pcs in model.states], dtype=np.float64)
+    struck = np.zeros((len(under), 12))
+    for k, notes in enumerate(under):
+        for _, pitch, _ in notes:
+            struck[k, (pitch - tonic) % 12] += 1.0
+    return struck @ cross.T
 
 
 def _rubs(pitches: np.ndarray, later: list[tuple[int, float]]) -> np.ndarray:
@@ -239,6 +257,8 @@ def decode(model: ModeModel, slots, spans, chords, tonic, mode, ranges, options:
     under = _melody_under(chords, melody_notes) if held else []
     if held:
         emissions = _held_emissions(model, emissions, heads, spans, under, tonic, options)
+    else:  # a chord a beat: the notes inside a beat may still clash with it
+        emissions = emissions - options.held_cross * _cross_relations(model, _melody_under(chords, melody_notes), tonic)
     if len(chords) - 1 in pedal:  # a closing tonic pedal: the piece ends on the tonic chord over it
         emissions[-1] -= FINAL_TONIC_COST * ~_tonic_chords(model)
     _, post = _forward_backward(model, emissions)

@@ -6,7 +6,7 @@ import pytest
 import symusic
 
 from scorefarm.symbolic.chorale_model import load_model
-from scorefarm.symbolic.chord_search import find_key, key_scores
+from scorefarm.symbolic.chord_search import find_key, held_note_kind, key_scores
 from scorefarm.symbolic.chords import key_signature
 from scorefarm.symbolic.harmonize import HarmonizeOptions, harmonize_melody
 from scorefarm.symbolic.melody import extract_melody, melody_slots
@@ -79,3 +79,32 @@ def test_the_last_note_struck_inside_a_beat_gets_a_chord_of_its_own():
         assert result.chords[-1].start == last
         bass = [n for n in result.voices.parts[3].notes if n.start <= last < n.end]
         assert bass and bass[0].pitch % 12 == 7 and bass[0].start == last  # G under the final G, struck with it
+
+
+def _reel() -> symusic.Score:
+    """Aird's 'Lord Kelly's Reel' (airdsAirs book 1 no. 170): A major, 2/4, running sixteenths."""
+    from music21 import corpus
+
+    tune = corpus.parse("airdsAirs/book1.abc", number=170)
+    score = symusic.Score(TPQ)
+    score.time_signatures.append(symusic.TimeSignature(0, 2, 4))
+    track = symusic.Track("Melody", 0, False)
+    for n in tune.flatten().notes:
+        track.notes.append(symusic.Note(int(round(n.offset * TPQ)), int(round(n.quarterLength * TPQ)),
+                                        n.pitch.midi, 80))
+    score.tracks.append(track)
+    return score
+
+
+def test_no_melody_note_inside_a_beat_makes_a_cross_relation_with_its_chord():
+    """A chord a beat (film style in 2/4 changes chord every beat) is chosen against every
+    melody note of its beat: no borrowed D minor under a passing F#5."""
+    score = _reel()
+    melody = [(n.time, n.time + n.duration, n.pitch) for n in score.tracks[0].notes]
+    for style in ("film", "chorale"):
+        result = harmonize_melody(score, HarmonizeOptions(style=style))
+        tonic = result.key[0]
+        for chord, (_, pcs) in zip(result.chords, result.states):
+            for start, end, pitch in melody:
+                if start < chord.end and end > chord.start:
+                    assert held_note_kind((pitch - tonic) % 12, pcs) != "cross_relation", (style, chord, pitch)
