@@ -95,7 +95,8 @@ def note_edits(before: Voices, after: Voices, sources: list[list[Source]], score
         for note in new.notes:
             i = bisect_right(starts, note.start) - 1
             if i < 0 or note.end > old.notes[i].end:
-                raise RuntimeError(f"the fixed {old.name} has a note at tick {note.start} outside the notes it re-voices")
+                raise RuntimeError(f"the fixed {old.name} has a note at tick {note.start} outside the notes "
+                                   "it re-voices")
             pieces[i].append(note)
         for i, note in enumerate(old.notes):
             if pieces[i] == [note]:

@@ -209,11 +209,11 @@ def test_a_split_note_keeps_its_velocity_and_its_legato_end(tmp_path: Path):
         score.tracks.append(track)
     source, out = tmp_path / "legato.mid", tmp_path / "fixed.mid"
     score.dump_midi(str(source))
-    voices, read = load_voices(source)
+    voices, as_read = load_voices(source)
     assert voices.parts[1].notes[0] == VNote(0, 960, 60)
     after = voices.with_parts([voices.parts[0], Part("Lower", [VNote(0, 480, 60), VNote(480, 960, 64),
                                                                voices.parts[1].notes[1]])])
-    assert write_fixed(source, out, read, voices, after) == [
+    assert write_fixed(source, out, as_read, voices, after) == [
         "1 note(s) re-voiced; every other note and event as written"]
     lower = symusic.Score(str(out)).tracks[1]
     assert [(n.time, n.duration, n.pitch, n.velocity) for n in lower.notes] == [
@@ -226,7 +226,8 @@ MUSICXML_PART = ('<part id="P{n}"><measure number="1"><attributes><divisions>1</
 
 def _xml_note(name: str) -> str:
     step, octave = name[0], name[-1]
-    return f"<note><pitch><step>{step}</step><octave>{octave}</octave></pitch><duration>2</duration><type>half</type></note>"
+    return (f"<note><pitch><step>{step}</step><octave>{octave}</octave></pitch>"
+            "<duration>2</duration><type>half</type></note>")
 
 
 def test_a_musicxml_score_keeps_its_parts_and_the_notes_not_re_voiced(tmp_path: Path):
