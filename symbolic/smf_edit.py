@@ -12,10 +12,14 @@ event, and every track chunk without a changed note, stays byte for byte.
 
 A note of the score (as ``score_io.load_score`` reads it) is found among the file's
 events by reading them as symusic does: per track chunk, a note-off ends the oldest
-sounding note of its channel and key, and a note belongs to the program its channel
-had when it began; the notes of one (chunk, channel, program) are one symusic track.
-``replace_notes`` returns None where a track or a note cannot be found so: the
-caller then writes the score through symusic.
+sounding note of its channel and key. A track of the score is the notes of one
+channel of one chunk, or of one program of that channel (symusic reads each program
+as a track of its own; the reader may keep a channel that changes program one track,
+at the program of its first note): it is matched to the first such group holding the
+same notes (start, length, pitch, velocity) at its program, none of them taken. A file
+read at a finer resolution than its own (``score_io``'s ``MIN_TPQ``) is matched with its
+ticks scaled so. ``replace_notes`` returns None where a track or a note cannot be found
+so: the caller then writes the score through symusic.
 """
 
 from __future__ import annotations
@@ -45,15 +49,16 @@ class _RawNote:
         return self.start, self.end - self.start, self.pitch, self.velocity
 
 
-def _groups(bodies: list[bytes], name: str) -> tuple[list[list[tuple[int, bytes]]], dict[tuple, list[_RawNote]]]:
-    """Each chunk's events, and the notes of each (chunk, channel, program) in the order
-    they begin, the groups in the order of their first note."""
+def _groups(bodies: list[bytes], name: str, factor: int) -> tuple[list[list[tuple[int, bytes]]], dict[tuple, list]]:
+    """Each chunk's events, and the notes (ticks times ``factor``) of each (chunk, channel,
+    program) and each (chunk, channel, None) in the order they begin, the groups in the
+    order of their first note; a group's program: its channel's when its first note began."""
     events = [list(_track_events(body, name)) for body in bodies]
     groups: dict[tuple, list[_RawNote]] = {}
     for chunk, chunk_events in enumerate(events):
         programs: dict[int, int] = {}
         sounding: dict[tuple[int, int], deque] = defaultdict(deque)
-        began: list[tuple[tuple, _RawNote]] = []
+        began: list[tuple[int, int, _RawNote]] = []
         for index, (tick, raw) in enumerate(chunk_events):
             kind, channel = raw[0] & 0xF0, raw[0] & 0x0F
             if raw[0] >= 0xF0:
@@ -61,31 +66,34 @@ def _groups(bodies: list[bytes], name: str) -> tuple[list[list[tuple[int, bytes]
             if kind == 0xC0:
                 programs[channel] = raw[1]
             elif kind == 0x90 and raw[2] > 0:
-                note = _RawNote(chunk, index, -1, tick, -1, raw[1], raw[2])
+                note = _RawNote(chunk, index, -1, tick * factor, -1, raw[1], raw[2])
                 sounding[(channel, raw[1])].append(note)
-                began.append(((chunk, channel, programs.get(channel, 0)), note))
+                began.append((channel, programs.get(channel, 0), note))
             elif kind in (0x80, 0x90) and sounding[(channel, raw[1])]:
                 note = sounding[(channel, raw[1])].popleft()
-                note.off, note.end = index, tick
-        for group, note in began:
+                note.off, note.end = index, tick * factor
+        first: dict[int, int] = {}
+        for channel, program, note in began:
+            first.setdefault(channel, program)
             if note.off >= 0:
-                groups.setdefault(group, []).append(note)
+                groups.setdefault((chunk, channel, None, first[channel]), []).append(note)
+                groups.setdefault((chunk, channel, program, program), []).append(note)
     return events, groups
 
 
 def _match_tracks(score, groups: dict[tuple, list[_RawNote]]) -> list[tuple | None]:
-    """The (chunk, channel, program) each track of ``score`` was read from: the first group
-    not yet taken holding the same notes (start, length, pitch, velocity), program and drum
-    flag; None for a track found in none."""
-    taken: set[tuple] = set()
+    """The group (``_groups``) each track of ``score`` was read from: the first holding the
+    same notes at the track's program and drum flag, none of them taken by a track before;
+    None for a track found in none."""
+    taken: set[int] = set()
     found: list[tuple | None] = []
     contents = {group: sorted(n.key() for n in notes) for group, notes in groups.items()}
     for track in score.tracks:
         mine = sorted((n.time, n.duration, n.pitch, n.velocity) for n in track.notes)
-        match = next((g for g in groups if g not in taken and g[2] == track.program
-                      and (g[1] == 9) == bool(track.is_drum) and contents[g] == mine), None)
+        match = next((g for g in groups if g[3] == track.program and (g[1] == 9) == bool(track.is_drum)
+                      and contents[g] == mine and not any(id(n) in taken for n in groups[g])), None)
         if match is not None:
-            taken.add(match)
+            taken |= {id(n) for n in groups[match]}
         found.append(match)
     return found
 
@@ -97,8 +105,11 @@ def replace_notes(data: bytes, score, edits: dict[int, dict[int, list[NewNote]]]
     note cannot be told among the file's events."""
     if not edits:
         return data
-    _, _, bodies = _read_chunks(data, name)
-    events, groups = _groups(bodies, name)
+    _, tpq, bodies = _read_chunks(data, name)
+    if score.tpq % tpq:
+        return None
+    factor = score.tpq // tpq
+    events, groups = _groups(bodies, name, factor)
     homes = _match_tracks(score, groups)
     removed: dict[int, set[int]] = defaultdict(set)
     added: dict[int, list[tuple[int, int, bytes]]] = defaultdict(list)  # chunk -> (tick, order, event)
@@ -106,7 +117,7 @@ def replace_notes(data: bytes, score, edits: dict[int, dict[int, list[NewNote]]]
         home = homes[t]
         if home is None:
             return None
-        chunk, channel, _ = home
+        chunk, channel = home[:2]
         free: dict[tuple, deque] = defaultdict(deque)
         for note in groups[home]:
             free[note.key()].append(note)
@@ -114,14 +125,14 @@ def replace_notes(data: bytes, score, edits: dict[int, dict[int, list[NewNote]]]
         for i, pieces in sorted(changes.items()):
             old = notes[i]
             candidates = free[(old.time, old.duration, old.pitch, old.velocity)]
-            if not candidates:
+            if not candidates or any(tick % factor for piece in pieces for tick in piece[:2]):
                 return None
             raw = candidates.popleft()
             removed[chunk] |= {raw.on, raw.off}
             off = events[chunk][raw.off][1]
             for start, end, pitch in pieces:
-                added[chunk].append((start, 2, bytes([0x90 | channel, pitch, raw.velocity])))
-                added[chunk].append((end, 0, bytes([off[0], pitch, off[2]])))
+                added[chunk].append((start // factor, 2, bytes([0x90 | channel, pitch, raw.velocity])))
+                added[chunk].append((end // factor, 0, bytes([off[0], pitch, off[2]])))
     bodies = list(bodies)
     for chunk in removed.keys() | added.keys():
         bodies[chunk] = _rewrite(events[chunk], removed[chunk], added[chunk])

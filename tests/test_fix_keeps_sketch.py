@@ -55,11 +55,12 @@ def track(events: list[tuple[int, bytes]]) -> bytes:
 
 
 def sketch(chords: list[str], programs: dict[bytes, list[tuple[int, int]]] | None = None,
-           names: dict[bytes, bytes] | None = None) -> bytes:
+           names: dict[bytes, bytes] | None = None, tpq: int = TPQ) -> bytes:
     """A format-1 file of ``chords`` (a half note each, top voice first): one track per
-    instrument of ``INSTRUMENTS``, with ``programs`` (tick, program) changes where given."""
+    instrument of ``INSTRUMENTS``, with ``programs`` (tick, program) changes where given;
+    ``tpq`` ticks per quarter."""
     conductor = [(0, b"\xff\x51\x03\x07\xa1\x20"), (0, b"\xff\x58\x04\x04\x02\x18\x08"), (0, b"\xff\x59\x02\x00\x00"),
-                 (0, b"\xff\x06\x05Cue A"), (4 * TPQ, b"\xff\x06\x05Cue B")]
+                 (0, b"\xff\x06\x05Cue A"), (4 * tpq, b"\xff\x06\x05Cue B")]
     tracks = [track(conductor)]
     for v, (name, channel, program, velocity, controls) in enumerate(INSTRUMENTS):
         name = (names or {}).get(name, name)
@@ -67,14 +68,14 @@ def sketch(chords: list[str], programs: dict[bytes, list[tuple[int, int]]] | Non
         events += [(0, bytes([0xB0 | channel, number, value])) for number, value in controls]
         events += [(tick, bytes([0xC0 | channel, p])) for tick, p in (programs or {}).get(name, [])]
         if v == 0:
-            events += [(0, b"\xf0\x05\x7e\x7f\x09\x01\xf7"), (TPQ, bytes([0xE0 | channel, 0x00, 0x50])),
-                       (2 * TPQ, bytes([0xE0 | channel, 0x00, 0x40])), (7 * TPQ, bytes([0xB0 | channel, 64, 0]))]
+            events += [(0, b"\xf0\x05\x7e\x7f\x09\x01\xf7"), (tpq, bytes([0xE0 | channel, 0x00, 0x50])),
+                       (2 * tpq, bytes([0xE0 | channel, 0x00, 0x40])), (7 * tpq, bytes([0xB0 | channel, 64, 0]))]
         for i, chord in enumerate(chords):
             pitch = parse_pitch(chord.split()[v])
-            events += [(2 * i * TPQ, bytes([0x90 | channel, pitch, velocity + i])),
-                       (2 * (i + 1) * TPQ, bytes([0x80 | channel, pitch, 64]))]
+            events += [(2 * i * tpq, bytes([0x90 | channel, pitch, velocity + i])),
+                       (2 * (i + 1) * tpq, bytes([0x80 | channel, pitch, 64]))]
         tracks.append(track(events))
-    return chunk(b"MThd", struct.pack(">HHH", 1, len(tracks), TPQ)) + b"".join(tracks)
+    return chunk(b"MThd", struct.pack(">HHH", 1, len(tracks), tpq)) + b"".join(tracks)
 
 
 def chunks(data: bytes) -> list[bytes]:
@@ -163,6 +164,19 @@ def test_only_the_re_voiced_note_changes(fixed):
                                    score_in.markers)
 
 
+def test_a_coarse_file_is_edited_at_its_own_resolution(fixed):
+    # two ticks a quarter (the reader may read it finer): the re-voiced note's events are
+    # written at the file's own ticks, and the rest is the same bytes
+    data = sketch(FAULTY, tpq=2)
+    result, out = fixed(data)
+    assert result.notes[-1] == "1 note(s) re-voiced; every other note and event as written"
+    before, after = chunks(data), chunks(out)
+    assert [i for i, (a, b) in enumerate(zip(before, after)) if a != b] == [4]
+    old_notes, new_notes = notes_and_rest(before[4])[0], notes_and_rest(after[4])[0]
+    assert (set(old_notes) - set(new_notes), set(new_notes) - set(old_notes)) == (
+        {(0, 4, 60, 64, 6)}, {(0, 4, 64, 64, 6)})
+
+
 def test_a_file_with_nothing_to_fix_is_written_as_it_was_given(fixed):
     data = sketch(CLEAN, names={b"Oboe": "Hautbois \u00e9t\u00e9".encode("latin-1")})  # not UTF-8
     result, out = fixed(data)
@@ -193,8 +207,19 @@ def test_program_changes_inside_a_track_stay_with_their_notes(fixed):
     for a, b in zip(score_in.tracks, score_out.tracks):  # re-voicing changes pitches, nothing else
         assert sorted((n.time, n.duration, n.velocity) for n in a.notes) == \
             sorted((n.time, n.duration, n.velocity) for n in b.notes)
-    flute = {t.program: [n.time for n in t.notes] for t in score_out.tracks if t.name == "Flute"}
-    assert flute == {73: [0, 6 * TPQ], 45: [2 * TPQ, 4 * TPQ]}  # the first and last notes as they were played
+    played = [(0, 73), (2 * TPQ, 45), (4 * TPQ, 45), (6 * TPQ, 73)]  # the first and last notes on the flute
+    assert programs_at_notes(after[2]) == programs_at_notes(before[2]) == played
+
+
+def programs_at_notes(mtrk: bytes) -> list[tuple[int, int]]:
+    """(start, program in force) of each note of a track chunk of one channel."""
+    program, out = 0, []
+    for tick, raw in events(mtrk):
+        if raw[0] & 0xF0 == 0xC0:
+            program = raw[1]
+        elif raw[0] & 0xF0 == 0x90 and raw[2]:
+            out.append((tick, program))
+    return out
 
 
 def test_a_split_note_keeps_its_velocity_and_its_legato_end(tmp_path: Path):
