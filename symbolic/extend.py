@@ -427,6 +427,9 @@ def extend_file(sketch: str | Path, out_path: str | Path, options: ExtendOptions
     from .score_io import load_score, save_score
 
     score = load_score(sketch)
+    options.check()  # what plan_extension refuses is refused before the model loads (seconds)
+    check_time_signatures(score, str(sketch))
+    to_voices(score, str(sketch))
     model, tokenizer, _ = load_model(model_dir)
     results = []
     out_path = Path(out_path)
