@@ -514,3 +514,22 @@ def test_a_cadence_holds_each_tracks_last_notes_to_the_end():
     assert notes(held, 0) == [(1920, 2400, 48), (3840, 4080, 48), (4080, end, 52), (4080, end, 55)]
     assert notes(plain, 0)[-2:] == [(4080, 4320, 52), (4080, 4320, 55)]
     assert notes(held, 1) == notes(plain, 1) == [(2400, 2880, 67)]
+
+
+def test_a_sketch_with_nothing_to_continue_is_refused_before_the_model_loads(tmp_path, monkeypatch):
+    import scorefarm.symbolic.model as model_module
+    from scorefarm.symbolic.extend import extend_file
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded for a sketch that is refused")
+
+    monkeypatch.setattr(model_module, "load_model", no_model)
+    drums = symusic.Score(480)
+    track = symusic.Track("Kit", 0, True)
+    track.notes.append(symusic.Note(0, 240, 36, 100))
+    drums.tracks.append(track)
+    sketch = tmp_path / "drums.mid"
+    save_score(drums, sketch)
+    with pytest.raises(ScoreError, match="no pitched notes to continue"):
+        extend_file(sketch, tmp_path / "out.mid")
+    assert not (tmp_path / "out.mid").exists()
