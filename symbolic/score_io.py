@@ -6,13 +6,19 @@ parse the events, then refuses scores that make no sense: no notes, a tempo of
 0 or above ``MAX_BPM``, a note ending past ``MAX_SECONDS``, a time signature of
 0 beats or with a denominator past 128. Where several time signatures stand at one
 tick only the last is kept (the one in force). Only tracks with
-notes are kept; symusic splits every MTrk by (channel, program), so a format-0
-file comes back as one track per channel/program, and channel 10 as ``is_drum``.
+notes are kept; symusic splits every MTrk by channel, so a format-0 file comes back
+as one track per channel, and channel 10 as ``is_drum``. Before symusic reads them
+the events are mended where it would read them wrongly (``smf_read``): a channel
+that changes program among its notes stays one track (one line), its program
+changes returned beside the score (``load_score_bytes_and_programs``); a text not in
+UTF-8 is read as cp1252; a file of fewer than ``MIN_TPQ`` ticks per quarter is read
+at ``RESAMPLED_TPQ``.
 
 Writing lets symusic encode the score, then rewrites its first track: symusic
 0.6 puts the tempo map, time and key signatures and markers into the first
 *instrument* track, so they are moved into a conductor track of their own,
-which also carries the cue's SMPTE offset when one is given. The output is
+which also carries the cue's SMPTE offset when one is given. Program changes read
+beside the score can be put back into its tracks. The output is
 format 1, deterministic, and written through an atomic rename.
 """
 
@@ -30,9 +36,20 @@ import symusic.core
 from scorefarm.errors import ScoreError, TimecodeError
 from scorefarm.files import write_bytes_atomic
 from scorefarm.symbolic.metre import one_signature_per_tick, score_signatures
+from scorefarm.symbolic.smf_read import ProgramChanges, chunk as _chunk, encode_track as _encode_track
+from scorefarm.symbolic.smf_read import header as _header, offs_after_ons, one_program_per_line, program_changes
+from scorefarm.symbolic.smf_read import read_vlq as _read_vlq, scaled, utf8_texts, without_end
 
 MAX_SECONDS = 24 * 3600.0  # a note ending later than this is refused
 MAX_BPM = 1000.0  # faster tempos are refused (as is a tempo of 0)
+# A file of fewer ticks per quarter (coarser than MIDI clock's 24: 1, 2 or 3 are legal and
+# written by hand or by converters) is read with every tick multiplied to RESAMPLED_TPQ, or
+# to the first multiple of its resolution past it: exact, and the stages' grids (a
+# sixteenth, tpq // 4; a grace note, tpq // 8) are whole ticks. Its outputs are then written
+# at that resolution.
+MIN_TPQ = 24
+RESAMPLED_TPQ = 480
+_MAX_DELTA = 0x0FFFFFFF  # the largest delta time a MIDI file can write (4 bytes of 7 bits)
 
 Smpte = tuple[int, int, int, int, int]  # (hours, minutes, seconds, frames, rate_code)
 
@@ -54,29 +71,68 @@ _END_OF_TRACK = b"\xff\x2f\x00"
 
 def load_score(path: str | Path) -> symusic.core.ScoreTick:
     """Read a standard MIDI file (format 0 or 1) into a checked tick score."""
+    return load_score_and_programs(path)[0]
+
+
+def load_score_and_programs(path: str | Path) -> tuple[symusic.core.ScoreTick, ProgramChanges]:
+    """``load_score``, and the program changes of its tracks (``load_score_bytes_and_programs``)."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ScoreError(f"cannot read the file ({exc.strerror or exc})", path) from None
-    return load_score_bytes(data, str(path))
+    return load_score_bytes_and_programs(data, str(path))
 
 
 def load_score_bytes(data: bytes, name: str) -> symusic.core.ScoreTick:
     """Parse MIDI bytes; ``name`` (a file name) is what error messages cite."""
-    fmt, tpq, tracks = _read_chunks(data, name)
+    return load_score_bytes_and_programs(data, name)[0]
+
+
+def load_score_bytes_and_programs(data: bytes, name: str) -> tuple[symusic.core.ScoreTick, ProgramChanges]:
+    """The checked score of ``load_score_bytes``, and where its tracks change program: a
+    track index -> [(tick, program)] after the track's own ``program``, for each track
+    whose notes do (a violin going pizzicato and back; see ``smf_read.one_program_per_line``).
+    Written back by ``score_to_bytes(..., programs=)``, played by ``smf_tracks.split_programs``."""
+    fmt, tpq, bodies = _read_chunks(data, name)
     if fmt == 2:
         raise ScoreError(
             "is a format 2 MIDI file (independent patterns); only formats 0 and 1 can be read", name
         )
-    tracks = [_offs_after_ons(body, name) for body in tracks]
+    tracks, lines = [], []
+    for body in bodies:
+        events, changed = list(_track_events(body, name)), False
+        for rewrite in (offs_after_ons, utf8_texts):
+            rewritten = rewrite(events)
+            if rewritten is not None:
+                events, changed = rewritten, True
+        stripped, changes = one_program_per_line(events)
+        if stripped is not None:
+            events, changed = stripped, True
+        lines.append((events, changes))
+        tracks.append(_encode_track(*without_end(events)) if changed else body)
+    score = _parse(fmt, tpq, tracks, name, bodies)
+    factor = 1
+    if tpq < MIN_TPQ:  # every tick multiplied: exact, and the stages' note grids exist
+        factor = -(-RESAMPLED_TPQ // tpq)
+        last = max((events[-1][0] for events, _ in lines if events), default=0)
+        if last * factor > _MAX_DELTA:
+            raise ScoreError(f"has {tpq} ticks per quarter note, read at {tpq * factor}, where its event at "
+                             f"tick {last} would be past the {_MAX_DELTA} ticks a MIDI file can hold", name)
+        tracks = [_encode_track(*without_end(scaled(events, factor))) for events, _ in lines]
+        score = _parse(fmt, tpq * factor, tracks, name, bodies)
+    return score, program_changes(score, lines, factor, name)
+
+
+def _parse(fmt: int, tpq: int, tracks: list[bytes], name: str, bodies: list[bytes]) -> symusic.core.ScoreTick:
+    """symusic's reading of the track bodies, checked; ``bodies``: the file's own."""
     clean = _header(fmt, len(tracks), tpq) + b"".join(_chunk(b"MTrk", t) for t in tracks)
     try:
         score = symusic.Score.from_midi(clean)
     except (RuntimeError, ValueError, IndexError) as exc:
         raise ScoreError(f"is not a readable MIDI file: {_symusic_reason(exc)}", name) from None
     _check_tempos(score, name)
-    _one_time_signature_per_tick(score, name, tracks)
+    _one_time_signature_per_tick(score, name, bodies)
     score.tracks = [track for track in score.tracks if track.note_num() > 0]
     if not score.tracks:
         raise ScoreError(f"has no notes (read {len(tracks)} track(s))", name)
@@ -89,56 +145,6 @@ def load_score_bytes(data: bytes, name: str) -> symusic.core.ScoreTick:
             name,
         )
     return score
-
-
-def _offs_after_ons(body: bytes, name: str) -> bytes:
-    """The track with each note-off that ends no sounding note, and is followed at its tick by
-    a note-on of its key that has no note-off of its own (the key's next event is another
-    note-on, another grace note's off, or none), moved after that note-on: the note is one of no length. music21 writes
-    a grace note so (its off first); read as written, the off was dropped and the open
-    note-on took the next off of its key, so every later note of that pitch ended one note
-    late and the last was lost. A duplicate off (an explicit off and a velocity-0 on where a
-    key is struck again) is left alone: the note after it has its own off. A track without
-    such an off is returned as it is."""
-    events = list(_track_events(body, name))
-    notes = [(i, raw[0] & 0x0F, raw[1], raw[0] & 0xF0 == 0x90 and raw[2] > 0) for i, (_, raw) in enumerate(events)
-             if len(raw) == 3 and raw[0] & 0xF0 in (0x80, 0x90)]
-    # per note event, whether the key's next event is an off that ends a note: an off followed at
-    # its own tick by an on of the key is another grace note's (written off first), not one
-    owns_off: dict[int, bool] = {}
-    next_of: dict[tuple[int, int], tuple[int, bool, bool]] = {}  # key -> (tick, is an on, ends a note)
-    for i, channel, key, is_on in reversed(notes):
-        k, tick = (channel, key), events[i][0]
-        after = next_of.get(k)
-        owns_off[i] = after is not None and not after[1] and after[2]
-        ends = not is_on and not (after is not None and after[1] and after[0] == tick)
-        next_of[k] = (tick, is_on, ends)
-    sounding: dict[tuple[int, int], int] = {}
-    order: list[float] = list(range(len(events)))
-    closed: set[int] = set()  # note-ons a moved off now ends at once
-    moved = False
-    for i, channel, key, is_on in notes:
-        k = (channel, key)
-        if is_on:
-            if i not in closed:
-                sounding[k] = sounding.get(k, 0) + 1
-        elif sounding.get(k, 0):
-            sounding[k] -= 1
-        else:  # an off ending nothing: a note-on of its key at its tick, without an off of its own?
-            tick = events[i][0]
-            j = i + 1
-            while j < len(events) and events[j][0] == tick:
-                raw = events[j][1]
-                if (len(raw) == 3 and raw[0] == 0x90 | channel and raw[1] == key and raw[2] > 0
-                        and not owns_off.get(j, False)):
-                    order[i], moved = j + 0.5, True  # read just after that note-on
-                    closed.add(j)
-                    break
-                j += 1
-    if not moved:
-        return body
-    events = [events[i] for i in sorted(range(len(events)), key=lambda i: order[i])]
-    return _encode_track([e for e in events if e[1] != _END_OF_TRACK], events[-1][0] if events else 0)
 
 
 def _read_chunks(data: bytes, name: str) -> tuple[int, int, list[bytes]]:
@@ -281,20 +287,23 @@ def _check_notes(score, name: str | None, *, writing: bool = False) -> None:
 # ---------------------------------------------------------------- writing
 
 
-def score_to_bytes(score, *, smpte: Smpte | None = None) -> bytes:
+def score_to_bytes(score, *, smpte: Smpte | None = None, programs: ProgramChanges | None = None) -> bytes:
     """Encode a score as a format-1 MIDI file with a conductor track first.
 
     ``smpte`` is (hours, minutes, seconds, frames, rate_code) of the cue's start, see
-    ``smpte_fields``; when given, an SMPTE Offset event opens the conductor track."""
-    return _encode_score(score, smpte, None)
+    ``smpte_fields``; when given, an SMPTE Offset event opens the conductor track.
+    ``programs`` (track index -> [(tick, program)], as ``load_score_bytes_and_programs``
+    reads them) puts those program changes into the tracks, before their notes at that tick."""
+    return _encode_score(score, smpte, None, programs)
 
 
-def save_score(score, path: str | Path, *, smpte: Smpte | None = None) -> None:
-    """Write ``score_to_bytes(score, smpte=smpte)`` to ``path`` atomically."""
-    write_bytes_atomic(path, _encode_score(score, smpte, str(path)))
+def save_score(score, path: str | Path, *, smpte: Smpte | None = None,
+               programs: ProgramChanges | None = None) -> None:
+    """Write ``score_to_bytes(score, smpte=smpte, programs=programs)`` to ``path`` atomically."""
+    write_bytes_atomic(path, _encode_score(score, smpte, str(path), programs))
 
 
-def _encode_score(score, smpte: Smpte | None, name: str | None) -> bytes:
+def _encode_score(score, smpte: Smpte | None, name: str | None, programs: ProgramChanges | None) -> bytes:
     if not isinstance(score, symusic.core.ScoreTick):
         score = score.to("tick")
     if score.tpq <= 0:
@@ -317,15 +326,25 @@ def _encode_score(score, smpte: Smpte | None, name: str | None) -> bytes:
     out = [_encode_track(conductor, end)]
     if len(score.tracks):
         out += [_encode_track(first, end), *tracks[1:]]
+    for index, changes in sorted((programs or {}).items()):
+        if not 0 <= index < len(score.tracks):
+            raise ValueError(f"program changes for track {index}; the score has {len(score.tracks)} tracks")
+        out[index + 1] = _with_programs(out[index + 1], changes)
     return _header(1, len(out), tpq) + b"".join(_chunk(b"MTrk", body) for body in out)
 
 
-def _encode_track(events: list[tuple[int, bytes]], end: int) -> bytes:
-    body, last = bytearray(), 0
-    for tick, raw in events:
-        body += _vlq(tick - last) + raw
-        last = tick
-    return bytes(body + _vlq(max(end, last) - last) + _END_OF_TRACK)
+def _with_programs(body: bytes, changes: list[tuple[int, int]]) -> bytes:
+    """A track symusic wrote (its program change first) with a program change on its
+    channel at each (tick, program) of ``changes``, before the notes starting there."""
+    events, end = without_end(list(_track_events(body, "symusic's output")))
+    channel = next(raw[0] & 0x0F for _, raw in events if 0x80 <= raw[0] < 0xF0)
+    for tick, program in changes:
+        if tick < 0 or not 0 <= program <= 127:
+            raise ValueError(f"program change {program} at tick {tick}: allowed programs 0..127 at ticks >= 0")
+        at = next((i for i, (t, raw) in enumerate(events)
+                   if t > tick or (t == tick and raw[0] & 0xF0 == 0x90 and raw[2] > 0)), len(events))
+        events.insert(at, (tick, bytes([0xC0 | channel, program])))
+    return _encode_track(events, end)
 
 
 # ---------------------------------------------------------------- SMPTE offset
@@ -430,38 +449,6 @@ def _track_events(body: bytes, name: str) -> Iterator[tuple[int, bytes]]:
             raise ScoreError(f"is truncated: an event at byte {pos} runs past its track", name)
         yield tick, prefix + body[start:end]
         pos = end
-
-
-def _read_vlq(buf: bytes, pos: int, name: str) -> tuple[int, int]:
-    value = 0
-    for _ in range(4):
-        if pos >= len(buf):
-            raise ScoreError("is truncated: a track ends inside a variable-length number", name)
-        byte = buf[pos]
-        pos += 1
-        value = (value << 7) | (byte & 0x7F)
-        if byte < 0x80:
-            return value, pos
-    raise ScoreError(
-        f"is not a readable MIDI file: a variable-length number over 4 bytes at byte {pos}", name
-    )
-
-
-def _vlq(value: int) -> bytes:
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    return bytes(reversed(out))
-
-
-def _chunk(tag: bytes, body: bytes) -> bytes:
-    return tag + struct.pack(">I", len(body)) + body
-
-
-def _header(fmt: int, ntracks: int, tpq: int) -> bytes:
-    return _chunk(b"MThd", struct.pack(">HHH", fmt, ntracks, tpq))
 
 
 def smpte_from_timecode(start) -> Smpte:

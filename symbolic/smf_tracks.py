@@ -6,9 +6,10 @@ when it reads a file), so an orchestration is built with one track per instrumen
 program 48 and "Violins I" at program 45 (pizzicato). A DAW or a notation program
 wants one track per instrument, so ``merge_named_tracks`` folds the tracks that
 share a name into the first of them, on its channel, and puts a program change
-before each note whose program differs from the one sounding. Reading the merged
-file with symusic splits it back the same way, so the renderer sees the variant
-programs.
+before each note whose program differs from the one sounding. ``score_io`` reads
+such a track back as one track (one line) and returns its program changes beside
+the score; ``split_programs`` splits it again for a renderer that plays one program
+per track.
 
 A General MIDI player has 16 channels, one program each, and channel 10 is the
 drum kit. ``assign_channels`` gives every track that plays notes a channel of its
@@ -22,7 +23,11 @@ ensemble with nothing to play) take channels only after every sounding track.
 
 from __future__ import annotations
 
-from .score_io import _chunk, _encode_track, _header, _read_chunks, _read_vlq, _track_events
+from bisect import bisect_right
+
+import symusic
+
+from .score_io import ProgramChanges, _chunk, _encode_track, _header, _read_chunks, _read_vlq, _track_events
 
 _END_OF_TRACK_STATUS = b"\xff\x2f"
 _DRUM_CHANNEL = 9
@@ -178,3 +183,39 @@ def assign_channels(data: bytes, name: str = "MIDI data") -> bytes:
 
 def _programs(events: list[tuple[int, bytes]]) -> frozenset[int]:
     return frozenset(raw[1] for _, raw in events if 0xC0 <= raw[0] < 0xD0)
+
+
+def split_programs(score: symusic.Score, programs: ProgramChanges) -> symusic.Score:
+    """The score as a renderer of one program per track plays it: each track with program
+    changes (``score_io.load_score_bytes_and_programs``) replaced by one track per program
+    it plays, in the order they are first heard, all with its name and drum flag. A note
+    goes to the program in force at its start; every part has all the track's controllers,
+    pitch bends and pedals, so each channel playing a part is where the one channel was
+    (its volume, expression, sustain, bend). ``score`` itself is not changed."""
+    if not programs:
+        return score
+    out = score.copy()
+    tracks = []
+    for index, track in enumerate(out.tracks):
+        changes = programs.get(index)
+        if not changes:
+            tracks.append(track)
+            continue
+        ticks = [tick for tick, _ in changes]
+        sounding = [track.program, *(program for _, program in changes)]
+        notes: dict[int, list] = {program: [] for program in sounding}
+        for note in track.notes:
+            notes[sounding[bisect_right(ticks, note.time)]].append(note)
+        for program, played in notes.items():
+            if not played:
+                continue
+            part = symusic.Track(track.name, program, track.is_drum)
+            if program == track.program:
+                part.lyrics.extend(track.lyrics)  # words are the track's, sung once
+            part.notes.extend(played)
+            part.controls.extend(track.controls)
+            part.pitch_bends.extend(track.pitch_bends)
+            part.pedals.extend(track.pedals)
+            tracks.append(part)
+    out.tracks = tracks
+    return out

@@ -12,6 +12,7 @@ from scorefarm.errors import OutputError, ScoreError, TimecodeError
 from scorefarm.symbolic.score_io import (
     load_score,
     load_score_bytes,
+    load_score_bytes_and_programs,
     note_count,
     read_smpte_offset,
     save_score,
@@ -142,16 +143,14 @@ def test_format0_splits_by_channel_and_reads_running_status(tmp_path: Path):
     assert score_seconds(score) == pytest.approx(1.0)  # 192 ticks at 96 PPQ, 120 bpm
 
 
-def test_format0_program_change_on_one_channel_makes_two_tracks():
+def test_format0_program_change_on_one_channel_is_one_track_with_its_change():
     body = (
         ev(0, 0xC0, 0) + ev(0, 0x90, 60, 100) + ev(96, 0x80, 60, 0)
         + ev(0, 0xC0, 40) + ev(0, 0x90, 62, 100) + ev(96, 0x80, 62, 0) + EOT
     )
-    score = load_score_bytes(smf(0, 96, [body]), "prog.mid")
-    assert sorted((t.program, [n.pitch for n in t.notes]) for t in score.tracks) == [
-        (0, [60]),
-        (40, [62]),
-    ]
+    score, programs = load_score_bytes_and_programs(smf(0, 96, [body]), "prog.mid")
+    assert [(t.program, [n.pitch for n in t.notes]) for t in score.tracks] == [(0, [60, 62])]
+    assert programs == {0: [(96, 40)]}
 
 
 def format1_tempo_and_meter() -> bytes:

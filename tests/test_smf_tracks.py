@@ -43,6 +43,22 @@ def test_reading_the_merged_file_splits_it_back_by_program():
     assert len(by_program[("Cellos", 48)]) == 4
 
 
+def test_the_reader_reads_a_merged_instrument_as_one_track_and_split_programs_plays_it():
+    from scorefarm.symbolic.score_io import load_score_bytes_and_programs
+    from scorefarm.symbolic.smf_tracks import split_programs
+
+    data = merge_named_tracks(score_to_bytes(_score()))
+    score, programs = load_score_bytes_and_programs(data, "daw.mid")
+    assert [(t.name, t.program, t.note_num()) for t in score.tracks] == [("Violins I", 48, 4), ("Cellos", 48, 4)]
+    assert programs == {0: [(480, 45), (1440, 48)]}
+    played = split_programs(score, programs)
+    by_program = {(t.name, t.program): [(n.time, n.pitch) for n in t.notes] for t in played.tracks}
+    assert by_program == {(t.name, t.program): [(n.time, n.pitch) for n in t.notes]
+                          for t in symusic.Score.from_midi(data).tracks}
+    pizz = next(t for t in played.tracks if t.program == 45)
+    assert [(c.time, c.number, c.value) for c in pizz.controls] == [(0, 1, 64)]  # the arco's CC1 as well
+
+
 def test_a_file_without_shared_names_is_unchanged():
     score = _score()
     score.tracks[1].name = "Violins II"

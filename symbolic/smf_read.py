@@ -1,0 +1,234 @@
+"""A MIDI file's track events as the reader gives them to symusic.
+
+``score_io.load_score_bytes`` walks each MTrk once into (tick, event bytes) pairs and
+lets the functions here rewrite what symusic would read wrongly. Each returns None
+when it has nothing to change, and a track none of them changes is parsed from its
+own bytes, so a file without these cases reads exactly as symusic reads it.
+
+- ``offs_after_ons``: a grace note written with its note-off first.
+- ``utf8_texts``: a track name, marker or lyric not in UTF-8. MIDI declares no
+  encoding for its texts; a file from a European Windows program writes them in
+  code page 1252 (Latin-1 with curly quotes and dashes), and symusic turns each byte
+  that is not UTF-8 into U+FFFD. A text that is valid UTF-8 is left as it is (most
+  are, and plain ASCII is both); any other is read as cp1252 (its five undefined
+  bytes as Latin-1) and handed to symusic in UTF-8: ``b"Violine f\\xfcr Anna"``
+  reads "Violine für Anna".
+- ``one_program_per_line``: a program change in the middle of a channel's notes.
+  symusic reads each (channel, program) of an MTrk as a track of its own, the
+  controllers and pitch bends that came before the change left in the first (the
+  second starts without the channel's volume or sustain): a violin going pizzicato (40 -> 45)
+  became two "Violin I" tracks, checked as two voices, extended and written back as
+  two. Here the program changes after a channel's first note are taken out, so the
+  channel is one track at the program of its first note, and returned as the line's
+  program changes: (tick of the first note played with the new program, program).
+  ``program_changes`` gives those by index into the score symusic reads.
+- ``scaled``: every tick multiplied, for a file coarser than the stages can use.
+
+Here too are the SMF byte helpers the reader and the writers share (``score_io``,
+``smf_tracks``, ``smf_edit`` import them from ``score_io``).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import defaultdict
+
+import symusic
+
+from scorefarm.errors import ScoreError
+
+Events = list[tuple[int, bytes]]  # (absolute tick, event bytes with their status byte)
+ProgramChanges = dict[int, list[tuple[int, int]]]  # track index -> [(tick, program)], in time order
+
+_END_OF_TRACK = b"\xff\x2f\x00"
+_TEXT_METAS = (b"\xff\x03", b"\xff\x05", b"\xff\x06")  # track name, lyric, marker: what symusic reads
+_CP1252_UNDEFINED = b"\x81\x8d\x8f\x90\x9d"
+
+
+def offs_after_ons(events: Events) -> Events | None:
+    """The track with each note-off that ends no sounding note, and is followed at its tick by
+    a note-on of its key that has no note-off of its own (the key's next event is another
+    note-on, another grace note's off, or none), moved after that note-on: the note is one of
+    no length. music21 writes a grace note so (its off first); read as written, the off was
+    dropped and the open note-on took the next off of its key, so every later note of that
+    pitch ended one note late and the last was lost. A duplicate off (an explicit off and a
+    velocity-0 on where a key is struck again) is left alone: the note after it has its own
+    off. None when the track has no such off."""
+    notes = [(i, raw[0] & 0x0F, raw[1], raw[0] & 0xF0 == 0x90 and raw[2] > 0) for i, (_, raw) in enumerate(events)
+             if len(raw) == 3 and raw[0] & 0xF0 in (0x80, 0x90)]
+    # per note event, whether the key's next event is an off that ends a note: an off followed at
+    # its own tick by an on of the key is another grace note's (written off first), not one
+    owns_off: dict[int, bool] = {}
+    next_of: dict[tuple[int, int], tuple[int, bool, bool]] = {}  # key -> (tick, is an on, ends a note)
+    for i, channel, key, is_on in reversed(notes):
+        k, tick = (channel, key), events[i][0]
+        after = next_of.get(k)
+        owns_off[i] = after is not None and not after[1] and after[2]
+        ends = not is_on and not (after is not None and after[1] and after[0] == tick)
+        next_of[k] = (tick, is_on, ends)
+    sounding: dict[tuple[int, int], int] = {}
+    order: list[float] = list(range(len(events)))
+    closed: set[int] = set()  # note-ons a moved off now ends at once
+    moved = False
+    for i, channel, key, is_on in notes:
+        k = (channel, key)
+        if is_on:
+            if i not in closed:
+                sounding[k] = sounding.get(k, 0) + 1
+        elif sounding.get(k, 0):
+            sounding[k] -= 1
+        else:  # an off ending nothing: a note-on of its key at its tick, without an off of its own?
+            tick = events[i][0]
+            j = i + 1
+            while j < len(events) and events[j][0] == tick:
+                raw = events[j][1]
+                if (len(raw) == 3 and raw[0] == 0x90 | channel and raw[1] == key and raw[2] > 0
+                        and not owns_off.get(j, False)):
+                    order[i], moved = j + 0.5, True  # read just after that note-on
+                    closed.add(j)
+                    break
+                j += 1
+    if not moved:
+        return None
+    return [events[i] for i in sorted(range(len(events)), key=lambda i: order[i])]
+
+
+def utf8_texts(events: Events) -> Events | None:
+    """The track with each track name, lyric and marker that is not valid UTF-8 read as
+    cp1252 and written in UTF-8 (see the module doc); None when every text is UTF-8."""
+    out = None
+    for index, (tick, raw) in enumerate(events):
+        if raw[:2] not in _TEXT_METAS:
+            continue
+        length, at = read_vlq(raw, 2, "a checked track")
+        text = raw[at:at + length]
+        try:
+            text.decode("utf-8")
+            continue
+        except UnicodeDecodeError:
+            pass
+        if out is None:
+            out = list(events)
+        recoded = _cp1252(text).encode("utf-8")
+        out[index] = (tick, raw[:2] + vlq(len(recoded)) + recoded)
+    return out
+
+
+def _cp1252(text: bytes) -> str:
+    """``text`` in code page 1252, where the bytes it leaves undefined read as Latin-1."""
+    return "".join(bytes([b]).decode("latin-1" if b in _CP1252_UNDEFINED else "cp1252") for b in text)
+
+
+def one_program_per_line(events: Events) -> tuple[Events | None, dict[int, list[tuple[int, int]]]]:
+    """The track without the program changes that follow a channel's first note-on, and
+    per channel the changes its notes hear: (tick, program) at each note-on whose
+    program differs from the previous note-on's, in order (see the module doc).
+    (None, {}) when no program change follows a note-on of its channel."""
+    program: dict[int, int] = {}  # channel -> program in force (symusic starts at 0)
+    line: dict[int, int] = {}  # channel -> program of its last note-on
+    changes: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    dropped: set[int] = set()
+    for index, (tick, raw) in enumerate(events):
+        kind, channel = raw[0] & 0xF0, raw[0] & 0x0F
+        if raw[0] >= 0xF0:
+            continue
+        if kind == 0xC0:
+            if channel in line:
+                dropped.add(index)
+            program[channel] = raw[1]
+        elif kind == 0x90 and raw[2] > 0:
+            now = program.get(channel, 0)
+            if channel in line and line[channel] != now:
+                changes[channel].append((tick, now))
+            line[channel] = now
+    if not dropped:
+        return None, {}
+    return [event for index, event in enumerate(events) if index not in dropped], dict(changes)
+
+
+def program_changes(score, lines, factor: int, name: str) -> ProgramChanges:
+    """The program changes of ``lines`` (per MTrk: its events as symusic read them, and
+    ``one_program_per_line``'s changes per channel) by index into ``score.tracks`` (read at
+    ``factor`` times the file's ticks): symusic made one track per MTrk and channel with
+    notes, in channel order, and the reader kept those with notes."""
+    if not any(changes for _, changes in lines):
+        return {}
+    found: ProgramChanges = {}
+    index = 0
+    for events, changes in lines:
+        for channel, count in notes_per_channel(events):
+            if index >= len(score.tracks) or score.tracks[index].note_num() != count:
+                raise RuntimeError(f"{name}: the tracks symusic read are not those of the file's channels")
+            if changes.get(channel):
+                found[index] = [(tick * factor, program) for tick, program in changes[channel]]
+            index += 1
+    if index != len(score.tracks):
+        raise RuntimeError(f"{name}: the tracks symusic read are not those of the file's channels")
+    return found
+
+
+def notes_per_channel(events: Events) -> list[tuple[int, int]]:
+    """(channel, how many notes symusic reads there) for each channel of a track's events
+    with notes, in channel order: each channel's events read on their own."""
+    counts = []
+    for channel in sorted({raw[0] & 0x0F for _, raw in events if 0x80 <= raw[0] < 0xF0}):
+        mine = [(tick, raw) for tick, raw in events if 0x80 <= raw[0] < 0xF0 and raw[0] & 0x0F == channel]
+        found = symusic.Score.from_midi(header(1, 1, 480) + chunk(b"MTrk", encode_track(mine, 0))).note_num()
+        if found:
+            counts.append((channel, found))
+    return counts
+
+
+def scaled(events: Events, factor: int) -> Events:
+    """The track with every tick multiplied by ``factor``."""
+    return [(tick * factor, raw) for tick, raw in events]
+
+
+def without_end(events: Events) -> tuple[Events, int]:
+    """The events less End of Track, and the tick the track ends at (its last event's)."""
+    return [e for e in events if e[1] != _END_OF_TRACK], events[-1][0] if events else 0
+
+# ---------------------------------------------------------------- SMF bytes
+
+
+def read_vlq(buf: bytes, pos: int, name: str) -> tuple[int, int]:
+    """The variable-length number at ``pos`` and the position after it; ``name`` (a file
+    name) is what the error cites."""
+    value = 0
+    for _ in range(4):
+        if pos >= len(buf):
+            raise ScoreError("is truncated: a track ends inside a variable-length number", name)
+        byte = buf[pos]
+        pos += 1
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value, pos
+    raise ScoreError(
+        f"is not a readable MIDI file: a variable-length number over 4 bytes at byte {pos}", name
+    )
+
+
+def vlq(value: int) -> bytes:
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def encode_track(events: Events, end: int) -> bytes:
+    """An MTrk body of ``events`` (without End of Track), ending at tick ``end`` or its last event."""
+    body, last = bytearray(), 0
+    for tick, raw in events:
+        body += vlq(tick - last) + raw
+        last = tick
+    return bytes(body + vlq(max(end, last) - last) + _END_OF_TRACK)
+
+
+def chunk(tag: bytes, body: bytes) -> bytes:
+    return tag + struct.pack(">I", len(body)) + body
+
+
+def header(fmt: int, ntracks: int, tpq: int) -> bytes:
+    return chunk(b"MThd", struct.pack(">HHH", fmt, ntracks, tpq))
