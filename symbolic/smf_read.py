@@ -41,7 +41,7 @@ Events = list[tuple[int, bytes]]  # (absolute tick, event bytes with their statu
 ProgramChanges = dict[int, list[tuple[int, int]]]  # track index -> [(tick, program)], in time order
 
 _END_OF_TRACK = b"\xff\x2f\x00"
-_TEXT_METAS = (b"\xff\x03", b"\xff\x05", b"\xff\x06")  # track name, lyric, marker: what symusic reads
+_TEXT_METAS = (0x03, 0x05, 0x06)  # track name, lyric, marker: the texts symusic reads
 _CP1252_UNDEFINED = b"\x81\x8d\x8f\x90\x9d"
 
 
@@ -98,7 +98,7 @@ def utf8_texts(events: Events) -> Events | None:
     cp1252 and written in UTF-8 (see the module doc); None when every text is UTF-8."""
     out = None
     for index, (tick, raw) in enumerate(events):
-        if raw[:2] not in _TEXT_METAS:
+        if raw[0] != 0xFF or raw[1] not in _TEXT_METAS:
             continue
         length, at = read_vlq(raw, 2, "a checked track")
         text = raw[at:at + length]
@@ -129,14 +129,14 @@ def one_program_per_line(events: Events) -> tuple[Events | None, dict[int, list[
     changes: dict[int, list[tuple[int, int]]] = defaultdict(list)
     dropped: set[int] = set()
     for index, (tick, raw) in enumerate(events):
-        kind, channel = raw[0] & 0xF0, raw[0] & 0x0F
-        if raw[0] >= 0xF0:
-            continue
+        kind = raw[0] & 0xF0
         if kind == 0xC0:
+            channel = raw[0] & 0x0F
             if channel in line:
                 dropped.add(index)
             program[channel] = raw[1]
         elif kind == 0x90 and raw[2] > 0:
+            channel = raw[0] & 0x0F
             now = program.get(channel, 0)
             if channel in line and line[channel] != now:
                 changes[channel].append((tick, now))
