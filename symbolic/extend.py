@@ -424,9 +424,9 @@ def extend_file(sketch: str | Path, out_path: str | Path, options: ExtendOptions
                 variations: int = 1, model_dir: str | Path | None = None) -> list[ExtendResult]:
     """Read a sketch, write ``variations`` extensions (seeds ``seed`` .. ``seed+V-1``)."""
     from .model import load_model
-    from .score_io import load_score, save_score
+    from .score_io import load_score_and_programs, save_score
 
-    score = load_score(sketch)
+    score, programs = load_score_and_programs(sketch)  # a line's program changes (arco, pizz) come back on writing
     options.check()  # what plan_extension refuses is refused before the model loads (seconds)
     check_time_signatures(score, str(sketch))
     to_voices(score, str(sketch))
@@ -437,7 +437,7 @@ def extend_file(sketch: str | Path, out_path: str | Path, options: ExtendOptions
         opts = dataclasses.replace(options, seed=options.seed + v)
         result = extend_score(score, opts, model=model, tokenizer=tokenizer, name=str(sketch))
         target = variation_path(out_path, v, variations)
-        save_score(result.score, target)
+        save_score(result.score, target, programs=programs)  # the sketch's tracks keep their order
         result.path = str(target)
         results.append(result)
     return results

@@ -533,3 +533,22 @@ def test_a_sketch_with_nothing_to_continue_is_refused_before_the_model_loads(tmp
     with pytest.raises(ScoreError, match="no pitched notes to continue"):
         extend_file(sketch, tmp_path / "out.mid")
     assert not (tmp_path / "out.mid").exists()
+
+
+def test_a_line_changing_program_keeps_its_changes_in_the_extension(tiny, tmp_path, monkeypatch):
+    """A violin going arco -> pizzicato -> arco is one line, and the written file keeps its changes."""
+    import scorefarm.symbolic.model as model_module
+    from scorefarm.symbolic.extend import extend_file
+    from scorefarm.symbolic.score_io import load_score_and_programs
+
+    model, tokenizer = tiny
+    monkeypatch.setattr(model_module, "load_model", lambda *args, **kwargs: (model, tokenizer, None))
+    score = sketch(bars=4)
+    changes = {0: [(TPQ * 4, 74), (TPQ * 8, 73)]}  # the flute line: bar 2 on another program, bar 3 back
+    path = tmp_path / "sketch.mid"
+    save_score(score, path, programs=changes)
+    out = tmp_path / "out.mid"
+    extend_file(path, out, ExtendOptions(bars=2, seed=1))
+    written, programs = load_score_and_programs(out)
+    assert [(t.name, t.program) for t in written.tracks] == [("Flute", 73), ("Cello", 42)]
+    assert programs == changes
