@@ -316,7 +316,13 @@ def _musicxml_to_score(path: Path, tpq: int):
 
 def music21_to_score(stream, tpq: int = 480):
     """A music21 score as a symusic score, one track per part (ties joined, a
-    pickup shifted right so bar lines fall on whole bars). Returns
+    pickup shifted right so bar lines fall on whole bars), at sounding pitch. A part
+    with a MusicXML ``<transpose>`` element (clarinet in B-flat, horn in F, double bass)
+    is encoded at written pitch and moved to sounding pitch by music21's
+    ``toSoundingPitch``; a part without one is at sounding pitch, as MusicXML defines
+    it, even where music21 knows a transposition from the instrument's name alone. An
+    octave clef (a tenor's treble-8vb) and an octave line change how notes are shown,
+    not their encoded pitch. Returns
     (score, first_bar, pickup_ticks): first_bar is the first measure's own number, as
     the file prints it (a pickup is measure 0 in some files, 1 in others, ours among
     them), 1 without measures."""
@@ -350,7 +356,10 @@ def music21_to_score(stream, tpq: int = 480):
         score.time_signatures.append(symusic.TimeSignature(tick, numerator, denominator))
     for index, part in enumerate(parts):
         track = symusic.Track(part.partName or part.id and str(part.id) or f"Part {index + 1}", 52, False)
-        for element in part.stripTies().flatten().notes:
+        line = part.stripTies()  # a copy: the caller's stream is left as it was
+        if part.atSoundingPitch is False:  # set by music21 where the part has a <transpose>
+            line.toSoundingPitch(inPlace=True)
+        for element in line.flatten().notes:
             duration = float(element.quarterLength)
             if duration <= 0:
                 continue
