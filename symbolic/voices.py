@@ -336,9 +336,15 @@ def music21_to_score(stream, tpq: int = 480):
     first_bar = measures[0].number if measures else 1
     shift = int(round(pickup_q * tpq))
     score = symusic.Score(tpq)
-    marks = list(stream.flatten().getElementsByClass(tempo.MetronomeMark))
-    bpm = marks[0].getQuarterBPM() if marks and marks[0].number else 100.0
-    score.tempos.append(symusic.Tempo(0, qpm=float(bpm)))
+    # every metronome mark with a number, of several at one tick the last (each part may repeat
+    # it); the first also stands from the start
+    tempos: dict[int, float] = {}
+    for mark in stream.flatten().getElementsByClass(tempo.MetronomeMark):
+        bpm = mark.getQuarterBPM() if mark.number else None
+        if bpm:
+            tempos[0 if not tempos or mark.offset == 0 else int(round(float(mark.offset) * tpq)) + shift] = float(bpm)
+    for tick, bpm in sorted(tempos.items()) or [(0, 100.0)]:
+        score.tempos.append(symusic.Tempo(tick, qpm=bpm))
     signatures: dict[int, tuple[int, int]] = {}
     for ts in stream.flatten().getElementsByClass(meter.TimeSignature):
         tick = 0 if ts.offset == 0 else int(round(float(ts.offset) * tpq)) + shift
@@ -355,7 +361,10 @@ def music21_to_score(stream, tpq: int = 480):
     for tick, (numerator, denominator) in sorted(signatures.items()) or [(0, (4, 4))]:
         score.time_signatures.append(symusic.TimeSignature(tick, numerator, denominator))
     for index, part in enumerate(parts):
-        track = symusic.Track(part.partName or part.id and str(part.id) or f"Part {index + 1}", 52, False)
+        # music21 names a part without an id in the file by a number of its own (its memory
+        # address): never a track name, which must be the same on every run
+        named = part.partName or (part.id if isinstance(part.id, str) else None)
+        track = symusic.Track(named or f"Part {index + 1}", 52, False)
         line = part.stripTies()  # a copy: the caller's stream is left as it was
         if part.atSoundingPitch is False:  # set by music21 where the part has a <transpose>
             line.toSoundingPitch(inPlace=True)
