@@ -173,7 +173,7 @@ class _Metres:
     as its signature: 1/4 before 4/4, as notation programs export one), written as the end
     of a bar of the metre it leads to, as check and analyze count its beats: that metre's
     signature shown on it and not again on the bar after, the bar marked implicit (a
-    pickup: no number shown) and numbered 1, as they number it. Otherwise it is a bar of
+    pickup: no number shown) and numbered 0, as they number it. Otherwise it is a bar of
     its own, written with the signature of its length (4/4 cut after three beats by 3/4: a
     bar of 3/4)."""
 
@@ -234,6 +234,8 @@ class _Metres:
                     continue
                 measure.paddingLeft = float(whole - length)
                 measure.showNumber = stream.enums.ShowNumber.NEVER  # MusicXML's implicit="yes": a pickup
+                for later in measures:  # the pickup is bar 0, the first whole bar 1
+                    later.number -= 1
                 after = measures[1].timeSignature if len(measures) > 1 else None
                 if after is not None and shown is not None and after.ratioString == f"{shown[0]}/{shown[1]}":
                     measures[1].timeSignature = None  # the metre shown on the pickup runs on

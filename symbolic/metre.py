@@ -12,7 +12,7 @@ which every reader takes as written.
 
 The beats: each bar is cut into beats of ``beat_length`` from its bar line, except a
 pickup (``pickup_of``), whose beats are counted as the end of a bar of the metre it
-leads to, as a musician counts them.
+leads to, as a musician counts them. Bars are numbered from 1, a pickup 0 (``bar_beat``).
 
 Signatures are (tick, numerator, denominator); ``voices`` re-exports every name here.
 """
@@ -151,9 +151,10 @@ def pickup_of(signatures, tpq: int) -> Pickup | None:
     of the second signature: a quarter before 4/4 is beat 4, three quarters beats 2, 3
     and 4, a dotted quarter before 6/8 beat 2, an eighth before 4/4 beat 4.5. That is
     a musician's count, and what a MusicXML pickup reads as (music21 puts it at the end
-    of a whole bar). Its bar number is the first bar's (``bar_beat``'s ``first_bar``):
-    bars are numbered as before, the pickup bar 1 of a MIDI file, as our MusicXML
-    numbers it too.
+    of a whole bar). **A pickup is bar 0, not counted; the first whole bar is bar 1**, as
+    printed editions, MuseScore, Sibelius and Dorico number them (``bar_beat``): the
+    one-beat pickup is bar 0 beat 4, in the MIDI, in our MusicXML (a measure numbered 0,
+    implicit) and in a MusicXML file that numbers its pickup 0, as music21 writes chorales.
 
     Not a pickup:
 
@@ -243,11 +244,13 @@ def beats_of(signatures, tpq: int, end: int) -> Iterator[tuple[int, int, int]]:
 def bar_beat(tick: int, tpq: int, signatures: list[tuple[int, int, int]], first_bar: int = 1) -> tuple[int, float]:
     """(bar number, beat from 1) of ``tick`` under the bar lines of ``bar_starts_of`` (a
     bar cut short by a time signature counts as one); beats follow the time signature,
-    a pickup's those of the bar it leads to (``pickup_of``: a one-beat pickup before 4/4
-    is beat 4 of bar ``first_bar``)."""
-    bar = first_bar
+    a pickup's those of the bar it leads to. ``first_bar`` is the number of the first
+    bar that is no pickup (a file's own numbering: a MusicXML file's first measure's);
+    a pickup (``pickup_of``) is the bar before it, bar 0: a one-beat pickup before 4/4
+    is bar 0 beat 4, the first whole bar bar 1."""
     spans = _spans(signatures, tpq)
     pickup = _pickup(spans, signatures)
+    bar = first_bar if pickup is None else first_bar - 1
     if pickup is not None and tick < pickup.ticks:
         return bar, round(pickup.beat(tpq, tick), 3)
     for start, stop, num, den, bar_len in spans:

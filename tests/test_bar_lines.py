@@ -6,8 +6,8 @@ lines (``extend.bar_starts``), the beats of the analysis and the harmonizer
 (``voices.beats_of``) and the MusicXML's measures agree on it, for a signature at 0 only,
 several at one tick, one mid-bar, one past the last note, and a pickup (whose beats are
 counted as the end of the bar it leads to: ``metre.pickup_of``); and our MusicXML reads
-back numbered and counted as the MIDI it was made from (a pickup's number as the file
-gives it)."""
+back numbered and counted as the MIDI it was made from (a pickup is bar 0, and a
+MusicXML file's pickup is numbered as the file gives it)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,10 @@ def _first_beat(name: str) -> float:
     return 4.0 if name in PICKUPS else 1.0
 
 
+def _first_bar(name: str) -> int:
+    return 0 if name in PICKUPS else 1  # a pickup is bar 0, the first whole bar bar 1
+
+
 # ---------------------------------------------------------------- the rule
 
 
@@ -62,10 +66,11 @@ def test_one_rule_for_bar_lines_and_bar_numbers(name, signatures, end, lines):
     assert through[:-1] == lines and through[-1] >= end
     assert bar_starts_of(signatures, TPQ, through[-1] + 1)[:len(through)] == through
     # every bar line is beat 1 of the next bar, counting from 1 (from 0 when told so); a
-    # pickup's line at 0 is the beat it stands on in the bar it leads to
+    # pickup's line at 0 is the beat it stands on in the bar it leads to, in bar 0
+    first = _first_bar(name)
     assert [bar_beat(tick, TPQ, signatures) for tick in through] == \
-        [(1, _first_beat(name))] + [(n + 1, 1.0) for n in range(1, len(through))]
-    assert bar_beat(through[1], TPQ, signatures, first_bar=0) == (1, 1.0)
+        [(first, _first_beat(name))] + [(first + n, 1.0) for n in range(1, len(through))]
+    assert bar_beat(through[1], TPQ, signatures, first_bar=0) == (first, 1.0)  # first_bar: the first bar that is no pickup
     # and the extension's bar lines are the same ones
     from scorefarm.symbolic.extend import bar_starts
 
@@ -243,7 +248,7 @@ def test_a_bar_cut_short_is_written_incomplete_in_the_metre_it_is_in():
     # a pickup cut short by a signature restated a beat in: an incomplete first bar in 4/4
     _, measures = _measures(musicxml_bytes(orchestrate(_score([(0, 4, 4), (Q, 4, 4)], 9 * Q),
                                                        OrchestrateOptions(ensemble="string-quartet"))))
-    assert [(m.number, m.duration.quarterLength) for m in measures][:3] == [(1, 1.0), (2, 4.0), (3, 4.0)]
+    assert [(m.number, m.duration.quarterLength) for m in measures][:3] == [(0, 1.0), (1, 4.0), (2, 4.0)]
     assert measures[0].timeSignature.ratioString == "4/4"
 
 
@@ -385,7 +390,8 @@ def test_of_several_signatures_at_one_offset_in_musicxml_the_last_is_in_force():
 
 @pytest.mark.parametrize("number", [0, 1])
 def test_a_pickup_is_numbered_as_the_file_numbers_it(number):
-    # a one-beat pickup in 4/4: measure 0 in some files, 1 in others (ours); bars count on from it
+    # a one-beat pickup in 4/4: measure 0 in most files (ours, music21's chorales), 1 in some;
+    # bars count on from it
     data = _musicxml(f'<measure number="{number}" implicit="yes"><attributes><divisions>1</divisions></attributes>'
                      f'{_time(4, 4)}{_note(1)}</measure>'
                      + "".join(f'<measure number="{number + k}">{_note(4)}</measure>' for k in (1, 2)))
@@ -430,4 +436,4 @@ def test_check_and_analyze_number_our_musicxml_as_they_number_the_midi(tmp_path,
         # bars and beats alike, a pickup's beats too: counted from the bar line it leads to
         # in both (beat 4 of a one-beat pickup)
         assert said["mid", command] == said["musicxml", command], command
-    assert said["mid", "analyze"][0] == (1, _first_beat(name))
+    assert said["mid", "analyze"][0] == (_first_bar(name), _first_beat(name))

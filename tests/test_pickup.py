@@ -1,6 +1,6 @@
 """A pickup (anacrusis) is counted as a musician counts it, from the MIDI and from the
 MusicXML alike: a quarter before 4/4 is beat 4, a dotted quarter before 6/8 beat 2
-(``metre.pickup_of``). What counts as a pickup in a MIDI file: a first bar, ended by the
+(``metre.pickup_of``), and it is bar 0, the first whole bar bar 1, as editions number them. What counts as a pickup in a MIDI file: a first bar, ended by the
 second time signature, shorter than a bar of it (1/4 then 4/4, as a notation program
 exports one; 4/4 restated a beat in; a first signature standing after 0). A short bar
 later in the piece, or a first bar as long as the next, is no pickup."""
@@ -45,22 +45,25 @@ def test_what_counts_as_a_pickup(signatures, pickup):
     assert pickup_of(signatures, TPQ) == pickup
 
 
-def test_a_pickup_is_counted_as_the_end_of_the_bar_it_leads_to():
-    assert bar_beat(0, TPQ, [(0, 1, 4), (Q, 4, 4)]) == (1, 4.0)
-    assert bar_beat(Q // 2, TPQ, [(0, 1, 4), (Q, 4, 4)]) == (1, 4.5)
-    assert bar_beat(Q, TPQ, [(0, 1, 4), (Q, 4, 4)]) == (2, 1.0)
-    assert bar_beat(0, TPQ, [(0, 1, 4), (Q, 4, 4)], first_bar=0) == (0, 4.0)  # numbered as the file numbers it
+def test_a_pickup_is_bar_0_counted_as_the_end_of_the_bar_it_leads_to():
+    assert bar_beat(0, TPQ, [(0, 1, 4), (Q, 4, 4)]) == (0, 4.0)
+    assert bar_beat(Q // 2, TPQ, [(0, 1, 4), (Q, 4, 4)]) == (0, 4.5)
+    assert bar_beat(Q, TPQ, [(0, 1, 4), (Q, 4, 4)]) == (1, 1.0)
+    assert bar_beat(Q + BAR, TPQ, [(0, 1, 4), (Q, 4, 4)]) == (2, 1.0)
+    # first_bar: a file's own number for its first bar that is no pickup; the pickup is the one before
+    assert bar_beat(0, TPQ, [(0, 1, 4), (Q, 4, 4)], first_bar=5) == (4, 4.0)
+    assert bar_beat(Q, TPQ, [(0, 1, 4), (Q, 4, 4)], first_bar=5) == (5, 1.0)
     assert [bar_beat(t, TPQ, [(0, 3, 4), (3 * Q, 4, 4)]) for t in (0, Q, 2 * Q, 3 * Q)] == \
-        [(1, 2.0), (1, 3.0), (1, 4.0), (2, 1.0)]
-    assert [bar_beat(t, TPQ, [(0, 3, 8), (3 * E, 6, 8)]) for t in (0, E, 3 * E)] == [(1, 2.0), (1, 2.333), (2, 1.0)]
-    assert bar_beat(0, TPQ, [(0, 1, 8), (E, 4, 4)]) == (1, 4.5)
-    assert bar_beat(0, TPQ, [(0, 4, 4), (Q, 3, 4)]) == (1, 3.0)
+        [(0, 2.0), (0, 3.0), (0, 4.0), (1, 1.0)]
+    assert [bar_beat(t, TPQ, [(0, 3, 8), (3 * E, 6, 8)]) for t in (0, E, 3 * E)] == [(0, 2.0), (0, 2.333), (1, 1.0)]
+    assert bar_beat(0, TPQ, [(0, 1, 8), (E, 4, 4)]) == (0, 4.5)
+    assert bar_beat(0, TPQ, [(0, 4, 4), (Q, 3, 4)]) == (0, 3.0)
     # not pickups: counted from their own bar line, as before
     assert bar_beat(3 * Q, TPQ, [(0, 4, 4)]) == (1, 4.0)  # a late first note already is beat 4
     assert bar_beat(0, TPQ, [(0, 4, 4), (3 * Q, 3, 4)]) == (1, 1.0)
     mid = [(0, 1, 4), (Q, 4, 4), (Q + BAR + 2 * Q, 3, 4)]  # a pickup, a bar, a bar of two beats, 3/4
     assert [bar_beat(t, TPQ, mid) for t in (0, Q + BAR, Q + BAR + Q, Q + BAR + 2 * Q)] == \
-        [(1, 4.0), (3, 1.0), (3, 2.0), (4, 1.0)]
+        [(0, 4.0), (2, 1.0), (2, 2.0), (3, 1.0)]
 
 
 def test_a_pickups_beats_are_those_of_the_bar_it_leads_to():
@@ -109,9 +112,10 @@ def _midi(signatures, pickup_ticks: int, step: int, count: int) -> symusic.Score
     return score
 
 
-def _musicxml(metre: str, pickup_quarters: float, step_quarters: float, count: int, path, number: int = 1):
+def _musicxml(metre: str, pickup_quarters: float, step_quarters: float, count: int, path, number: int = 0):
     """The same tune as a notation program writes it: the pickup an incomplete first
-    measure of ``metre`` (its notes at the end), numbered ``number``."""
+    measure of ``metre`` (its notes at the end), numbered ``number`` (0, as music21 writes
+    a chorale's pickup and editions number it)."""
     ts = music21.meter.TimeSignature(metre)
     whole = float(ts.barDuration.quarterLength)
     score = music21.stream.Score()
@@ -161,10 +165,10 @@ def test_check_and_analyze_count_a_pickup_alike_in_midi_and_musicxml(tmp_path, s
     midi, notation = _said(tmp_path / "t.mid"), _said(tmp_path / "t.musicxml")
     assert midi == notation
     assert len(midi["check"]) == count - 1  # parallel octaves, note to note
-    assert midi["analyze"][0] == (1, first)
+    assert midi["analyze"][0] == (0, first)  # the pickup: bar 0
     # the first fault is at the second note (in the pickup, unless that is one beat long)
     assert midi["check"][0] == bar_beat(round(step_quarters * Q), TPQ, signatures)
-    assert midi["check"][0][0] == (2 if pickup_quarters == step_quarters else 1)
+    assert midi["check"][0][0] == (1 if pickup_quarters == step_quarters else 0)
     result = CliRunner().invoke(cli, ["check", str(tmp_path / "t.mid")])  # and the table says so
     assert "bar {} beat {:g}".format(*midi["check"][0]) in result.output
 
@@ -181,7 +185,7 @@ def test_an_error_names_a_pickups_beat():
     alto = symusic.Track("Alto", 0, False)
     alto.notes.extend([symusic.Note(0, 2 * Q, 64, 80), symusic.Note(Q // 2, Q, 65, 80)])  # the second overlaps
     score.tracks.append(alto)
-    with pytest.raises(ScoreError, match="first at bar 1 beat 4.5"):
+    with pytest.raises(ScoreError, match="first at bar 0 beat 4.5"):
         voices_from_score(score)
 
 
@@ -210,27 +214,27 @@ def _written(signatures, quarters: int = 10, start: int = 0):
 def test_a_pickup_is_written_as_the_end_of_a_bar_of_the_metre_it_leads_to():
     # a beat of 4/4, then 3/4: a pickup in 3/4 (beat 3), as check counts it; the metre is shown
     # on the pickup and not again on the bar after
-    assert _written([(0, 4, 4), (Q, 3, 4)])[:2] == [(1, 1.0, 2.0, "3/4", True), (2, 3.0, 0.0, None, False)]
-    assert _written([(0, 4, 4), (Q, 4, 4)])[:2] == [(1, 1.0, 3.0, "4/4", True), (2, 4.0, 0.0, None, False)]
+    assert _written([(0, 4, 4), (Q, 3, 4)])[:2] == [(0, 1.0, 2.0, "3/4", True), (1, 3.0, 0.0, None, False)]
+    assert _written([(0, 4, 4), (Q, 4, 4)])[:2] == [(0, 1.0, 3.0, "4/4", True), (1, 4.0, 0.0, None, False)]
 
 
 def test_a_pickup_written_as_a_bar_of_its_own_length_is_shown_in_the_metre_it_leads_to():
     """1/4 then 4/4 a beat later, as a notation program exports a one-beat pickup (3/8 before
     6/8, three quarters before 4/4 alike): the score opens in 4/4 with an incomplete first
-    measure (implicit, a quarter long, numbered 1 as check and analyze number it), never a
+    measure (implicit, a quarter long, numbered 0 as check and analyze number it), never a
     bar of 1/4; the bars after are whole and carry no second signature."""
     for signatures, first, metre, bar in (([(0, 1, 4), (Q, 4, 4)], 1.0, "4/4", 4.0),
                                           ([(0, 3, 4), (3 * Q, 4, 4)], 3.0, "4/4", 4.0),
                                           ([(0, 3, 8), (3 * E, 6, 8)], 1.5, "6/8", 3.0)):
         measures = _written(signatures, quarters=13)
-        assert measures[0] == (1, first, bar - first, metre, True)
+        assert measures[0] == (0, first, bar - first, metre, True)
         assert [m[1:] for m in measures[1:3]] == [(bar, 0.0, None, False)] * 2
-        assert [m[0] for m in measures[:3]] == [1, 2, 3]
+        assert [m[0] for m in measures[:3]] == [0, 1, 2]
 
 
 def test_a_pickup_in_our_musicxml_is_counted_as_in_the_sketch(tmp_path):
-    # analyze reads the orchestration's MusicXML as it reads the sketch: the pickup is bar 1
-    # beat 4, the first whole bar bar 2
+    # analyze reads the orchestration's MusicXML as it reads the sketch: the pickup is bar 0
+    # beat 4, the first whole bar bar 1
     _midi([(0, 1, 4), (Q, 4, 4)], Q, Q, 9).dump_midi(str(tmp_path / "sketch.mid"))
     result = CliRunner().invoke(cli, ["orchestrate", str(tmp_path / "sketch.mid"), "--ensemble", "string-quartet",
                                       "-o", str(tmp_path / "out.mid"), "--musicxml", str(tmp_path / "out.musicxml")])
@@ -238,8 +242,9 @@ def test_a_pickup_in_our_musicxml_is_counted_as_in_the_sketch(tmp_path):
     sketch, score = (CliRunner().invoke(cli, ["analyze", str(path), "--json"])
                      for path in (tmp_path / "sketch.mid", tmp_path / "out.musicxml"))
     beats = [[(row["bar"], row["beat"]) for row in json.loads(said.output)["beats"]] for said in (sketch, score)]
-    assert beats[0][:3] == [(1, 4.0), (2, 1.0), (2, 2.0)]
+    assert beats[0][:3] == [(0, 4.0), (1, 1.0), (1, 2.0)]
     assert beats[1] == beats[0]
+    assert b'<measure implicit="yes" number="0">' in (tmp_path / "out.musicxml").read_bytes()
 
 
 def test_a_tune_starting_on_beat_4_of_a_whole_bar_is_no_pickup():
