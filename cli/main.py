@@ -58,16 +58,26 @@ def render(source: Path, out_dir: Path, soundfont: str | None, workers: int | No
     """
     if source.suffix.lower() == ".toml":
         from scorefarm.render.farm import FarmOptions, render_film
+        from scorefarm.symbolic.cue_checks import cue_list_warnings
         from scorefarm.symbolic.cuelist import load_cue_list
 
         cue_list = load_cue_list(source)
+        for line in cue_list_warnings(cue_list):  # said before the render, which goes on
+            click.echo(f"compose: warning: {source}: {line}", err=True)
         options = FarmOptions(address=address, workers=workers, force=force, soundfont=soundfont)
         with film_progress(len(cue_list.cues)) as progress:
             report = render_film(cue_list, out_dir, options, progress=progress)
         print_film_table(report)
+        for line in report.warnings:
+            click.echo(f"compose: warning: {source}: {line}", err=True)
         if report.failed:
-            click.echo(f"compose: {len(report.failed)} of {len(report.outcomes)} cues failed", err=True)
-            sys.exit(1)
+            failed = f"compose: {len(report.failed)} of {len(report.outcomes)} cues failed"
+            if report.delivered:  # a partial film: the cue sheet lists the cues delivered
+                click.echo(failed, err=True)
+                sys.exit(1)
+            bad_input = all(o.bad_input for o in report.failed)
+            click.echo(f"{failed}; no cue sheet or film manifest written", err=True)
+            sys.exit(2 if bad_input else 1)
         return
     from scorefarm.render.single import render_score_file
 

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any, Callable, Collection, Iterator
 
 from scorefarm import __version__
-from scorefarm.errors import OutputError, ScorefarmError, SoundFontError
+from scorefarm.errors import InputError, OutputError, ScorefarmError, SoundFontError
 from scorefarm.files import (check_not_input, check_output_folder, is_temporary_name, sha256_bytes, sha256_file,
                              write_bytes_atomic)
+from scorefarm.symbolic.cue_checks import film_order, overlaps
 from scorefarm.symbolic.cuelist import CueList, cue_options_dict
 from scorefarm.symbolic.timecode import Timecode
 
@@ -57,6 +58,7 @@ class CueOutcome:
     true_peak_dbtp: float | None = None
     wall_seconds: float = 0.0
     files: list[str] = field(default_factory=list)
+    bad_input: bool = False  # failed on the user's input (an InputError), not while working
 
 
 @dataclass
@@ -66,10 +68,16 @@ class FilmReport:
     wall_seconds: float
     ray_startup_seconds: float = 0.0  # connecting to or starting Ray, within wall_seconds
     ray_shutdown_seconds: float = 0.0  # disconnecting from or stopping Ray, within wall_seconds
+    warnings: list[str] = field(default_factory=list)  # cues overlapping on the timeline
 
     @property
     def failed(self) -> list[CueOutcome]:
         return [o for o in self.outcomes if o.state == "failed"]
+
+    @property
+    def delivered(self) -> list[CueOutcome]:
+        """The cues whose outputs are in the folder: rendered now or up to date."""
+        return [o for o in self.outcomes if o.state != "failed"]
 
 
 _SF_HASHES: dict[tuple[str, int, int], str] = {}
@@ -165,17 +173,27 @@ def output_dir(out_dir: Path, cue_ids: Collection[str] = ()) -> Iterator[Path]:
     """``check_output_dir``, then the block; when the block fails, the folders this
     created are removed again if they are still empty (nothing else is touched)."""
     out_dir = Path(out_dir)
-    created = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]
+    created = _missing_folders(out_dir)
     check_output_dir(out_dir, cue_ids)
     try:
         yield out_dir
     except BaseException:
-        for folder in created:  # innermost first
-            try:
-                folder.rmdir()
-            except OSError:  # not empty (finished outputs are kept), or gone
-                break
+        _remove_empty(created)
         raise
+
+
+def _missing_folders(out_dir: Path) -> list[Path]:
+    """The folders on the way to ``out_dir`` (itself included) that do not exist yet, innermost first."""
+    return [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (innermost first) while they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (finished outputs are kept), or gone
+            break
 
 
 # The kinds of file a render writes: stems and mixes, MIDI, MusicXML, manifests and the
@@ -222,6 +240,12 @@ def _reason(exc: BaseException) -> str:
     return text[-1] if text else type(exc).__name__
 
 
+def _bad_input(exc: BaseException) -> bool:
+    """Did the cue fail on its input? (Ray hands a task's error back wrapped, with the
+    original as ``cause``.)"""
+    return isinstance(getattr(exc, "cause", None) or exc, InputError)
+
+
 def _outcome_from(product_manifest: dict[str, Any], cue_id: str, state: str, wall: float) -> CueOutcome:
     outputs = product_manifest["outputs"]
     mix = outputs.get(f"{cue_id}_mix.wav", {})
@@ -236,9 +260,13 @@ def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOpt
     The inputs are resolved before the output folder is made, and a run that fails as
     a whole (bad SoundFont, unreachable cluster) leaves no empty folder of its own.
     A cue whose MIDI (``out_dir/<id>/<id>.mid``) would land on its sketch is refused
-    first (OutputError)."""
+    first (OutputError). The cue sheet and the film's manifest are written when at
+    least one cue is delivered (rendered or up to date); when none is, nothing is
+    written and the folders this run made are removed again. The report lists the
+    cues in film order (``film_order``) and warns of cues overlapping."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
+    made = _missing_folders(out_dir)
     for cue in cue_list.cues:  # each cue writes <out>/<id>/<id>.mid
         check_not_over_sketch(out_dir / cue.id, cue.id, cue.sketch)
     soundfont = resolve_soundfont(options.soundfont) if options.soundfont else resolve_film_soundfont(cue_list)
@@ -257,7 +285,7 @@ def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOpt
         report(spec.cue_id, "done")
 
     def failed(spec: CueSpec, exc: BaseException) -> None:
-        outcomes[spec.cue_id] = CueOutcome(spec.cue_id, "failed", reason=_reason(exc))
+        outcomes[spec.cue_id] = CueOutcome(spec.cue_id, "failed", reason=_reason(exc), bad_input=_bad_input(exc))
         report(spec.cue_id, "failed", outcomes[spec.cue_id].reason)
 
     with output_dir(out_dir, [spec.cue_id for spec in specs]):
@@ -283,10 +311,13 @@ def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOpt
         elif pending:
             startup, shutdown = run_on_ray(pending, options, soundfont, delivered, failed, report, sketches)
 
-        ordered = [outcomes[s.cue_id] for s in specs]
-        write_film_deliverables(cue_list, out_dir, ordered)
+        ordered = [outcomes[cue.id] for cue in film_order(cue_list.cues)]
+        any_delivered = any(o.state != "failed" for o in ordered)
+        warnings = write_film_deliverables(cue_list, out_dir, ordered) if any_delivered else []
+    if not any_delivered:
+        _remove_empty(made)  # nothing of this run is left, not even the folders it made
     return FilmReport(out_dir=out_dir, outcomes=ordered, wall_seconds=time.perf_counter() - started,
-                      ray_startup_seconds=startup, ray_shutdown_seconds=shutdown)
+                      ray_startup_seconds=startup, ray_shutdown_seconds=shutdown, warnings=warnings)
 
 
 def _end_timecode(start: Timecode, duration_seconds: float) -> Timecode:
@@ -294,19 +325,22 @@ def _end_timecode(start: Timecode, duration_seconds: float) -> Timecode:
                                  start.rate)
 
 
-def write_film_deliverables(cue_list: CueList, out_dir: Path, outcomes: list[CueOutcome]) -> None:
-    """cue_sheet.csv and the film's manifest.json, from the cues' own manifests."""
+def write_film_deliverables(cue_list: CueList, out_dir: Path, outcomes: list[CueOutcome]) -> list[str]:
+    """cue_sheet.csv and the film's manifest.json, from the cues' own manifests, both in
+    film order (by start timecode, ties by cue id). Returns a line for each two delivered
+    cues that overlap on the timeline (start to end as the cue sheet gives them)."""
     by_id = {o.cue_id: o for o in outcomes}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["cue", "title", "start", "end", "duration", "usage", "stems"])
-    film_cues = []
-    for cue in cue_list.cues:
+    film_cues, spans = [], []
+    for cue in film_order(cue_list.cues):
         outcome = by_id.get(cue.id)
         if outcome is None or outcome.state == "failed" or outcome.duration_seconds is None:
             film_cues.append({"id": cue.id, "state": "failed", "reason": outcome.reason if outcome else ""})
             continue
         end = _end_timecode(cue.start, outcome.duration_seconds)
+        spans.append((cue.id, cue.start, end))
         length = Timecode(end.frames - cue.start.frames, cue.start.rate)
         stems = [f for f in outcome.files if f.endswith(".wav") and not f.endswith("_mix.wav")]
         writer.writerow([cue.id, cue.title, str(cue.start), str(end), str(length), "BI", " ".join(stems)])
@@ -324,3 +358,4 @@ def write_film_deliverables(cue_list: CueList, out_dir: Path, outcomes: list[Cue
         "cues": film_cues,
     }
     write_bytes_atomic(out_dir / "manifest.json", (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    return overlaps(spans)
