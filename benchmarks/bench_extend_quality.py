@@ -17,7 +17,10 @@
    pieces; a prompt's bars are counted from its first onset, so that an anacrusis,
    which the corpus pads to a whole bar, is not a bar of rests), and copying (share of
    continuation notes whose (voice, onset in bar, pitch, duration) occurs in the
-   prompt).
+   prompt), and voices kept (of the voices sounding in the prompt's last bar, the
+   share of (voice, new bar) pairs in which the voice sounds: struck or held into the
+   bar). ``--no-keep-voices`` decodes without ``ExtendOptions.keep_voices`` (the
+   constraint that keeps those voices sounding), to compare.
 """
 
 from __future__ import annotations
@@ -61,8 +64,20 @@ def note_rows(score: symusic.Score, bar: int, start: int, end: int) -> list[tupl
     return rows
 
 
+def voices_kept(prompt: symusic.Score, cont: symusic.Score, bar: int, start: int, bars: int = 4) -> tuple[int, int]:
+    """(pairs of a voice sounding in the prompt's last bar and a new bar where it sounds, such
+    pairs in all): the bars ``start`` .. ``start + bars * bar``; voices matched by track index."""
+    def sounds(track, lo: int, hi: int) -> bool:
+        return any(n.time < hi and n.time + n.duration > lo for n in track.notes)
+
+    voices = [v for v, t in enumerate(prompt.tracks) if sounds(t, start - bar, start)]
+    kept = sum(1 for v in voices for j in range(bars)
+               if v < len(cont.tracks) and sounds(cont.tracks[v], start + j * bar, start + (j + 1) * bar))
+    return kept, len(voices) * bars
+
+
 def metrics(prompt_rows: list[tuple], cont_rows: list[tuple], prompt_bars: float = 4.0,
-            cont_bars: float = 4.0) -> dict:
+            cont_bars: float = 4.0, kept: tuple[int, int] = (0, 0)) -> dict:
     from scorefarm.symbolic.extend import estimate_key, pitch_class_histogram, scale_pitch_classes
 
     pp = np.array([r[2] for r in prompt_rows])
@@ -72,7 +87,7 @@ def metrics(prompt_rows: list[tuple], cont_rows: list[tuple], prompt_bars: float
     scale = scale_pitch_classes(tonic, mode)
     if len(cp) == 0:
         return {"notes": 0, "prompt_notes": len(pp), "in_key": 0, "kl": float("nan"), "key_agree": 0.0, "copied": 0,
-                "prompt_bars": prompt_bars, "cont_bars": cont_bars}
+                "prompt_bars": prompt_bars, "cont_bars": cont_bars, "kept": kept}
     hc = pitch_class_histogram(cp)
     p = (hc + 0.1) / (hc + 0.1).sum()
     q = (hp + 0.1) / (hp + 0.1).sum()
@@ -83,7 +98,7 @@ def metrics(prompt_rows: list[tuple], cont_rows: list[tuple], prompt_bars: float
         "kl": float(np.sum(p * np.log(p / q))),
         "key_agree": float(estimate_key(hc) == (tonic, mode)),
         "copied": int(sum(1 for r in cont_rows if r in prompt_set)),
-        "prompt_bars": prompt_bars, "cont_bars": cont_bars,
+        "prompt_bars": prompt_bars, "cont_bars": cont_bars, "kept": kept,
     }
 
 
@@ -98,6 +113,7 @@ def summarise(rows: list[dict]) -> dict:
                                / max(sum(r["prompt_notes"] for r in rows) / sum(r["prompt_bars"] for r in rows), 1e-9),
                                4),
         "copy_rate": round(sum(r["copied"] for r in rows) / max(notes, 1), 4),
+        "voices_kept": round(sum(r["kept"][0] for r in rows) / max(sum(r["kept"][1] for r in rows), 1), 4),
     }
 
 
@@ -146,6 +162,7 @@ def main(argv=None) -> int:
     parser.add_argument("--profile-weight", type=float, default=None, help="default: ExtendOptions' default")
     parser.add_argument("--skip-nll", action="store_true", help="continuations only")
     parser.add_argument("--no-ngram", action="store_true", help="skip the n-gram (when tuning decoding settings)")
+    parser.add_argument("--no-keep-voices", action="store_true", help="decode without ExtendOptions.keep_voices")
     parser.add_argument("--record", action="store_true",
                         help="also store the figures in the model's training.json under 'figures'")
     args = parser.parse_args(argv)
@@ -176,11 +193,11 @@ def main(argv=None) -> int:
 
     decoding = {k: v for k, v in (("temperature", args.temperature), ("top_p", args.top_p),
                                   ("profile_weight", args.profile_weight)) if v is not None}
-    base = ExtendOptions(bars=4, **decoding)
+    base = ExtendOptions(bars=4, keep_voices=not args.no_keep_voices, **decoding)
     result["split"] = args.split
     result["decoding"] = {"temperature": base.temperature, "top_p": base.top_p, "top_k": base.top_k,
                           "chromatic_confidence": base.chromatic_confidence, "range_margin": base.range_margin,
-                          "profile_weight": base.profile_weight}
+                          "profile_weight": base.profile_weight, "keep_voices": base.keep_voices}
     # n-gram: order chosen on validation (all sources together)
     train_pieces = [sets["train"].piece(i) for i in range(len(sets["train"]))]
     val_pieces = [sets["validation"].piece(i) for i in range(len(sets["validation"]))]
@@ -256,9 +273,11 @@ def main(argv=None) -> int:
             prompt_rows = note_rows(score, bar, 0, b4)
             first = min(n.time for t in prompt.tracks for n in t.notes)
             prompt_bars = (b4 - first) / bar  # an anacrusis (padded to a bar by the corpus) is not a full bar
-            rows["real"].append(metrics(prompt_rows, note_rows(score, bar, b4, b8), prompt_bars))
+            rows["real"].append(metrics(prompt_rows, note_rows(score, bar, b4, b8), prompt_bars,
+                                        kept=voices_kept(prompt, score, bar, b4)))
             for name, run in runs.items():
-                rows[name].append(metrics(prompt_rows, note_rows(run.score, bar, b4, b8), prompt_bars))
+                rows[name].append(metrics(prompt_rows, note_rows(run.score, bar, b4, b8), prompt_bars,
+                                          kept=voices_kept(prompt, run.score, bar, b4)))
         result["continuation"][source] = {name: summarise(r) for name, r in rows.items() if r}
     if "skipped" in result:
         result["skipped"] = {"count": len(result["skipped"]), "examples": result["skipped"][:3]}

@@ -103,13 +103,17 @@ def train(build_dir: Path, out_dir: Path, init_from: Path | None, max_steps: int
 @click.option("--cadence", is_flag=True,
               help="End on the tonic chord: the last bar in the tonic triad, the lowest voice on the tonic, "
                    "the last notes held.")
+@click.option("--voices-may-rest", is_flag=True,
+              help="Let a voice sounding in the sketch's last bar fall silent in the new bars (by default each "
+                   "sounds in every new bar).")
 @click.option("--model", "model_dir", type=click.Path(path_type=Path), default=None,
               help="Model folder (default: the shipped model).")
 @click.option("-o", "--out", "out_path", type=click.Path(path_type=Path), default=None,
               help="Output MIDI, .mid or .midi (default: SKETCH_extended.mid; with --variations, _v1, _v2... are "
                    "added).")
 def extend(sketch: Path, bars: int, temperature: float, top_p: float, top_k: int, seed: int, variations: int,
-           free: bool, profile_weight: float, cadence: bool, model_dir: Path | None, out_path: Path | None) -> None:
+           free: bool, profile_weight: float, cadence: bool, voices_may_rest: bool, model_dir: Path | None,
+           out_path: Path | None) -> None:
     """Continue a 4-8 bar MIDI sketch, keeping its key, metre, tempo and instruments.
 
     The output starts with the sketch note for note, then BARS more bars ending
@@ -129,7 +133,7 @@ def extend(sketch: Path, bars: int, temperature: float, top_p: float, top_k: int
     for v in range(variations):  # the names extend_file writes: refuse a folder or the sketch before the work
         check_midi_output(variation_path(out_path, v, variations), inputs=(sketch,))
     options = ExtendOptions(bars=bars, temperature=temperature, top_p=top_p, top_k=top_k, seed=seed, free=free,
-                            profile_weight=profile_weight, cadence=cadence)
+                            profile_weight=profile_weight, cadence=cadence, keep_voices=not voices_may_rest)
     results = extend_file(sketch, out_path, options, variations=variations, model_dir=model_dir)
     for result in results:
         click.echo(f"{result.path}: {result.sketch_bars} sketch bar(s) + {result.added_bars} bar(s), "

@@ -23,9 +23,19 @@ import contextlib
 
 import numpy as np
 
-from .tokenizer import Vocab
+from .tokenizer import BEAT_RES, Vocab
 
 BAR, TS, POS, TEMPO, PROG, PITCH, VEL, DUR, SPECIAL = range(9)
+
+
+POSITIONS_PER_BEAT = max(BEAT_RES.values())  # the grid of Position tokens (the finest beat resolution)
+
+
+def _positions(duration: str) -> int:
+    """A Duration token's value ('beats.positions.resolution', miditok's) in grid positions
+    of ``POSITIONS_PER_BEAT`` per beat."""
+    beats, positions, resolution = (int(x) for x in duration.split("."))
+    return beats * POSITIONS_PER_BEAT + positions * POSITIONS_PER_BEAT // max(resolution, 1)
 
 
 class RemiState:
@@ -47,6 +57,9 @@ class RemiState:
         self.tokens_in_bar = 0
         self.seen = 0  # tokens consumed (so generate's processors can catch up)
         self.onsets_here: set[int] = set()  # voice slots with a note at the current position
+        self.onsets_in_bar: set[int] = set()  # voice slots with a note starting in the current bar
+        self.held_until: dict[int, int] = {}  # voice slot -> where its latest note ends (bars * positions_per_bar + position)
+        self.duration_positions = {i: _positions(value) for i, value in vocab.duration.items()}
 
     def feed(self, token: int) -> None:
         kind = self.kinds[token]
@@ -57,14 +70,24 @@ class RemiState:
             self.position = -1
             self.tokens_in_bar = 0
             self.onsets_here = set()
+            self.onsets_in_bar = set()
         elif kind == POS:
             self.position = self.vocab.position[token]
             self.onsets_here = set()
         elif kind == PROG:
             self.program = self.vocab.program[token]
             self.onsets_here.add(self.program)
+            self.onsets_in_bar.add(self.program)
+        elif kind == DUR:
+            end = self.bars * self.positions_per_bar + max(self.position, 0) + self.duration_positions[token]
+            self.held_until[self.program] = max(self.held_until.get(self.program, 0), end)
         if kind != SPECIAL:
             self.last = kind
+
+    def silent_in_bar(self, voices: frozenset) -> frozenset:
+        """Which of ``voices`` neither strike a note in the current bar nor hold one into it."""
+        start = self.bars * self.positions_per_bar
+        return frozenset(v for v in voices if v not in self.onsets_in_bar and self.held_until.get(v, 0) <= start)
 
     def catch_up(self, ids) -> None:
         row = ids[0] if hasattr(ids, "ndim") and ids.ndim == 2 else ids
@@ -88,7 +111,8 @@ class Constraints:
                  ranges: dict[int, tuple[int, int]], *, bars_end: int, max_tokens_per_bar: int,
                  monophonic: set[int] = frozenset(), key_pitch_classes: set[int] | None = None,
                  chromatic_confidence: float = 0.5, profile: np.ndarray | None = None, profile_weight: float = 0.0,
-                 entry_bar: int | None = None, cadence: tuple[int, set[int], set[int]] | None = None):
+                 entry_bar: int | None = None, cadence: tuple[int, set[int], set[int]] | None = None,
+                 keep_sounding: set[int] = frozenset()):
         from scorefarm.errors import ScoreError
 
         self.vocab = vocab
@@ -104,6 +128,9 @@ class Constraints:
                                 for after in range(-1, positions_per_bar)]  # index p + 1: after position p
         self.downbeat = {i for v, i in by_value if v == 0}
         self.entry_bar = entry_bar
+        # voices that sound in each new bar (those sounding in the sketch's last): the bar does not
+        # close while one of them has neither struck nor held a note in it
+        self.keep_sounding = frozenset(keep_sounding)
         self.pitch = {v: {i for i, p in vocab.pitch.items() if ranges[v][0] <= p <= ranges[v][1]} for v in voices}
         self.confidence = chromatic_confidence
         pitch_ids = np.array(sorted(vocab.pitch), dtype=np.int64)
@@ -141,7 +168,9 @@ class Constraints:
         close, at_end = s.tokens_in_bar >= self.max_tokens_per_bar, s.bars >= self.bars_end
         if last == TS or last == SPECIAL:
             return (TS, close, at_end, s.bars == self.entry_bar)
-        return (DUR, close, at_end, s.position, taken)
+        owed = s.silent_in_bar(self.keep_sounding) if self.entry_bar is not None and s.bars >= self.entry_bar \
+            else frozenset()
+        return (DUR, close, at_end, s.position, taken, owed)
 
     def _allowed_set(self, situation: tuple) -> set[int]:
         v = self.vocab
@@ -161,10 +190,16 @@ class Constraints:
         end = {v.eos if at_end else v.bar}
         if kind == TS:  # a new bar: it holds at least one note (the continuation's first: on the downbeat)
             return end if close else self.downbeat if situation[3] else self.positions_after[0]
-        # after a Duration: another note here, a later position, or the next bar
+        # after a Duration: another note here, a later position, or the next bar (not while a voice
+        # that keeps sounding is silent in this bar and can still come in: here or later)
         if close:
             return end
-        return self._programs(situation[4]) | self.positions_after[situation[3] + 1] | end
+        here, later, owed = self._programs(situation[4]), self.positions_after[situation[3] + 1], situation[5]
+        if owed and later:
+            return here | later
+        if owed - situation[4]:  # the bar's last position: a silent voice comes in here
+            return set().union(*(self.program_ids[v] for v in owed - situation[4]))
+        return here | later | end
 
     def _programs(self, taken: frozenset) -> set[int]:
         """Voices that may start a note at the current position: a voice that is

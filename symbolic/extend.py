@@ -70,6 +70,7 @@ class ExtendOptions:
     range_margin: int = 4  # semitones each voice may go beyond its sketch range
     max_tokens_per_bar: int = 320  # a bar with more tokens is closed by force
     cadence: bool = False  # end on the tonic chord: the last bar in the tonic triad, the lowest voice on the tonic
+    keep_voices: bool = True  # every voice sounding in the sketch's last bar sounds in each new bar
 
     def check(self) -> None:
         problems = []
@@ -270,12 +271,16 @@ def plan_extension(score: symusic.Score, options: ExtendOptions, tokenizer, cont
         ids = trimmed
     bars_wanted = state.bars + options.bars - 1
     monophonic = {t.program for t in voiced.tracks if is_monophonic(t, voiced.ticks_per_quarter)}
+    last_bar = starts[sketch_bars - 1] if sketch_bars >= 1 else 0
+    sounding = {t.program for t in voiced.tracks
+                if any(n.time < ext_start and n.time + n.duration > last_bar for n in t.notes)}
     constraints = Constraints(
         vocab, [v.slot for v in voice_map.voices], time_sig, positions_per_bar, ranges, bars_end=bars_wanted + 1,
         max_tokens_per_bar=options.max_tokens_per_bar, monophonic=monophonic,
         key_pitch_classes=None if options.free else key_pcs, chromatic_confidence=options.chromatic_confidence,
         profile=None if options.free else hist, profile_weight=options.profile_weight, entry_bar=state.bars,
-        cadence=_cadence(tonic, mode, voiced) if options.cadence else None)
+        cadence=_cadence(tonic, mode, voiced) if options.cadence else None,
+        keep_sounding=sounding if options.keep_voices else frozenset())
     return Plan(ids=ids, state=state, constraints=constraints, processors=constraints.processors(state),
                 bars_wanted=bars_wanted, ts_id=ts_id,
                 voice_map=voice_map, sketch_bars=sketch_bars, ext_start=ext_start, key=key_name(tonic, mode),

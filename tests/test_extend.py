@@ -552,3 +552,21 @@ def test_a_line_changing_program_keeps_its_changes_in_the_extension(tiny, tmp_pa
     written, programs = load_score_and_programs(out)
     assert [(t.name, t.program) for t in written.tracks] == [("Flute", 73), ("Cello", 42)]
     assert programs == changes
+
+
+def test_every_voice_sounding_at_the_sketch_end_sounds_in_each_new_bar(tiny):
+    """keep_voices (the default): a voice of the sketch's last bar neither stops in the new
+    bars nor drops out of one; without it the random model leaves voices silent."""
+    model, tokenizer = tiny
+    score = sketch(bars=4)
+    end = 4 * 4 * TPQ
+    bar = 4 * TPQ
+
+    def silent_pairs(options):
+        out = extend_score(score, options, model=model, tokenizer=tokenizer).score
+        return [(t.name, j) for t in out.tracks for j in range(4)
+                if not any(n.time < end + (j + 1) * bar and n.time + n.duration > end + j * bar for n in t.notes)]
+
+    for seed in range(4):
+        assert silent_pairs(ExtendOptions(bars=4, seed=seed)) == []
+    assert any(silent_pairs(ExtendOptions(bars=4, seed=seed, keep_voices=False)) for seed in range(4))
