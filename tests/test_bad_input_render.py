@@ -55,7 +55,10 @@ def test_harmonize_a_melody_at_one_tick_a_quarter(tmp_path, make_score):
     result = CliRunner().invoke(cli, ["harmonize", str(melody), "-o", str(out), "--embellish", "passing"])
     assert result.exit_code == 0, (result.output, result.exception)
     score = symusic.Score(str(out))
-    assert score.tpq == 1 and len([t for t in score.tracks if t.notes]) == 4
+    assert len([t for t in score.tracks if t.notes]) == 4
+    # the tune keeps its beats, whatever resolution the file is read and written at
+    soprano = next(t for t in score.tracks if t.name == "Soprano")
+    assert [n.time / score.tpq for n in soprano.notes] == list(range(9))
 
 
 # ---------------------------------------------------------------- render: a score too long
