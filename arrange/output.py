@@ -205,12 +205,16 @@ def _keyswitch(track, keyswitches, instrument, note, previous, tpq: int, sounds:
 def daw_midi_bytes(orchestration, *, smpte=None, keyswitches=None) -> bytes:
     """The MIDI file a DAW opens: one named track per instrument in score order, its
     GM program (with program changes for pizzicato and tremolo), CC1 and CC11, each
-    sounding part on a channel of its own (``smf_tracks.assign_channels``)."""
+    sounding part on a channel of its own while there are enough, parts on one program
+    sharing one past that (``smf_tracks.assign_channels``), and a unison of parts on one
+    channel written once there (``shared_channels.one_note_per_key``)."""
     from scorefarm.symbolic.score_io import score_to_bytes
     from scorefarm.symbolic.smf_tracks import assign_channels, merge_named_tracks
 
+    from .shared_channels import one_note_per_key
+
     score = orchestra_score(orchestration, keyswitches=keyswitches)
-    return assign_channels(merge_named_tracks(score_to_bytes(score, smpte=smpte)))
+    return one_note_per_key(assign_channels(merge_named_tracks(score_to_bytes(score, smpte=smpte))))
 
 
 def write_orchestration(source, out_path, *, options=None, musicxml_path=None, keyswitch_library: str = "",
