@@ -100,7 +100,7 @@ def test_gm_drum_notes_and_pads():
 
 
 def test_sections_agree_with_the_stem_table():
-    # What render files a track under (by name, then program) is the catalogue's section.
+    # What render files a track under (by its GM program) is the catalogue's section.
     for inst in instruments().values():
         assert section_for_track(_Track(inst.name, inst.program, inst.unpitched)) == inst.section, inst.key
     for ensemble in ensembles().values():

@@ -207,7 +207,7 @@ def test_master_command(tmp_path):
     assert "-20.0 LUFS" in result.output
 
 
-def test_film_with_a_failing_cue_exits_1(tmp_path, make_score):
+def test_film_whose_every_cue_is_bad_input_exits_2_and_writes_no_sheet(tmp_path, make_score):
     import symusic
 
     film = tmp_path / "film.toml"
@@ -217,9 +217,10 @@ def test_film_with_a_failing_cue_exits_1(tmp_path, make_score):
     film.write_text('[film]\ntitle = "T"\n[[cues]]\nid = "1M1"\nsketch = "a.mid"\nstart = "01:00:00:00"\n')
     result = subprocess.run([str(COMPOSE), "render", str(film), "-o", str(tmp_path / "out")], capture_output=True,
                             text=True)
-    assert result.returncode == 1
-    assert "1 of 1 cues failed" in result.stderr
+    assert result.returncode == 2
+    assert "1 of 1 cues failed; no cue sheet or film manifest written" in result.stderr
     assert "a.mid" in result.stdout
+    assert not (tmp_path / "out" / "cue_sheet.csv").exists() and not (tmp_path / "out" / "manifest.json").exists()
 
 
 def test_a_score_that_renders_to_silence_is_bad_input(tmp_path, make_score):
