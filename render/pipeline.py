@@ -145,11 +145,14 @@ def prepare_cue(spec: CueSpec) -> PreparedCue:
     ``extend_bars`` with the shipped transformer (seeded by the cue's ``seed``),
     harmonize it when the cue asks, and orchestrate it for the cue's ``ensemble``.
     Bad input raises ScoreError naming the sketch."""
-    from scorefarm.symbolic.score_io import load_score_bytes, score_to_bytes, smpte_from_timecode
+    from scorefarm.symbolic.score_io import load_score_bytes_and_programs, score_to_bytes, smpte_from_timecode
+    from scorefarm.symbolic.smf_tracks import split_programs
 
     from .synth import check_render_length, score_sections
 
-    score = load_score_bytes(spec.sketch_bytes, spec.sketch_name)
+    # a line's program changes (arco -> pizz) are read beside the score: one line for the symbolic
+    # stages, one track per program where the renderer plays it
+    score, programs = load_score_bytes_and_programs(spec.sketch_bytes, spec.sketch_name)
     try:  # an hours-long sketch is refused before it is extended and orchestrated
         check_render_length(score)
     except ScoreError as exc:
@@ -167,6 +170,7 @@ def prepare_cue(spec: CueSpec) -> PreparedCue:
         from scorefarm.symbolic.harmonize import HarmonizeOptions, harmonize_score
 
         score, done = harmonize_score(score, HarmonizeOptions(style="film"), name=spec.sketch_name)
+        programs = {}  # four new tracks
         notes += [f"harmonized (film style): {note}" for note in done]
     smpte = None if spec.start is None else smpte_from_timecode(spec.start)
     ensemble = spec.cue_options.get("ensemble", "")
@@ -191,8 +195,8 @@ def prepare_cue(spec: CueSpec) -> PreparedCue:
         return PreparedCue(midi_bytes=daw_midi_bytes(result, smpte=smpte), sections=score_sections(rendered),
                            notes=notes + _stem_notes(rendered), render_bytes=score_to_bytes(rendered),
                            musicxml_bytes=notation)
-    return PreparedCue(midi_bytes=score_to_bytes(score, smpte=smpte), sections=score_sections(score),
-                       notes=notes + _stem_notes(score))
+    return PreparedCue(midi_bytes=score_to_bytes(score, smpte=smpte, programs=programs),
+                       sections=score_sections(split_programs(score, programs)), notes=notes + _stem_notes(score))
 
 
 def _stem_notes(score) -> list[str]:
@@ -205,11 +209,13 @@ def _stem_notes(score) -> list[str]:
 
 def render_section(spec: CueSpec, prepared: PreparedCue, section: str) -> RenderedStem:
     """One stem: the section's tracks rendered at the whole cue's length."""
-    from scorefarm.symbolic.score_io import load_score_bytes
+    from scorefarm.symbolic.score_io import load_score_bytes_and_programs
+    from scorefarm.symbolic.smf_tracks import split_programs
 
     from .synth import RenderOptions, render_stems
 
-    score = load_score_bytes(prepared.render_bytes or prepared.midi_bytes, spec.sketch_name)
+    score = split_programs(*load_score_bytes_and_programs(prepared.render_bytes or prepared.midi_bytes,
+                                                           spec.sketch_name))
     try:
         result = render_stems(score, spec.soundfont, spec.render or RenderOptions(), sections=[section])
     except InputError as exc:
