@@ -110,6 +110,7 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
     done: Counter = Counter()
     bar = round(tpq * beats_per_bar)
     sources = [p for p in placed if p.source >= 0]
+    first = len(placed)  # the doublings are appended after it
     bars = _Bars(bar_starts) if bar_starts is not None else _Bars.every(bar, sources)
     passages = _Passages(sources, bar, bars)
     fast = _fast_bars(sources, tpq, bars)
@@ -124,10 +125,11 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
             candidates = [i for k in rule.kinds for i in home if is_kind(parts[i].instrument.key, k)]
             candidates = [i for i in candidates + [i for k in rule.kinds for i in by_kind[k]] if i not in playing]
             target = _first_fit(parts, occupancy, candidates, note.pitch, rule.shifts, note.time, end, sounding,
-                                "comfortable")
+                                "comfortable", note.part)
             if target is None and not passages.lies_outside(note, [parts[i].instrument for i in candidates],
                                                             rule.shifts):
-                target = _first_fit(parts, occupancy, candidates, note.pitch, rule.shifts, note.time, end, sounding)
+                target = _first_fit(parts, occupancy, candidates, note.pitch, rule.shifts, note.time, end, sounding,
+                                    doubled=note.part)
             if target is None:
                 continue
             part, pitch = target
@@ -149,6 +151,7 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
                                      note.level))
                 sounding.add(placed[-1])
                 done[parts[target[0]].label] += 1
+    _players_top_down(parts, placed, first, own)
     if not done:
         return []
     listing = ", ".join(f"{label} {count}" for label, count in sorted(done.items(), key=lambda kv: -kv[1]))
@@ -270,12 +273,60 @@ class _Passages:
 
 
 def _first_fit(parts, occupancy, candidates: list[int], pitch: int, shifts, start: int,
-               end: int, sounding: _Sounding, tier: str = "professional") -> tuple[int, int] | None:
+               end: int, sounding: _Sounding, tier: str = "professional",
+               doubled: int = -1) -> tuple[int, int] | None:
     """The first candidate part, trying ``shifts`` in order, that can play the doubling in
-    its ``tier`` of range, has room for it and does not already sound that pitch."""
+    its ``tier`` of range, has room for it and does not already sound that pitch.
+    ``doubled``: the part playing the note doubled (``_player_shift``)."""
     for shift in shifts:
         for i in candidates:
-            if (parts[i].instrument.in_range(pitch + shift, tier) and occupancy.free(i, start, end)
-                    and not sounding.overlaps(i, pitch + shift, start, end)):
-                return i, pitch + shift
+            moved = pitch + _player_shift(parts, doubled, i, shift)
+            if (parts[i].instrument.in_range(moved, tier) and occupancy.free(i, start, end)
+                    and not sounding.overlaps(i, moved, start, end)):
+                return i, moved
     return None
+
+
+def _player_shift(parts, doubled: int, part: int, shift: int) -> int:
+    """The octave ``part`` doubles a note of part ``doubled`` at: ``shift``, but where both
+    are players of one instrument the later player sits under the earlier one (Adler,
+    ch. on the woodwind section: 1st above 2nd), so Flute 2 takes a tune on Flute 1 an
+    octave down where the flute rule asks for the octave up."""
+    if doubled < 0 or part == doubled or parts[part].instrument.key != parts[doubled].instrument.key:
+        return shift
+    return -abs(shift) if part > doubled else abs(shift)
+
+
+def _players_top_down(parts, placed: list, first: int, own: frozenset[int]) -> None:
+    """Doublings (``placed[first:]``) struck together for one length on players of one
+    instrument go top down in score order: Flute 1 the higher and Flute 2 the lower of two
+    melody notes it doubles, whichever note was doubled first (the flute rule's octave up
+    is out of the comfortable range for the upper one). Each player keeps as many notes
+    as it had, over the same time; a deal that would put one pitch twice on a part, or on
+    a part already sounding it, is left as it was, and so are doublings on a part of
+    ``own`` (a sketch's track seated there: it doubles that track's notes alone)."""
+    groups: dict[tuple[str, int, int], list] = {}
+    for note in placed[first:]:
+        if note.doubles is not None:
+            groups.setdefault((parts[note.part].instrument.key, note.time, note.duration), []).append(note)
+    sounding: dict[tuple[int, int], list] = {}
+    for note in placed:
+        sounding.setdefault((note.part, note.pitch), []).append(note)
+    for members in groups.values():
+        players = sorted(note.part for note in members)
+        if players[0] == players[-1] or own.intersection(players):
+            continue
+        dealt = list(zip(players, sorted(members, key=lambda n: -n.pitch)))
+        if all(note.part == part for part, note in dealt) or len({(p, n.pitch) for p, n in dealt}) < len(dealt):
+            continue
+        start, end = members[0].time, members[0].time + max(members[0].duration, 1)
+        ours = {id(note) for note in members}
+        if any(other.time < end and start < other.time + max(other.duration, 1) and id(other) not in ours
+               for part, note in dealt if note.part != part for other in sounding.get((part, note.pitch), ())):
+            continue
+        for part, note in dealt:
+            if note.part != part:
+                held = sounding[(note.part, note.pitch)]
+                del held[next(k for k, other in enumerate(held) if other is note)]
+                sounding.setdefault((part, note.pitch), []).append(note)
+                note.part = part
