@@ -7,13 +7,14 @@ under the staff, as low horn parts are written); articulation marks, "pizz." /
 "arco" and tremolo strokes; a dynamic mark wherever a part's dynamic level changes,
 and a hairpin where it rises or falls a level at a time (``_hairpins``); the
 reduction's time signatures and tempi (those standing before the score's last bar line: one at
-or after it would only add an empty bar); the key signature (the reduction's own,
-else the key the project's key finder hears), transposed for each transposing
-instrument, and every pitch spelled from its key (``_Speller``: A-flat major writes
-E-flat and D-flat, never D-sharp and C-sharp); grace notes before the notes they lead
-to (``graces.grace_elements``); a pickup as an incomplete first measure in the metre it
-leads to (``_Metres``). Percussion parts are unpitched notes
-on a percussion staff (the drum-set layout of ``_DRUM_DISPLAY``), and kit notes no
+or after it would only add an empty bar), a bar cut short by a signature standing mid-bar
+written in a signature of its own length, and a pickup as an incomplete first measure,
+measure 0, in the metre it leads to (``notation_metres.Metres``); the key signature (the
+reduction's own, else the key the project's key finder hears), transposed for each
+transposing instrument, and every pitch spelled from its key (``_Speller``: A-flat major
+writes E-flat and D-flat, never D-sharp and C-sharp); grace notes before the notes they
+lead to (``graces.grace_elements``). Percussion parts are unpitched notes on a
+percussion staff (the drum-set layout of ``_DRUM_DISPLAY``), and kit notes no
 part of the ensemble plays get a "Drum Kit" staff at the head of the percussion
 section. Onsets and lengths are quantized to eighths-of-a-beat or sixths-of-a-beat
 (whichever is nearer); a note that stops just short of the next one (the gap under a
@@ -36,6 +37,7 @@ from collections import defaultdict
 from fractions import Fraction
 
 from .dynamics import LEVELS
+from .notation_metres import Metres
 
 _CLEFS = {"treble": "TrebleClef", "alto": "AltoClef", "tenor": "TenorClef", "bass": "BassClef",
           "treble-8vb": "Treble8vbClef", "treble8vb": "Treble8vbClef", "percussion": "PercussionClef",
@@ -156,91 +158,6 @@ def check_notation_bars(source, name: str | None = None, *, notes_end: int | Non
         )
 
 
-class _Metres:
-    """The time signatures a score is written with, each starting a bar where it stands
-    (``metre.bar_starts_of``), up to ``end`` (the score's last bar line, in quarters: a
-    signature there or later is left out, and so is a short bar it would make after the
-    last note -- a notation program would show it as an empty bar). ``short``: the bars a
-    signature standing mid-bar cuts short, by offset: (their length, the signature shown
-    at their start or None, a whole bar of the metre they are in), in quarters, offsets
-    taken to the nearest 64th note.
-
-    music21 keeps a metre to its next bar line, so the bars are laid out with a signature
-    of its own length on each short bar (``metre.explicit_signatures``), and ``cut_short``
-    then writes it as an incomplete bar of the metre it is in, numbered as ``compose check``
-    and ``compose analyze`` number it. A first bar cut short is a pickup when
-    ``metre.pickup_of`` says so (4/4 restated a beat in, or the pickup's own length written
-    as its signature: 1/4 before 4/4, as notation programs export one), written as the end
-    of a bar of the metre it leads to, as check and analyze count its beats: that metre's
-    signature shown on it and not again on the bar after, the bar marked implicit (a
-    pickup: no number shown) and numbered 0, as they number it. Otherwise it is a bar of
-    its own, written with the signature of its length (4/4 cut after three beats by 3/4: a
-    bar of 3/4)."""
-
-    def __init__(self, source, end: Fraction):
-        from scorefarm.symbolic.metre import (
-            clean_signatures, explicit_signatures, one_signature_per_tick, pickup_of, score_signatures,
-        )
-
-        given = one_signature_per_tick(score_signatures(source))
-        grain = 16 * max([1] + [den // 64 for _, _, den in given])  # ticks per quarter: 64ths (or finer)
-        # on that grain, of several that round to one tick the last
-        at = {round(Fraction(tick, source.tpq) * grain): (tick, num, den) for tick, num, den in given}
-        events = clean_signatures([(tick, num, den) for tick, (_, num, den) in at.items()])
-        grid = explicit_signatures(events, grain) or events
-        pickup = pickup_of(events, grain)
-        own_length = set()  # a first bar cut short that is no pickup: written with its own signature
-        self.short: dict[Fraction, tuple[Fraction, tuple[int, int] | None, Fraction]] = {}
-        for tick, num, den in grid:
-            if (tick, num, den) in events and not (tick == 0 and pickup is not None) or Fraction(tick, grain) >= end:
-                continue  # a pickup written as a bar of its own length (1/4 before 4/4) is cut short too
-            if tick == 0 and pickup is None:
-                own_length.add(tick)
-                continue
-            _, in_num, in_den = max(sig for sig in events if sig[0] <= tick)
-            shown = at[tick][1:] if tick in at else None
-            whole = Fraction(in_num * 4, in_den)
-            if tick == 0:  # the pickup, in the metre it leads to
-                shown, whole = (pickup.numerator, pickup.denominator), Fraction(pickup.whole_ticks, grain)
-            self.short[Fraction(tick, grain)] = (Fraction(num * 4, den), shown, whole)
-        # the signatures to insert: the source's own (at their ticks) where no bar is short,
-        # else those of the grid that stand in the source or on a short bar; none at the end or after
-        self.signatures = [(Fraction(tick, source.tpq), num, den) for tick, num, den in at.values()]
-        if self.short or own_length:
-            self.signatures = [(Fraction(tick, grain), num, den) for tick, num, den in grid
-                               if tick in at or tick in own_length or Fraction(tick, grain) in self.short]
-        self.signatures = [sig for sig in self.signatures if sig[0] < end or sig[0] == 0]
-
-    def cut_short(self, score) -> None:
-        """Bar the parts of ``score`` (filled, not yet barred) by ``signatures``, then
-        write each short bar as an incomplete bar of the metre it is in (a pickup as the
-        end of a bar of the metre it leads to), its own signature taken out (or the one
-        shown there put back)."""
-        from music21 import meter, stream
-
-        score.makeRests(refStreamOrTimeRange=[0.0, score.highestTime], fillGaps=True, inPlace=True,
-                        hideRests=True, timeRangeFromBarDuration=True)  # as music21's writer would
-        score.makeNotation(inPlace=True)
-        for part in score.parts:
-            measures = list(part.getElementsByClass(stream.Measure))
-            for index, measure in enumerate(measures):
-                cut = self.short.get(Fraction(measure.offset))
-                if cut is None:
-                    continue
-                length, shown, whole = cut
-                measure.timeSignature = meter.TimeSignature(f"{shown[0]}/{shown[1]}") if shown else None
-                if index:
-                    measure.paddingRight = float(whole - length)
-                    continue
-                measure.paddingLeft = float(whole - length)
-                measure.showNumber = stream.enums.ShowNumber.NEVER  # MusicXML's implicit="yes": a pickup
-                for later in measures:  # the pickup is bar 0, the first whole bar 1
-                    later.number -= 1
-                after = measures[1].timeSignature if len(measures) > 1 else None
-                if after is not None and shown is not None and after.ratioString == f"{shown[0]}/{shown[1]}":
-                    measures[1].timeSignature = None  # the metre shown on the pickup runs on
-
-
 # Where a GM drum note sits on a percussion staff, and its notehead (the common
 # drum-set layout: bass drum in the bottom space, snare in the third, toms around it,
 # cymbals and hi-hat above the staff with x noteheads).
@@ -282,7 +199,7 @@ def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> b
     tonic, mode = _concert_key(orchestration)
     end = _score_end(orchestration, tpq)
     lines = [Fraction(tick, tpq) for tick in bar_lines(source)]  # in quarters
-    metres = _Metres(source, end)
+    metres = Metres(source, end)
     staves: list[tuple[int | None, list]] = [(index, by_part.get(index, [])) for index in range(len(parts))]
     if kit:
         staves.insert(kit_at, (None, kit))
@@ -306,7 +223,7 @@ def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> b
         _fill(m21part, notes, inst, tpq, source, written_key, end, lines, metres.signatures, first=number == 0,
               graces=graces_of.get(index, []) if index is not None else [])
         score.insert(0, m21part)
-    if metres.short:
+    if metres.pickup is not None:
         metres.cut_short(score)
     with contextlib.redirect_stderr(io.StringIO()):  # music21 warns once per part past 15 MIDI channels
         data = GeneralObjectExporter(score).parse()

@@ -234,22 +234,37 @@ def test_musicxml_measures_are_the_bar_lines_numbered_as_check_numbers_them(name
         [(n.time, n.duration) for n in score.tracks[1].notes]
 
 
-def test_a_bar_cut_short_is_written_incomplete_in_the_metre_it_is_in():
+def _shown(signatures, end):
+    """(number, signature shown, length, complete in its signature) of the measures of the
+    quartet's first staff, and the MusicXML."""
     from scorefarm.arrange.notation import musicxml_bytes
     from scorefarm.arrange.orchestrate import OrchestrateOptions, orchestrate
 
-    data = musicxml_bytes(orchestrate(_score([(0, 4, 4), (6 * Q, 3, 4)], 18 * Q),
-                                      OrchestrateOptions(ensemble="string-quartet")))
+    data = musicxml_bytes(orchestrate(_score(signatures, end), OrchestrateOptions(ensemble="string-quartet")))
     _, measures = _measures(data)
-    shown = [(m.number, m.timeSignature.ratioString if m.timeSignature else None, m.duration.quarterLength)
-             for m in measures]
-    assert shown[:4] == [(1, "4/4", 4.0), (2, None, 2.0), (3, "3/4", 3.0), (4, None, 3.0)]
-    assert data.count(b"<time>") == 2 * 4  # 4/4 and 3/4 on each of the quartet's staves, nothing else
-    # a pickup cut short by a signature restated a beat in: an incomplete first bar in 4/4
-    _, measures = _measures(musicxml_bytes(orchestrate(_score([(0, 4, 4), (Q, 4, 4)], 9 * Q),
-                                                       OrchestrateOptions(ensemble="string-quartet"))))
-    assert [(m.number, m.duration.quarterLength) for m in measures][:3] == [(0, 1.0), (1, 4.0), (2, 4.0)]
-    assert measures[0].timeSignature.ratioString == "4/4"
+    return [(m.number, m.timeSignature.ratioString if m.timeSignature else None, m.duration.quarterLength,
+             m.duration.quarterLength == m.barDuration.quarterLength) for m in measures], data
+
+
+def test_a_bar_cut_short_is_written_in_a_signature_of_its_length():
+    # 4/4, then 3/4 from beat 3 of bar 2 (QA's ts_midbar.mid): bar 2 is a bar of 2/4, complete
+    # in its signature, as a notation program exports an irregular bar (it was a bar of two
+    # beats under the running 4/4, no signature of its own); 3/4 from bar 3
+    shown, data = _shown([(0, 4, 4), (6 * Q, 3, 4)], 18 * Q)
+    assert shown[:4] == [(1, "4/4", 4.0, True), (2, "2/4", 2.0, True), (3, "3/4", 3.0, True), (4, None, 3.0, True)]
+    assert all(complete for *_, complete in shown)
+    assert data.count(b"<time>") == 3 * 4  # 4/4, 2/4 and 3/4 on each of the quartet's staves, nothing else
+    # a short bar whose own length is the metre that follows shows it once: 3/4, then 2/4 two
+    # beats into a bar
+    shown, data = _shown([(0, 3, 4), (5 * Q, 2, 4)], 11 * Q)
+    assert [m[:3] for m in shown[:4]] == [(1, "3/4", 3.0), (2, "2/4", 2.0), (3, None, 2.0), (4, None, 2.0)]
+    assert data.count(b"<time>") == 2 * 4
+    # a first bar cut short that is no pickup (4/4 assumed, 3/4 after three beats): one 3/4
+    shown, _ = _shown([(3 * Q, 3, 4)], 9 * Q)
+    assert [m[:3] for m in shown[:3]] == [(1, "3/4", 3.0), (2, None, 3.0), (3, None, 3.0)]
+    # but a pickup cut short by a signature restated a beat in: an incomplete first bar in 4/4
+    shown, _ = _shown([(0, 4, 4), (Q, 4, 4)], 9 * Q)
+    assert [m[:3] for m in shown[:3]] == [(0, "4/4", 1.0), (1, None, 4.0), (2, None, 4.0)]
 
 
 # ---------------------------------------------------------------- the extension

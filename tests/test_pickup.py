@@ -258,7 +258,7 @@ def test_a_tune_starting_on_beat_4_of_a_whole_bar_is_no_pickup():
 def test_a_first_bar_cut_short_that_is_no_pickup_is_a_bar_of_its_own_length():
     # no signature at 0 (4/4 assumed), 3/4 after three beats: a bar of 3/4, counted 1, 2, 3 as
     # check counts it (it was written as a pickup of 4/4, which a reader counts 2, 3, 4)
-    assert _written([(3 * Q, 3, 4)])[:2] == [(1, 3.0, 0.0, "3/4", False), (2, 3.0, 0.0, "3/4", False)]
+    assert _written([(3 * Q, 3, 4)])[:2] == [(1, 3.0, 0.0, "3/4", False), (2, 3.0, 0.0, None, False)]
     assert bar_beat(0, TPQ, [(3 * Q, 3, 4)]) == (1, 1.0)
 
 
