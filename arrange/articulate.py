@@ -118,7 +118,7 @@ def breathe(notes: list, score, tpq: int) -> int:
         half = clock[start] + (clock[k] - clock[start]) / 2
         choices = [j for j in range(start, k) if clock[j] >= half
                    and all(n.source < 0 for n in chords[onsets[j]])
-                   and min(n.duration for n in chords[onsets[j]]) >= tpq // 4]
+                   and min(n.duration for n in chords[onsets[j]]) >= max(1, tpq // 4)]
         if not choices:
             start = k
             continue
@@ -180,7 +180,7 @@ def _articulate_part(instrument, notes: list, score, tpq: int) -> None:
     strings = _is_string(instrument)
     tremolo = np.zeros(n, bool)
     if strings:
-        fast_repeat = has_next & (pitches[nxt] == pitches) & (ioi <= tpq // 4) & (ioi * spt <= 0.15)
+        fast_repeat = has_next & (pitches[nxt] == pitches) & (ioi <= max(1, tpq // 4)) & (ioi * spt <= 0.15)
         run = 0
         for i in range(n):  # runs of repeats: i..i+run all one pitch, fast
             run = run + 1 if fast_repeat[i] else 0

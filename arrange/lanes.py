@@ -101,7 +101,7 @@ def tune_rests(notes: np.ndarray, lanes: np.ndarray, tpq: int, bar: int, fixed: 
             continue
         if onsets[after] - ends[prev] >= HAND_OVER_BARS * bar:
             continue  # a hand-over: the left hand has the tune
-        rests = ends[prev] + tpq // 4 <= start  # silent for a sixteenth or more before it
+        rests = ends[prev] + max(1, tpq // 4) <= start  # silent for a sixteenth or more before it
         holds = ends[prev] - tpq // 8 > start  # still sounding over it (a legato overlap forgiven)
         over = np.flatnonzero((onsets > start) & (onsets < min(stop, onsets[after])) & (pitches > top))
         leap = max(pitches[prev], pitches[after]) - top > TUNE_LEAP

@@ -86,7 +86,7 @@ def _expression(track, notes: list, tpq: int) -> None:
         start, end = note.time, note.time + note.duration
         if sum(1 for s, e in spans if s < end and e > start) > 1:
             continue
-        steps = max(2, note.duration // (tpq // 4))
+        steps = max(2, note.duration // max(1, tpq // 4))
         for k in range(1, steps):
             x = k / steps
             rise = x / 0.4 if x <= 0.4 else (1 - x) / 0.6
