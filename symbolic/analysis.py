@@ -22,6 +22,12 @@
   as RomanText writes them, a diminished chord on a chromatic leading tone is
   applied (viio7/V), and IV in minor may be major. music21 is imported only
   when numerals are asked for.
+- Augmented sixth chords (``augmented_sixths``): a dominant seventh chord on the
+  key's b6 (Ab7 in C) that moves to V or the cadential 6/4 is a German, French or
+  Italian sixth, numbered as RomanText numbers them (Ger65, Fr43, It6 over b6;
+  Ger43, It64 over the tonic...), which music21 reads back; one on the b6 of the
+  dominant's key is applied (Ger65/V). The chord column keeps the lead-sheet symbol,
+  as a lead sheet writes them: Ab7 for the German and the Italian, Ab7b5 for the French.
 """
 
 from __future__ import annotations
@@ -35,7 +41,8 @@ import symusic.core
 
 from scorefarm.errors import ScoreError
 
-from .chords import SEVENTHS, TEMPLATES, TRIAD_OF, ChordLabel, key_name, pc_name, roman_numeral, scale_of
+from .chords import (SEVENTHS, TEMPLATES, TRIAD_OF, ChordLabel, augmented_sixth_numeral, key_name, pc_name,
+                     resolves_augmented_sixth, roman_numeral, scale_of)
 from .keyfinding import KeyOptions, bar_keys
 from .voices import Part, VNote, Voices, bar_beat, beats_of, clean_signatures, score_signatures
 
@@ -148,6 +155,7 @@ def analyze_voices(voices: Voices, options: AnalyzeOptions = AnalyzeOptions()) -
         for i, k in zip(sounding, path):
             root, quality = CHORDS[int(k)]
             labels[i] = ChordLabel(root, quality, profiles[i][1])
+    sixths = augmented_sixths(labels, profiles, [_key_at(per_bar, start)[0] for start, _ in grid])
     for i, (start, end) in enumerate(grid):
         tonic, mode = _key_at(per_bar, start)
         kname = key_name(tonic, mode)
@@ -158,10 +166,38 @@ def analyze_voices(voices: Voices, options: AnalyzeOptions = AnalyzeOptions()) -
         if label is None:
             beats.append(BeatLabel(start, bar, beat, kname, tonic, mode, "", None, None, None, ""))
             continue
-        numeral = roman_of(label, tonic, mode, options.roman)
-        beats.append(BeatLabel(start, bar, beat, kname, tonic, mode, label.spelled((tonic, mode)), label.root,
-                               label.quality, label.bass, numeral))
+        numeral = sixths.get(i) or roman_of(label, tonic, mode, options.roman)
+        chord = label.spelled((tonic, mode))
+        if numeral.startswith("Fr"):  # Ab-C-D-F#: a dominant seventh chord with a lowered fifth, Ab7b5
+            chord = chord.replace("7", "7b5", 1)
+        beats.append(BeatLabel(start, bar, beat, kname, tonic, mode, chord, label.root, label.quality, label.bass,
+                               numeral))
     return Analysis(voices.tpq, beats, keys)
+
+
+def augmented_sixths(labels: dict[int, ChordLabel], profiles, tonics: list[int]) -> dict[int, str]:
+    """Beat -> RomanText numeral ('Ger65', 'It6', 'Fr43'; 'Ger65/V' for one of the dominant's
+    key) for the beats that are augmented sixth chords. The chord scores read all three as a
+    dominant seventh chord on b6 (Ab7 in C: Ab-C-Eb-F#, the Italian without its Eb, the French
+    with a D for it); it is an augmented sixth where its b6, tonic and #4 sound in the beat and
+    the next chord of another root is V or the cadential 6/4 (``chords.resolves_augmented_sixth``),
+    else the numeral stays (VI7 in C minor; V7 in D-flat, going to D-flat). Which one: a German
+    where the b3 is struck with the beat, a French where the 2 is, else an Italian."""
+    out: dict[int, str] = {}
+    for i, label in labels.items():
+        if label.quality != "dominant-seventh":
+            continue
+        following = next((labels.get(j) for j in range(i + 1, len(profiles))
+                          if labels.get(j) is None or labels[j].root != label.root), None)
+        weights, bass, struck = profiles[i]
+        for degree, applied in ((0, ""), (7, "/V")):
+            tonic = (tonics[i] + degree) % 12
+            if label.root != (tonic + 8) % 12 or not resolves_augmented_sixth(following, tonic):
+                continue
+            if all(weights[(tonic + step) % 12] > 0 for step in (8, 0, 6)):
+                kind = "Ger" if struck[(tonic + 3) % 12] else "Fr" if struck[(tonic + 2) % 12] else "It"
+                out[i] = augmented_sixth_numeral(kind, bass, tonic) + applied
+    return out
 
 
 def _beats(voices: Voices) -> list[tuple[int, int]]:

@@ -171,6 +171,42 @@ def identify(pcs: set[int] | frozenset[int], bass_pc: int) -> ChordLabel | None:
     return None if best is None else best[1]
 
 
+# The augmented sixth chords, as pitch classes above their key's tonic (either mode): the lowered
+# sixth degree (b6) and the raised fourth (#4) an augmented sixth apart, the tonic between them, and
+# the French's second or the German's minor third (in major the raised second: Ab-C-D#-F# in C).
+# The German is a dominant seventh chord to the ear (Ab7), the Italian one without its fifth; which
+# it is, the chord it moves to says (``resolves_augmented_sixth``).
+AUGMENTED_SIXTHS = {"It": frozenset({8, 0, 6}), "Fr": frozenset({8, 0, 2, 6}), "Ger": frozenset({8, 0, 3, 6})}
+# RomanText's figures for them, as music21 reads and writes them, by the bass above the tonic: It6,
+# Fr43 and Ger65 over b6 (where they usually stand), It64, Fr42 and Ger43 over the tonic, and so on
+AUGMENTED_SIXTH_FIGURES = {"It": {8: "6", 0: "64", 6: "53"}, "Fr": {8: "43", 0: "42", 2: "7", 6: "65"},
+                           "Ger": {8: "65", 0: "43", 3: "42", 6: "7"}}
+
+
+def augmented_sixth_tonic(label: ChordLabel) -> int | None:
+    """The tonic of the key in which ``label`` may be a German or Italian sixth, a major third
+    above its root (Ab7: C, its seventh Gb the F#, #4), for a dominant seventh chord; else None."""
+    return (label.root + 4) % 12 if label.quality == "dominant-seventh" else None
+
+
+def resolves_augmented_sixth(label: ChordLabel | None, tonic: int) -> bool:
+    """Whether ``label`` is where an augmented sixth of the key on ``tonic`` goes, its b6 falling
+    and its #4 rising to the fifth degree: V (a major triad or a dominant seventh on the fifth
+    degree), or the cadential 6/4 (the tonic's major or minor triad over the fifth)."""
+    if label is None:
+        return False
+    dominant = (tonic + 7) % 12
+    return (label.root == dominant and label.quality in ("major", "dominant-seventh")) or (
+        label.root == tonic and label.quality in ("major", "minor") and label.bass == dominant)
+
+
+def augmented_sixth_numeral(kind: str, bass: int, tonic: int) -> str:
+    """RomanText's numeral of an augmented sixth chord ('Ger65', 'It6', 'Fr43') by its bass; a
+    bass that is no tone of it leaves the figure of b6 in the bass."""
+    figures = AUGMENTED_SIXTH_FIGURES[kind]
+    return kind + figures.get((bass - tonic) % 12, figures[8])
+
+
 def scale_of(tonic: int, mode: str) -> tuple[int, ...]:
     steps = MAJOR_SCALE if mode == "major" else MINOR_SCALE
     return tuple((tonic + s) % 12 for s in steps)

@@ -30,6 +30,15 @@ notes spelling one over another bass, or over a bass that passes or neighbours,
 are a triad with a note foreign to it (BWV 168.6 bar 3, BWV 304 bar 20: the sixth
 over V still to fall to the fifth, where the inner voice's fifth of V was reported
 as the seventh of Dmaj7/C# and F#m7/A).
+
+A dominant seventh chord is an augmented sixth chord where it goes where one goes
+(``Slices.augmented_sixth``): Ab7 moving to G, or to C over G, is the German sixth
+of C (Ab-C-Eb-F#; Ab-C-F# the Italian), whose F# rises to G as the Ab falls to it;
+it owes no seventh. The chord it moves to decides, not the key found by windows:
+that key often lags at a half cadence, and an augmented sixth may lead to a degree
+other than the key's fifth (It+6 of V). Ab7 moving to D-flat is V7 there, its
+G-flat owed a fall as before. The French sixth (Ab-C-D-F#) is no chord of the
+templates and was never read as a seventh chord.
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ import bisect
 import functools
 from collections.abc import Callable
 
-from .chords import SEVENTHS, ChordLabel, identify
+from .chords import AUGMENTED_SIXTHS, SEVENTHS, ChordLabel, augmented_sixth_tonic, identify, resolves_augmented_sixth
 from .metre import counting_signature_at
 from .voices import Voices, beat_length
 
@@ -145,13 +154,37 @@ class Slices:
         the fifth of G, not the seventh of Em7/G), and where the bass passes or neighbours
         there is no bass to stand on: F#4-E4-A3 over the neighbour G2 in A2-G2-A2 is V under
         the soprano's sixth, still to fall to the fifth, not F#m7/A whose seventh E4 must
-        fall (BWV 304 bar 20)."""
-        if label is None or label.seventh_pc() is None:
+        fall (BWV 304 bar 20). An augmented sixth chord owes no seventh (``augmented_sixth``):
+        its F#, an enharmonic G-flat, rises."""
+        if label is None or label.seventh_pc() is None or self.augmented_sixth(k, label):
             return None
         members = self.members(k)
         lowest = min(row[k] for row in self.pitch if row[k] is not None)
         on_root = lowest % 12 == label.root and any(p == lowest for _, p in members)
         return label.seventh_pc() if label.owes_seventh({p % 12 for _, p in members}, on_root) else None
+
+    def augmented_sixth(self, k: int, label: ChordLabel) -> bool:
+        """Whether ``label``, the chord read at ``k``, is an augmented sixth chord: a dominant
+        seventh chord (the German sixth, or the Italian without its fifth) whose root, as the
+        b6 of a key, and seventh, as its #4, converge on that key's fifth degree: the next
+        chord of another root is V or the cadential 6/4 (``chords.resolves_augmented_sixth``).
+        Ab7 going to G or to C/G is the German sixth of C, its F# rising (Schumann op. 41/1
+        ii bar 42); going to Db it is V7 of D-flat, its G-flat falling. On the way there the
+        chord may change shape within its key's augmented sixths (the German's fifth passing
+        through the French's second to the Italian); any other note, or a rest, ends the
+        search and the chord is what it sounds."""
+        tonic = augmented_sixth_tonic(label)
+        if tonic is None:
+            return False
+        family = {(tonic + step) % 12 for shape in AUGMENTED_SIXTHS.values() for step in shape}
+        for j in range(k + 1, len(self.ticks)):
+            nxt = self.arrival(j)
+            if nxt is not None and nxt.root != label.root:
+                return resolves_augmented_sixth(nxt, tonic)
+            sounding = self.sonority(j)
+            if sounding is None or not ({p % 12 for _, p in self.members(j)} or sounding[0]) <= family:
+                return False
+        return False
 
 
 @functools.lru_cache(maxsize=4096)

@@ -211,3 +211,47 @@ def test_bar_lines_follow_every_time_signature():
     # 4/4 before a first signature that stands late; 6/8 bars of a dotted half
     assert bar_starts_of([(3840, 6, 8)], 480, 3840 + 2 * 1440) == [0, 1920, 3840, 5280]
     assert bar_starts_of([], 480, 100) == [0]
+
+
+# C minor: i iv6, then each augmented sixth going to V, and i: It6, Fr43, Ger65 over Ab, Ger43 over C
+SIXTHS = [["G4", "Eb4", "C4", "C3"], ["F4", "C4", "Ab3", "Ab2"],
+          ["F#4", "C4", "C3", "Ab2"], ["G4", "B3", "D3", "G2"],
+          ["F#4", "D4", "C3", "Ab2"], ["G4", "B3", "D3", "G2"],
+          ["F#4", "C4", "Eb3", "Ab2"], ["G4", "B3", "D3", "G2"],
+          ["F#4", "Ab3", "Eb3", "C3"], ["G4", "B3", "D3", "G2"], ["G4", "Eb4", "C4", "C3"]]
+
+
+def test_augmented_sixths_are_named_by_nationality(make_score):
+    result = analyze_score(make_score(block_chords(SIXTHS + [SIXTHS[0]] * 5)), AnalyzeOptions(key=(0, "minor")))
+    rows = [(b.chord, b.roman) for b in result.beats[2:10:2]]
+    assert rows == [("Ab7", "It6"), ("Ab7b5", "Fr43"), ("Ab7", "Ger65"), ("Ab7/C", "Ger43")]
+    assert [b.roman for b in result.beats[3:11:2]] == ["V"] * 4
+    # the same numerals in the keys found by windows, and through the builtin numerals
+    found = analyze_score(make_score(block_chords(SIXTHS + [SIXTHS[0]] * 5)), AnalyzeOptions(roman="builtin"))
+    assert {b.key for b in found.beats} == {"c minor"}
+    assert [b.roman for b in found.beats[2:10:2]] == ["It6", "Fr43", "Ger65", "Ger43"]
+
+
+def test_augmented_sixth_numerals_read_back_by_music21_as_the_chords_sounding(make_score):
+    # RomanText's numerals, as the corpus analyses write them (BWV 351: It6): music21 reads them back
+    from music21 import key, roman
+
+    result = analyze_score(make_score(block_chords(SIXTHS + [SIXTHS[0]] * 5)), AnalyzeOptions(key=(0, "minor")))
+    for i in (2, 4, 6, 8):
+        sounding = {parse_pitch(p) % 12 for p in SIXTHS[i]}
+        rn = roman.RomanNumeral(result.beats[i].roman, key.Key("c"))
+        assert {p.pitchClass for p in rn.pitches} == sounding and rn.bass().pitchClass == parse_pitch(SIXTHS[i][3]) % 12
+
+
+def test_a_german_sixth_to_the_cadential_six_four_and_ab7_as_v7_in_d_flat(make_score):
+    to_six_four = SIXTHS[:2] + [["F#4", "C4", "Eb3", "Ab2"], ["G4", "C4", "Eb3", "G2"], ["F4", "B3", "D3", "G2"],
+                                ["Eb4", "C4", "G3", "C3"]]
+    result = analyze_score(make_score(block_chords(to_six_four + [SIXTHS[0]] * 4)), AnalyzeOptions(key=(0, "minor")))
+    assert [b.roman for b in result.beats[2:5]] == ["Ger65", "i64", "V7"]
+    # Ab7 going to D-flat is its dominant seventh, in D-flat major as in C minor (VI7 there, not a German sixth)
+    to_d_flat = [["Ab4", "F4", "Db4", "Db3"], ["Gb4", "C4", "Eb3", "Ab2"], ["F4", "Db4", "Ab3", "Db3"]]
+    result = analyze_score(make_score(block_chords(to_d_flat * 3)), AnalyzeOptions(key=(1, "major")))
+    assert [(b.chord, b.roman) for b in result.beats[:3]] == [("Db", "I"), ("Ab7", "V7"), ("Db", "I")]
+    result = analyze_score(make_score(block_chords(SIXTHS[:2] + to_d_flat[1:] + [SIXTHS[0]] * 4)),
+                           AnalyzeOptions(key=(0, "minor")))
+    assert result.beats[2].roman == "VI7"
