@@ -9,10 +9,11 @@ and a hairpin where it rises or falls a level at a time (``_hairpins``); the
 reduction's time signatures and tempi (those standing before the score's last bar line: one at
 or after it would only add an empty bar), a bar cut short by a signature standing mid-bar
 written in a signature of its own length, and a pickup as an incomplete first measure,
-measure 0, in the metre it leads to (``notation_metres.Metres``); the key signature (the
-reduction's own, else the key the project's key finder hears), transposed for each
-transposing instrument, and every pitch spelled from its key (``_Speller``: A-flat major
-writes E-flat and D-flat, never D-sharp and C-sharp); grace notes before the notes they
+measure 0, in the metre it leads to (``notation_metres.Metres``); the key signatures (the
+reduction's own, a new one wherever it changes, else the key the project's key finder
+hears), transposed for each transposing instrument, and every pitch spelled from the key
+in force (``notation_keys``: A-flat major writes E-flat and D-flat, never D-sharp and
+C-sharp); grace notes before the notes they
 lead to (``graces.grace_elements``). Percussion parts are unpitched notes on a
 percussion staff (the drum-set layout of ``_DRUM_DISPLAY``), and kit notes no
 part of the ensemble plays get a "Drum Kit" staff at the head of the percussion
@@ -37,6 +38,7 @@ from collections import defaultdict
 from fractions import Fraction
 
 from .dynamics import LEVELS
+from .notation_keys import PartKeys, concert_keys
 from .notation_metres import Metres
 
 _CLEFS = {"treble": "TrebleClef", "alto": "AltoClef", "tenor": "TenorClef", "bass": "BassClef",
@@ -56,62 +58,6 @@ def _quantize(value: float) -> Fraction:
 
 _LEGATO_GAP = Fraction(1, 4)  # quarters: a shorter gap before the next note is closed in the score
 _LEGATO_SHARE = Fraction(3, 4)
-# Chromatic degrees spelled as composers spell them, by interval above the tonic:
-# major: #1 (V/ii), b3 and b6 (mixture), #4 (V/V), b7 (V/IV); minor: b2 (Neapolitan),
-# #3 (the Picardy third), #4, and the raised 6th and 7th of the melodic minor.
-_CHROMATIC = {"major": {1: "A1", 3: "m3", 6: "A4", 8: "m6", 10: "m7"},
-              "minor": {1: "m2", 4: "M3", 6: "A4", 9: "M6", 11: "M7"}}
-
-
-class _Speller:
-    """Pitch names from a key: its scale degrees, then the usual chromatic ones. For a harp,
-    ``pedals(pitches)`` spells a bar by the strings one pedal setting plays it on."""
-
-    def __init__(self, key):
-        from music21 import pitch
-
-        names = {p.pitchClass: p.name for p in key.getScale().getPitches("C4", "B4")}
-        for semitones, interval in _CHROMATIC[key.mode].items():
-            names.setdefault((key.tonic.pitchClass + semitones) % 12, key.tonic.transpose(interval).name)
-        self.names = names
-        self.bar_names: dict[int, str] = {}
-        self._pitch = pitch.Pitch
-
-    def pedals(self, pitches) -> None:
-        """Spell what follows by one setting of the harp's pedals that plays all of
-        ``pitches`` (a bar's), the key's names kept where they can be: C and C sharp are
-        C and D flat on a harp. Without such a setting, the key's spelling."""
-        from .harp import pedal_setting
-
-        self.bar_names = pedal_setting(pitches, self.names) or {}
-
-    def pitch(self, midi: int):
-        spelled = self._pitch(self.bar_names.get(midi % 12) or self.names[midi % 12])
-        spelled.octave = 4
-        spelled.octave += (midi - spelled.midi) // 12  # B-sharp and C-flat cross the octave's letter boundary
-        return spelled
-
-
-def _key_for(pc: int, mode: str):
-    """The spelling of the key on ``pc`` with the fewest sharps or flats."""
-    from music21 import key
-
-    keys = [key.KeySignature(n).asKey(mode) for n in range(-7, 8)]
-    return min((k for k in keys if k.tonic.pitchClass == pc), key=lambda k: abs(k.sharps))
-
-
-def _concert_key(orchestration) -> tuple[int, str]:
-    """(tonic pitch class, mode): the reduction's first key signature, else the key heard."""
-    from scorefarm.symbolic.chords import key_of_signature
-
-    from .orchestrate import reduction_key
-
-    signatures = orchestration.source.key_signatures
-    if len(signatures):
-        return key_of_signature(signatures[0].key, bool(signatures[0].tonality))
-    return reduction_key(orchestration.source_notes)
-
-
 def _last_note_end(orchestration) -> int:
     """The tick where the orchestration's last note (placed or kept drum) ends."""
     ends = [p.time + p.duration for p in orchestration.placed]
@@ -196,9 +142,9 @@ def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> b
     kit = percussion_notes([(n.time, n.duration, n.pitch, n.velocity) for track in orchestration.drums
                             for n in track.notes], -1, tpq, bar_quarters(source))
     kit_at = next((i for i, p in enumerate(parts) if p.instrument.section == "percussion"), len(parts))
-    tonic, mode = _concert_key(orchestration)
     end = _score_end(orchestration, tpq)
     lines = [Fraction(tick, tpq) for tick in bar_lines(source)]  # in quarters
+    keys = concert_keys(orchestration, end)
     metres = Metres(source, end)
     staves: list[tuple[int | None, list]] = [(index, by_part.get(index, [])) for index in range(len(parts))]
     if kit:
@@ -219,8 +165,8 @@ def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> b
         if inst is not None and inst.transposition:
             player.transposition = interval.Interval(inst.transposition)
         m21part.insert(0, player)
-        written_key = None if unpitched else _key_for((tonic - inst.transposition) % 12, mode)
-        _fill(m21part, notes, inst, tpq, source, written_key, end, lines, metres.signatures, first=number == 0,
+        part_keys = None if unpitched else PartKeys(keys, inst.transposition, lines, end)
+        _fill(m21part, notes, inst, tpq, source, part_keys, end, lines, metres.signatures, first=number == 0,
               graces=graces_of.get(index, []) if index is not None else [])
         score.insert(0, m21part)
     if metres.pickup is not None:
@@ -230,9 +176,9 @@ def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> b
     return re.sub(rb"\s*<encoding-date>[^<]*</encoding-date>", b"", data)
 
 
-def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fraction, lines: list[Fraction],
+def _fill(m21part, notes: list, inst, tpq: int, source, keys, end: Fraction, lines: list[Fraction],
           signatures: list[tuple[Fraction, int, int]], *, first: bool, graces: list) -> None:
-    """One staff: clef, key (``written_key``, None for percussion), the tempi before
+    """One staff: clef, keys (``keys``: ``PartKeys``, None for percussion), the tempi before
     ``end`` (on the first), time signatures (offset in quarters, numerator, denominator),
     notes with their marks and the grace notes before them (``graces``), rests up to
     ``end`` (``lines``: the bar lines, in quarters)."""
@@ -242,10 +188,9 @@ def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fracti
 
     unpitched = inst is None or inst.unpitched
     m21part.insert(0, getattr(clef, _CLEFS.get(_clef_for(inst, notes), "TrebleClef"))())
-    speller = None
-    if written_key is not None:
-        m21part.insert(0, written_key)
-        speller = _Speller(written_key)
+    if keys is not None:
+        for offset, written_key in keys.shown:
+            m21part.insert(float(offset), written_key)
     if first:
         for mark in source.tempos:
             if Fraction(mark.time, tpq) < end or mark.time == 0:  # one after the last note would make a bar
@@ -260,7 +205,7 @@ def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fracti
     def bar_of(onset: Fraction) -> int:
         return max(0, bisect.bisect_right(lines, onset) - 1)
 
-    pedalled = speller is not None and inst is not None and inst.key == "harp"
+    pedalled = keys is not None and inst is not None and inst.key == "harp"
     by_bar: dict[int, set[int]] = defaultdict(set)  # a harp's pitches in each bar
     pedal_bar = None
     graced: dict[Fraction, list] = defaultdict(list)  # the graces before each (quantized) onset
@@ -271,9 +216,10 @@ def _fill(m21part, notes: list, inst, tpq: int, source, written_key, end: Fracti
             by_bar[bar_of(_quantize(time / tpq))].add(pitch)
     for onset, group, length in _chords(notes, tpq, end):
         first_note = group[0]
-        if pedalled and bar_of(onset) != pedal_bar:
-            pedal_bar = bar_of(onset)
-            speller.pedals(by_bar[pedal_bar])
+        speller = keys.speller(onset) if keys is not None else None
+        if pedalled and (bar_of(onset), id(speller)) != pedal_bar:
+            pedal_bar = (bar_of(onset), id(speller))
+            speller.pedals(by_bar[pedal_bar[0]])
         if unpitched:
             heads = [_drum_note(pitch) for pitch in sorted({p.pitch for p in group})]
             element = heads[0] if len(heads) == 1 else percussion.PercussionChord(heads)

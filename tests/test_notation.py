@@ -125,3 +125,66 @@ def test_hairpins_count_bars_after_a_pickup(make_score):
     violins = _parse(orchestrate(score, OrchestrateOptions(ensemble="strings"))).parts[0]
     assert [d.value for d in violins.recurse().getElementsByClass(music21.dynamics.Dynamic)] == ["p", "ff"]
     assert len([w for w in violins.spannerBundle if isinstance(w, music21.dynamics.Crescendo)]) == 1
+
+
+# G major for four bars (I IV V I), then E-flat major (I IV V I) under a signature of its own
+G_THEN_E_FLAT = [(67, 62, 59, 43), (72, 67, 64, 48), (74, 66, 62, 50), (71, 67, 62, 43),
+                 (70, 67, 63, 51), (72, 68, 63, 44), (70, 65, 62, 46), (67, 63, 58, 39)]
+
+
+def _key_change(make_score, at_tick: int = 4 * 1920):
+    import symusic
+
+    notes = [(4 * bar + beat, 1.0, pitch, 80) for bar, chord in enumerate(G_THEN_E_FLAT)
+             for beat in range(4) for pitch in chord]
+    score = make_score(notes)
+    score.key_signatures.extend([symusic.KeySignature(0, 1, 0), symusic.KeySignature(at_tick, -3, 0),
+                                 symusic.KeySignature(at_tick, -3, 0)])  # restated at one tick, as QA's file has it
+    return orchestrate(score, OrchestrateOptions(ensemble="chamber"))
+
+
+def test_a_key_change_is_written_in_every_part_and_spelled_from(make_score):
+    # keychange.mid (QA): every part kept bar 1's signature, the E-flat section spelled from
+    # G major (the bassoon's A-flat2 as G#2, the horn's B-flat under two sharps)
+    result = _key_change(make_score)
+    score = _parse(result)
+    for part, ensemble_part in zip(score.parts, result.ensemble.parts):
+        inst = ensemble_part.instrument
+        keys = [(k.measureNumber, k.sharps) for k in part.recurse().getElementsByClass(music21.key.KeySignature)]
+        if inst.unpitched:
+            assert not keys
+            continue
+        # concert G then E-flat; a B-flat instrument A then F, one in F D then B-flat
+        assert keys == {0: [(1, 1), (5, -3)], -12: [(1, 1), (5, -3)], 12: [(1, 1), (5, -3)],
+                        -2: [(1, 3), (5, -1)], -7: [(1, 2), (5, -2)]}[inst.transposition], (part.partName, keys)
+        for measure in part.getElementsByClass(music21.stream.Measure):
+            names = {p.name for n in measure.notes for p in n.pitches}
+            if measure.number >= 5 and inst.transposition == 0:
+                assert not names & {"G#", "D#", "A#"}, (part.partName, measure.number, names)
+            if measure.number < 5 and inst.transposition == 0:
+                assert not names & {"A-", "E-", "B-"}, (part.partName, measure.number, names)
+        for measure in part.getElementsByClass(music21.stream.Measure):
+            assert measure.duration.quarterLength == measure.barDuration.quarterLength
+    bassoon = next(p for p, e in zip(score.parts, result.ensemble.parts) if e.instrument.key == "bassoon")
+    assert "A-" in {p.name for n in bassoon.measure(6).notes for p in n.pitches}  # IV of E-flat: A-flat, not G#
+
+
+def test_a_key_change_off_the_bar_line_is_shown_on_the_next(make_score):
+    # the sketch's signature a beat before bar 5: shown on bar 5's line (a notation program
+    # changes key on a bar line); the notes from its tick on are spelled in the new key
+    score = _parse(_key_change(make_score, at_tick=4 * 1920 - 480))
+    for part in score.parts:
+        keys = [k.measureNumber for k in part.recurse().getElementsByClass(music21.key.KeySignature)]
+        assert keys in ([], [1, 5]), (part.partName, keys)
+
+
+def test_a_chromatic_note_is_spelled_without_a_double_flat():
+    from music21 import key
+
+    from scorefarm.arrange.notation_keys import Speller
+
+    # D-flat major's flat 6th (A-flat major's sharp 1st, the Maple Leaf Rag's A natural in its
+    # D-flat trio) is A, not B double-flat; its scale and the other chromatic degrees as before
+    names = Speller(key.Key("D-")).names
+    assert names[9] == "A" and names[2] == "D" and names[4] == "F-" and names[1] == "D-"
+    assert Speller(key.Key("C#")).names[2] == "D"  # C-sharp major's sharp 1st, not C double-sharp

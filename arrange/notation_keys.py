@@ -1,0 +1,112 @@
+"""The score's key signatures and the spelling of its pitches.
+
+The keys are the reduction's own key signatures, each in force from its tick (of several
+at one tick the last, a signature restating the key in force left out), else the one key
+the project's key finder hears (``orchestrate.reduction_key``). Before the first signature
+the first one's key holds (a sketch whose signature stands a little after 0). Each part
+writes them transposed for its instrument (``PartKeys``): a new signature on the bar line
+at or after the tick where the sketch's changes (a notation program changes key on a bar
+line), every note spelled from the key in force where it is struck (``Speller``: A-flat
+major writes E-flat and D-flat, never D-sharp and C-sharp), so that a note leading into the
+new key a beat before its bar line is spelled in it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from fractions import Fraction
+
+# Chromatic degrees spelled as composers spell them, by interval above the tonic:
+# major: #1 (V/ii), b3 and b6 (mixture), #4 (V/V), b7 (V/IV); minor: b2 (Neapolitan),
+# #3 (the Picardy third), #4, and the raised 6th and 7th of the melodic minor.
+_CHROMATIC = {"major": {1: "A1", 3: "m3", 6: "A4", 8: "m6", 10: "m7"},
+              "minor": {1: "m2", 4: "M3", 6: "A4", 9: "M6", 11: "M7"}}
+
+
+class Speller:
+    """Pitch names from a key: its scale degrees, then the usual chromatic ones (``_CHROMATIC``),
+    a chromatic one that would take a double sharp or flat by its nearer name. For a harp,
+    ``pedals(pitches)`` spells a bar by the strings one pedal setting plays it on."""
+
+    def __init__(self, key):
+        from music21 import pitch
+
+        names = {p.pitchClass: p.name for p in key.getScale().getPitches("C4", "B4")}
+        for semitones, interval in _CHROMATIC[key.mode].items():
+            spelled = key.tonic.transpose(interval)
+            if spelled.accidental is not None and abs(spelled.accidental.alter) > 1:
+                spelled = spelled.simplifyEnharmonic()  # D-flat major's flat 6th: A, not B double-flat
+            names.setdefault((key.tonic.pitchClass + semitones) % 12, spelled.name)
+        self.names = names
+        self.bar_names: dict[int, str] = {}
+        self._pitch = pitch.Pitch
+
+    def pedals(self, pitches) -> None:
+        """Spell what follows by one setting of the harp's pedals that plays all of
+        ``pitches`` (a bar's), the key's names kept where they can be: C and C sharp are
+        C and D flat on a harp. Without such a setting, the key's spelling."""
+        from .harp import pedal_setting
+
+        self.bar_names = pedal_setting(pitches, self.names) or {}
+
+    def pitch(self, midi: int):
+        spelled = self._pitch(self.bar_names.get(midi % 12) or self.names[midi % 12])
+        spelled.octave = 4
+        spelled.octave += (midi - spelled.midi) // 12  # B-sharp and C-flat cross the octave's letter boundary
+        return spelled
+
+
+def key_for(pc: int, mode: str):
+    """The spelling of the key on ``pc`` with the fewest sharps or flats (a music21 Key)."""
+    from music21 import key
+
+    keys = [key.KeySignature(n).asKey(mode) for n in range(-7, 8)]
+    return min((k for k in keys if k.tonic.pitchClass == pc), key=lambda k: abs(k.sharps))
+
+
+def concert_keys(orchestration, end: Fraction) -> list[tuple[Fraction, int, str]]:
+    """(offset in quarters, tonic pitch class, mode) of each key in force before ``end``
+    (the score's last bar line), the first at 0: the reduction's key signatures, else the
+    key heard."""
+    from scorefarm.symbolic.chords import key_of_signature
+
+    from .orchestrate import reduction_key
+
+    source = orchestration.source
+    at: dict[int, tuple[int, str]] = {}
+    for signature in sorted(source.key_signatures, key=lambda sig: sig.time):  # stable: file order at one tick
+        at[signature.time] = key_of_signature(signature.key, bool(signature.tonality))
+    if not at:
+        return [(Fraction(0), *reduction_key(orchestration.source_notes))]
+    keys: list[tuple[Fraction, int, str]] = []
+    for tick, key in sorted(at.items()):
+        offset = Fraction(tick, source.tpq) if keys else Fraction(0)
+        if offset < end and (not keys or keys[-1][1:] != key):
+            keys.append((offset, *key))
+    return keys
+
+
+class PartKeys:
+    """One part's keys, written for its instrument: ``shown`` the signatures to write
+    (offset on a bar line, music21 Key), ``speller(onset)`` the spelling in force there."""
+
+    def __init__(self, keys: list[tuple[Fraction, int, str]], transposition: int, lines: list[Fraction],
+                 end: Fraction):
+        """``keys``: ``concert_keys``; ``lines``: the bar lines in quarters; ``end``: the
+        score's last bar line (a change shown there or later is not shown)."""
+        self.starts = [offset for offset, _, _ in keys]
+        written = [key_for((tonic - transposition) % 12, mode) for _, tonic, mode in keys]
+        self.spellers = [Speller(key) for key in written]
+        self.shown: list[tuple[Fraction, object]] = []
+        for offset, key in zip(self.starts, written):
+            after = bisect.bisect_left(lines, offset)
+            line = lines[after] if after < len(lines) else end
+            if line >= end and offset > 0:
+                continue
+            if self.shown and self.shown[-1][0] == line:
+                self.shown.pop()  # two changes before one bar line: the later is shown there
+            if not self.shown or self.shown[-1][1].sharps != key.sharps or self.shown[-1][1].mode != key.mode:
+                self.shown.append((line, key))
+
+    def speller(self, onset: Fraction) -> Speller:
+        return self.spellers[max(0, bisect.bisect_right(self.starts, onset) - 1)]
