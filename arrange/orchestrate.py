@@ -172,6 +172,8 @@ def _lanes(ensemble: Ensemble) -> list[int]:
         main = [i for i in pitched if ensemble.parts[i].instrument.section == section]
         if main:
             break
+    else:  # pitched percussion alone (a glockenspiel, a marimba pair): they are the main section
+        main = list(pitched)
     main.sort(key=lambda i: -ensemble.parts[i].centre)
     if len(main) > 4:
         # The bass is led by the lowest part sounding at its written octave (the cellos, not

@@ -907,3 +907,17 @@ def test_grace_notes_of_no_length_leave_the_orchestration_as_without_them(make_s
     result = CliRunner().invoke(cli, ["orchestrate", str(tmp_path / "grace_only.mid"), "-o", str(tmp_path / "o.mid")])
     assert result.exit_code == 2 and "has no notes with a length" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["grace_only.mid"]
+
+
+def test_an_ensemble_of_pitched_percussion_alone_is_orchestrated(tmp_path, make_score):
+    """A glockenspiel alone (pitched percussion, no strings, winds or keys) plays the sketch;
+    this raised an internal IndexError."""
+    from scorefarm.arrange.orchestrate import OrchestrateOptions, orchestrate
+
+    ensemble = tmp_path / "glock.toml"
+    ensemble.write_text('[ensembles.glock]\ndescription = "glockenspiel alone"\n'
+                        'parts = [ { label = "Glockenspiel", instrument = "glockenspiel" } ]\n')
+    score = make_score([(k, 1, 72 + k % 5, 90) for k in range(8)])
+    result = orchestrate(score, OrchestrateOptions(ensemble=str(ensemble)))
+    assert {p.part for p in result.placed} == {0}
+    assert len(result.placed) == 8
