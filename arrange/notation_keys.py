@@ -25,8 +25,9 @@ _CHROMATIC = {"major": {1: "A1", 3: "m3", 6: "A4", 8: "m6", 10: "m7"},
 
 class Speller:
     """Pitch names from a key: its scale degrees, then the usual chromatic ones (``_CHROMATIC``),
-    a chromatic one that would take a double sharp or flat by its nearer name. For a harp,
-    ``pedals(pitches)`` spells a bar by the strings one pedal setting plays it on."""
+    one that would take a double flat by its nearer name (a flat key's mixture: D-flat major's
+    flat 6th is A; double sharps stay: G-sharp minor's leading note is F double-sharp). For a
+    harp, ``pedals(pitches)`` spells a bar by the strings one pedal setting plays it on."""
 
     def __init__(self, key):
         from music21 import pitch
@@ -34,7 +35,7 @@ class Speller:
         names = {p.pitchClass: p.name for p in key.getScale().getPitches("C4", "B4")}
         for semitones, interval in _CHROMATIC[key.mode].items():
             spelled = key.tonic.transpose(interval)
-            if spelled.accidental is not None and abs(spelled.accidental.alter) > 1:
+            if spelled.accidental is not None and spelled.accidental.alter < -1:
                 spelled = spelled.simplifyEnharmonic()  # D-flat major's flat 6th: A, not B double-flat
             names.setdefault((key.tonic.pitchClass + semitones) % 12, spelled.name)
         self.names = names

@@ -178,7 +178,7 @@ def test_a_key_change_off_the_bar_line_is_shown_on_the_next(make_score):
         assert keys in ([], [1, 5]), (part.partName, keys)
 
 
-def test_a_chromatic_note_is_spelled_without_a_double_flat():
+def test_a_chromatic_note_is_spelled_without_a_double_flat_but_a_leading_note_keeps_its_double_sharp():
     from music21 import key
 
     from scorefarm.arrange.notation_keys import Speller
@@ -187,4 +187,4 @@ def test_a_chromatic_note_is_spelled_without_a_double_flat():
     # D-flat trio) is A, not B double-flat; its scale and the other chromatic degrees as before
     names = Speller(key.Key("D-")).names
     assert names[9] == "A" and names[2] == "D" and names[4] == "F-" and names[1] == "D-"
-    assert Speller(key.Key("C#")).names[2] == "D"  # C-sharp major's sharp 1st, not C double-sharp
+    assert Speller(key.Key("g#")).names[7] == "F##"  # a double sharp stays: G-sharp minor's leading note
