@@ -13,11 +13,11 @@ measure 0, in the metre it leads to (``notation_metres.Metres``); the key signat
 reduction's own, a new one wherever it changes, else the key the project's key finder
 hears), transposed for each transposing instrument, and every pitch spelled from the key
 in force (``notation_keys``: A-flat major writes E-flat and D-flat, never D-sharp and
-C-sharp); grace notes before the notes they
-lead to (``graces.grace_elements``). Percussion parts are unpitched notes on a
-percussion staff (the drum-set layout of ``_DRUM_DISPLAY``), and kit notes no
-part of the ensemble plays get a "Drum Kit" staff at the head of the percussion
-section. Onsets and lengths are quantized to eighths-of-a-beat or sixths-of-a-beat
+C-sharp); grace notes before the notes they lead to (``graces.grace_elements``); rests in
+every silence, a whole-bar rest for a bar of it, rests on the beats inside a bar
+(``notation_metres.rests``). Percussion parts are unpitched notes on a percussion staff
+(the drum-set layout of ``_DRUM_DISPLAY``), and kit notes no part of the ensemble plays
+get a "Drum Kit" staff at the head of the percussion section. Onsets and lengths are quantized to eighths-of-a-beat or sixths-of-a-beat
 (whichever is nearer); a note that stops just short of the next one (the gap under a
 sixteenth, the note three quarters of the span or more) is written up to it, as a
 player's detached note is notated; a part's overlapping notes are notated as chords,
@@ -39,7 +39,7 @@ from fractions import Fraction
 
 from .dynamics import LEVELS
 from .notation_keys import PartKeys, concert_keys
-from .notation_metres import Metres
+from .notation_metres import Metres, rests
 
 _CLEFS = {"treble": "TrebleClef", "alto": "AltoClef", "tenor": "TenorClef", "bass": "BassClef",
           "treble-8vb": "Treble8vbClef", "treble8vb": "Treble8vbClef", "percussion": "PercussionClef",
@@ -146,6 +146,7 @@ def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> b
     lines = [Fraction(tick, tpq) for tick in bar_lines(source)]  # in quarters
     keys = concert_keys(orchestration, end)
     metres = Metres(source, end)
+    bars = metres.bars()
     staves: list[tuple[int | None, list]] = [(index, by_part.get(index, [])) for index in range(len(parts))]
     if kit:
         staves.insert(kit_at, (None, kit))
@@ -166,7 +167,7 @@ def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> b
             player.transposition = interval.Interval(inst.transposition)
         m21part.insert(0, player)
         part_keys = None if unpitched else PartKeys(keys, inst.transposition, lines, end)
-        _fill(m21part, notes, inst, tpq, source, part_keys, end, lines, metres.signatures, first=number == 0,
+        _fill(m21part, notes, inst, tpq, source, part_keys, end, lines, metres.signatures, bars, first=number == 0,
               graces=graces_of.get(index, []) if index is not None else [])
         score.insert(0, m21part)
     if metres.pickup is not None:
@@ -177,11 +178,12 @@ def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> b
 
 
 def _fill(m21part, notes: list, inst, tpq: int, source, keys, end: Fraction, lines: list[Fraction],
-          signatures: list[tuple[Fraction, int, int]], *, first: bool, graces: list) -> None:
+          signatures: list[tuple[Fraction, int, int]], bars: list, *, first: bool, graces: list) -> None:
     """One staff: clef, keys (``keys``: ``PartKeys``, None for percussion), the tempi before
     ``end`` (on the first), time signatures (offset in quarters, numerator, denominator),
-    notes with their marks and the grace notes before them (``graces``), rests up to
-    ``end`` (``lines``: the bar lines, in quarters)."""
+    notes with their marks and the grace notes before them (``graces``), and rests in
+    every silence up to ``end`` (``notation_metres.rests`` in ``bars``; ``lines``: the bar
+    lines, in quarters)."""
     from music21 import articulations, chord, clef, dynamics, expressions, meter, note, percussion, tempo
 
     from .graces import grace_elements
@@ -220,6 +222,8 @@ def _fill(m21part, notes: list, inst, tpq: int, source, keys, end: Fraction, lin
         if pedalled and (bar_of(onset), id(speller)) != pedal_bar:
             pedal_bar = (bar_of(onset), id(speller))
             speller.pedals(by_bar[pedal_bar[0]])
+        for offset, silence in rests(reached, onset, bars):
+            m21part.insert(float(offset), note.Rest(quarterLength=silence))
         if unpitched:
             heads = [_drum_note(pitch) for pitch in sorted({p.pitch for p in group})]
             element = heads[0] if len(heads) == 1 else percussion.PercussionChord(heads)
@@ -246,8 +250,8 @@ def _fill(m21part, notes: list, inst, tpq: int, source, keys, end: Fraction, lin
                 m21part.insert(float(onset), grace)
         m21part.insert(float(onset), element)
         struck.append((onset, element))
-    if reached < end:
-        m21part.insert(float(reached), note.Rest(quarterLength=end - reached))
+    for offset, silence in rests(reached, end, bars):
+        m21part.insert(float(offset), note.Rest(quarterLength=silence))
     marked, wedges = _hairpins(changes, struck, HAIRPIN_BARS)
     for _, level, _, onset in marked:
         m21part.insert(float(onset), dynamics.Dynamic(LEVELS[level]))

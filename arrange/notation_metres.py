@@ -1,4 +1,4 @@
-"""The score's time signatures, as a notation program writes them.
+"""The score's time signatures, bars and rests, as a notation program writes them.
 
 ``Metres``: the signatures each staff is written with. A time signature starts a bar
 where it stands (``metre.bar_starts_of``); one standing mid-bar cuts the bar before it
@@ -6,11 +6,28 @@ short, and that bar is written with a signature of its own length (4/4, then 3/4
 beats into bar 2: bar 2 in 2/4, bar 3 in 3/4), as a notation program exports an
 irregular bar, so that every bar is complete in its own signature. The exception is a
 pickup (``metre.pickup_of``), written as the end of a bar of the metre it leads to.
+
+``rests``: the rests that fill a staff's silences, bar by bar: a bar of silence is a
+whole-bar rest, a silence inside a bar rests of the beat's values, aligned on the beats
+(in 4/4 a half rest on beat 1 or 3 only, in 6/8 a dotted quarter rest on each beat).
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import NamedTuple
+
+
+class Bar(NamedTuple):
+    """A written bar, in quarters: where it starts and stops, the metre its beats are counted
+    in, and where the bar line of a whole bar of that metre would stand (``origin``: its
+    start, or before it for a pickup)."""
+
+    start: Fraction
+    stop: Fraction
+    numerator: int
+    denominator: int
+    origin: Fraction
 
 
 class Metres:
@@ -62,6 +79,24 @@ class Metres:
                 self.signatures.append((Fraction(tick, grain), num, den, short))
             self.signatures = [sig[:3] for sig in self.signatures]
         self.signatures = [sig for sig in self.signatures if sig[0] < end or sig[0] == 0]
+        self.end = end
+
+    def bars(self) -> list[Bar]:
+        """Every written bar up to ``end``, in order."""
+        sigs = self.signatures if self.signatures and self.signatures[0][0] == 0 else \
+            [(Fraction(0), 4, 4)] + self.signatures
+        out: list[Bar] = []
+        for index, (offset, num, den) in enumerate(sigs):
+            stop = sigs[index + 1][0] if index + 1 < len(sigs) else self.end
+            length = Fraction(num * 4, den)
+            if offset == 0 and self.pickup is not None:
+                pickup, (num, den), whole = self.pickup
+                out.append(Bar(Fraction(0), pickup, num, den, pickup - whole))
+                offset, length = pickup, whole
+            while offset < stop:
+                out.append(Bar(offset, min(offset + length, stop), num, den, offset))
+                offset += length
+        return out
 
     def cut_short(self, score) -> None:
         """Bar the parts of ``score`` (filled, not yet barred) by ``signatures``, then
@@ -84,3 +119,58 @@ class Metres:
             after = measures[1].timeSignature if len(measures) > 1 else None
             if after is not None and after.ratioString == f"{shown[0]}/{shown[1]}":
                 measures[1].timeSignature = None  # the metre shown on the pickup runs on
+
+
+def beat_quarters(numerator: int, denominator: int) -> tuple[Fraction, bool]:
+    """(the beat in quarters, whether the metre is compound), as ``metre.beat_length``
+    counts them."""
+    unit = Fraction(4, denominator)
+    compound = denominator >= 8 and numerator % 3 == 0 and numerator > 3
+    return (unit * 3 if compound else unit), compound
+
+
+_SIMPLE = [Fraction(2), Fraction(1), Fraction(1, 2), Fraction(1, 4), Fraction(1, 8), Fraction(1, 16)]
+_COMPOUND = [Fraction(3), Fraction(3, 2), Fraction(1), Fraction(1, 2), Fraction(1, 4), Fraction(1, 8), Fraction(1, 16)]
+_TRIPLETS = [Fraction(2, 3), Fraction(1, 3), Fraction(1, 6), Fraction(1, 12), Fraction(1, 24)]
+
+
+def _dyadic(value: Fraction) -> bool:
+    """On the grid of plain (not triplet) note values."""
+    return value.denominator & (value.denominator - 1) == 0
+
+
+def rests(start: Fraction, stop: Fraction, bars: list[Bar]):
+    """(offset, length) of the rests that fill the silence from ``start`` to ``stop``
+    (quarters) in ``bars`` (``Metres.bars``): a whole bar of silence one rest (a pickup's
+    rests are of the beat's values, as a notation program writes them), else, from the
+    start, the longest rest that fits and stands on a multiple of its own value from the
+    bar line (from the line of the whole bar a pickup ends): half rests on beats 1 and 3 of
+    4/4, never on 2; a quarter rest of 6/8 on a beat only; none longer than a half but a
+    whole bar's (dotted halves in 12/8). Where the silence starts or stops off the grid of
+    plain values (among triplets), triplet rests, within the beat: plain rests up to the
+    last beat line before a silence ending among triplets, triplet ones after it."""
+    import bisect
+
+    index = max(0, bisect.bisect_right([bar.start for bar in bars], start) - 1)
+    while start < stop and index < len(bars):
+        bar = bars[index]
+        until = min(stop, bar.stop)
+        if start == bar.start and until == bar.stop and bar.origin == bar.start:
+            yield start, until - start
+            start = until
+        beat, compound = beat_quarters(bar.numerator, bar.denominator)
+        while start < until:
+            into = start - bar.origin
+            plain, target = _dyadic(into), until
+            if not plain:  # among triplets: to the next beat line at most
+                target = min(until, bar.origin + (into // beat + 1) * beat)
+            elif not _dyadic(until - bar.origin):  # plain values to the last beat line, triplets after
+                line = bar.origin + (until - bar.origin) // beat * beat
+                plain, target = line > start, max(line, start) if line > start else until
+            values = ((_COMPOUND if compound else _SIMPLE) + _TRIPLETS) if plain else _TRIPLETS
+            value = next((v for v in values if v <= target - start and into % v == 0
+                          and (v <= beat or v % beat == 0) and not (compound and v == 1 and into % beat)),
+                         target - start)
+            yield start, value
+            start += value
+        index += 1

@@ -188,3 +188,74 @@ def test_a_chromatic_note_is_spelled_without_a_double_flat_but_a_leading_note_ke
     names = Speller(key.Key("D-")).names
     assert names[9] == "A" and names[2] == "D" and names[4] == "F-" and names[1] == "D-"
     assert Speller(key.Key("g#")).names[7] == "F##"  # a double sharp stays: G-sharp minor's leading note
+
+
+def _bars(part) -> list[list[tuple[float, float, str]]]:
+    """(offset in the bar, quarters, "N" or "R") of each note and rest, bar by bar."""
+    return [[(float(e.offset), float(e.quarterLength), "R" if e.isRest else "N") for e in m.notesAndRests]
+            for m in part.getElementsByClass(music21.stream.Measure)]
+
+
+def test_rests_are_shown_a_silent_bar_as_a_bar_rest_and_the_rest_on_the_beats(make_score):
+    # K. 80 (QA): 377 of the strings' 382 rests were hidden (music21 fills the gaps with
+    # hidden rests). Now each is shown: a bar of silence one whole-bar rest, a silence in a bar
+    # rests on its beats (4/4: a half rest on beat 1 or 3, never across beat 3; 6/8: a dotted
+    # quarter rest a beat, eighths within one)
+    tune = [(0, 1, 72, 80), (7, 1, 74, 80), (13.5, 0.5, 76, 80), (15, 1, 77, 80)]
+    result = orchestrate(make_score(tune), OrchestrateOptions(ensemble="string-quartet"))
+    data = musicxml_bytes(result)
+    assert b'print-object="no"' not in data
+    score = music21.converter.parseData(data.decode("utf-8"), format="musicxml")
+    assert _bars(score.parts[0]) == [
+        [(0.0, 1.0, "N"), (1.0, 1.0, "R"), (2.0, 2.0, "R")],
+        [(0.0, 2.0, "R"), (2.0, 1.0, "R"), (3.0, 1.0, "N")],
+        [(0.0, 4.0, "R")],
+        [(0.0, 1.0, "R"), (1.0, 0.5, "R"), (1.5, 0.5, "N"), (2.0, 1.0, "R"), (3.0, 1.0, "N")]]
+    for part in score.parts[1:]:  # tacet: a bar rest a bar
+        assert _bars(part) == [[(0.0, 4.0, "R")]] * 4
+    assert data.count(b'<rest measure="yes" />') == 1 + 3 * 4
+    jig = [(0, 0.5, 72, 80), (4.5, 0.5, 74, 80), (9, 1.5, 76, 80)]
+    score = _parse(orchestrate(make_score(jig, time_signature=(6, 8)), OrchestrateOptions(ensemble="string-quartet")))
+    assert _bars(score.parts[0]) == [
+        [(0.0, 0.5, "N"), (0.5, 0.5, "R"), (1.0, 0.5, "R"), (1.5, 1.5, "R")],
+        [(0.0, 1.5, "R"), (1.5, 0.5, "N"), (2.0, 0.5, "R"), (2.5, 0.5, "R")],
+        [(0.0, 3.0, "R")],
+        [(0.0, 1.5, "N"), (1.5, 1.5, "R")]]
+
+
+def test_a_pickups_rests_are_of_its_beats_and_shown(make_score):
+    import symusic
+
+    # a one-beat pickup: the staves that rest in it show a quarter rest (no bar rest), and
+    # every measure is complete (the pickup padded before, as MusicXML's implicit measure)
+    score = make_score([(0, 1, 67, 80), (1, 2, 72, 80), (3, 2, 74, 80), (5, 4, 76, 80)])
+    score.time_signatures.clear()
+    score.time_signatures.extend([symusic.TimeSignature(0, 1, 4), symusic.TimeSignature(480, 4, 4)])
+    data = musicxml_bytes(orchestrate(score, OrchestrateOptions(ensemble="string-quartet")))
+    assert b'print-object="no"' not in data
+    parsed = music21.converter.parseData(data.decode("utf-8"), format="musicxml")
+    for part in parsed.parts:
+        measures = list(part.getElementsByClass(music21.stream.Measure))
+        assert (measures[0].number, measures[0].paddingLeft) == (0, 3.0)
+        assert _bars(part)[0] in ([(0.0, 1.0, "N")], [(0.0, 1.0, "R")]), part.partName
+        for measure in measures[1:]:
+            assert measure.duration.quarterLength == 4.0
+    assert [_bars(part)[0] for part in parsed.parts].count([(0.0, 1.0, "R")]) == 3  # the tune's staff plays
+    assert b'<measure implicit="yes" number="0">' in data
+
+
+def test_a_rest_among_triplets_is_a_triplet_rest():
+    from fractions import Fraction as F
+
+    from scorefarm.arrange.notation_metres import Bar, rests
+
+    # K. 80's violas: a sextuplet whose first note is a rest (beat 2 of 3/4) -- one triplet
+    # sixteenth, not a 32nd and a tied 64th triplet, which made music21 re-split the notes after it
+    bar = [Bar(F(0), F(3), 3, 4, F(0))]
+    assert list(rests(F(1), F(7, 6), bar)) == [(F(1), F(1, 6))]
+    # plain values to the beat line, triplets after it; triplets after a triplet to the beat line
+    assert list(rests(F(1, 2), F(7, 6), bar)) == [(F(1, 2), F(1, 2)), (F(1), F(1, 6))]
+    assert list(rests(F(1, 3), F(3), bar)) == [(F(1, 3), F(1, 3)), (F(2, 3), F(1, 3)), (F(1), F(1)), (F(2), F(1))]
+    # a pickup's rests counted from the bar line of the whole bar it ends
+    pickup = [Bar(F(0), F(3, 2), 4, 4, F(-5, 2)), Bar(F(3, 2), F(11, 2), 4, 4, F(3, 2))]
+    assert list(rests(F(0), F(11, 2), pickup)) == [(F(0), F(1, 2)), (F(1, 2), F(1)), (F(3, 2), F(4))]
