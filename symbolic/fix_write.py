@@ -33,7 +33,7 @@ import symusic
 from scorefarm.errors import ScoreError
 from scorefarm.files import write_bytes_atomic
 
-from .score_io import load_score_bytes, save_score
+from .score_io import load_score_bytes, load_score_bytes_and_programs, save_score
 from .smf_edit import NewNote, replace_notes
 from .voices import MUSICXML_SUFFIXES, Voices
 
@@ -144,10 +144,11 @@ def write_fixed(source: str | Path, out: str | Path, score, before: Voices, afte
         write_bytes_atomic(out, edited)
         return [f"{changed} note(s) re-voiced; every other note and event as written" if changed else
                 "no note re-voiced: the file written is the score as given, byte for byte"]
-    save_score(expected, out)
+    _, programs = load_score_bytes_and_programs(data, str(source))  # a line's changes (arco -> pizz) kept
+    save_score(expected, out, programs=programs)
     return [f"{changed} note(s) re-voiced, but they could not be told among the file's own events, so it was "
-            "written as symusic reads it: channels numbered afresh, a track's program changes as tracks of "
-            "their own, system-exclusive and text events left out"]
+            "written as the reader reads it: channels numbered afresh, system-exclusive and text events "
+            "left out"]
 
 
 def same_music(a, b) -> bool:

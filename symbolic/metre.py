@@ -245,9 +245,11 @@ def bar_beat(tick: int, tpq: int, signatures: list[tuple[int, int, int]], first_
     """(bar number, beat from 1) of ``tick`` under the bar lines of ``bar_starts_of`` (a
     bar cut short by a time signature counts as one); beats follow the time signature,
     a pickup's those of the bar it leads to. ``first_bar`` is the number of the first
-    bar that is no pickup (a file's own numbering: a MusicXML file's first measure's);
-    a pickup (``pickup_of``) is the bar before it, bar 0: a one-beat pickup before 4/4
-    is bar 0 beat 4, the first whole bar bar 1."""
+    bar that is no pickup; a pickup (``pickup_of``) is the bar before it, bar 0: a
+    one-beat pickup before 4/4 is bar 0 beat 4, the first whole bar bar 1. A MusicXML
+    file's pickup comes padded to a whole bar (``voices.music21_to_score``), so none is
+    found here, and ``first_bar`` is then its first measure's own number (0 for a
+    pickup, as the file prints it)."""
     spans = _spans(signatures, tpq)
     pickup = _pickup(spans, signatures)
     bar = first_bar if pickup is None else first_bar - 1

@@ -324,8 +324,8 @@ def music21_to_score(stream, tpq: int = 480):
     octave clef (a tenor's treble-8vb) and an octave line change how notes are shown,
     not their encoded pitch. Returns
     (score, first_bar, pickup_ticks): first_bar is the first measure's own number, as
-    the file prints it (a pickup is measure 0 in some files, 1 in others, ours among
-    them), 1 without measures."""
+    the file prints it (a pickup is measure 0 in most files, ours among them, 1 in some),
+    1 without measures."""
     from music21 import meter, tempo
 
     parts = list(getattr(stream, "parts", [])) or [stream]

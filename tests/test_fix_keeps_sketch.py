@@ -319,3 +319,19 @@ def test_notes_not_found_among_the_files_events_are_written_through_symusic(fixe
     old = clarinet.notes[0]
     clarinet.notes[0] = symusic.Note(old.time, old.duration, 64, old.velocity)
     assert same_music(read(out), expected)  # names, programs, controllers, bends, velocities kept
+
+
+def test_written_through_the_reader_a_line_keeps_its_program_changes(fixed, monkeypatch):
+    """Where the notes cannot be found among the file's events, the file written through the
+    reader still plays the flute's line on its changed program from bar 2 (a reader that keeps
+    the line one track would otherwise drop the change)."""
+    from scorefarm.symbolic import fix_write
+    from scorefarm.symbolic.score_io import load_score_bytes_and_programs
+
+    monkeypatch.setattr(fix_write, "replace_notes", lambda *args: None)
+    data = sketch(FAULTY, programs={b"Flute": [(4 * TPQ, 74)]})
+    _, given = load_score_bytes_and_programs(data, "sketch.mid")
+    assert given  # the reader keeps the flute one track, its change beside it
+    result, out = fixed(data)
+    assert "could not be told among the file's own events" in result.notes[-1]
+    assert load_score_bytes_and_programs(out, "fixed.mid")[1] == given

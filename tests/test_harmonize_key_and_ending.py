@@ -15,14 +15,13 @@ from scorefarm.symbolic.voices import voice_ranges
 TPQ = 480
 
 
-def _jig(signature: int | None) -> symusic.Score:
-    """Aird's 'A Spanish Jigg' (music21 corpus, airdsAirs book 1 no. 78): a G-major 6/8 tune
-    whose last G is struck on a beat's second eighth, after an F#."""
+def _tune(number: int, metre: tuple[int, int], signature: int | None = None) -> symusic.Score:
+    """Tune ``number`` of Aird's Airs book 1 (music21 corpus) as a one-track MIDI melody."""
     from music21 import corpus
 
-    tune = corpus.parse("airdsAirs/book1.abc", number=78)
+    tune = corpus.parse("airdsAirs/book1.abc", number=number)
     score = symusic.Score(TPQ)
-    score.time_signatures.append(symusic.TimeSignature(0, 6, 8))
+    score.time_signatures.append(symusic.TimeSignature(0, *metre))
     if signature is not None:
         score.key_signatures.append(symusic.KeySignature(0, signature, 0))
     track = symusic.Track("Melody", 0, False)
@@ -31,6 +30,12 @@ def _jig(signature: int | None) -> symusic.Score:
                                         n.pitch.midi, 80))
     score.tracks.append(track)
     return score
+
+
+def _jig(signature: int | None) -> symusic.Score:
+    """'A Spanish Jigg' (no. 78): a G-major 6/8 tune whose last G is struck on a beat's second
+    eighth, after an F#."""
+    return _tune(78, (6, 8), signature)
 
 
 def test_the_key_signature_decides_between_keys_the_tune_fits_about_equally():
@@ -82,18 +87,8 @@ def test_the_last_note_struck_inside_a_beat_gets_a_chord_of_its_own():
 
 
 def _reel() -> symusic.Score:
-    """Aird's 'Lord Kelly's Reel' (airdsAirs book 1 no. 170): A major, 2/4, running sixteenths."""
-    from music21 import corpus
-
-    tune = corpus.parse("airdsAirs/book1.abc", number=170)
-    score = symusic.Score(TPQ)
-    score.time_signatures.append(symusic.TimeSignature(0, 2, 4))
-    track = symusic.Track("Melody", 0, False)
-    for n in tune.flatten().notes:
-        track.notes.append(symusic.Note(int(round(n.offset * TPQ)), int(round(n.quarterLength * TPQ)),
-                                        n.pitch.midi, 80))
-    score.tracks.append(track)
-    return score
+    """'Lord Kelly's Reel' (no. 170): A major, 2/4, running sixteenths."""
+    return _tune(170, (2, 4))
 
 
 def test_no_melody_note_inside_a_beat_makes_a_cross_relation_with_its_chord():
