@@ -119,7 +119,8 @@ def harmonize(melody: Path, style: str, harmonic_rhythm: str | None, out_path: P
 @click.command(short_help="Check voice leading; --fix re-voices the inner parts.")
 @click.argument("score", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--strict", is_flag=True, help="Exit with status 1 when any fault is found (after --fix: remains).")
+@click.option("--strict", is_flag=True, help="Exit with status 1 when any fault is found (after --fix: remains); "
+              "doubled lines are scoring, no faults.")
 @click.option("--fix", is_flag=True, help="Re-voice the inner voices to remove the faults it can, and write SCORE "
               "with only the re-voiced notes changed (tracks, channels, programs, velocities and controllers kept).")
 @click.option("--fix-bass", is_flag=True, help="With --fix: the bass may move by octaves too.")
@@ -140,6 +141,9 @@ def check(score: Path, as_json: bool, strict: bool, fix: bool, fix_bass: bool, o
     line: the top note of each, the bottom one in the lowest part (the bass);
     the notes left out are counted. A part of chords (three notes or more at
     over a quarter of its onsets, as a keyboard accompaniment) is refused.
+    Two voices moving in octaves or unisons through three or more successive
+    moves double one line (scoring, as the viola doubling the cello): the
+    stretch is listed once after the faults, and is no fault.
 
     \b
     Example:
@@ -183,12 +187,15 @@ def check(score: Path, as_json: bool, strict: bool, fix: bool, fix_bass: bool, o
 def _print_report(report, label: str | None) -> None:
     for fault in report.faults:
         click.echo(fault.describe())
+    for doubling in report.doublings:
+        click.echo(doubling.describe())
     counts = report.counts()
     summary = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items()) or "no faults"
     where = f" ({label})" if label else ""
     voices = f"{len(report.voices)} voices" if len(report.voices) != 1 else "1 voice"
     click.echo(f"{len(report.faults)} fault(s){where} in {report.transitions} transitions of "
-               f"{voices} ({', '.join(report.voices)}): {summary}")
+               f"{voices} ({', '.join(report.voices)}): {summary}"
+               + (f"; {len(report.doublings)} doubled stretch(es)" if report.doublings else ""))
     _notes(report.notes)
 
 

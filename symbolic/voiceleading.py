@@ -12,7 +12,13 @@ Harmony and Voice Leading, ch. 5 and 8; Kostka & Payne, Tonal Harmony, ch. 5-6):
 
 - parallel fifths / octaves: two voices a perfect fifth (or octave, unison,
   compound) apart move in the same direction to the same interval class;
-  antiparallel: the same by contrary motion (P5 -> P12, P8 -> unison);
+  antiparallel: the same by contrary motion (P5 -> P12, P8 -> unison). Two voices
+  that both leap an octave, each keeping its pitch class (G4-G3 -> G3-G2), change
+  register, not harmony: no parallel. Two voices moving in octaves or unisons
+  through three or more successive moves double one line, as scoring does (the
+  viola doubling the cello for a phrase): the stretch is reported once, apart from
+  the faults (``CheckReport.doublings``, ``vl_doubling``), and its octaves are no
+  faults; a single pair, or two, of parallel octaves remain faults;
 - hidden fifths / octaves: the outer voices move in similar motion into a
   perfect fifth or octave with the top voice leaping (more than a whole step);
 - voice crossing: a voice sounds above the voice written over it;
@@ -50,6 +56,7 @@ from dataclasses import asdict, dataclass, field
 from scorefarm.errors import ScoreError
 
 from .chords import ChordLabel, pitch_name
+from .vl_doubling import DOUBLING_MIN_MOVES, Doubling, doubled_runs, group_runs, interval_name
 from .vl_slices import Slices
 from .voices import Voices, format_position, voice_range, voice_ranges
 
@@ -80,6 +87,9 @@ class CheckOptions:
     hidden_needs_leap: bool = True  # hidden 5ths/8ves only when the top voice leaps
     grid_ticks: int | None = None  # check on a fixed grid instead of at onsets
     key: Key | None = None  # one key for the whole score; None: found by windows
+    # two voices moving in octaves/unisons this many successive times double one line: reported
+    # apart (``CheckReport.doublings``), not as parallel octaves; None: every parallel is a fault
+    doubling_moves: int | None = DOUBLING_MIN_MOVES
 
     def __post_init__(self):
         unknown = set(self.kinds) - set(KINDS)
@@ -88,6 +98,8 @@ class CheckOptions:
         voice_ranges(self.range_table)  # raises on an unknown table
         if self.grid_ticks is not None and self.grid_ticks <= 0:
             raise ValueError(f"grid_ticks must be positive, got {self.grid_ticks}")
+        if self.doubling_moves is not None and self.doubling_moves < 1:
+            raise ValueError(f"doubling_moves must be at least 1 (or None), got {self.doubling_moves}")
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,7 @@ class CheckReport:
     transitions: int  # pairs of consecutive verticalities examined
     keys: list[tuple[int, int, str]] = field(default_factory=list)  # (tick, tonic_pc, mode)
     notes: list[str] = field(default_factory=list)
+    doublings: list[Doubling] = field(default_factory=list)  # doubled lines: scoring, not faults
 
     def counts(self) -> dict[str, int]:
         counter = Counter(f.kind for f in self.faults)
@@ -125,6 +138,7 @@ class CheckReport:
             "counts": self.counts(),
             "faults": [asdict(f) | {"voices": list(f.voices)} for f in self.faults],
             "notes": self.notes,
+            "doublings": [{"kind": d.kind} | asdict(d) | {"voices": list(d.voices)} for d in self.doublings],
         }
         return json.dumps(payload, indent=2, sort_keys=False)
 
@@ -151,8 +165,9 @@ def check_voices(voices: Voices, options: CheckOptions = CheckOptions(),
         faults.append(Fault(kind, at, bar, beat, tuple(names[i] for i in who), detail))
 
     count = len(voices.parts)
+    doublings, doubled = _doublings(slices, options, voices)
     for k in range(1, len(slices.ticks)):
-        _check_pairs(slices, k, count, kinds, options, add)
+        _check_pairs(slices, k, count, kinds, options, add, doubled)
     for k in range(len(slices.ticks)):
         _check_vertical(slices, k, count, kinds, options, add)
     if "range" in kinds:
@@ -167,6 +182,10 @@ def check_voices(voices: Voices, options: CheckOptions = CheckOptions(),
     notes: list[str] = list(voices.said)
     if count < 2:
         notes.append("only one voice: nothing to check between voices")
+    if doublings:
+        notes.append(f"{len(doublings)} doubled stretch(es): voices moving in octaves or unisons through "
+                     f"{options.doubling_moves} or more successive moves double one line (scoring); listed apart, "
+                     "their octaves are not counted as faults")
     unranged = [name for name in names if voice_range(name, voice_ranges(options.range_table)) is None]
     if "range" in kinds and unranged:
         known = ", ".join(voice_ranges(options.range_table))
@@ -174,7 +193,28 @@ def check_voices(voices: Voices, options: CheckOptions = CheckOptions(),
                      f"not for {', '.join(unranged)}")
     order = {kind: i for i, kind in enumerate(KINDS)}
     faults.sort(key=lambda f: (f.tick, order[f.kind], f.voices, f.detail))
-    return CheckReport(names, faults, max(0, len(slices.ticks) - 1), judged_by, notes)
+    return CheckReport(names, faults, max(0, len(slices.ticks) - 1), judged_by, notes, doublings)
+
+
+def _doublings(slices: Slices, options: CheckOptions, voices: Voices) -> tuple[list[Doubling], set]:
+    """The doubled stretches (``vl_doubling``), and the transitions inside them as
+    (hi, lo, k): no parallel or antiparallel octaves, nor overlaps, are faults there."""
+    if options.doubling_moves is None or len(voices.parts) < 2 or not slices.ticks:
+        return [], set()
+    runs = doubled_runs(slices.pitch, options.doubling_moves)
+    doubled = {(hi, lo, k) for (hi, lo), spans in runs.items() for first, last in spans
+               for k in range(first + 1, last + 1)}
+    out = []
+    for (first, last), members in group_runs(runs):
+        start, end = slices.ticks[first], slices.ticks[last]
+        pitch = slices.pitch
+        moves = sum(any((hi, lo, k) in doubled and pitch[hi][k] != pitch[hi][k - 1] and pitch[lo][k] != pitch[lo][k - 1]
+                        for hi in members for lo in members if hi < lo)
+                    for k in range(first + 1, last + 1))  # transitions where a doubled pair moved together
+        out.append(Doubling(start, *voices.bar_beat(start), end, *voices.bar_beat(end),
+                            tuple(voices.names[v] for v in members), moves,
+                            interval_name(slices.pitch, members, first, last)))
+    return out, doubled
 
 
 def check_score(score, options: CheckOptions = CheckOptions(), name: str = "score") -> CheckReport:
@@ -213,7 +253,7 @@ def _motion(a: int, b: int) -> int:
     return (b > a) - (b < a)
 
 
-def _check_pairs(slices: Slices, k: int, count: int, kinds, options: CheckOptions, add) -> None:
+def _check_pairs(slices: Slices, k: int, count: int, kinds, options: CheckOptions, add, doubled: set) -> None:
     prev, cur = k - 1, k
     pitch = slices.pitch
     for hi in range(count):
@@ -223,10 +263,12 @@ def _check_pairs(slices: Slices, k: int, count: int, kinds, options: CheckOption
                 continue
             move_a, move_b = _motion(a1, a2), _motion(b1, b2)
             motion = f"{pitch_name(a1)}-{pitch_name(b1)} -> {pitch_name(a2)}-{pitch_name(b2)}"
+            inside = (hi, lo, cur) in doubled  # a doubled line's octaves and overlaps are scoring
             if move_a and move_b:
                 before, after = abs(a1 - b1) % 12, abs(a2 - b2) % 12
+                same_classes = a1 % 12 == a2 % 12 and b1 % 12 == b2 % 12  # both leapt octaves: register
                 for cls, label in ((7, "fifths"), (0, "octaves")):
-                    if before == cls and after == cls:
+                    if before == cls and after == cls and not same_classes and not (inside and cls == 0):
                         kind = ("parallel_" if move_a == move_b else "antiparallel_") + label
                         if kind in kinds:
                             add(kind, cur, (hi, lo), motion)
@@ -236,7 +278,7 @@ def _check_pairs(slices: Slices, k: int, count: int, kinds, options: CheckOption
                     kind = "hidden_fifths" if after == 7 else "hidden_octaves"
                     if kind in kinds and (leap or not options.hidden_needs_leap):
                         add(kind, cur, (hi, lo), motion)
-            if lo == hi + 1 and "voice_overlap" in kinds:
+            if lo == hi + 1 and "voice_overlap" in kinds and not inside:
                 # a voice passes the note its neighbour just left (crossing is reported apart)
                 if move_b and b2 > a1 and b2 <= a2:
                     add("voice_overlap", cur, (lo, hi), f"{pitch_name(b2)} above the {pitch_name(a1)} just sounded")

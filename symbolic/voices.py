@@ -99,6 +99,7 @@ VOICE_ALIASES = {
     "Bass": ("bass", "basses", "bassi", "basso", "bassus", "b", "bs"),
 }
 _ALIAS = {alias: voice for voice, aliases in VOICE_ALIASES.items() for alias in aliases}
+_TRACK_SUFFIX = re.compile(r"\s*\(track \d+\)$")
 _NUMBERING = frozenset({"i", "ii", "iii", "iv", "1", "2", "3", "4", "1st", "2nd", "3rd", "4th"})
 
 
@@ -107,7 +108,10 @@ def voice_range(name: str, table: dict[str, tuple[int, int]]) -> tuple[int, int]
     ``VOICE_ALIASES`` lists ('Canto', 'Basso', 'Tenor II', 'S.'); None for another part."""
     if name in table:
         return table[name]
-    words = [w for w in re.findall(r"[a-z0-9]+", (name or "").lower()) if w not in _NUMBERING]
+    name = _TRACK_SUFFIX.sub("", name or "")  # 'Tenor (track 3)': a name two tracks share (``_distinct``)
+    if name in table:
+        return table[name]
+    words = [w for w in re.findall(r"[a-z0-9]+", name.lower()) if w not in _NUMBERING]
     voice = _ALIAS.get(words[0]) if len(words) == 1 else None
     return table.get(voice) if voice else None
 
@@ -147,8 +151,10 @@ def voices_from_score(score, name: str = "score", *, max_voices: int = MAX_VOICE
         read.append((label, graces, split_track(notes, label, name, position)))
     bass = _lowest_line(read)
     parts: list[Part] = []
+    track_of: dict[int, int] = {}  # id of a part -> its track's number, for names two tracks share
     said: list[str] = []
     for index, (label, graces, voices) in enumerate(read):
+        first = len(parts)
         if graces:
             said.append(f"track {label!r}: {graces} grace note(s) of no length left out")
         if isinstance(voices, StopsLine):
@@ -159,10 +165,11 @@ def voices_from_score(score, name: str = "score", *, max_voices: int = MAX_VOICE
             parts.append(Part(label, _monophonic(voices[0])))
         else:
             parts.extend(Part(f"{label} {rank + 1}", _monophonic(v)) for rank, v in enumerate(voices))
+        track_of.update((id(part), index + 1) for part in parts[first:])
     if len(parts) > max_voices:
         raise ScoreError(f"has {len(parts)} voices; at most {max_voices} can be checked", name)
     parts.sort(key=lambda p: -_mean_pitch(p))
-    parts = _name_parts(parts)
+    parts = _distinct(parts, _name_parts(parts), [track_of[id(p)] for p in parts])
     return Voices(tpq=score.tpq, parts=parts, time_signatures=signatures, first_bar=first_bar, said=tuple(said))
 
 
@@ -209,7 +216,7 @@ def _name_parts(parts: list[Part]) -> list[Part]:
         word = part.name.split()[0].lower() if part.name.split() else ""
         canonical = next((v for v in SATB if v.lower() == word), known.get(word))
         named.append(canonical)
-    generic = len({part.name for part in parts}) < len(parts) or all(
+    generic = len({part.name for part in parts}) == 1 or all(
         canon is not None or _GENERIC_NAME.fullmatch(part.name.strip().lower()) for part, canon in zip(parts, named))
     if len(parts) == 4 and (None in named or len(set(named)) < 4) and generic:
         named = list(SATB)
@@ -217,6 +224,24 @@ def _name_parts(parts: list[Part]) -> list[Part]:
     for part, canon in zip(parts, named):
         out.append(Part(canon or part.name, part.notes))
     return out
+
+
+def _distinct(read: list[Part], named: list[Part], tracks: list[int]) -> list[Part]:
+    """Names the report can tell apart: where ``_name_parts`` gave two parts one name
+    ('Tenor I' and 'Tenor II' both 'Tenor') their names as read are kept if those differ,
+    and a name two tracks share ('Violin', 'Violin'; Palestrina's two 'Tenor' tracks) is
+    told by its track's number among the tracks of notes: 'Tenor (track 3)'."""
+    names = [p.name for p in named]
+    for name in {n for n in names if names.count(n) > 1}:
+        same = [i for i, n in enumerate(names) if n == name]
+        if len({read[i].name for i in same}) == len(same):
+            for i in same:
+                names[i] = read[i].name
+    for name in {n for n in names if names.count(n) > 1}:
+        for i, n in enumerate(names):
+            if n == name:
+                names[i] = f"{n} (track {tracks[i]})"
+    return [Part(name, part.notes) for name, part in zip(names, named)]
 
 
 # ---------------------------------------------------------------- to symusic

@@ -64,3 +64,23 @@ def test_fix_refuses_a_score_whose_voices_leave_notes_out(tmp_path, refused):
     lost, so --fix refuses (exit 2, nothing written) where check only says so."""
     _quartet(["Violin I", "Violin II", "Viola", "Cello"], viola_stop=True).dump_midi(str(tmp_path / "q.mid"))
     refused(["check", "q.mid", "--fix", "-o", "fixed.mid"], tmp_path, "q.mid", text="1 note(s) of double stops")
+
+
+def test_voices_sharing_a_track_name_get_distinct_labels():
+    """Two 'Violin' tracks are told apart by their track (and stay violins, not a soprano and an
+    alto); Palestrina's two 'Tenor' tracks stay tenors, range-checked as such."""
+    from scorefarm.symbolic.voices import SATB, voice_range, voice_ranges, voices_from_score
+
+    quartet = voices_from_score(_quartet(["Violin", "Violin", "Viola", "Cello"]))
+    assert quartet.names == ["Violin (track 1)", "Violin (track 2)", "Viola", "Cello"]
+    # four parts named as singers, two alike, are a chorale's SATB as before
+    assert voices_from_score(_quartet(["Soprano", "Tenor", "Tenor", "Bass"])).names == list(SATB)
+    assert voice_range("Tenor (track 3)", voice_ranges("chorale")) == voice_ranges("chorale")["Tenor"]
+    trio = _quartet(["Soprano", "Tenor I", "Tenor II", "Bass"])
+    del trio.tracks[3]  # three parts: no SATB renaming; 'Tenor I' and 'Tenor II' both read 'Tenor'
+    assert voices_from_score(trio).names == ["Soprano", "Tenor I", "Tenor II"]
+    trio.tracks[2].name = "Tenor"
+    trio.tracks[1].name = "Tenor"
+    assert voices_from_score(trio).names == ["Soprano", "Tenor (track 2)", "Tenor (track 3)"]
+    report = check_voices(quartet, CheckOptions(key=(0, "major")))
+    assert all(len(set(f.voices)) == len(f.voices) for f in report.faults)
