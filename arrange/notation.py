@@ -124,7 +124,6 @@ def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> b
     (``check_notation_bars``; ``name``: the file the error cites)."""
     check_notation_bars(orchestration.source, name, notes_end=_last_note_end(orchestration))
     from music21 import instrument, interval, metadata, stream
-    from music21.musicxml.m21ToXml import GeneralObjectExporter
 
     from .orchestrate import bar_lines, bar_quarters
     from .percussion import percussion_notes
@@ -173,8 +172,20 @@ def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> b
     if metres.pickup is not None:
         metres.cut_short(score)
     with contextlib.redirect_stderr(io.StringIO()):  # music21 warns once per part past 15 MIDI channels
-        data = GeneralObjectExporter(score).parse()
+        data = _export(score)
     return re.sub(rb"\s*<encoding-date>[^<]*</encoding-date>", b"", data)
+
+
+def _export(score) -> bytes:
+    """``GeneralObjectExporter(score).parse()``, the same bytes, less its deep copy of the
+    whole score (a quarter of the writing time): the score is ours to change. Its gaps are
+    filled (none are left, ``notation_metres.rests``), then notation is made and written."""
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    exporter = GeneralObjectExporter(score)
+    score.makeRests(refStreamOrTimeRange=[0.0, score.highestTime], fillGaps=True, inPlace=True, hideRests=True,
+                    timeRangeFromBarDuration=True)
+    return exporter.parseWellformedObject(exporter.fromScore(score))
 
 
 def _fill(m21part, notes: list, inst, tpq: int, source, keys, end: Fraction, lines: list[Fraction],
@@ -188,21 +199,27 @@ def _fill(m21part, notes: list, inst, tpq: int, source, keys, end: Fraction, lin
 
     from .graces import grace_elements
 
+    def put(offset, element) -> None:
+        # music21's insert measures the part at every call (quadratic in its length); the part
+        # is sorted once instead, when music21 bars it (``coreElementsChanged`` at the end)
+        m21part.coreInsert(float(offset), element, ignoreSort=True)
+
     unpitched = inst is None or inst.unpitched
-    m21part.insert(0, getattr(clef, _CLEFS.get(_clef_for(inst, notes), "TrebleClef"))())
+    put(0, getattr(clef, _CLEFS.get(_clef_for(inst, notes), "TrebleClef"))())
     if keys is not None:
         for offset, written_key in keys.shown:
-            m21part.insert(float(offset), written_key)
+            put(offset, written_key)
     if first:
         for mark in source.tempos:
             if Fraction(mark.time, tpq) < end or mark.time == 0:  # one after the last note would make a bar
-                m21part.insert(float(Fraction(mark.time, tpq)), tempo.MetronomeMark(number=round(mark.qpm, 2)))
+                put(Fraction(mark.time, tpq), tempo.MetronomeMark(number=round(mark.qpm, 2)))
     for offset, numerator, denominator in signatures:
-        m21part.insert(float(offset), meter.TimeSignature(f"{numerator}/{denominator}"))
+        put(offset, meter.TimeSignature(f"{numerator}/{denominator}"))
     level, plucked = None, False
     changes: list = []  # (bar index, level, element, onset) where the part's dynamic level changes
     struck: list = []  # (onset, element) of every chord, note or stroke, in order
     reached = Fraction(0)
+    whole = {(bar.start, bar.stop - bar.start) for bar in bars if bar.origin == bar.start}  # whole-bar rests
 
     def bar_of(onset: Fraction) -> int:
         return max(0, bisect.bisect_right(lines, onset) - 1)
@@ -223,7 +240,7 @@ def _fill(m21part, notes: list, inst, tpq: int, source, keys, end: Fraction, lin
             pedal_bar = (bar_of(onset), id(speller))
             speller.pedals(by_bar[pedal_bar[0]])
         for offset, silence in rests(reached, onset, bars):
-            m21part.insert(float(offset), note.Rest(quarterLength=silence))
+            put(offset, _rest(silence, (offset, silence) in whole))
         if unpitched:
             heads = [_drum_note(pitch) for pitch in sorted({p.pitch for p in group})]
             element = heads[0] if len(heads) == 1 else percussion.PercussionChord(heads)
@@ -241,22 +258,23 @@ def _fill(m21part, notes: list, inst, tpq: int, source, keys, end: Fraction, lin
             element.expressions.append(stroke)
         if (first_note.articulation == "pizzicato") != plucked:
             plucked = not plucked
-            m21part.insert(float(onset), expressions.TextExpression("pizz." if plucked else "arco"))
+            put(onset, expressions.TextExpression("pizz." if plucked else "arco"))
         if first_note.level != level:
             level = first_note.level
             changes.append((bar_of(onset), level, element, onset))
         if onset in graced:  # music21 orders grace notes before the note at their offset
             for grace in grace_elements(graced[onset], speller.pitch, inst.transposition):
-                m21part.insert(float(onset), grace)
-        m21part.insert(float(onset), element)
+                put(onset, grace)
+        put(onset, element)
         struck.append((onset, element))
     for offset, silence in rests(reached, end, bars):
-        m21part.insert(float(offset), note.Rest(quarterLength=silence))
+        put(offset, _rest(silence, (offset, silence) in whole))
     marked, wedges = _hairpins(changes, struck, HAIRPIN_BARS)
     for _, level, _, onset in marked:
-        m21part.insert(float(onset), dynamics.Dynamic(LEVELS[level]))
+        put(onset, dynamics.Dynamic(LEVELS[level]))
     for rising, first_element, last_element in wedges:
-        m21part.insert(0, (dynamics.Crescendo if rising else dynamics.Diminuendo)(first_element, last_element))
+        put(0, (dynamics.Crescendo if rising else dynamics.Diminuendo)(first_element, last_element))
+    m21part.coreElementsChanged()
 
 
 # markings that step one level at a time, each within this many bars of the last, are a hairpin
@@ -305,6 +323,16 @@ def _clef_for(inst, notes: list) -> str:
         if written[len(written) // 2] < LOW_TREBLE:
             return "bass"
     return inst.clef
+
+
+def _rest(length: Fraction, whole_bar: bool):
+    """A rest, told whether it fills its bar (music21 would look up the bar's time signature
+    for each rest to decide whether it is a whole-bar rest: a tenth of the writing time)."""
+    from music21 import note
+
+    rest = note.Rest(quarterLength=length)
+    rest.fullMeasure = whole_bar
+    return rest
 
 
 def _drum_note(pitch: int):
