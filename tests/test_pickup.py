@@ -98,13 +98,14 @@ def test_the_harmonizer_hears_a_pickup_as_it_hears_one_moved_into_a_whole_bar(ma
 
 
 def _midi(signatures, pickup_ticks: int, step: int, count: int) -> symusic.Score:
-    """A tune over its bass in octaves (a fault on every note), ``count`` notes of
-    ``step`` ticks from 0, under ``signatures``."""
+    """A tune over its bass a twelfth below (parallel fifths: a fault on every note; octaves
+    would be one line doubled, no fault), ``count`` notes of ``step`` ticks from 0, under
+    ``signatures``."""
     score = symusic.Score(TPQ)
     score.tempos.append(symusic.Tempo(0, qpm=100.0))
     for sig in signatures:
         score.time_signatures.append(symusic.TimeSignature(*sig))
-    for name, octave in (("Soprano", 0), ("Bass", -24)):
+    for name, octave in (("Soprano", 0), ("Bass", -19)):
         track = symusic.Track(name, 0, False)
         for i in range(count):
             track.notes.append(symusic.Note(i * step, step, [72, 74, 76, 77, 79, 77][i % 6] + octave, 80))
@@ -119,7 +120,7 @@ def _musicxml(metre: str, pickup_quarters: float, step_quarters: float, count: i
     ts = music21.meter.TimeSignature(metre)
     whole = float(ts.barDuration.quarterLength)
     score = music21.stream.Score()
-    for name, octave in (("Soprano", 0), ("Bass", -24)):
+    for name, octave in (("Soprano", 0), ("Bass", -19)):
         part = music21.stream.Part()
         part.partName = name
         notes = [music21.note.Note([72, 74, 76, 77, 79, 77][i % 6] + octave, quarterLength=step_quarters)
@@ -164,7 +165,7 @@ def test_check_and_analyze_count_a_pickup_alike_in_midi_and_musicxml(tmp_path, s
     _musicxml(metre, pickup_quarters, step_quarters, count, tmp_path / "t.musicxml")
     midi, notation = _said(tmp_path / "t.mid"), _said(tmp_path / "t.musicxml")
     assert midi == notation
-    assert len(midi["check"]) == count - 1  # parallel octaves, note to note
+    assert len(midi["check"]) == count - 1  # parallel fifths, note to note
     assert midi["analyze"][0] == (0, first)  # the pickup: bar 0
     # the first fault is at the second note (in the pickup, unless that is one beat long)
     assert midi["check"][0] == bar_beat(round(step_quarters * Q), TPQ, signatures)
