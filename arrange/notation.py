@@ -311,14 +311,17 @@ def _hairpins(changes: list, struck: list, reach: int) -> tuple[list, list]:
 
 
 LOW_TREBLE = 55  # written G3: a treble-clef part whose notes sit mostly below it is read in bass clef
+BASS_CLEF_REACH = 48  # written C3: only a treble-clef instrument reaching under it (the horn) reads bass clef
 
 
 def _clef_for(inst, notes: list) -> str:
     """The catalogue's clef, except that a treble-clef part lying mostly under the staff
-    (low horns: written G2-G3) is written in bass clef, as horn parts are."""
+    (low horns: written G2-G3) is written in bass clef, as horn parts are. An instrument
+    whose written range stops above C3 is read in treble clef however low it plays (a
+    clarinet's chalumeau, a guitar, a trumpet: their players never read bass clef)."""
     if inst is None or inst.unpitched:
         return "percussion"
-    if inst.clef == "treble" and notes:
+    if inst.clef == "treble" and notes and inst.low - inst.transposition < BASS_CLEF_REACH:
         written = sorted(p.pitch - inst.transposition for p in notes)
         if written[len(written) // 2] < LOW_TREBLE:
             return "bass"

@@ -259,3 +259,22 @@ def test_a_rest_among_triplets_is_a_triplet_rest():
     # a pickup's rests counted from the bar line of the whole bar it ends
     pickup = [Bar(F(0), F(3, 2), 4, 4, F(-5, 2)), Bar(F(3, 2), F(11, 2), 4, 4, F(3, 2))]
     assert list(rests(F(0), F(11, 2), pickup)) == [(F(0), F(1, 2)), (F(1, 2), F(1)), (F(3, 2), F(4))]
+
+
+def test_a_low_clarinet_stays_in_treble_clef_and_a_low_horn_reads_bass_clef():
+    """Only an instrument whose written range reaches under C3 (the horn) switches to bass clef
+    for a low part; a clarinet in its chalumeau, a guitar or a trumpet never does."""
+    from types import SimpleNamespace
+
+    from scorefarm.arrange.catalogue import instruments
+    from scorefarm.arrange.notation import _clef_for
+
+    catalogue = instruments()
+
+    def low_part(key):  # written E3-G3 for every instrument, at sounding pitch
+        inst = catalogue[key]
+        return [SimpleNamespace(pitch=p + inst.transposition) for p in (52, 53, 55, 53, 52)]
+
+    assert _clef_for(catalogue["horn"], low_part("horn")) == "bass"
+    for key in ("clarinet", "guitar", "trumpet"):
+        assert _clef_for(catalogue[key], low_part(key)) == "treble", key
