@@ -8,7 +8,11 @@ writes them transposed for its instrument (``PartKeys``): a new signature on the
 at or after the tick where the sketch's changes (a notation program changes key on a bar
 line), every note spelled from the key in force where it is struck (``Speller``: A-flat
 major writes E-flat and D-flat, never D-sharp and C-sharp), so that a note leading into the
-new key a beat before its bar line is spelled in it.
+new key a beat before its bar line is spelled in it. A transposing part's notes are spelled
+in concert pitch from the concert key, then moved by the interval from the concert key to
+the written one (``Transposed``), so a part reads what the concert parts read, transposed:
+the concert A natural of the Maple Leaf Rag's D-flat trio is E for the horn in F, not the
+F-flat its written A-flat major would give alone.
 """
 
 from __future__ import annotations
@@ -57,6 +61,42 @@ class Speller:
         return spelled
 
 
+_LETTERS = "CDEFGAB"
+_NATURALS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+class Transposed:
+    """A transposing part's spelling: the concert speller's name for the sounding pitch,
+    moved by the interval from the concert key's tonic to the written key's (``written``:
+    its speller; F horn: up a fifth, the letter four steps on; a B-flat instrument in
+    concert B major writes D-flat major: a diminished third, two letters). Where the move
+    makes a double sharp or flat the concert name has not (concert G natural in B major, a
+    B double-flat in that D-flat major), the written key's own name is taken instead (A), as
+    engravers keep transposed parts free of double accidentals the concert pitch has not
+    (Gould, "Behind Bars"); that name is a double sharp only where the written key itself
+    calls for one (G-sharp minor's leading note, F double-sharp)."""
+
+    def __init__(self, concert: Speller, written: Speller, concert_tonic: str, written_tonic: str,
+                 transposition: int):
+        self.written = written
+        letters = (_LETTERS.index(written_tonic[0]) - _LETTERS.index(concert_tonic[0])) % 7
+        self.names: dict[int, str] = {}
+        for pc, name in concert.names.items():
+            letter = _LETTERS[(_LETTERS.index(name[0]) + letters) % 7]
+            alter = ((pc - transposition) - _NATURALS[letter] + 6) % 12 - 6
+            moved = letter + ("#" * alter if alter > 0 else "-" * -alter)
+            if abs(alter) > 1 and abs(alter) > len(name) - 1:
+                moved = written.names[(pc - transposition) % 12]
+            self.names[(pc - transposition) % 12] = moved
+
+    def pitch(self, midi: int):
+        """The music21 pitch for the written MIDI pitch ``midi``."""
+        spelled = self.written._pitch(self.names[midi % 12])
+        spelled.octave = 4
+        spelled.octave += (midi - spelled.midi) // 12
+        return spelled
+
+
 def key_for(pc: int, mode: str):
     """The spelling of the key on ``pc`` with the fewest sharps or flats (a music21 Key)."""
     from music21 import key
@@ -97,7 +137,11 @@ class PartKeys:
         score's last bar line (a change shown there or later is not shown)."""
         self.starts = [offset for offset, _, _ in keys]
         written = [key_for((tonic - transposition) % 12, mode) for _, tonic, mode in keys]
-        self.spellers = [Speller(key) for key in written]
+        self.spellers: list = [Speller(key) for key in written]
+        if transposition % 12:  # spelled in concert pitch, then transposed (an octave changes no name)
+            concert = [key_for(tonic, mode) for _, tonic, mode in keys]
+            self.spellers = [Transposed(Speller(sounding), speller, sounding.tonic.name, key.tonic.name, transposition)
+                             for sounding, key, speller in zip(concert, written, self.spellers)]
         self.shown: list[tuple[Fraction, object]] = []
         for offset, key in zip(self.starts, written):
             after = bisect.bisect_left(lines, offset)
@@ -109,5 +153,5 @@ class PartKeys:
             if not self.shown or self.shown[-1][1].sharps != key.sharps or self.shown[-1][1].mode != key.mode:
                 self.shown.append((line, key))
 
-    def speller(self, onset: Fraction) -> Speller:
+    def speller(self, onset: Fraction):
         return self.spellers[max(0, bisect.bisect_right(self.starts, onset) - 1)]

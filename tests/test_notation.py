@@ -278,3 +278,59 @@ def test_a_low_clarinet_stays_in_treble_clef_and_a_low_horn_reads_bass_clef():
     assert _clef_for(catalogue["horn"], low_part("horn")) == "bass"
     for key in ("clarinet", "guitar", "trumpet"):
         assert _clef_for(catalogue[key], low_part(key)) == "treble", key
+
+
+def test_a_transposing_part_writes_the_concert_spelling_transposed(make_score):
+    """A horn in F and a clarinet in B-flat spell the concert note, then transpose it: the
+    concert A natural of a D-flat major sketch (the Maple Leaf Rag's trio) is written E for
+    the horn, a fifth up, not the F-flat its written A-flat major gives alone, and B for a
+    B-flat trumpet or clarinet, not C-flat; every chromatic pitch the clarinet plays is the
+    flute's concert name moved up a major second."""
+    import symusic
+
+    from scorefarm.arrange.placement import Placed
+
+    d_flat = [(4 * bar + beat, 0.95, pitch, 80) for bar, chord in enumerate([(61, 65, 68), (66, 70, 73)] * 2)
+              for beat in range(4) for pitch in chord]
+    sketch = make_score(d_flat)
+    sketch.key_signatures.append(symusic.KeySignature(0, -5, 0))
+    result = orchestrate(sketch, OrchestrateOptions(ensemble="chamber"))
+    parts = {p.instrument.key: i for i, p in enumerate(result.ensemble.parts)}
+    tested = (parts["flute"], parts["clarinet"], parts["horn"])
+    result.placed = [p for p in result.placed if p.part not in tested]
+    sounding = list(range(60, 72))  # C4-B4, every pitch class once, a beat each
+    for beat, pitch in enumerate(sounding):
+        for part, octave in zip(tested, (12, 0, -12)):
+            result.placed.append(Placed(beat * 480, 480, pitch + octave, 80, part, -1, "melody", 3))
+    score = _parse(result)
+    labels = [p.label for p in result.ensemble.parts]
+    written = {index: [n.pitch for n in next(p for p in score.parts if p.partName == labels[index]).recurse().notes]
+               for index in tested}
+    flute, clarinet, horn = (written[index] for index in tested)
+    assert [p.midi for p in flute] == [p + 12 for p in sounding]  # the flute is at concert pitch
+    assert flute[9].name == "A"  # D-flat major's flat 6th, as the concert parts spell it
+    assert horn[9].nameWithOctave == "E4" and horn[9].midi == 69 - 12 + 7
+    assert clarinet[9].nameWithOctave == "B4"
+    assert [p.name for p in clarinet] == [p.transpose("M2").name for p in flute]
+    assert [p.name for p in horn] == [p.transpose("P5").name for p in flute]
+    assert not any(p.accidental is not None and abs(p.accidental.alter) > 1 for p in clarinet + horn)
+
+
+def test_a_transposed_spelling_takes_no_double_accidental_the_concert_one_has_not():
+    """Concert B major for a clarinet in B-flat is written in D-flat major (five flats, not
+    C-sharp major's seven): the concert names move down a diminished third's letters up
+    (B to D-flat, A-sharp to C), and concert G natural, which would be B double-flat, is
+    the written key's A. Concert F-sharp minor's leading note E-sharp stays F double-sharp:
+    the written G-sharp minor's own leading note."""
+    from fractions import Fraction
+
+    from scorefarm.arrange.notation_keys import PartKeys
+
+    def names(tonic, mode):
+        speller = PartKeys([(Fraction(0), tonic, mode)], -2, [Fraction(0)], Fraction(4)).speller(Fraction(0))
+        return {pc: speller.pitch(60 + pc).name for pc in range(12)}
+
+    b_major = names(11, "major")
+    assert (b_major[1], b_major[0], b_major[2], b_major[9], b_major[11]) == ("D-", "C", "D", "A", "C-")
+    f_sharp_minor = names(6, "minor")
+    assert (f_sharp_minor[8], f_sharp_minor[7], f_sharp_minor[9]) == ("G#", "F##", "A")
