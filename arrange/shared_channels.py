@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scorefarm.symbolic.score_io import _chunk, _encode_track, _header, _read_chunks, _track_events
+from scorefarm.symbolic.smf_read import chunk, encode_track, header, read_chunks, track_events
 
 _DRUM_CHANNEL = 9
 _PORT_META = b"\xff\x21\x01"
@@ -102,10 +102,10 @@ def _resolve(notes: list[_Note], drums: bool) -> tuple[list[_Note], list[_Note]]
 def one_note_per_key(data: bytes, name: str = "MIDI data") -> bytes:
     """``data`` (a format 1 SMF) with no two notes of one key sounding at once on one
     channel of one port (see the module doc). A file that needs no change comes back as is."""
-    fmt, tpq, bodies = _read_chunks(data, name)
+    fmt, tpq, bodies = read_chunks(data, name)
     if fmt != 1:
         return data
-    tracks = [list(_track_events(body, name)) for body in bodies]
+    tracks = [list(track_events(body, name)) for body in bodies]
     edits: dict[int, dict[int, tuple[int, bytes] | None]] = {}  # track -> event index -> new event or None
     for key, notes in _notes_by_key(tracks).items():
         kept, dropped = _resolve(notes, key[1] == _DRUM_CHANNEL)
@@ -135,5 +135,5 @@ def one_note_per_key(data: bytes, name: str = "MIDI data") -> bytes:
             # a note-off moved earlier goes first at its new tick; everything else keeps its order
             moved.append((event[0], -1 if at in changed and event[0] != events[at][0] else at, event))
         moved.sort(key=lambda item: item[:2])
-        out.append(_encode_track([event for _, _, event in moved], end))
-    return _header(1, len(out), tpq) + b"".join(_chunk(b"MTrk", body) for body in out)
+        out.append(encode_track([event for _, _, event in moved], end))
+    return header(1, len(out), tpq) + b"".join(chunk(b"MTrk", body) for body in out)

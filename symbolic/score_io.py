@@ -25,7 +25,6 @@ format 1, deterministic, and written through an atomic rename.
 from __future__ import annotations
 
 import re
-import struct
 from pathlib import Path
 from typing import Iterator
 
@@ -36,9 +35,9 @@ import symusic.core
 from scorefarm.errors import ScoreError, TimecodeError
 from scorefarm.files import write_bytes_atomic
 from scorefarm.symbolic.metre import one_signature_per_tick, score_signatures
-from scorefarm.symbolic.smf_read import ProgramChanges, chunk as _chunk, encode_track as _encode_track
-from scorefarm.symbolic.smf_read import header as _header, offs_after_ons, one_program_per_line, program_changes
-from scorefarm.symbolic.smf_read import read_vlq as _read_vlq, scaled, utf8_texts, without_end
+from scorefarm.symbolic.smf_read import ProgramChanges, chunk, encode_track, read_chunks, track_events
+from scorefarm.symbolic.smf_read import header, offs_after_ons, one_program_per_line, program_changes
+from scorefarm.symbolic.smf_read import read_vlq, scaled, utf8_texts, without_end
 
 MAX_SECONDS = 24 * 3600.0  # a note ending later than this is refused
 MAX_BPM = 1000.0  # faster tempos are refused (as is a tempo of 0)
@@ -94,14 +93,14 @@ def load_score_bytes_and_programs(data: bytes, name: str) -> tuple[symusic.core.
     track index -> [(tick, program)] after the track's own ``program``, for each track
     whose notes do (a violin going pizzicato and back; see ``smf_read.one_program_per_line``).
     Written back by ``score_to_bytes(..., programs=)``, played by ``smf_tracks.split_programs``."""
-    fmt, tpq, bodies = _read_chunks(data, name)
+    fmt, tpq, bodies = read_chunks(data, name)
     if fmt == 2:
         raise ScoreError(
             "is a format 2 MIDI file (independent patterns); only formats 0 and 1 can be read", name
         )
     tracks, lines = [], []
     for body in bodies:
-        events, changed = list(_track_events(body, name)), False
+        events, changed = list(track_events(body, name)), False
         for rewrite in (offs_after_ons, utf8_texts):
             rewritten = rewrite(events)
             if rewritten is not None:
@@ -110,7 +109,7 @@ def load_score_bytes_and_programs(data: bytes, name: str) -> tuple[symusic.core.
         if stripped is not None:
             events, changed = stripped, True
         lines.append((events, changes))
-        tracks.append(_encode_track(*without_end(events)) if changed else body)
+        tracks.append(encode_track(*without_end(events)) if changed else body)
     score = _parse(fmt, tpq, tracks, name, bodies)
     factor = 1
     if tpq < MIN_TPQ:  # every tick multiplied: exact, and the stages' note grids exist
@@ -119,14 +118,14 @@ def load_score_bytes_and_programs(data: bytes, name: str) -> tuple[symusic.core.
         if last * factor > _MAX_DELTA:
             raise ScoreError(f"has {tpq} ticks per quarter note, read at {tpq * factor}, where its event at "
                              f"tick {last} would be past the {_MAX_DELTA} ticks a MIDI file can hold", name)
-        tracks = [_encode_track(*without_end(scaled(events, factor))) for events, _ in lines]
+        tracks = [encode_track(*without_end(scaled(events, factor))) for events, _ in lines]
         score = _parse(fmt, tpq * factor, tracks, name, bodies)
     return score, program_changes(score, lines, factor, name)
 
 
 def _parse(fmt: int, tpq: int, tracks: list[bytes], name: str, bodies: list[bytes]) -> symusic.core.ScoreTick:
     """symusic's reading of the track bodies, checked; ``bodies``: the file's own."""
-    clean = _header(fmt, len(tracks), tpq) + b"".join(_chunk(b"MTrk", t) for t in tracks)
+    clean = header(fmt, len(tracks), tpq) + b"".join(chunk(b"MTrk", t) for t in tracks)
     try:
         score = symusic.Score.from_midi(clean)
     except (RuntimeError, ValueError, IndexError) as exc:
@@ -145,54 +144,6 @@ def _parse(fmt: int, tpq: int, tracks: list[bytes], name: str, bodies: list[byte
             name,
         )
     return score
-
-
-def _read_chunks(data: bytes, name: str) -> tuple[int, int, list[bytes]]:
-    """Check the MThd header and the chunk structure; return (format, tpq, MTrk bodies).
-
-    Unknown chunk types are skipped (as the SMF spec asks readers to do), and so are
-    bytes after the last declared track."""
-    if len(data) < 14 or data[:4] != b"MThd":
-        seen = "is empty" if not data else f"starts with {data[:4]!r}"
-        raise ScoreError(f"is not a MIDI file (it {seen}; a MIDI file starts with b'MThd')", name)
-    (header_len,) = struct.unpack(">I", data[4:8])
-    if header_len < 6:
-        raise ScoreError(f"has a broken MIDI header (length {header_len}, at least 6 needed)", name)
-    fmt, ntracks, division = struct.unpack(">HHH", data[8:14])
-    if fmt > 2:
-        raise ScoreError(f"declares MIDI format {fmt}; only formats 0 and 1 can be read", name)
-    if division & 0x8000:
-        fps, per_frame = 256 - (division >> 8), division & 0xFF
-        raise ScoreError(
-            f"uses SMPTE time division ({fps} fps, {per_frame} ticks per frame), which symusic "
-            "cannot read; export it with ticks per quarter note instead",
-            name,
-        )
-    if division == 0:
-        raise ScoreError("declares 0 ticks per quarter note", name)
-    if ntracks == 0:
-        raise ScoreError("has no tracks (its header declares 0)", name)
-    tracks: list[bytes] = []
-    pos = 8 + header_len
-    while len(tracks) < ntracks:
-        if pos + 8 > len(data):
-            raise ScoreError(
-                f"is truncated: its header declares {ntracks} track(s) but the file ends "
-                f"after {len(tracks)}",
-                name,
-            )
-        tag = data[pos : pos + 4]
-        (length,) = struct.unpack(">I", data[pos + 4 : pos + 8])
-        if pos + 8 + length > len(data):
-            raise ScoreError(
-                f"is truncated: chunk {len(tracks) + 1} ({tag!r}) declares {length} bytes "
-                f"but only {len(data) - pos - 8} remain",
-                name,
-            )
-        if tag == b"MTrk":
-            tracks.append(data[pos + 8 : pos + 8 + length])
-        pos += 8 + length
-    return fmt, division, tracks
 
 
 def _symusic_reason(exc: Exception) -> str:
@@ -249,11 +200,11 @@ def _fine_signatures(tracks: list[bytes], name: str) -> Iterator[tuple[int, int,
         if not _FINE_SIGNATURE.search(body):
             continue
         try:
-            found = [(tick, raw) for tick, raw in _track_events(body, name) if raw[:2] == b"\xff\x58"]
+            found = [(tick, raw) for tick, raw in track_events(body, name) if raw[:2] == b"\xff\x58"]
         except ScoreError:
             continue
         for tick, raw in found:
-            _, data_at = _read_vlq(raw, 2, name)
+            _, data_at = read_vlq(raw, 2, name)
             if len(raw) >= data_at + 2 and raw[data_at + 1] > 7:
                 yield tick, raw[data_at], raw[data_at + 1]
 
@@ -310,11 +261,11 @@ def _encode_score(score, smpte: Smpte | None, name: str | None, programs: Progra
         raise ScoreError(f"has {score.tpq} ticks per quarter note; cannot write it", name)
     _check_notes(score, name, writing=True)
     event = _smpte_event(smpte) if smpte is not None else None
-    _, tpq, tracks = _read_chunks(score.dumps_midi(), "symusic's output")
+    _, tpq, tracks = read_chunks(score.dumps_midi(), "symusic's output")
     conductor: list[tuple[int, bytes]] = [(0, event)] if event else []
     first: list[tuple[int, bytes]] = []
     end = 0
-    for tick, raw in _track_events(tracks[0], "symusic's output"):
+    for tick, raw in track_events(tracks[0], "symusic's output"):
         if raw == _END_OF_TRACK:
             end = tick
         elif raw[0] == 0xFF and raw[1] in _CONDUCTOR_META:
@@ -323,20 +274,20 @@ def _encode_score(score, smpte: Smpte | None, name: str | None, programs: Progra
             first.append((tick, raw))
     # symusic writes one MTrk per score track, or a single meta-only one when there
     # are no tracks: that one becomes the conductor alone.
-    out = [_encode_track(conductor, end)]
+    out = [encode_track(conductor, end)]
     if len(score.tracks):
-        out += [_encode_track(first, end), *tracks[1:]]
+        out += [encode_track(first, end), *tracks[1:]]
     for index, changes in sorted((programs or {}).items()):
         if not 0 <= index < len(score.tracks):
             raise ValueError(f"program changes for track {index}; the score has {len(score.tracks)} tracks")
         out[index + 1] = _with_programs(out[index + 1], changes)
-    return _header(1, len(out), tpq) + b"".join(_chunk(b"MTrk", body) for body in out)
+    return header(1, len(out), tpq) + b"".join(chunk(b"MTrk", body) for body in out)
 
 
 def _with_programs(body: bytes, changes: list[tuple[int, int]]) -> bytes:
     """A track symusic wrote (its program change first) with a program change on its
     channel at each (tick, program) of ``changes``, before the notes starting there."""
-    events, end = without_end(list(_track_events(body, "symusic's output")))
+    events, end = without_end(list(track_events(body, "symusic's output")))
     channel = next(raw[0] & 0x0F for _, raw in events if 0x80 <= raw[0] < 0xF0)
     for tick, program in changes:
         if tick < 0 or not 0 <= program <= 127:
@@ -344,7 +295,7 @@ def _with_programs(body: bytes, changes: list[tuple[int, int]]) -> bytes:
         at = next((i for i, (t, raw) in enumerate(events)
                    if t > tick or (t == tick and raw[0] & 0xF0 == 0x90 and raw[2] > 0)), len(events))
         events.insert(at, (tick, bytes([0xC0 | channel, program])))
-    return _encode_track(events, end)
+    return encode_track(events, end)
 
 
 # ---------------------------------------------------------------- SMPTE offset
@@ -392,8 +343,8 @@ def _smpte_event(fields: Smpte) -> bytes:
 def read_smpte_offset(data: bytes, name: str = "MIDI data") -> Smpte | None:
     """The SMPTE Offset of the first track as (hours, minutes, seconds, frames,
     rate_code), or None when it has none. Fractional frames are ignored."""
-    _, _, tracks = _read_chunks(data, name)
-    for _, raw in _track_events(tracks[0], name):
+    _, _, tracks = read_chunks(data, name)
+    for _, raw in track_events(tracks[0], name):
         if raw[:3] == b"\xff\x54\x05":
             hour_byte, minutes, seconds, frames = raw[3:7]
             return (hour_byte & 0x1F, minutes, seconds, frames, (hour_byte >> 5) & 0x03)
@@ -422,33 +373,6 @@ def note_count(score) -> int:
 
 
 # ---------------------------------------------------------------- SMF bytes
-
-
-def _track_events(body: bytes, name: str) -> Iterator[tuple[int, bytes]]:
-    """(absolute tick, event bytes with their status byte) for each event of an
-    MTrk body, running status expanded."""
-    pos, tick, running = 0, 0, 0
-    while pos < len(body):
-        delta, pos = _read_vlq(body, pos, name)
-        tick += delta
-        status = body[pos] if pos < len(body) else None
-        if status == 0xFF or status in (0xF0, 0xF7):
-            length_at = pos + (2 if status == 0xFF else 1)
-            length, data_at = _read_vlq(body, length_at, name)
-            start, end, prefix = pos, data_at + length, b""
-        elif status is not None and 0x80 <= status < 0xF0:
-            running = status
-            start, end, prefix = pos, pos + (2 if 0xC0 <= status < 0xE0 else 3), b""
-        elif status is not None and status < 0x80 and running:
-            start, end = pos, pos + (1 if 0xC0 <= running < 0xE0 else 2)
-            prefix = bytes([running])
-        else:
-            what = "ends after a delta time" if status is None else f"has status byte {status:#04x}"
-            raise ScoreError(f"is not a readable MIDI file: a track {what} at byte {pos}", name)
-        if end > len(body):
-            raise ScoreError(f"is truncated: an event at byte {pos} runs past its track", name)
-        yield tick, prefix + body[start:end]
-        pos = end
 
 
 def smpte_from_timecode(start) -> Smpte:

@@ -28,7 +28,7 @@ import struct
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
-from .score_io import _chunk, _encode_track, _read_chunks, _track_events
+from .smf_read import chunk, encode_track, read_chunks, track_events
 
 _END_OF_TRACK = b"\xff\x2f\x00"
 
@@ -53,9 +53,9 @@ def _groups(bodies: list[bytes], name: str, factor: int) -> tuple[list[list[tupl
     """Each chunk's events, and the notes (ticks times ``factor``) of each (chunk, channel,
     program) and each (chunk, channel, None) in the order they begin, the groups in the
     order of their first note; a group's program: its channel's when its first note began."""
-    events = [list(_track_events(body, name)) for body in bodies]
+    events = [list(track_events(body, name)) for body in bodies]
     groups: dict[tuple, list[_RawNote]] = {}
-    for chunk, chunk_events in enumerate(events):
+    for at, chunk_events in enumerate(events):
         programs: dict[int, int] = {}
         sounding: dict[tuple[int, int], deque] = defaultdict(deque)
         began: list[tuple[int, int, _RawNote]] = []
@@ -66,7 +66,7 @@ def _groups(bodies: list[bytes], name: str, factor: int) -> tuple[list[list[tupl
             if kind == 0xC0:
                 programs[channel] = raw[1]
             elif kind == 0x90 and raw[2] > 0:
-                note = _RawNote(chunk, index, -1, tick * factor, -1, raw[1], raw[2])
+                note = _RawNote(at, index, -1, tick * factor, -1, raw[1], raw[2])
                 sounding[(channel, raw[1])].append(note)
                 began.append((channel, programs.get(channel, 0), note))
             elif kind in (0x80, 0x90) and sounding[(channel, raw[1])]:
@@ -76,8 +76,8 @@ def _groups(bodies: list[bytes], name: str, factor: int) -> tuple[list[list[tupl
         for channel, program, note in began:
             first.setdefault(channel, program)
             if note.off >= 0:
-                groups.setdefault((chunk, channel, None, first[channel]), []).append(note)
-                groups.setdefault((chunk, channel, program, program), []).append(note)
+                groups.setdefault((at, channel, None, first[channel]), []).append(note)
+                groups.setdefault((at, channel, program, program), []).append(note)
     return events, groups
 
 
@@ -105,7 +105,7 @@ def replace_notes(data: bytes, score, edits: dict[int, dict[int, list[NewNote]]]
     note cannot be told among the file's events."""
     if not edits:
         return data
-    _, tpq, bodies = _read_chunks(data, name)
+    _, tpq, bodies = read_chunks(data, name)
     if score.tpq % tpq:
         return None
     factor = score.tpq // tpq
@@ -147,7 +147,7 @@ def _rewrite(events: list[tuple[int, bytes]], removed: set[int], added: list[tup
             if index not in removed and raw != _END_OF_TRACK]
     new = [(tick, order, index, raw) for index, (tick, order, raw) in enumerate(added)]
     merged = sorted(kept + new, key=lambda e: e[:3])
-    return _encode_track([(tick, raw) for tick, _, _, raw in merged], max([end] + [e[0] for e in merged]))
+    return encode_track([(tick, raw) for tick, _, _, raw in merged], max([end] + [e[0] for e in merged]))
 
 
 def _with_bodies(data: bytes, bodies: list[bytes]) -> bytes:
@@ -162,7 +162,7 @@ def _with_bodies(data: bytes, bodies: list[bytes]) -> bytes:
             out.append(data[pos:pos + 8 + length])
             pos += 8 + length
         (length,) = struct.unpack(">I", data[pos + 4:pos + 8])
-        out.append(_chunk(b"MTrk", body))
+        out.append(chunk(b"MTrk", body))
         pos += 8 + length
     out.append(data[pos:])
     return b"".join(out)

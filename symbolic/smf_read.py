@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import struct
 from collections import defaultdict
+from typing import Iterator
 
 import symusic
 
@@ -232,3 +233,78 @@ def chunk(tag: bytes, body: bytes) -> bytes:
 
 def header(fmt: int, ntracks: int, tpq: int) -> bytes:
     return chunk(b"MThd", struct.pack(">HHH", fmt, ntracks, tpq))
+
+
+def read_chunks(data: bytes, name: str) -> tuple[int, int, list[bytes]]:
+    """Check the MThd header and the chunk structure; return (format, tpq, MTrk bodies).
+
+    Unknown chunk types are skipped (as the SMF spec asks readers to do), and so are
+    bytes after the last declared track."""
+    if len(data) < 14 or data[:4] != b"MThd":
+        seen = "is empty" if not data else f"starts with {data[:4]!r}"
+        raise ScoreError(f"is not a MIDI file (it {seen}; a MIDI file starts with b'MThd')", name)
+    (header_len,) = struct.unpack(">I", data[4:8])
+    if header_len < 6:
+        raise ScoreError(f"has a broken MIDI header (length {header_len}, at least 6 needed)", name)
+    fmt, ntracks, division = struct.unpack(">HHH", data[8:14])
+    if fmt > 2:
+        raise ScoreError(f"declares MIDI format {fmt}; only formats 0 and 1 can be read", name)
+    if division & 0x8000:
+        fps, per_frame = 256 - (division >> 8), division & 0xFF
+        raise ScoreError(
+            f"uses SMPTE time division ({fps} fps, {per_frame} ticks per frame), which symusic "
+            "cannot read; export it with ticks per quarter note instead",
+            name,
+        )
+    if division == 0:
+        raise ScoreError("declares 0 ticks per quarter note", name)
+    if ntracks == 0:
+        raise ScoreError("has no tracks (its header declares 0)", name)
+    tracks: list[bytes] = []
+    pos = 8 + header_len
+    while len(tracks) < ntracks:
+        if pos + 8 > len(data):
+            raise ScoreError(
+                f"is truncated: its header declares {ntracks} track(s) but the file ends "
+                f"after {len(tracks)}",
+                name,
+            )
+        tag = data[pos : pos + 4]
+        (length,) = struct.unpack(">I", data[pos + 4 : pos + 8])
+        if pos + 8 + length > len(data):
+            raise ScoreError(
+                f"is truncated: chunk {len(tracks) + 1} ({tag!r}) declares {length} bytes "
+                f"but only {len(data) - pos - 8} remain",
+                name,
+            )
+        if tag == b"MTrk":
+            tracks.append(data[pos + 8 : pos + 8 + length])
+        pos += 8 + length
+    return fmt, division, tracks
+
+
+def track_events(body: bytes, name: str) -> Iterator[tuple[int, bytes]]:
+    """(absolute tick, event bytes with their status byte) for each event of an
+    MTrk body, running status expanded."""
+    pos, tick, running = 0, 0, 0
+    while pos < len(body):
+        delta, pos = read_vlq(body, pos, name)
+        tick += delta
+        status = body[pos] if pos < len(body) else None
+        if status == 0xFF or status in (0xF0, 0xF7):
+            length_at = pos + (2 if status == 0xFF else 1)
+            length, data_at = read_vlq(body, length_at, name)
+            start, end, prefix = pos, data_at + length, b""
+        elif status is not None and 0x80 <= status < 0xF0:
+            running = status
+            start, end, prefix = pos, pos + (2 if 0xC0 <= status < 0xE0 else 3), b""
+        elif status is not None and status < 0x80 and running:
+            start, end = pos, pos + (1 if 0xC0 <= running < 0xE0 else 2)
+            prefix = bytes([running])
+        else:
+            what = "ends after a delta time" if status is None else f"has status byte {status:#04x}"
+            raise ScoreError(f"is not a readable MIDI file: a track {what} at byte {pos}", name)
+        if end > len(body):
+            raise ScoreError(f"is truncated: an event at byte {pos} runs past its track", name)
+        yield tick, prefix + body[start:end]
+        pos = end

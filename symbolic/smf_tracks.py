@@ -27,7 +27,8 @@ from bisect import bisect_right
 
 import symusic
 
-from .score_io import ProgramChanges, _chunk, _encode_track, _header, _read_chunks, _read_vlq, _track_events
+from .score_io import ProgramChanges
+from .smf_read import chunk, encode_track, header, read_chunks, read_vlq, track_events
 
 _END_OF_TRACK_STATUS = b"\xff\x2f"
 _DRUM_CHANNEL = 9
@@ -37,7 +38,7 @@ _PITCHED_CHANNELS = tuple(c for c in range(16) if c != _DRUM_CHANNEL)
 def _track_name(events: list[tuple[int, bytes]], name: str) -> str | None:
     for _, raw in events:
         if raw[:2] == b"\xff\x03":
-            length, at = _read_vlq(raw, 2, name)
+            length, at = read_vlq(raw, 2, name)
             return raw[at:at + length].decode("latin-1")
     return None
 
@@ -60,10 +61,10 @@ def _rank(raw: bytes) -> int:
 
 def merge_named_tracks(data: bytes, name: str = "MIDI data") -> bytes:
     """Fold the tracks (after the conductor) that share a name into one each."""
-    fmt, tpq, bodies = _read_chunks(data, name)
+    fmt, tpq, bodies = read_chunks(data, name)
     if fmt != 1 or len(bodies) < 3:
         return data
-    tracks = [list(_track_events(body, name)) for body in bodies]
+    tracks = [list(track_events(body, name)) for body in bodies]
     groups: dict[str, list[int]] = {}
     plan: list[int | str] = [0]
     for index in range(1, len(tracks)):
@@ -85,7 +86,7 @@ def merge_named_tracks(data: bytes, name: str = "MIDI data") -> bytes:
             out.append(bodies[groups[item][0]])
         else:
             out.append(_merge([tracks[i] for i in groups[item]]))
-    return _header(1, len(out), tpq) + b"".join(_chunk(b"MTrk", body) for body in out)
+    return header(1, len(out), tpq) + b"".join(chunk(b"MTrk", body) for body in out)
 
 
 def _merge(members: list[list[tuple[int, bytes]]]) -> bytes:
@@ -115,16 +116,16 @@ def _merge(members: list[list[tuple[int, bytes]]]) -> bytes:
         events.append((tick, raw))
     # metas (the track name) first, then the opening program change
     events.sort(key=lambda event: (event[0], 0 if event[1][0] == 0xFF else 1))
-    return _encode_track(events, end)
+    return encode_track(events, end)
 
 
 def assign_channels(data: bytes, name: str = "MIDI data") -> bytes:
     """Move each track's channel messages to a channel of its own (see the module
     doc); drum tracks stay on channel 10. A file that needs no change comes back as is."""
-    fmt, tpq, bodies = _read_chunks(data, name)
+    fmt, tpq, bodies = read_chunks(data, name)
     if fmt != 1:
         return data
-    tracks = [list(_track_events(body, name)) for body in bodies]
+    tracks = [list(track_events(body, name)) for body in bodies]
     pitched, empty = [], []
     for index, events in enumerate(tracks):
         channels = {raw[0] & 0x0F for _, raw in events if 0x80 <= raw[0] < 0xF0}
@@ -175,10 +176,10 @@ def assign_channels(data: bytes, name: str = "MIDI data") -> bytes:
             moved.insert(0, (0, b"\xff\x21\x01" + bytes([port])))
             changed = True
         moved.sort(key=lambda event: (event[0], 0 if event[1][0] == 0xFF else 1))
-        out.append(_encode_track(moved, end))
+        out.append(encode_track(moved, end))
     if not changed:
         return data
-    return _header(1, len(out), tpq) + b"".join(_chunk(b"MTrk", body) for body in out)
+    return header(1, len(out), tpq) + b"".join(chunk(b"MTrk", body) for body in out)
 
 
 def _programs(events: list[tuple[int, bytes]]) -> frozenset[int]:

@@ -228,10 +228,10 @@ def test_pizzicato_is_a_program_change_on_the_same_track(make_score):
     result = orchestrate(make_score(notes), OrchestrateOptions(ensemble="strings"))
     assert any(p.articulation == "pizzicato" for p in result.placed)
     data = daw_midi_bytes(result)
-    from scorefarm.symbolic.score_io import _read_chunks, _track_events
+    from scorefarm.symbolic.smf_read import read_chunks, track_events
 
-    _, _, bodies = _read_chunks(data, "test")
-    programs_per_track = [{raw[1] for _, raw in _track_events(body, "test") if 0xC0 <= raw[0] < 0xD0}
+    _, _, bodies = read_chunks(data, "test")
+    programs_per_track = [{raw[1] for _, raw in track_events(body, "test") if 0xC0 <= raw[0] < 0xD0}
                           for body in bodies]
     assert any(45 in programs and len(programs) >= 2 for programs in programs_per_track)
     assert len(bodies) == 1 + len(result.ensemble.parts)

@@ -439,7 +439,7 @@ def test_a_grace_note_written_off_first_reads_as_a_note_of_no_length(tmp_path):
     """music21 writes a grace note's note-off before its note-on at one tick. Read as written,
     the open note-on took the next off of its key: every later note of that pitch ended a note
     late and the last was lost. Read so, the grace note has no length and the rest are whole."""
-    from scorefarm.symbolic.score_io import _chunk, _encode_track, _header
+    from scorefarm.symbolic.smf_read import chunk, encode_track, header
 
     on = lambda key: bytes([0x90, key, 80])  # noqa: E731
     off = lambda key: bytes([0x80, key, 0])  # noqa: E731
@@ -448,9 +448,9 @@ def test_a_grace_note_written_off_first_reads_as_a_note_of_no_length(tmp_path):
               (480, on(72)), (960, off(72)),
               (960, on(74)), (1440, off(74)),  # a real D5 a beat later
               (1440, on(74)), (1920, off(74))]  # and one more
-    track = _encode_track(events, 1920)
+    track = encode_track(events, 1920)
     path = tmp_path / "grace.mid"
-    path.write_bytes(_header(1, 1, 480) + _chunk(b"MTrk", track))
+    path.write_bytes(header(1, 1, 480) + chunk(b"MTrk", track))
     notes = sorted((n.time, n.duration, n.pitch) for n in load_score(path).tracks[0].notes)
     assert notes == [(0, 480, 72), (480, 0, 74), (480, 480, 72), (960, 480, 74), (1440, 480, 74)]
 
@@ -458,12 +458,12 @@ def test_a_grace_note_written_off_first_reads_as_a_note_of_no_length(tmp_path):
 def test_a_duplicate_note_off_where_a_key_is_struck_again_leaves_the_next_note_whole(tmp_path):
     """Some sequencers end a note with an explicit off and a velocity-0 on: the second off
     ends nothing, but the note struck after it has an off of its own and keeps its length."""
-    from scorefarm.symbolic.score_io import _chunk, _encode_track, _header
+    from scorefarm.symbolic.smf_read import chunk, encode_track, header
 
     events = [(0, bytes([0x90, 60, 80])), (480, bytes([0x80, 60, 0])), (480, bytes([0x90, 60, 0])),
               (480, bytes([0x90, 60, 80])), (960, bytes([0x80, 60, 0]))]
     path = tmp_path / "dup.mid"
-    path.write_bytes(_header(1, 1, 480) + _chunk(b"MTrk", _encode_track(events, 960)))
+    path.write_bytes(header(1, 1, 480) + chunk(b"MTrk", encode_track(events, 960)))
     assert sorted((n.time, n.duration, n.pitch) for n in load_score(path).tracks[0].notes) == [
         (0, 480, 60), (480, 480, 60)]
 
@@ -471,7 +471,7 @@ def test_a_duplicate_note_off_where_a_key_is_struck_again_leaves_the_next_note_w
 def test_many_grace_notes_read_in_linear_time(tmp_path):
     """Each grace note is moved once, in one sort, not by list surgery per note: 20,000 grace
     notes before 20,000 notes read back whole (their count checked, not their time)."""
-    from scorefarm.symbolic.score_io import _chunk, _encode_track, _header
+    from scorefarm.symbolic.smf_read import chunk, encode_track, header
 
     events = []
     for k in range(20000):
@@ -479,6 +479,6 @@ def test_many_grace_notes_read_in_linear_time(tmp_path):
         events += [(tick, bytes([0x80, key + 1, 0])), (tick, bytes([0x90, key + 1, 80])),
                    (tick, bytes([0x90, key, 80])), (tick + 240, bytes([0x80, key, 0]))]
     path = tmp_path / "graces.mid"
-    path.write_bytes(_header(1, 1, 480) + _chunk(b"MTrk", _encode_track(sorted(events, key=lambda e: e[0]), 240 * 20000)))
+    path.write_bytes(header(1, 1, 480) + chunk(b"MTrk", encode_track(sorted(events, key=lambda e: e[0]), 240 * 20000)))
     notes = load_score(path).tracks[0].notes.numpy()
     assert len(notes["time"]) == 40000 and int((notes["duration"] == 0).sum()) == 20000

@@ -9,7 +9,8 @@ import symusic
 from scorefarm.arrange.orchestrate import OrchestrateOptions, orchestrate
 from scorefarm.arrange.output import daw_midi_bytes, orchestra_score
 from scorefarm.arrange.shared_channels import one_note_per_key
-from scorefarm.symbolic.score_io import _chunk, _encode_track, _header, _read_chunks, _track_events, score_to_bytes
+from scorefarm.symbolic.score_io import score_to_bytes
+from scorefarm.symbolic.smf_read import chunk, encode_track, header, read_chunks, track_events
 from scorefarm.symbolic.smf_tracks import assign_channels, merge_named_tracks
 
 CHORDS = [(72, 67, 64, 48), (72, 69, 65, 53), (71, 67, 62, 55), (72, 67, 64, 48),
@@ -18,11 +19,11 @@ CHORDS = [(72, 67, 64, 48), (72, 69, 65, 53), (71, 67, 62, 55), (72, 67, 64, 48)
 
 def _notes_on_channels(data: bytes) -> dict[tuple[int, int, int], list[tuple[int, int, int, int]]]:
     """(port, channel, key) -> [(on, off, velocity, track)], as a MIDI player meets them."""
-    _, _, bodies = _read_chunks(data, "test")
+    _, _, bodies = read_chunks(data, "test")
     found: dict = {}
     for index, body in enumerate(bodies):
         port, pending = 0, {}
-        for tick, raw in _track_events(body, "test"):
+        for tick, raw in track_events(body, "test"):
             if raw[:3] == b"\xff\x21\x01":
                 port = raw[3]
             if raw[0] & 0xF0 not in (0x80, 0x90):
@@ -91,14 +92,14 @@ def _file(tracks: list[tuple[int, list[tuple[int, int, int, int]]]], tpq: int = 
         score.tracks.append(track)
     data = score_to_bytes(score)
     # symusic writes each track on a channel of its own order: move each to the one asked for
-    _, _, bodies = _read_chunks(data, "test")
+    _, _, bodies = read_chunks(data, "test")
     out = [bodies[0]]
     for (channel, _), body in zip(tracks, bodies[1:]):
         events = [(tick, bytes([raw[0] & 0xF0 | channel]) + raw[1:] if 0x80 <= raw[0] < 0xF0 else raw)
-                  for tick, raw in _track_events(body, "test")]
+                  for tick, raw in track_events(body, "test")]
         end = events[-1][0]
-        out.append(_encode_track([e for e in events if e[1][:2] != b"\xff\x2f"], end))
-    return _header(1, len(out), tpq) + b"".join(_chunk(b"MTrk", body) for body in out)
+        out.append(encode_track([e for e in events if e[1][:2] != b"\xff\x2f"], end))
+    return header(1, len(out), tpq) + b"".join(chunk(b"MTrk", body) for body in out)
 
 
 def _sorted_notes(data: bytes):

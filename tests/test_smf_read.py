@@ -13,16 +13,12 @@ import symusic
 from scorefarm.errors import ScoreError
 from scorefarm.symbolic.score_io import (
     RESAMPLED_TPQ,
-    _chunk,
-    _encode_track,
-    _header,
-    _read_chunks,
-    _track_events,
     load_score_bytes,
     load_score_bytes_and_programs,
     score_seconds,
     score_to_bytes,
 )
+from scorefarm.symbolic.smf_read import chunk, encode_track, header, read_chunks, track_events
 from scorefarm.symbolic.smf_tracks import split_programs
 
 Q = 480
@@ -30,9 +26,9 @@ Q = 480
 
 def smf(tracks: list[list[tuple[int, bytes]]], tpq: int = Q, fmt: int = 1) -> bytes:
     """A MIDI file of tracks given as (absolute tick, event bytes)."""
-    bodies = [_encode_track(sorted(events, key=lambda e: e[0]), max((t for t, _ in events), default=0))
+    bodies = [encode_track(sorted(events, key=lambda e: e[0]), max((t for t, _ in events), default=0))
               for events in tracks]
-    return _header(fmt, len(bodies), tpq) + b"".join(_chunk(b"MTrk", body) for body in bodies)
+    return header(fmt, len(bodies), tpq) + b"".join(chunk(b"MTrk", body) for body in bodies)
 
 
 def note(start: int, length: int, pitch: int, channel: int = 0, velocity: int = 90) -> list[tuple[int, bytes]]:
@@ -91,8 +87,8 @@ def test_split_programs_plays_each_program_on_a_track_with_the_channel_state():
 def test_program_changes_are_written_back_before_their_notes():
     score, programs = load_score_bytes_and_programs(pizzicato_quartet(), "pizz.mid")
     data = score_to_bytes(score, programs=programs)
-    _, _, bodies = _read_chunks(data, "out")
-    events = list(_track_events(bodies[1], "out"))
+    _, _, bodies = read_chunks(data, "out")
+    events = list(track_events(bodies[1], "out"))
     changes = [(tick, raw[1]) for tick, raw in events if raw[0] & 0xF0 == 0xC0]
     assert changes == [(0, 40), (4 * Q, 45), (6 * Q, 40)]
     at = [raw for tick, raw in events if tick == 4 * Q]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import symusic
 
-from scorefarm.symbolic.score_io import _read_chunks, _track_events, score_to_bytes
+from scorefarm.symbolic.score_io import score_to_bytes
+from scorefarm.symbolic.smf_read import read_chunks, track_events
 from scorefarm.symbolic.smf_tracks import assign_channels, merge_named_tracks
 
 
@@ -24,9 +25,9 @@ def _score() -> symusic.Score:
 
 def test_same_name_tracks_become_one_with_program_changes():
     data = merge_named_tracks(score_to_bytes(_score()))
-    _, _, bodies = _read_chunks(data, "t")
+    _, _, bodies = read_chunks(data, "t")
     assert len(bodies) == 3  # conductor, Violins I, Cellos
-    events = list(_track_events(bodies[1], "t"))
+    events = list(track_events(bodies[1], "t"))
     programs = [(tick, raw[1]) for tick, raw in events if 0xC0 <= raw[0] < 0xD0]
     assert programs == [(0, 48), (480, 45), (1440, 48)]
     channels = {raw[0] & 0x0F for _, raw in events if 0x80 <= raw[0] < 0xF0}
@@ -68,10 +69,10 @@ def test_a_file_without_shared_names_is_unchanged():
 
 def _tracks_of(data: bytes) -> list[dict]:
     """Per track after the conductor: name, channels, programs, notes, MIDI port."""
-    _, _, bodies = _read_chunks(data, "t")
+    _, _, bodies = read_chunks(data, "t")
     out = []
     for body in bodies[1:]:
-        events = list(_track_events(body, "t"))
+        events = list(track_events(body, "t"))
         out.append({
             "name": next(raw[3:].decode() for _, raw in events if raw[:2] == b"\xff\x03"),
             "channels": {raw[0] & 0x0F for _, raw in events if 0x80 <= raw[0] < 0xF0},
