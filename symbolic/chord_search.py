@@ -190,9 +190,7 @@ def _held_emissions(model: ModeModel, beat_emissions: np.ndarray, heads: list[in
         out[-1] += options.final * model.log_final
     costs = {"chord_tone": 0.0, "colour": options.held_colour, "avoid": options.held_avoid,
              "cross_relation": options.held_cross}
-    kinds = [[held_note_kind(pc, pcs) for pc in range(12)] for _, pcs in model.states]
-    cost = np.asarray([[costs[kind] for kind in row] for row in kinds])
-    cross = np.asarray([[kind == "cross_relation" for kind in row] for row in kinds])
+    cost = np.asarray([[costs[held_note_kind(pc, pcs)] for pc in range(12)] for _, pcs in model.states])
     beats = np.zeros((len(spans), 12))  # beats of melody per pitch class (relative to the key) under each chord
     short = np.zeros((len(spans), 12))  # what notes shorter than a beat lack of one
     for k, notes in enumerate(under):
@@ -200,19 +198,16 @@ def _held_emissions(model: ModeModel, beat_emissions: np.ndarray, heads: list[in
             length = share * len(spans[k])
             beats[k, (pitch - tonic) % 12] += length
             short[k, (pitch - tonic) % 12] += max(0.0, 1.0 - length)
-    return out - beats @ cost.T - options.held_cross * (short @ cross.T)
+    return out - beats @ cost.T - options.held_cross * _cross_relations(model, short)
 
 
-def _cross_relations(model: ModeModel, under: list[list[tuple[int, int, float]]], tonic: int) -> np.ndarray:
-    """[chords, n] how many of the melody's notes under each chord are the other inflection
-    of one of its degrees (a cross relation, ``held_note_kind``): a passing F#5 over D minor."""
+def _cross_relations(model: ModeModel, amounts: np.ndarray) -> np.ndarray:
+    """[chords, n]: of ``amounts`` ([chords, 12], per pitch class relative to the key: notes,
+    or beats), the part that is the other inflection of one of each sonority's degrees (a
+    cross relation, ``held_note_kind``: a passing F#5 over D minor)."""
     cross = np.asarray([[held_note_kind(pc, pcs) == "cross_relation" for pc in range(12)]
                         for _, pcs in model.states], dtype=np.float64)
-    struck = np.zeros((len(under), 12))
-    for k, notes in enumerate(under):
-        for _, pitch, _ in notes:
-            struck[k, (pitch - tonic) % 12] += 1.0
-    return struck @ cross.T
+    return amounts @ cross.T
 
 
 def _rubs(pitches: np.ndarray, later: list[tuple[int, float]]) -> np.ndarray:
@@ -254,11 +249,15 @@ def decode(model: ModeModel, slots, spans, chords, tonic, mode, ranges, options:
     heads = _heads(slots, spans)
     emissions = _emissions(model, slots, tonic, options)
     held = len(chords) < len(slots)
-    under = _melody_under(chords, melody_notes) if held else []
+    under = _melody_under(chords, melody_notes)
     if held:
         emissions = _held_emissions(model, emissions, heads, spans, under, tonic, options)
-    else:  # a chord a beat: the notes inside a beat may still clash with it
-        emissions = emissions - options.held_cross * _cross_relations(model, _melody_under(chords, melody_notes), tonic)
+    else:  # a chord a beat: the notes inside a beat may still clash with it, each however short
+        struck = np.zeros((len(chords), 12))
+        for k, notes in enumerate(under):
+            for _, pitch, _ in notes:
+                struck[k, (pitch - tonic) % 12] += 1.0
+        emissions = emissions - options.held_cross * _cross_relations(model, struck)
     if len(chords) - 1 in pedal:  # a closing tonic pedal: the piece ends on the tonic chord over it
         emissions[-1] -= FINAL_TONIC_COST * ~_tonic_chords(model)
     _, post = _forward_backward(model, emissions)

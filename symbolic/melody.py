@@ -177,7 +177,7 @@ def _slot(notes, start: int, end: int, downbeat: int, beat_in_bar: int) -> Slot:
     remaining = note[1] - max(start, note[0])
     step = end - start
     sop_long = 2 if remaining >= 2 * step else (1 if remaining >= step else 0)
-    inside = [n for n in notes[j:] if n[0] < end]
+    inside = notes[j:bisect.bisect_left(notes, (end,))]  # the notes sounding from ``start`` or struck before ``end``
     low = min(n[2] for n in inside)
     middle = start + step // 2
     mid = next((n[2] for n in inside if n[0] <= middle < n[1]), None)
