@@ -36,7 +36,7 @@ TPQ = 480
 DEFAULT_QPM = 100.0  # tempo given to pieces that have no metronome mark
 DEFAULT_VELOCITY = 80
 MIN_NOTES = 8
-CONVERTER_VERSION = 2  # bump to invalidate caches when stream_to_score changes
+CONVERTER_VERSION = 3  # bump to invalidate caches when stream_to_score changes
 SPLIT_BUCKETS = {"test": 5, "validation": 5}  # percent; the rest is train
 
 
@@ -112,9 +112,11 @@ def music21_corpus_folder() -> Path:
 def stream_to_score(stream, *, tpq: int = TPQ) -> symusic.Score:
     """Convert a music21 Score (or Part) to a symusic tick score.
 
-    One track per part (program from the part's instrument, else 0), ties merged,
-    chords split into notes, grace notes and chord symbols dropped; time signatures
-    and metronome marks from the first part; an anacrusis padded to a full bar."""
+    One track per part (program from the part's instrument, else 0), at sounding
+    pitch (a part music21 read with a ``<transpose>`` is moved to concert pitch, as
+    ``voices`` reads MusicXML), ties merged, chords split into notes, grace notes and
+    chord symbols dropped; time signatures and metronome marks from the first part;
+    an anacrusis padded to a full bar."""
     from music21 import harmony, meter, note as m21note, tempo
 
     parts = list(stream.parts) if hasattr(stream, "parts") and len(stream.parts) else [stream]
@@ -141,6 +143,8 @@ def stream_to_score(stream, *, tpq: int = TPQ) -> symusic.Score:
         program = instrument.midiProgram if instrument is not None and instrument.midiProgram is not None else 0
         name = (part.partName or (instrument.partName if instrument is not None else None) or f"part {index + 1}")
         track = symusic.Track(str(name), int(program) % 128, False)
+        if getattr(part, "atSoundingPitch", None) is False:  # written pitch: a transposing part
+            part = part.toSoundingPitch(inPlace=False)
         flat = part.stripTies().flatten() if part.hasMeasures() else part.flatten().stripTies()
         for element in flat.notes:
             if isinstance(element, harmony.Harmony):

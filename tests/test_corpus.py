@@ -68,6 +68,27 @@ def test_stream_to_score_pads_the_pickup_merges_ties_and_splits_chords():
     assert out.tempos[0].qpm == pytest.approx(90, rel=1e-3)
 
 
+
+def test_stream_to_score_reads_a_transposing_part_at_sounding_pitch():
+    from music21 import instrument, meter, note, stream
+
+    def part(inst, written):
+        p = stream.Part()
+        m = stream.Measure(number=1)
+        m.append(meter.TimeSignature("2/4"))
+        m.insert(0, inst)
+        for name in written:
+            m.append(note.Note(name, quarterLength=1))
+        p.append(m)
+        return p
+
+    clarinet = part(instrument.Clarinet(), ["D5", "E5"])  # a B-flat clarinet's written D sounds C
+    clarinet.atSoundingPitch = False  # as music21 marks a part read with a <transpose>
+    flute = part(instrument.Flute(), ["C5", "D5"])  # concert pitch: left as it is
+    out = stream_to_score(stream.Score([clarinet, flute]))
+    assert [n.pitch for n in out.tracks[0].notes] == [72, 74]
+    assert [n.pitch for n in out.tracks[1].notes] == [72, 74]
+
 def test_abc_collection_is_read_tune_by_tune_without_chord_symbols(tmp_path):
     path = tmp_path / "two.abc"
     path.write_text(ABC_TWO_TUNES)
