@@ -11,8 +11,10 @@ as one track per channel, and channel 10 as ``is_drum``. Before symusic reads th
 the events are mended where it would read them wrongly (``smf_read``): a channel
 that changes program among its notes stays one track (one line), its program
 changes returned beside the score (``load_score_bytes_and_programs``); a text not in
-UTF-8 is read as cp1252; a file of fewer than ``MIN_TPQ`` ticks per quarter is read
-at ``RESAMPLED_TPQ``.
+UTF-8 is read as Shift-JIS where it reads as Japanese, else as cp1252; a note still
+sounding when its track ends is held to the file's end (symusic would drop it); a file
+of fewer than ``MIN_TPQ`` ticks per quarter is read at ``RESAMPLED_TPQ``. A RIFF MIDI
+file (``.rmi``) is read through to the MIDI file it wraps.
 
 Writing lets symusic encode the score, then rewrites its first track: symusic
 0.6 puts the tempo map, time and key signatures and markers into the first
@@ -25,6 +27,7 @@ format 1, deterministic, and written through an atomic rename.
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 from typing import Iterator
 
@@ -36,7 +39,7 @@ from scorefarm.errors import ScoreError, TimecodeError
 from scorefarm.files import write_bytes_atomic
 from scorefarm.symbolic.metre import one_signature_per_tick, score_signatures
 from scorefarm.symbolic.smf_read import ProgramChanges, chunk, encode_track, read_chunks, track_events
-from scorefarm.symbolic.smf_read import header, offs_after_ons, one_program_per_line, program_changes
+from scorefarm.symbolic.smf_read import hanging_offs, header, offs_after_ons, one_program_per_line, program_changes
 from scorefarm.symbolic.smf_read import read_vlq, scaled, utf8_texts, without_end
 
 MAX_SECONDS = 24 * 3600.0  # a note ending later than this is refused
@@ -99,9 +102,11 @@ def load_score_bytes_and_programs(data: bytes, name: str) -> tuple[symusic.core.
             "is a format 2 MIDI file (independent patterns); only formats 0 and 1 can be read", name
         )
     tracks, lines = [], []
-    for body in bodies:
-        events, changed = list(track_events(body, name)), False
-        for rewrite in (offs_after_ons, utf8_texts):
+    parsed = [list(track_events(body, name)) for body in bodies]
+    file_end = max((events[-1][0] for events in parsed if events), default=0)
+    for body, events in zip(bodies, parsed):
+        changed = False
+        for rewrite in (offs_after_ons, utf8_texts, partial(hanging_offs, end=file_end)):
             rewritten = rewrite(events)
             if rewritten is not None:
                 events, changed = rewritten, True

@@ -12,7 +12,8 @@ event, and every track chunk without a changed note, stays byte for byte.
 
 A note of the score (as ``score_io.load_score`` reads it) is found among the file's
 events by reading them as symusic does: per track chunk, a note-off ends the oldest
-sounding note of its channel and key. A track of the score is the notes of one
+sounding note of its channel and key, and a note no note-off ends is held to the end
+of the file (``smf_read.hanging_offs``). A track of the score is the notes of one
 channel of one chunk, or of one program of that channel (symusic reads each program
 as a track of its own; the reader may keep a channel that changes program one track,
 at the program of its first note): it is matched to the first such group holding the
@@ -28,7 +29,7 @@ import struct
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
-from .smf_read import chunk, encode_track, read_chunks, track_events
+from .smf_read import chunk, encode_track, read_chunks, riff_midi, track_events
 
 _END_OF_TRACK = b"\xff\x2f\x00"
 
@@ -39,7 +40,7 @@ NewNote = tuple[int, int, int]  # (start, end, pitch) in ticks
 class _RawNote:
     chunk: int  # which MTrk
     on: int  # index of its note-on among the chunk's events
-    off: int  # index of its note-off
+    off: int  # index of its note-off; -1 where none ends it (held to the file's end)
     start: int
     end: int
     pitch: int
@@ -54,6 +55,7 @@ def _groups(bodies: list[bytes], name: str, factor: int) -> tuple[list[list[tupl
     program) and each (chunk, channel, None) in the order they begin, the groups in the
     order of their first note; a group's program: its channel's when its first note began."""
     events = [list(track_events(body, name)) for body in bodies]
+    file_end = max((chunk_events[-1][0] for chunk_events in events if chunk_events), default=0)
     groups: dict[tuple, list[_RawNote]] = {}
     for at, chunk_events in enumerate(events):
         programs: dict[int, int] = {}
@@ -75,9 +77,10 @@ def _groups(bodies: list[bytes], name: str, factor: int) -> tuple[list[list[tupl
         first: dict[int, int] = {}
         for channel, program, note in began:
             first.setdefault(channel, program)
-            if note.off >= 0:
-                groups.setdefault((at, channel, None, first[channel]), []).append(note)
-                groups.setdefault((at, channel, program, program), []).append(note)
+            if note.off < 0:  # no note-off: held to the file's end, as the reader holds it
+                note.end = file_end * factor
+            groups.setdefault((at, channel, None, first[channel]), []).append(note)
+            groups.setdefault((at, channel, program, program), []).append(note)
     return events, groups
 
 
@@ -102,7 +105,9 @@ def replace_notes(data: bytes, score, edits: dict[int, dict[int, list[NewNote]]]
     """``data`` (the MIDI file ``score`` was read from) with, for each track index of
     ``edits``, each of its notes (by index into ``track.notes``) replaced by the new notes
     given, on the old note's channel and with its velocity. None where a changed track or
-    note cannot be told among the file's events."""
+    note cannot be told among the file's events. A RIFF MIDI file (``.rmi``) comes back as
+    the standard MIDI file it wraps."""
+    data = riff_midi(data, name)
     if not edits:
         return data
     _, tpq, bodies = read_chunks(data, name)
@@ -128,8 +133,8 @@ def replace_notes(data: bytes, score, edits: dict[int, dict[int, list[NewNote]]]
             if not candidates or any(tick % factor for piece in pieces for tick in piece[:2]):
                 return None
             raw = candidates.popleft()
-            removed[chunk] |= {raw.on, raw.off}
-            off = events[chunk][raw.off][1]
+            removed[chunk] |= {raw.on, raw.off} - {-1}
+            off = events[chunk][raw.off][1] if raw.off >= 0 else bytes([0x80 | channel, raw.pitch, 0])
             for start, end, pitch in pieces:
                 added[chunk].append((start // factor, 2, bytes([0x90 | channel, pitch, raw.velocity])))
                 added[chunk].append((end // factor, 0, bytes([off[0], pitch, off[2]])))

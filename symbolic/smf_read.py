@@ -8,11 +8,13 @@ own bytes, so a file without these cases reads exactly as symusic reads it.
 - ``offs_after_ons``: a grace note written with its note-off first.
 - ``utf8_texts``: a track name, marker or lyric not in UTF-8. MIDI declares no
   encoding for its texts; a file from a European Windows program writes them in
-  code page 1252 (Latin-1 with curly quotes and dashes), and symusic turns each byte
-  that is not UTF-8 into U+FFFD. A text that is valid UTF-8 is left as it is (most
-  are, and plain ASCII is both); any other is read as cp1252 (its five undefined
-  bytes as Latin-1) and handed to symusic in UTF-8: ``b"Violine f\\xfcr Anna"``
-  reads "Violine für Anna".
+  code page 1252 (Latin-1 with curly quotes and dashes), one from a Japanese program
+  in Shift-JIS (code page 932), and symusic turns each byte that is not UTF-8 into
+  U+FFFD. A text that is valid UTF-8 is left as it is (most are, and plain ASCII is
+  both); one that reads as Japanese in Shift-JIS is read so (``_japanese``), any other
+  as cp1252 (its five undefined bytes as Latin-1), and handed to symusic in UTF-8:
+  ``b"Violine f\\xfcr Anna"`` reads "Violine für Anna", ``b"\\x83s\\x83A\\x83m"``
+  reads "ピアノ" (not "ƒsƒAƒm").
 - ``one_program_per_line``: a program change in the middle of a channel's notes.
   symusic reads each (channel, program) of an MTrk as a track of its own, the
   controllers and pitch bends that came before the change left in the first (the
@@ -22,14 +24,22 @@ own bytes, so a file without these cases reads exactly as symusic reads it.
   channel is one track at the program of its first note, and returned as the line's
   program changes: (tick of the first note played with the new program, program).
   ``program_changes`` gives those by index into the score symusic reads.
+- ``hanging_offs``: a note-on whose note-off never comes (a recording stopped
+  with keys down, a sequencer's export cut at the song's end). symusic drops such a
+  note; a MIDI player holds it until the file ends, and so it is read: a note-off is
+  added at the file's last tick.
 - ``scaled``: every tick multiplied, for a file coarser than the stages can use.
 
+``riff_midi`` takes the standard MIDI file out of a RIFF MIDI (RMID, ``.rmi``) wrapper,
+as Windows writes it; ``read_chunks`` reads through it.
+
 Here too are the SMF byte helpers the reader and the writers share (``score_io``,
-``smf_tracks``, ``smf_edit`` import them from ``score_io``).
+``smf_tracks``, ``smf_edit`` import them from here).
 """
 
 from __future__ import annotations
 
+import re
 import struct
 from collections import defaultdict
 from typing import Iterator
@@ -110,9 +120,38 @@ def utf8_texts(events: Events) -> Events | None:
             pass
         if out is None:
             out = list(events)
-        recoded = _cp1252(text).encode("utf-8")
+        recoded = (_japanese(text) or _cp1252(text)).encode("utf-8")
         out[index] = (tick, raw[:2] + vlq(len(recoded)) + recoded)
     return out
+
+
+def _japanese(text: bytes) -> str | None:
+    """``text`` read in Shift-JIS (Windows code page 932) where it reads as Japanese, else None.
+    It does when it decodes, no character is a private-use one (cp932's user area, where
+    cp1252's accented letters such as ñ and ö fall) or a C1 control, and its characters that
+    are not ASCII come in words: runs of two or more ("ピアノ", "Piano 右手", "ﾋﾟｱﾉ" in
+    half-width kana), or one two-byte letter (a kanji or kana) with no Latin letter beside it
+    ("弦", "ストリングス(弦)"). A cp1252 text read in Shift-JIS turns a lone accented letter or curly
+    quote and the byte after it into a single kanji among Latin letters (b"Cr\\xe8me" is
+    "Cr鑪e", b"Anna\\x92s" is "Anna痴"), a lone symbol into a half-width kana (b"\\xab" is "ｫ")."""
+    try:
+        decoded = text.decode("cp932")
+    except UnicodeDecodeError:
+        return None
+    if any(0xE000 <= ord(c) <= 0xF8FF or 0x80 <= ord(c) <= 0x9F for c in decoded):
+        return None
+    runs = list(re.finditer(r"[^\x00-\x7f]+", decoded))
+    if not runs:
+        return None
+    for run in runs:
+        lone = run[0]
+        if len(lone) > 1:
+            continue
+        beside = decoded[max(run.start() - 1, 0):run.start()] + decoded[run.end():run.end() + 1]
+        latin_beside = any(c.isascii() and c.isalpha() for c in beside)
+        if len(lone.encode("cp932")) < 2 or not lone.isalpha() or latin_beside:
+            return None
+    return decoded
 
 
 def _cp1252(text: bytes) -> str:
@@ -180,6 +219,25 @@ def notes_per_channel(events: Events) -> list[tuple[int, int]]:
     return counts
 
 
+def hanging_offs(events: Events, end: int) -> Events | None:
+    """The track with a note-off at tick ``end`` (the file's last) for each note-on that no
+    note-off ends (see the module doc), matched as symusic matches them: a note-off (or a
+    note-on of velocity 0) ends the oldest sounding note of its channel and key, and one
+    that finds none is passed over. None when every note ends."""
+    sounding: dict[tuple[int, int], int] = defaultdict(int)
+    for _, raw in events:
+        kind = raw[0] & 0xF0
+        if kind == 0x90 and raw[2] > 0:
+            sounding[raw[0] & 0x0F, raw[1]] += 1
+        elif kind in (0x80, 0x90) and sounding[raw[0] & 0x0F, raw[1]]:
+            sounding[raw[0] & 0x0F, raw[1]] -= 1
+    offs = [(end, bytes([0x80 | channel, key, 0])) for (channel, key), count in sorted(sounding.items())
+            for _ in range(count)]
+    if not offs:
+        return None
+    return [event for event in events if event[1] != _END_OF_TRACK] + offs
+
+
 def scaled(events: Events, factor: int) -> Events:
     """The track with every tick multiplied by ``factor``."""
     return [(tick * factor, raw) for tick, raw in events]
@@ -235,11 +293,33 @@ def header(fmt: int, ntracks: int, tpq: int) -> bytes:
     return chunk(b"MThd", struct.pack(">HHH", fmt, ntracks, tpq))
 
 
+def riff_midi(data: bytes, name: str) -> bytes:
+    """The standard MIDI file inside a RIFF MIDI file (form ``RMID``: the SMF in its
+    ``data`` chunk, as Windows writes ``.rmi`` files), or ``data`` itself when it is no
+    RIFF file. A RIFF file of another form (a WAVE is audio) or an RMID without a ``data``
+    chunk is refused; a ``data`` chunk cut short is left to ``read_chunks`` to report."""
+    if data[:4] != b"RIFF":
+        return data
+    form = data[8:12]
+    if form != b"RMID":
+        what = "audio, " if form == b"WAVE" else ""
+        raise ScoreError(f"is a RIFF file of form {form!r} ({what}not RMID), not a MIDI file", name)
+    pos = 12
+    while pos + 8 <= len(data):
+        tag, (length,) = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])
+        if tag == b"data":
+            return data[pos + 8:pos + 8 + length]
+        pos += 8 + length + (length & 1)  # RIFF chunks are padded to an even length
+    raise ScoreError("is a RIFF MIDI file (RMID) without a 'data' chunk holding the MIDI", name)
+
+
 def read_chunks(data: bytes, name: str) -> tuple[int, int, list[bytes]]:
     """Check the MThd header and the chunk structure; return (format, tpq, MTrk bodies).
 
-    Unknown chunk types are skipped (as the SMF spec asks readers to do), and so are
-    bytes after the last declared track."""
+    A RIFF MIDI file is read through to the MIDI file it holds (``riff_midi``). Unknown
+    chunk types are skipped (as the SMF spec asks readers to do), and so are bytes after
+    the last declared track."""
+    data = riff_midi(data, name)
     if len(data) < 14 or data[:4] != b"MThd":
         seen = "is empty" if not data else f"starts with {data[:4]!r}"
         raise ScoreError(f"is not a MIDI file (it {seen}; a MIDI file starts with b'MThd')", name)

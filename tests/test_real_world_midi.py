@@ -1,0 +1,149 @@
+"""MIDI files as composers have them: notes left sounding when a track ends, track names
+in Shift-JIS, a RIFF MIDI (.rmi) wrapper. Each is read as a player plays it, and every
+command takes it."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+import symusic
+from click.testing import CliRunner
+
+from scorefarm.cli.main import cli
+from scorefarm.errors import ScoreError
+from scorefarm.symbolic.score_io import load_score, load_score_bytes, score_to_bytes
+from scorefarm.symbolic.smf_edit import replace_notes
+from scorefarm.symbolic.smf_read import chunk, encode_track, header, read_chunks
+
+Q = 480
+CONDUCTOR = [(0, b"\xff\x51\x03\x07\xa1\x20"), (0, b"\xff\x58\x04\x04\x02\x18\x08")]  # 120 bpm, 4/4
+
+
+def smf(tracks: list[list[tuple[int, bytes]]], fmt: int = 1, ends: list[int] | None = None) -> bytes:
+    """A MIDI file of tracks given as (absolute tick, event bytes), each ending at its last
+    event or at ``ends[i]``."""
+    bodies = [encode_track(sorted(events, key=lambda e: e[0]), (ends or [0] * len(tracks))[i])
+              for i, events in enumerate(tracks)]
+    return header(fmt, len(bodies), Q) + b"".join(chunk(b"MTrk", body) for body in bodies)
+
+
+def note(start: int, length: int, pitch: int, channel: int = 0) -> list[tuple[int, bytes]]:
+    return [(start, bytes([0x90 | channel, pitch, 80])), (start + length, bytes([0x80 | channel, pitch, 0]))]
+
+
+def name(text: bytes) -> tuple[int, bytes]:
+    return (0, bytes([0xFF, 0x03, len(text)]) + text)
+
+
+def notes_of(track) -> list[tuple[int, int, int]]:
+    return [(n.time, n.duration, n.pitch) for n in track.notes]
+
+
+def scale(channel: int = 0, pitch: int = 60) -> list[tuple[int, bytes]]:
+    return [e for k in range(4) for e in note(k * Q, Q, pitch + 2 * k, channel)]
+
+
+# ---------------------------------------------------------------- notes no note-off ends
+
+
+def left_sounding() -> bytes:
+    """A piano whose last chord (C5, E5 at bar 2) has no note-offs, its track ending a beat
+    later; a second track running on to the end of bar 2; and one key struck twice with one
+    note-off (the first note ends there, the second is left sounding)."""
+    piano = [name(b"Piano"), *scale(), (4 * Q, b"\x90\x48\x50"), (4 * Q, b"\x90\x4c\x50")]
+    piano += [(5 * Q, b"\x90\x3c\x50"), (5 * Q + 10, b"\x90\x3c\x50"), (5 * Q + 20, b"\x80\x3c\x00")]
+    bass = [name(b"Bass"), *note(0, 8 * Q, 36, channel=1)]
+    return smf([CONDUCTOR, piano, bass], ends=[0, 6 * Q, 8 * Q])
+
+
+def test_a_note_left_sounding_is_held_to_the_end_of_the_file():
+    score = load_score_bytes(left_sounding(), "left.mid")
+    piano, bass = score.tracks
+    assert notes_of(piano) == [(0, Q, 60), (Q, Q, 62), (2 * Q, Q, 64), (3 * Q, Q, 66),
+                               (4 * Q, 4 * Q, 72), (4 * Q, 4 * Q, 76),
+                               (5 * Q, 20, 60), (5 * Q + 10, 3 * Q - 10, 60)]
+    assert notes_of(bass) == [(0, 8 * Q, 36)]
+    again = load_score_bytes(score_to_bytes(score), "out.mid")  # written with its note-offs
+    assert [notes_of(t) for t in again.tracks] == [notes_of(t) for t in score.tracks]
+
+
+def test_a_file_whose_notes_all_end_reads_as_symusic_reads_it():
+    data = smf([CONDUCTOR, [name(b"Piano"), *scale()]])
+    assert load_score_bytes(data, "x").dumps_midi() == symusic.Score.from_midi(data).dumps_midi()
+
+
+def test_check_fix_finds_a_note_left_sounding_among_the_file_events():
+    """--fix replaces notes in the file's own events: a note without a note-off is found
+    there too (as the reader holds it), and its replacement gets a note-off of its own."""
+    data = left_sounding()
+    score = load_score_bytes(data, "left.mid")
+    edited = replace_notes(data, score, {0: {5: [(4 * Q, 8 * Q, 77)]}}, "left.mid")  # E5 -> F5
+    assert edited is not None
+    piano = load_score_bytes(edited, "edited.mid").tracks[0]
+    assert (4 * Q, 4 * Q, 77) in notes_of(piano) and (4 * Q, 4 * Q, 76) not in notes_of(piano)
+    assert (4 * Q, 4 * Q, 72) in notes_of(piano)  # the other note left sounding, still held
+    before, after = read_chunks(data, "left.mid")[2], read_chunks(edited, "edited.mid")[2]
+    assert after[0] == before[0] and after[2] == before[2] and after[1] != before[1]  # only the piano's chunk
+
+
+# ---------------------------------------------------------------- Shift-JIS names
+
+
+def test_shift_jis_track_names_read_as_japanese():
+    names = ["ピアノ", "バイオリンⅠ", "Piano 右手", "弦", "ストリングス(弦)", "ﾋﾟｱﾉ"]
+    data = smf([CONDUCTOR] + [[name(text.encode("cp932")), *scale(channel=k)] for k, text in enumerate(names)])
+    score = load_score_bytes(data, "japanese.mid")
+    assert [t.name for t in score.tracks] == names
+    assert [t.name for t in load_score_bytes(score_to_bytes(score), "out").tracks] == names
+
+
+@pytest.mark.parametrize("text", ["Crème", "Frère Jacques", "Straße", "Mäßig", "Señor", "Größe", "Élan",
+                                  "« Intro »", "Anna’s Theme", "Piano – soft", "É"])
+def test_a_cp1252_name_is_not_taken_for_shift_jis(text):
+    data = smf([CONDUCTOR, [name(text.encode("cp1252")), *scale()]])
+    assert load_score_bytes(data, "latin.mid").tracks[0].name == text
+
+
+# ---------------------------------------------------------------- RIFF MIDI (.rmi)
+
+
+def rmid(midi: bytes, before: bytes = b"") -> bytes:
+    """``midi`` in a RIFF RMID wrapper: ``before`` (whole chunks) ahead of its data chunk."""
+    padded = midi + b"\x00" * (len(midi) & 1)
+    body = b"RMID" + before + b"data" + struct.pack("<I", len(midi)) + padded
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def two_voices() -> bytes:
+    return smf([CONDUCTOR, [name(b"Soprano"), *scale(pitch=72)], [name(b"Bass"), *scale(channel=1, pitch=48)]])
+
+
+def test_a_riff_midi_file_reads_as_the_midi_file_it_wraps(tmp_path):
+    info = b"LIST" + struct.pack("<I", 5) + b"INFOx\x00"  # an odd-length chunk, padded
+    path = tmp_path / "sketch.rmi"
+    path.write_bytes(rmid(two_voices(), before=info))
+    assert load_score(path).dumps_midi() == load_score_bytes(two_voices(), "x").dumps_midi()
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(28), "RIFF file of form b'WAVE' (audio, not RMID), not a MIDI file"),
+    (b"RIFF\x0c\x00\x00\x00RMIDLIST\x00\x00\x00\x00", "without a 'data' chunk"),
+    (rmid(two_voices())[:-20], "is truncated"),
+])
+def test_a_wrong_riff_file_is_refused_naming_it(data, reason):
+    with pytest.raises(ScoreError, match="cue.rmi") as info:
+        load_score_bytes(data, "cue.rmi")
+    assert reason in str(info.value)
+
+
+def test_commands_take_a_riff_midi_file(tmp_path):
+    path = tmp_path / "chorale.rmi"
+    path.write_bytes(rmid(two_voices()))
+    runner = CliRunner()
+    analyzed = runner.invoke(cli, ["analyze", str(path)])
+    assert analyzed.exit_code == 0, analyzed.output
+    fixed = runner.invoke(cli, ["check", str(path), "--fix", "-o", str(tmp_path / "fixed.mid")])
+    assert fixed.exit_code == 0, fixed.output
+    assert (tmp_path / "fixed.mid").read_bytes()[:4] == b"MThd"  # the MIDI file, not its wrapper
+    assert load_score(tmp_path / "fixed.mid").dumps_midi() == load_score(path).dumps_midi()
