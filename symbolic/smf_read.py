@@ -28,6 +28,11 @@ own bytes, so a file without these cases reads exactly as symusic reads it.
   with keys down, a sequencer's export cut at the song's end). symusic drops such a
   note; a MIDI player holds it until the file ends, and so it is read: a note-off is
   added at the file's last tick.
+- ``without_escapes``: an F7 event (a system-exclusive message's continuation packet,
+  or an "escape" carrying a real-time or song message). symusic reads its length and
+  data as delta times, so every later event of the track came a few ticks late (an F7
+  packet of 2 bytes moved the notes after it 2 ticks on). symusic keeps no
+  system-exclusive data, so these events are taken out.
 - ``scaled``: every tick multiplied, for a file coarser than the stages can use.
 
 ``riff_midi`` takes the standard MIDI file out of a RIFF MIDI (RMID, ``.rmi``) wrapper,
@@ -236,6 +241,12 @@ def hanging_offs(events: Events, end: int) -> Events | None:
     if not offs:
         return None
     return [event for event in events if event[1] != _END_OF_TRACK] + offs
+
+
+def without_escapes(events: Events) -> Events | None:
+    """The track without its F7 events (see the module doc); None when it has none."""
+    kept = [event for event in events if event[1][0] != 0xF7]
+    return kept if len(kept) < len(events) else None
 
 
 def scaled(events: Events, factor: int) -> Events:

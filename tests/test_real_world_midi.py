@@ -147,3 +147,15 @@ def test_commands_take_a_riff_midi_file(tmp_path):
     assert fixed.exit_code == 0, fixed.output
     assert (tmp_path / "fixed.mid").read_bytes()[:4] == b"MThd"  # the MIDI file, not its wrapper
     assert load_score(tmp_path / "fixed.mid").dumps_midi() == load_score(path).dumps_midi()
+
+
+# ---------------------------------------------------------------- system-exclusive packets
+
+
+@pytest.mark.parametrize("packets", [
+    [(0, b"\xf0\x03\x43\x10\x4c"), (10, b"\xf7\x02\x00\xf7")],  # a message sent in two packets
+    [(10, b"\xf7\x02\xf3\x01")],  # an escape: a song select
+])
+def test_f7_packets_leave_the_notes_on_their_ticks(packets):
+    data = smf([CONDUCTOR, [name(b"Piano"), *packets, *scale()]])
+    assert notes_of(load_score_bytes(data, "sysex.mid").tracks[0]) == [(k * Q, Q, 60 + 2 * k) for k in range(4)]
