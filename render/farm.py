@@ -59,6 +59,7 @@ class CueOutcome:
     wall_seconds: float = 0.0
     files: list[str] = field(default_factory=list)
     bad_input: bool = False  # failed on the user's input (an InputError), not while working
+    warnings: list[str] = field(default_factory=list)  # the cue manifest's: programs stood in for
 
 
 @dataclass
@@ -68,7 +69,7 @@ class FilmReport:
     wall_seconds: float
     ray_startup_seconds: float = 0.0  # connecting to or starting Ray, within wall_seconds
     ray_shutdown_seconds: float = 0.0  # disconnecting from or stopping Ray, within wall_seconds
-    warnings: list[str] = field(default_factory=list)  # cues overlapping on the timeline
+    warnings: list[str] = field(default_factory=list)  # programs stood in for, cues overlapping on the timeline
 
     @property
     def failed(self) -> list[CueOutcome]:
@@ -251,7 +252,7 @@ def _outcome_from(product_manifest: dict[str, Any], cue_id: str, state: str, wal
     mix = outputs.get(f"{cue_id}_mix.wav", {})
     return CueOutcome(cue_id=cue_id, state=state, duration_seconds=mix.get("duration_seconds"),
                       loudness_lufs=mix.get("loudness_lufs"), true_peak_dbtp=mix.get("true_peak_dbtp"),
-                      wall_seconds=wall, files=sorted(outputs))
+                      wall_seconds=wall, files=sorted(outputs), warnings=list(product_manifest.get("warnings", [])))
 
 
 def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOptions(),
@@ -263,7 +264,8 @@ def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOpt
     first (OutputError). The cue sheet and the film's manifest are written when at
     least one cue is delivered (rendered or up to date); when none is, nothing is
     written and the folders this run made are removed again. The report lists the
-    cues in film order (``film_order``) and warns of cues overlapping."""
+    cues in film order (``film_order``) and warns of the programs the SoundFont stood
+    in for and of cues overlapping."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
     made = _missing_folders(out_dir)
@@ -313,7 +315,9 @@ def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOpt
 
         ordered = [outcomes[cue.id] for cue in film_order(cue_list.cues)]
         any_delivered = any(o.state != "failed" for o in ordered)
-        warnings = write_film_deliverables(cue_list, out_dir, ordered) if any_delivered else []
+        warnings = [f"cue {o.cue_id}: {line}" for o in ordered for line in o.warnings]
+        if any_delivered:
+            warnings += write_film_deliverables(cue_list, out_dir, ordered)
     if not any_delivered:
         _remove_empty(made)  # nothing of this run is left, not even the folders it made
     return FilmReport(out_dir=out_dir, outcomes=ordered, wall_seconds=time.perf_counter() - started,

@@ -124,7 +124,9 @@ def _emit(progress: Progress | None, cue_id: str, stage: str) -> None:
 @dataclass
 class PreparedCue:
     """A cue after its symbolic stages: the score to render (as MIDI bytes, so it
-    travels between Ray nodes), the sections it renders to, and what was done."""
+    travels between Ray nodes), the sections it renders to (the stems of the presets
+    that sound: a program the SoundFont lacks may be stood in for from another
+    section), and what was done."""
 
     midi_bytes: bytes  # the delivered <id>.mid
     sections: list[str]
@@ -137,13 +139,15 @@ class PreparedCue:
 class RenderedStem:
     section: str
     audio: np.ndarray
-    fallbacks: list[str]
+    fallbacks: list[str]  # the programs the SoundFont stood in for: the cue's warnings
+    notes: list[str] = field(default_factory=list)  # what else was done to the stem (re-synthesis)
 
 
 def prepare_cue(spec: CueSpec) -> PreparedCue:
     """The symbolic stages: load and validate the sketch, extend it by the cue's
     ``extend_bars`` with the shipped transformer (seeded by the cue's ``seed``),
-    harmonize it when the cue asks, and orchestrate it for the cue's ``ensemble``.
+    harmonize it when the cue asks, and orchestrate it for the cue's ``ensemble``; then
+    the stems it renders to, from the SoundFont's presets (loaded once per process).
     Bad input raises ScoreError naming the sketch."""
     from scorefarm.symbolic.score_io import load_score_bytes_and_programs, score_to_bytes, smpte_from_timecode
     from scorefarm.symbolic.smf_tracks import split_programs
@@ -192,11 +196,13 @@ def prepare_cue(spec: CueSpec) -> PreparedCue:
         notes += [f"orchestrated for {result.ensemble.name}", *result.notes]
         rendered = orchestra_score(result, render=True)
         notation = musicxml_bytes(result, title=spec.cue_title or spec.cue_id, name=spec.sketch_name)
-        return PreparedCue(midi_bytes=daw_midi_bytes(result, smpte=smpte), sections=score_sections(rendered),
+        return PreparedCue(midi_bytes=daw_midi_bytes(result, smpte=smpte),
+                           sections=score_sections(rendered, spec.soundfont),
                            notes=notes + _stem_notes(rendered), render_bytes=score_to_bytes(rendered),
                            musicxml_bytes=notation)
     return PreparedCue(midi_bytes=score_to_bytes(score, smpte=smpte, programs=programs),
-                       sections=score_sections(split_programs(score, programs)), notes=notes + _stem_notes(score))
+                       sections=score_sections(split_programs(score, programs), spec.soundfont),
+                       notes=notes + _stem_notes(score))
 
 
 def _stem_notes(score) -> list[str]:
@@ -253,7 +259,7 @@ def resynth_stem(spec: CueSpec, stem: RenderedStem) -> RenderedStem:
         audio = np.pad(audio, ((0, stem.audio.shape[0] - audio.shape[0]), (0, 0)))
     notes = [f"{stem.section} stem re-synthesized ({options.mode}) with {options.model_dir.name}", *fitted]
     notes += [n for n in result.notes if n != LICENCE_NOTICE] + [LICENCE_NOTICE]
-    return RenderedStem(stem.section, audio, [*stem.fallbacks, *notes])
+    return RenderedStem(stem.section, audio, stem.fallbacks, [*stem.notes, *notes])
 
 
 def render_cue(spec: CueSpec, progress: Progress | None = None) -> CueProduct:
@@ -294,7 +300,9 @@ def finish_cue(spec: CueSpec, prepared: PreparedCue, stems: list[RenderedStem],
     mastered = master(mix, sample_rate, master_options, reverb_bus=reverb_bus)
 
     _emit(progress, cue_id, "encode")
-    notes = list(dict.fromkeys([*prepared.notes, *(f for stem in stems for f in stem.fallbacks), *mastered.notes]))
+    warnings = list(dict.fromkeys(f for stem in stems for f in stem.fallbacks))
+    notes = list(dict.fromkeys([*prepared.notes, *(n for stem in stems for n in (*stem.fallbacks, *stem.notes)),
+                                *mastered.notes]))
     files: dict[str, bytes] = {}
     audio_info: dict[str, dict[str, Any]] = {}
     time_reference = 0 if spec.start is None else spec.start.to_samples(sample_rate)
@@ -327,6 +335,7 @@ def finish_cue(spec: CueSpec, prepared: PreparedCue, stems: list[RenderedStem],
             for name, data in sorted(files.items())
         },
         "notes": notes,
+        "warnings": warnings,  # among the notes: what the composer hears differently from the score
     }
     _emit(progress, cue_id, "done")
     return CueProduct(

@@ -11,6 +11,12 @@ controllers, pitch bends and unisons never collide. A section with more than 16
 tracks takes extra passes over the same buffer (`fluid_synth_process` adds into it),
 counted in `RenderResult.passes`.
 
+A program the SoundFont lacks is stood in for (`fallback_program`), from the
+program's own section first. A track is filed under the stem of the preset that
+sounds, so when only another section has a stand-in (a flute played by the piano) the
+track moves to that stem, and the note in `RenderResult.fallbacks` says so; the
+stems a score renders to with a given SoundFont are `score_sections(score, soundfont)`.
+
 Timing: notes, controllers and pitch bends are converted to sample times through the
 tempo map (float64, from the MIDI ``mspq`` values; `score.to("second")` agrees within
 its float32 precision), sorted deterministically (note-offs, then controllers, then
@@ -32,12 +38,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Collection
+from typing import Callable, Collection
 
 import numpy as np
 import symusic
 
-from scorefarm.arrange.sections import SECTION_ORDER, section_for_track
+from scorefarm.arrange.sections import SECTION_ORDER, section_for_program, section_for_track
 from scorefarm.errors import RenderError, ScoreError, SilentScoreError
 
 from .fluid import _LOCK, DRUM_BANK, MIDI_CHANNELS, _LoadedFont, _loaded_font, _Synth, clear_synth_cache
@@ -127,14 +133,26 @@ class _Plan:
     program: int
 
 
-def fallback_program(program: int, available: Collection[int]) -> int | None:
-    """The preset to use for ``program`` when the SoundFont lacks it: the nearest
-    available program in the same GM family of 8 (ties to the lower), else 0, else None."""
+def fallback_program(program: int, available: Collection[int],
+                     section_of: Callable[[int], str] | None = None) -> int | None:
+    """The preset to use for ``program`` when the SoundFont lacks it, the nearest of
+    the first of these that has one (ties to the lower): a program of its GM family of
+    8 in its own section (stem), program 0 when that is in its section (the piano, for
+    the keys), any program of its section, any of its family, else program 0, else None.
+    ``section_of`` maps a program to its section; without it (drum kits, which all
+    sound in the percussion stem) the family alone is tried, then program 0."""
     if program in available:
         return program
     family = [p for p in available if p // 8 == program // 8]
-    if family:
-        return min(family, key=lambda p: (abs(p - program), p))
+    if section_of is None:
+        tiers = [family]
+    else:
+        own = section_of(program)
+        section = [p for p in available if section_of(p) == own]
+        tiers = [[p for p in family if p in section], [0] if 0 in section else [], section, family]
+    for tier in tiers:
+        if tier:
+            return min(tier, key=lambda p: (abs(p - program), p))
     return 0 if 0 in available else None
 
 
@@ -157,30 +175,42 @@ def tick_seconds(score: symusic.Score):
 def _plan(score: symusic.Score, font: _LoadedFont, soundfont: SoundFont
           ) -> tuple[list[_Plan], list[tuple[str, str]]]:
     """Section, MIDI channel, pass and preset of every track with notes, and the
-    (section, note) of every program the SoundFont stands in for."""
+    (section, note) of every program the SoundFont stands in for. A track is filed
+    under the stem of the preset that sounds: its own program's section, or another's
+    when the SoundFont has no stand-in in that section (said in the note)."""
     groups, free = {}, (g for g in range(CHANNEL_BLOCK) if g != DRUM_GROUP)
     for section in SECTION_ORDER:
         groups[section] = DRUM_GROUP if section == "percussion" else next(free)
-    by_section: dict[str, list[int]] = {}
+    by_section: dict[str, list[tuple[int, int]]] = {}
+    fallbacks = []
     for index, track in enumerate(score.tracks):
-        if track.note_num():
-            by_section.setdefault(section_for_track(track), []).append(index)
-    plans, fallbacks = [], []
-    for section, indices in by_section.items():
-        indices.sort(key=lambda i: not score.tracks[i].is_drum)  # drums first: channel 10
-        for slot, index in enumerate(indices):
+        if not track.note_num():
+            continue
+        bank = DRUM_BANK if track.is_drum else 0
+        what = "drum kit" if track.is_drum else "program"
+        # drum kits all sound in the percussion stem: only their families of 8 are kin
+        program = fallback_program(track.program, font.presets[bank],
+                                   None if track.is_drum else section_for_program)
+        if program is None:
+            raise RenderError(f"track {index} {track.name!r}: {soundfont.name} has no {what} {track.program}, "
+                              f"none in its {'family' if track.is_drum else 'section or family'} "
+                              f"and no {what} 0 (bank {bank})")
+        section = section_for_program(program, track.is_drum)
+        if program != track.program:
+            note = (f"track {index} {track.name!r}: {what} {track.program} is not in {soundfont.name}; "
+                    f"using {program} ({font.presets[bank][program]})")
+            wanted = section_for_track(track)
+            if section != wanted:
+                note += f" in the {section} stem: {soundfont.name} has no {wanted} program"
+            fallbacks.append((section, note))
+        by_section.setdefault(section, []).append((index, program))
+    plans = []
+    for section, chosen in by_section.items():
+        chosen.sort(key=lambda pair: not score.tracks[pair[0]].is_drum)  # drums first: channel 10
+        for slot, (index, program) in enumerate(chosen):
             track = score.tracks[index]
-            bank = DRUM_BANK if track.is_drum else 0
-            program = fallback_program(track.program, font.presets[bank])
-            what = "drum kit" if track.is_drum else "program"
-            if program is None:
-                raise RenderError(f"track {index} {track.name!r}: {soundfont.name} has no {what} "
-                                  f"{track.program}, none in its family and no {what} 0 (bank {bank})")
-            if program != track.program:
-                fallbacks.append((section, f"track {index} {track.name!r}: {what} {track.program} is not in "
-                                           f"{soundfont.name}; using {program} ({font.presets[bank][program]})"))
-            plans.append(_Plan(track, section, groups[section] + CHANNEL_BLOCK * (slot % 16),
-                               slot // 16, bank, program))
+            plans.append(_Plan(track, section, groups[section] + CHANNEL_BLOCK * (slot % 16), slot // 16,
+                               DRUM_BANK if track.is_drum else 0, program))
     return plans, fallbacks
 
 
@@ -309,9 +339,17 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.3g} minutes"
 
 
-def score_sections(score: symusic.Score) -> list[str]:
-    """The sections (stems) a score renders to, in `SECTION_ORDER`."""
-    present = {section_for_track(t) for t in score.tracks if t.note_num()}
+def score_sections(score: symusic.Score, soundfont: SoundFont | None = None) -> list[str]:
+    """The sections (stems) a score renders to, in `SECTION_ORDER`: with ``soundfont``,
+    the stems of the presets that sound (a stand-in from another section moves its
+    track there, as `render_stems` files it); without, those of the tracks' programs."""
+    if soundfont is not None:
+        if not isinstance(score, symusic.core.ScoreTick):
+            score = score.to("tick")
+        with _LOCK:
+            present = {plan.section for plan in _plan(score, _loaded_font(soundfont), soundfont)[0]}
+    else:
+        present = {section_for_track(t) for t in score.tracks if t.note_num()}
     return [s for s in SECTION_ORDER if s in present]
 
 
