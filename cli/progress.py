@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from rich.console import Console
@@ -39,8 +40,26 @@ def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def film_table_title(report) -> tuple[str, str | None]:
+    """The table's title and caption. A film of which no cue was delivered wrote nothing:
+    the title says so and never names a folder as the output (the run may have made none,
+    or removed the one it made); the caption says which of the folder's files are an
+    earlier run's, when it holds any."""
+    took = f"({report.wall_seconds:.1f} s)"
+    if report.delivered:
+        return f"{report.out_dir}  {took}", None
+    if report.earlier_files:
+        return (f"nothing written  {took}",
+                f"the files in {report.out_dir} are from an earlier run, left as they were: "
+                f"{', '.join(report.earlier_files)}")
+    if Path(report.out_dir).is_dir():
+        return f"nothing written  {took}", f"nothing was written to {report.out_dir}"
+    return f"nothing written  {took}", f"no output folder: {report.out_dir} was not made"
+
+
 def print_film_table(report) -> None:
-    table = Table(title=f"{report.out_dir}  ({report.wall_seconds:.1f} s)")
+    title, caption = film_table_title(report)
+    table = Table(title=title, caption=caption)
     for column in ("cue", "state", "duration s", "loudness LUFS", "true peak dBTP", "wall s"):
         table.add_column(column, justify="left" if column in ("cue", "state") else "right")
     for o in report.outcomes:

@@ -70,6 +70,9 @@ class FilmReport:
     ray_startup_seconds: float = 0.0  # connecting to or starting Ray, within wall_seconds
     ray_shutdown_seconds: float = 0.0  # disconnecting from or stopping Ray, within wall_seconds
     warnings: list[str] = field(default_factory=list)  # programs stood in for, cues overlapping on the timeline
+    # when no cue is delivered (nothing written): the film's files already in out_dir, all
+    # of an earlier run ("cue_sheet.csv", "manifest.json", "1M1/" for a cue folder with its manifest)
+    earlier_files: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[CueOutcome]:
@@ -263,7 +266,10 @@ def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOpt
     A cue whose MIDI (``out_dir/<id>/<id>.mid``) would land on its sketch is refused
     first (OutputError). The cue sheet and the film's manifest are written when at
     least one cue is delivered (rendered or up to date); when none is, nothing is
-    written and the folders this run made are removed again. The report lists the
+    written, the folders this run made are removed again and the report names the
+    film's files an earlier run left (``earlier_files``). An earlier run's cue sheet and
+    film manifest are removed before this run writes its first cue, whose new outputs
+    they would no longer describe (``retract_film_deliverables``). The report lists the
     cues in film order (``film_order``) and warns of the programs the SoundFont stood
     in for and of cues overlapping."""
     started = time.perf_counter()
@@ -276,12 +282,17 @@ def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOpt
     sketches = {cue.id: cue.sketch_score for cue in cue_list.cues if cue.sketch_score is not None}
     total = len(specs)
     outcomes: dict[str, CueOutcome] = {}
+    retracted = False
 
     def report(cue_id: str, state: str, reason: str = "") -> None:
         if progress is not None:
             progress({"cue": cue_id, "state": state, "done": len(outcomes), "total": total, "reason": reason})
 
     def delivered(spec: CueSpec, product: CueProduct) -> None:
+        nonlocal retracted
+        if not retracted:
+            retract_film_deliverables(out_dir)
+            retracted = True
         write_cue(product, out_dir / spec.cue_id)
         outcomes[spec.cue_id] = _outcome_from(product.manifest, spec.cue_id, "rendered", product.wall_seconds)
         report(spec.cue_id, "done")
@@ -318,15 +329,38 @@ def render_film(cue_list: CueList, out_dir: Path, options: FarmOptions = FarmOpt
         warnings = [f"cue {o.cue_id}: {line}" for o in ordered for line in o.warnings]
         if any_delivered:
             warnings += write_film_deliverables(cue_list, out_dir, ordered)
+    earlier = []
     if not any_delivered:
         _remove_empty(made)  # nothing of this run is left, not even the folders it made
+        earlier = [name for name in FILM_FILES if (out_dir / name).is_file()]
+        earlier += [f"{cue.id}/" for cue in film_order(cue_list.cues) if (out_dir / cue.id / "manifest.json").is_file()]
     return FilmReport(out_dir=out_dir, outcomes=ordered, wall_seconds=time.perf_counter() - started,
-                      ray_startup_seconds=startup, ray_shutdown_seconds=shutdown, warnings=warnings)
+                      ray_startup_seconds=startup, ray_shutdown_seconds=shutdown, warnings=warnings,
+                      earlier_files=earlier)
 
 
 def _end_timecode(start: Timecode, duration_seconds: float) -> Timecode:
     return Timecode.from_seconds(start.to_seconds() + Fraction(duration_seconds).limit_denominator(10**6),
                                  start.rate)
+
+
+#: The film's own files in the output folder, written last, from the cues' manifests.
+FILM_FILES = ("cue_sheet.csv", "manifest.json")
+
+
+def retract_film_deliverables(out_dir: Path) -> None:
+    """Remove an earlier run's cue sheet and film manifest, before this run replaces a
+    cue's outputs: they time and hash that cue as it was, and a run interrupted before
+    it writes its own would leave them describing a folder that no longer holds those
+    outputs. A run that writes no cue leaves them (and the earlier outputs) alone."""
+    for name in FILM_FILES:
+        try:
+            (out_dir / name).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise OutputError(f"cannot replace the earlier run's {name} ({exc.strerror or exc})",
+                              out_dir / name) from None
 
 
 def write_film_deliverables(cue_list: CueList, out_dir: Path, outcomes: list[CueOutcome]) -> list[str]:

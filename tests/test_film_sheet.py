@@ -1,9 +1,11 @@
 """A film's cue sheet and manifest in film order, overlapping cues and a multi-voice
-sketch harmonized said aloud, and a film of which no cue renders leaving nothing."""
+sketch harmonized said aloud, a film of which no cue renders leaving nothing (and
+saying so, and whose the files already in the folder are), and no stale cue sheet."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import symusic
 from click.testing import CliRunner
 
 from scorefarm.cli.main import cli
+from scorefarm.cli.progress import film_table_title, print_film_table
 from scorefarm.render.farm import FarmOptions, render_film
 from scorefarm.symbolic.cue_checks import cue_list_warnings, film_order, overlaps
 from scorefarm.symbolic.cuelist import load_cue_list
@@ -118,6 +121,76 @@ def test_a_film_of_which_no_cue_renders_writes_nothing(tmp_path, make_score):
     assert [o.state for o in report.outcomes] == ["failed", "failed"] and not report.delivered
     assert all(o.bad_input and "silence" in o.reason for o in report.outcomes)
     assert not (tmp_path / "out").exists()  # no cue sheet, no manifest, not even the folders it made
+    assert report.earlier_files == []
+    title, caption = film_table_title(report)  # the table names no folder as the output
+    assert title.startswith("nothing written  (") and str(out) not in title
+    assert caption == f"no output folder: {out} was not made"
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_run_that_renders_nothing_leaves_an_earlier_run_as_it_was_and_says_so(tmp_path, make_score, capsys):
+    """The earlier run's outputs agree with its cue sheet: they are kept, byte for byte,
+    and the table says that nothing was written and whose the files are."""
+    cues = [{"id": "1M1", "sketch": "sk/tune.mid", "start": "01:00:00:00"},
+            {"id": "1M2", "sketch": "sk/tune.mid", "start": "01:01:00:00"}]
+    film = _film(tmp_path, cues, {"tune.mid": make_score(MELODY), "muted.mid": _muted(make_score)})
+    out = tmp_path / "out"
+    render_film(load_cue_list(film), out, FarmOptions(serial=True))
+    before = _digests(out)
+    film = _film(tmp_path, [{**cue, "sketch": "sk/muted.mid"} for cue in cues], {})
+    report = render_film(load_cue_list(film), out, FarmOptions(serial=True))
+    assert not report.delivered and _digests(out) == before
+    assert report.earlier_files == ["cue_sheet.csv", "manifest.json", "1M1/", "1M2/"]
+    print_film_table(report)
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "nothing written (" in printed
+    assert (f"the files in {out} are from an earlier run, left as they were: "
+            "cue_sheet.csv, manifest.json, 1M1/, 1M2/") in printed
+
+
+def test_a_run_cut_short_after_writing_a_cue_leaves_no_stale_cue_sheet(tmp_path, make_score):
+    """A run that replaces a cue's outputs first removes the earlier cue sheet and film
+    manifest, which time and hash that cue as it was: cut short before it writes its own,
+    it leaves none (a rerun writes them), not a cue sheet giving the old cue's end."""
+    cues = [{"id": "1M1", "sketch": "sk/long.mid", "start": "01:00:00:00"},
+            {"id": "1M2", "sketch": "sk/tune.mid", "start": "01:01:00:00"}]
+    film = _film(tmp_path, cues, {"long.mid": make_score(MELODY), "tune.mid": make_score(MELODY),
+                                  "short.mid": make_score(MELODY[:6]), "muted.mid": _muted(make_score)})
+    out = tmp_path / "out"
+    render_film(load_cue_list(film), out, FarmOptions(serial=True))
+    first_end = next(csv.DictReader((out / "cue_sheet.csv").open()))["end"]
+
+    class CutShort(Exception):
+        pass
+
+    def cut_short(payload):
+        if payload["state"] == "done":
+            raise CutShort
+
+    shorter = [{**cues[0], "sketch": "sk/short.mid"}, cues[1]]
+    film = _film(tmp_path, shorter, {})
+    with pytest.raises(CutShort):  # 1M1 written anew, then the run stops
+        render_film(load_cue_list(film), out, FarmOptions(serial=True, force=True), progress=cut_short)
+    assert not (out / "cue_sheet.csv").exists() and not (out / "manifest.json").exists()
+    mix = json.loads((out / "1M1" / "manifest.json").read_text())["outputs"]["1M1_mix.wav"]
+    assert mix["duration_seconds"] == 5.0  # six beats at 120 bpm and the 2 s tail (eight beats before)
+
+    muted = _film(tmp_path, [{**cue, "sketch": "sk/muted.mid"} for cue in cues], {})
+    report = render_film(load_cue_list(muted), out, FarmOptions(serial=True))
+    assert report.earlier_files == ["1M1/", "1M2/"]  # and no cue sheet at odds with 1M1
+
+    film = _film(tmp_path, shorter, {})
+    assert [o.state for o in render_film(load_cue_list(film), out, FarmOptions(serial=True)).outcomes] == [
+        "cached", "cached"]
+    rows = list(csv.DictReader((out / "cue_sheet.csv").open()))
+    assert first_end == "01:00:06:00" and rows[0]["end"] == "01:00:05:00"
+    recorded = json.loads((out / "manifest.json").read_text())["cues"]
+    assert all(c["manifest_sha256"] == hashlib.sha256((out / c["id"] / "manifest.json").read_bytes()).hexdigest()
+               for c in recorded)
 
 
 def test_a_partial_film_lists_what_was_delivered(tmp_path, make_score):
@@ -159,3 +232,5 @@ def test_compose_render_says_the_warnings_and_exits_2_when_no_cue_renders(tmp_pa
     assert result.exit_code == 2, result.output
     assert result.stderr.strip().splitlines()[-1] == "compose: 1 of 1 cues failed; no cue sheet or film manifest written"
     assert not nothing.exists()
+    printed = " ".join(result.stdout.split())
+    assert "nothing written (" in printed and f"no output folder: {nothing} was not made" in printed
