@@ -376,7 +376,8 @@ def read_chunks(data: bytes, name: str) -> tuple[int, int, list[bytes]]:
 
 def track_events(body: bytes, name: str) -> Iterator[tuple[int, bytes]]:
     """(absolute tick, event bytes with their status byte) for each event of an
-    MTrk body, running status expanded."""
+    MTrk body, running status expanded, up to its End of Track event: bytes after it
+    are not read (symusic and players stop there; a chunk padded after it was refused)."""
     pos, tick, running = 0, 0, 0
     while pos < len(body):
         delta, pos = read_vlq(body, pos, name)
@@ -398,4 +399,6 @@ def track_events(body: bytes, name: str) -> Iterator[tuple[int, bytes]]:
         if end > len(body):
             raise ScoreError(f"is truncated: an event at byte {pos} runs past its track", name)
         yield tick, prefix + body[start:end]
+        if body[start:end] == _END_OF_TRACK:
+            return  # what a chunk holds after End of Track (padding, leftovers) is no part of it
         pos = end

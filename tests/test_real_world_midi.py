@@ -159,3 +159,17 @@ def test_commands_take_a_riff_midi_file(tmp_path):
 def test_f7_packets_leave_the_notes_on_their_ticks(packets):
     data = smf([CONDUCTOR, [name(b"Piano"), *packets, *scale()]])
     assert notes_of(load_score_bytes(data, "sysex.mid").tracks[0]) == [(k * Q, Q, 60 + 2 * k) for k in range(4)]
+
+
+# ---------------------------------------------------------------- bytes after End of Track
+
+
+@pytest.mark.parametrize("after", [b"\x00", b"\xde\xad\xbe\xef", b"\x00\x90\x48\x50"])
+def test_bytes_after_end_of_track_inside_a_chunk_are_not_read(after):
+    """A chunk padded or holding leftovers after its End of Track reads as players read it,
+    also where the reader rewrites the track (here: a note left sounding is ended)."""
+    events = [name(b"Piano"), *scale(), (4 * Q, b"\x90\x48\x50")]
+    body = encode_track(events, 5 * Q) + after
+    data = header(1, 2, Q) + chunk(b"MTrk", encode_track(CONDUCTOR, 0)) + chunk(b"MTrk", body)
+    piano = load_score_bytes(data, "padded.mid").tracks[0]
+    assert notes_of(piano) == [(k * Q, Q, 60 + 2 * k) for k in range(4)] + [(4 * Q, Q, 72)]
