@@ -12,8 +12,8 @@ event, and every track chunk without a changed note, stays byte for byte.
 
 A note of the score (as ``score_io.load_score`` reads it) is found among the file's
 events by reading them as symusic does: per track chunk, a note-off ends the oldest
-sounding note of its channel and key, and a note no note-off ends is held to the end
-of the file (``smf_read.hanging_offs``). A track of the score is the notes of one
+sounding note of its channel and key, and a note no note-off ends is held to its key's
+last release after it, or to the end of the file (``smf_read.hanging_offs``). A track of the score is the notes of one
 channel of one chunk, or of one program of that channel (symusic reads each program
 as a track of its own; the reader may keep a channel that changes program one track,
 at the program of its first note): it is matched to the first such group holding the
@@ -40,7 +40,7 @@ NewNote = tuple[int, int, int]  # (start, end, pitch) in ticks
 class _RawNote:
     chunk: int  # which MTrk
     on: int  # index of its note-on among the chunk's events
-    off: int  # index of its note-off; -1 where none ends it (held to the file's end)
+    off: int  # index of its note-off; -1 where none of its own ends it (``smf_read.hanging_offs``)
     start: int
     end: int
     pitch: int
@@ -60,6 +60,7 @@ def _groups(bodies: list[bytes], name: str, factor: int) -> tuple[list[list[tupl
     for at, chunk_events in enumerate(events):
         programs: dict[int, int] = {}
         sounding: dict[tuple[int, int], deque] = defaultdict(deque)
+        released: dict[tuple[int, int], tuple[int, int]] = {}  # key -> (index, tick) of its last note-off
         began: list[tuple[int, int, _RawNote]] = []
         for index, (tick, raw) in enumerate(chunk_events):
             kind, channel = raw[0] & 0xF0, raw[0] & 0x0F
@@ -71,14 +72,17 @@ def _groups(bodies: list[bytes], name: str, factor: int) -> tuple[list[list[tupl
                 note = _RawNote(at, index, -1, tick * factor, -1, raw[1], raw[2])
                 sounding[(channel, raw[1])].append(note)
                 began.append((channel, programs.get(channel, 0), note))
-            elif kind in (0x80, 0x90) and sounding[(channel, raw[1])]:
-                note = sounding[(channel, raw[1])].popleft()
-                note.off, note.end = index, tick * factor
+            elif kind in (0x80, 0x90):
+                released[(channel, raw[1])] = (index, tick)
+                if sounding[(channel, raw[1])]:
+                    note = sounding[(channel, raw[1])].popleft()
+                    note.off, note.end = index, tick * factor
         first: dict[int, int] = {}
         for channel, program, note in began:
             first.setdefault(channel, program)
-            if note.off < 0:  # no note-off: held to the file's end, as the reader holds it
-                note.end = file_end * factor
+            if note.off < 0:  # no note-off of its own: ended as the reader ends it
+                index, tick = released.get((channel, note.pitch), (-1, file_end))
+                note.end = (tick if index > note.on else file_end) * factor
             groups.setdefault((at, channel, None, first[channel]), []).append(note)
             groups.setdefault((at, channel, program, program), []).append(note)
     return events, groups
@@ -124,7 +128,9 @@ def replace_notes(data: bytes, score, edits: dict[int, dict[int, list[NewNote]]]
             return None
         chunk, channel = home[:2]
         free: dict[tuple, deque] = defaultdict(deque)
-        for note in groups[home]:
+        # of two alike notes, one without a note-off of its own goes first: the other's note-off,
+        # which may end both (``smf_read.hanging_offs``), then stays
+        for note in sorted(groups[home], key=lambda n: n.off >= 0):
             free[note.key()].append(note)
         notes = score.tracks[t].notes
         for i, pieces in sorted(changes.items()):

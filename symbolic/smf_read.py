@@ -25,9 +25,9 @@ own bytes, so a file without these cases reads exactly as symusic reads it.
   program changes: (tick of the first note played with the new program, program).
   ``program_changes`` gives those by index into the score symusic reads.
 - ``hanging_offs``: a note-on whose note-off never comes (a recording stopped
-  with keys down, a sequencer's export cut at the song's end). symusic drops such a
-  note; a MIDI player holds it until the file ends, and so it is read: a note-off is
-  added at the file's last tick.
+  with keys down, a sequencer's export cut at the song's end, a key struck twice and
+  released once). symusic drops such a note; a MIDI player holds it until its key is
+  released or the file ends, and so it is read: a note-off is added there.
 - ``without_escapes``: an F7 event (a system-exclusive message's continuation packet,
   or an "escape" carrying a real-time or song message). symusic reads its length and
   data as delta times, so every later event of the track came a few ticks late (an F7
@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import re
 import struct
-from collections import defaultdict
+from collections import defaultdict, deque
 from typing import Iterator
 
 import symusic
@@ -225,22 +225,41 @@ def notes_per_channel(events: Events) -> list[tuple[int, int]]:
 
 
 def hanging_offs(events: Events, end: int) -> Events | None:
-    """The track with a note-off at tick ``end`` (the file's last) for each note-on that no
-    note-off ends (see the module doc), matched as symusic matches them: a note-off (or a
-    note-on of velocity 0) ends the oldest sounding note of its channel and key, and one
-    that finds none is passed over. None when every note ends."""
-    sounding: dict[tuple[int, int], int] = defaultdict(int)
-    for _, raw in events:
+    """The track with a note-off for each note-on that no note-off ends (see the module doc),
+    matched as symusic matches them: a note-off (or a note-on of velocity 0) ends the oldest
+    sounding note of its channel and key, and one that finds none is passed over. A note whose
+    key is released later (a key struck twice and released once, as a doubled region or a
+    glitch writes it) ends at that key's last release, where a player stops every note of the
+    key: a second note-off is put beside it. A note whose key is never released after it ends
+    at tick ``end`` (the file's last). None when every note ends."""
+    sounding: dict[tuple[int, int], deque[int]] = defaultdict(deque)  # key -> its notes' on indices
+    released: dict[tuple[int, int], int] = {}  # key -> index of its last note-off
+    for index, (_, raw) in enumerate(events):
         kind = raw[0] & 0xF0
+        if kind not in (0x80, 0x90):
+            continue
+        key = (raw[0] & 0x0F, raw[1])
         if kind == 0x90 and raw[2] > 0:
-            sounding[raw[0] & 0x0F, raw[1]] += 1
-        elif kind in (0x80, 0x90) and sounding[raw[0] & 0x0F, raw[1]]:
-            sounding[raw[0] & 0x0F, raw[1]] -= 1
-    offs = [(end, bytes([0x80 | channel, key, 0])) for (channel, key), count in sorted(sounding.items())
-            for _ in range(count)]
-    if not offs:
+            sounding[key].append(index)
+        else:
+            released[key] = index
+            if sounding[key]:
+                sounding[key].popleft()
+    again: dict[int, int] = defaultdict(int)  # index of a note-off -> how many more to put after it
+    at_end: list[tuple[int, bytes]] = []
+    for key, ons in sorted(sounding.items()):
+        for on in ons:
+            if released.get(key, -1) > on:
+                again[released[key]] += 1
+            else:
+                at_end.append((end, bytes([0x80 | key[0], key[1], 0])))
+    if not again and not at_end:
         return None
-    return [event for event in events if event[1] != _END_OF_TRACK] + offs
+    out: Events = []
+    for index, event in enumerate(events):
+        if event[1] != _END_OF_TRACK:
+            out += [event] * (1 + again.get(index, 0))
+    return out + at_end
 
 
 def without_escapes(events: Events) -> Events | None:

@@ -49,10 +49,11 @@ def scale(channel: int = 0, pitch: int = 60) -> list[tuple[int, bytes]]:
 
 def left_sounding() -> bytes:
     """A piano whose last chord (C5, E5 at bar 2) has no note-offs, its track ending a beat
-    later; a second track running on to the end of bar 2; and one key struck twice with one
-    note-off (the first note ends there, the second is left sounding)."""
+    later; a second track running on to the end of bar 2; and one key (C4) struck twice and
+    released once, then struck again with no release."""
     piano = [name(b"Piano"), *scale(), (4 * Q, b"\x90\x48\x50"), (4 * Q, b"\x90\x4c\x50")]
-    piano += [(5 * Q, b"\x90\x3c\x50"), (5 * Q + 10, b"\x90\x3c\x50"), (5 * Q + 20, b"\x80\x3c\x00")]
+    piano += [(5 * Q, b"\x90\x3c\x50"), (5 * Q + 10, b"\x90\x3c\x50"), (5 * Q + 20, b"\x80\x3c\x00"),
+              (5 * Q + 30, b"\x90\x3c\x50")]
     bass = [name(b"Bass"), *note(0, 8 * Q, 36, channel=1)]
     return smf([CONDUCTOR, piano, bass], ends=[0, 6 * Q, 8 * Q])
 
@@ -62,7 +63,7 @@ def test_a_note_left_sounding_is_held_to_the_end_of_the_file():
     piano, bass = score.tracks
     assert notes_of(piano) == [(0, Q, 60), (Q, Q, 62), (2 * Q, Q, 64), (3 * Q, Q, 66),
                                (4 * Q, 4 * Q, 72), (4 * Q, 4 * Q, 76),
-                               (5 * Q, 20, 60), (5 * Q + 10, 3 * Q - 10, 60)]
+                               (5 * Q, 20, 60), (5 * Q + 10, 10, 60), (5 * Q + 30, 3 * Q - 30, 60)]
     assert notes_of(bass) == [(0, 8 * Q, 36)]
     again = load_score_bytes(score_to_bytes(score), "out.mid")  # written with its note-offs
     assert [notes_of(t) for t in again.tracks] == [notes_of(t) for t in score.tracks]
@@ -173,3 +174,16 @@ def test_bytes_after_end_of_track_inside_a_chunk_are_not_read(after):
     data = header(1, 2, Q) + chunk(b"MTrk", encode_track(CONDUCTOR, 0)) + chunk(b"MTrk", body)
     piano = load_score_bytes(data, "padded.mid").tracks[0]
     assert notes_of(piano) == [(k * Q, Q, 60 + 2 * k) for k in range(4)] + [(4 * Q, Q, 72)]
+
+
+def test_a_key_struck_twice_and_released_once_ends_both_notes_at_the_release():
+    """A player stops every note of a key at its release, so a doubled note-on (two regions
+    merged, a glitch) is not held to the end of the file; check --fix finds both notes."""
+    piano = [name(b"Piano"), (0, b"\x90\x3c\x50"), (0, b"\x90\x3c\x50"), (Q, b"\x80\x3c\x00"),
+             *[e for k in range(1, 4) for e in note(k * Q, Q, 60 + 2 * k)]]
+    data = smf([CONDUCTOR, piano, [name(b"Bass"), *note(0, 16 * Q, 36, channel=1)]])
+    score = load_score_bytes(data, "doubled.mid")
+    assert notes_of(score.tracks[0]) == [(0, Q, 60), (0, Q, 60), (Q, Q, 62), (2 * Q, Q, 64), (3 * Q, Q, 66)]
+    edited = replace_notes(data, score, {0: {1: [(0, Q, 55)]}}, "doubled.mid")
+    assert edited is not None
+    assert sorted(notes_of(load_score_bytes(edited, "x").tracks[0]))[:2] == [(0, Q, 55), (0, Q, 60)]
