@@ -29,7 +29,7 @@ import struct
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
-from .smf_read import chunk, encode_track, read_chunks, riff_midi, track_events
+from .smf_read import chunk, encode_track, inherited_programs, read_chunks, riff_midi, track_events
 
 _END_OF_TRACK = b"\xff\x2f\x00"
 
@@ -53,12 +53,14 @@ class _RawNote:
 def _groups(bodies: list[bytes], name: str, factor: int) -> tuple[list[list[tuple[int, bytes]]], dict[tuple, list]]:
     """Each chunk's events, and the notes (ticks times ``factor``) of each (chunk, channel,
     program) and each (chunk, channel, None) in the order they begin, the groups in the
-    order of their first note; a group's program: its channel's when its first note began."""
+    order of their first note; a group's program: its channel's when its first note began
+    (where the chunk sets none before, the one another chunk sets, as the reader reads it)."""
     events = [list(track_events(body, name)) for body in bodies]
     file_end = max((chunk_events[-1][0] for chunk_events in events if chunk_events), default=0)
+    inherited = inherited_programs(events)
     groups: dict[tuple, list[_RawNote]] = {}
     for at, chunk_events in enumerate(events):
-        programs: dict[int, int] = {}
+        programs = {channel: program for channel, (_, program) in inherited[at].items()}
         sounding: dict[tuple[int, int], deque] = defaultdict(deque)
         released: dict[tuple[int, int], tuple[int, int]] = {}  # key -> (index, tick) of its last note-off
         began: list[tuple[int, int, _RawNote]] = []

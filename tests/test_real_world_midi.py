@@ -187,3 +187,59 @@ def test_a_key_struck_twice_and_released_once_ends_both_notes_at_the_release():
     edited = replace_notes(data, score, {0: {1: [(0, Q, 55)]}}, "doubled.mid")
     assert edited is not None
     assert sorted(notes_of(load_score_bytes(edited, "x").tracks[0]))[:2] == [(0, Q, 55), (0, Q, 60)]
+
+
+# ---------------------------------------------------------------- tracks sharing a channel
+
+
+def grand_staff(pedal_track: bool = False) -> bytes:
+    """A piano's right hand (program 0, the pedal down for each bar) and left hand (an
+    arpeggio, no program change, no pedal) in tracks of their own on one channel; with
+    ``pedal_track`` the pedal stands in a third track of controllers alone."""
+    pedal = [e for bar in range(2) for e in ((bar * 4 * Q + 10, b"\xb0\x40\x7f"), (bar * 4 * Q + 4 * Q - 10, b"\xb0\x40\x00"))]
+    right = [name(b"Piano RH"), (0, b"\xc0\x00"), *note(0, 4 * Q, 72), *note(4 * Q, 4 * Q, 74)]
+    left = [name(b"Piano LH"), *[e for k in range(16) for e in note(k * Q // 2, Q // 4, [48, 55, 60, 64][k % 4])]]
+    if pedal_track:
+        return smf([CONDUCTOR, right, left, [name(b"Pedal"), *pedal]])
+    return smf([CONDUCTOR, right + pedal, left])
+
+
+@pytest.mark.parametrize("pedal_track", [False, True])
+def test_a_track_on_a_shared_channel_hears_the_pedal_another_track_holds(pedal_track):
+    score = load_score_bytes(grand_staff(pedal_track), "piano.mid")
+    assert [t.name for t in score.tracks] == ["Piano RH", "Piano LH"]
+    for track in score.tracks:
+        assert [(p.time, p.duration) for p in track.pedals] == [(10, 4 * Q - 20), (4 * Q + 10, 4 * Q - 20)]
+    again = load_score_bytes(score_to_bytes(score), "out.mid")  # each track on a channel of its own
+    assert [len(t.pedals) for t in again.tracks] == [2, 2]
+
+
+def test_a_track_on_a_shared_channel_plays_the_program_set_there():
+    first = [name(b"Strings 1"), (0, b"\xc1\x30"), (0, b"\xb1\x07\x50"), *scale(channel=1, pitch=67)]
+    second = [name(b"Strings 2"), *scale(channel=1, pitch=60)]
+    own = [name(b"Harp"), (0, b"\xc1\x2e"), *scale(channel=1, pitch=48)]  # sets its own program
+    late = [name(b"Organ"), *note(0, Q, 36, channel=2)]
+    organ_later = [name(b"Organ stop"), (Q, b"\xc2\x13"), *note(2 * Q, Q, 38, channel=2)]  # after the organ's note
+    score = load_score_bytes(smf([CONDUCTOR, first, second, own, late, organ_later]), "strings.mid")
+    assert [(t.name, t.program) for t in score.tracks] == [
+        ("Strings 1", 48), ("Strings 2", 48), ("Harp", 46), ("Organ", 0), ("Organ stop", 19)]
+    assert [c.value for c in score.tracks[1].controls if c.number == 7] == [0x50]  # the channel's volume too
+    assert not [c for c in score.tracks[2].controls if c.number != 7] and len(score.tracks[2].controls) == 1
+
+
+def test_a_track_with_its_own_pedal_keeps_only_its_own():
+    right = [name(b"RH"), (0, b"\xc0\x00"), (0, b"\xb0\x40\x7f"), (4 * Q, b"\xb0\x40\x00"), *note(0, Q, 72)]
+    left = [name(b"LH"), (2 * Q, b"\xb0\x40\x7f"), (3 * Q, b"\xb0\x40\x00"), *note(0, Q, 48)]
+    left_pedals = load_score_bytes(smf([CONDUCTOR, right, left]), "x").tracks[1].pedals
+    assert [(p.time, p.duration) for p in left_pedals] == [(2 * Q, Q)]
+
+
+def test_check_fix_finds_the_notes_of_a_track_playing_a_program_another_track_set():
+    first = [name(b"Soprano"), (0, b"\xc0\x34"), *scale(pitch=72)]
+    second = [name(b"Bass"), *scale(pitch=48)]
+    data = smf([CONDUCTOR, first, second])
+    score = load_score_bytes(data, "choir.mid")
+    assert score.tracks[1].program == 52
+    edited = replace_notes(data, score, {1: {0: [(0, Q, 43)]}}, "choir.mid")
+    assert edited is not None
+    assert notes_of(load_score_bytes(edited, "x").tracks[1])[0] == (0, Q, 43)
