@@ -1,10 +1,14 @@
 """The score's key signatures and the spelling of its pitches.
 
-The keys are the reduction's own key signatures, each in force from its tick (of several
-at one tick the last, a signature restating the key in force left out), else the one key
-the project's key finder hears (``orchestrate.reduction_key``). Before the first signature
-the first one's key holds (a sketch whose signature stands a little after 0). Each part
-writes them transposed for its instrument (``PartKeys``): a new signature on the bar line
+The keys are the reduction's own key signatures, spelled as it spells them (A-flat minor
+stays seven flats), each in force from its tick (of several at one tick the last, a
+signature restating the key in force left out), else the one key the project's key finder
+hears (``orchestrate.reduction_key``), in the fewest sharps or flats. Before the first
+signature the first one's key holds (a sketch whose signature stands a little after 0).
+Each part writes them transposed for its instrument (``PartKeys``), a transposed signature
+never in seven sharps or flats (``written_fifths``: concert G-sharp minor is B-flat minor
+for a B-flat clarinet, not A-sharp minor), six on the concert key's side (concert E major
+is F-sharp major for it, not G-flat major): a new signature on the bar line
 at or after the tick where the sketch's changes (a notation program changes key on a bar
 line), every note spelled from the key in force where it is struck (``Speller``: A-flat
 major writes E-flat and D-flat, never D-sharp and C-sharp), so that a note leading into the
@@ -98,17 +102,43 @@ class Transposed:
 
 
 def key_for(pc: int, mode: str):
-    """The spelling of the key on ``pc`` with the fewest sharps or flats (a music21 Key)."""
+    """The spelling of the key on ``pc`` with the fewest sharps or flats (a music21 Key; of
+    two with six, the flat one: G-flat major, E-flat minor)."""
     from music21 import key
 
     keys = [key.KeySignature(n).asKey(mode) for n in range(-7, 8)]
     return min((k for k in keys if k.tonic.pitchClass == pc), key=lambda k: abs(k.sharps))
 
 
+def written_fifths(fifths: int, mode: str, transposition: int) -> int:
+    """The key signature (sharps > 0, flats < 0) a part transposing by ``transposition``
+    semitones (sounding = written + transposition) writes for the concert signature
+    ``fifths``: the concert one moved by the written interval's fifths (B-flat: two sharps
+    more, F: one, E-flat: three, A: three flats more, G: one flat more), written
+    enharmonically when that makes seven or more (concert G-sharp minor for a B-flat
+    clarinet is B-flat minor, not A-sharp minor; concert B major is D-flat major, not
+    C-sharp major), as engravers write transposed parts (Gould, "Behind Bars": no transposed
+    part in seven sharps or flats). Six stay on the concert key's side (concert E major is
+    F-sharp major for B-flat, not G-flat major; concert B major F-sharp major for the horn),
+    but for a minor key on six sharps, whose leading note is a double sharp: D-sharp minor
+    is written E-flat minor. A part at concert pitch (or octaves from it) writes the concert
+    signature as it is."""
+    if transposition % 12 == 0:
+        return fifths
+    moved = fifths + (-transposition * 7 + 6) % 12 - 6  # up a tone: +2; up a fifth: +1; up a minor third: -3
+    if moved > 6 or (moved == 6 and mode == "minor"):
+        return moved - 12
+    if moved < -6:
+        return moved + 12
+    return moved
+
+
 def concert_keys(orchestration, end: Fraction) -> list[tuple[Fraction, int, str]]:
-    """(offset in quarters, tonic pitch class, mode) of each key in force before ``end``
-    (the score's last bar line), the first at 0: the reduction's key signatures, else the
-    key heard."""
+    """(offset in quarters, key signature: sharps > 0, flats < 0, mode) of each key in force
+    before ``end`` (the score's last bar line), the first at 0: the reduction's key
+    signatures, spelled as it spells them (A-flat minor stays seven flats, not G-sharp
+    minor's five sharps, which would turn its leading note G into F double-sharp), else the
+    key heard, with the fewest sharps or flats (``key_for``)."""
     from scorefarm.symbolic.chords import key_of_signature
 
     from .orchestrate import reduction_key
@@ -116,9 +146,12 @@ def concert_keys(orchestration, end: Fraction) -> list[tuple[Fraction, int, str]
     source = orchestration.source
     at: dict[int, tuple[int, str]] = {}
     for signature in sorted(source.key_signatures, key=lambda sig: sig.time):  # stable: file order at one tick
-        at[signature.time] = key_of_signature(signature.key, bool(signature.tonality))
+        tonic, mode = key_of_signature(signature.key, bool(signature.tonality))
+        # a signature of more than seven sharps or flats (not a real one) is the key it names, fewest spelled
+        at[signature.time] = (signature.key if abs(signature.key) <= 7 else key_for(tonic, mode).sharps, mode)
     if not at:
-        return [(Fraction(0), *reduction_key(orchestration.source_notes))]
+        tonic, mode = reduction_key(orchestration.source_notes)
+        return [(Fraction(0), key_for(tonic, mode).sharps, mode)]
     keys: list[tuple[Fraction, int, str]] = []
     for tick, key in sorted(at.items()):
         offset = Fraction(tick, source.tpq) if keys else Fraction(0)
@@ -135,11 +168,14 @@ class PartKeys:
                  end: Fraction):
         """``keys``: ``concert_keys``; ``lines``: the bar lines in quarters; ``end``: the
         score's last bar line (a change shown there or later is not shown)."""
+        from music21 import key as m21key
+
         self.starts = [offset for offset, _, _ in keys]
-        written = [key_for((tonic - transposition) % 12, mode) for _, tonic, mode in keys]
+        concert = [m21key.KeySignature(fifths).asKey(mode) for _, fifths, mode in keys]
+        written = [m21key.KeySignature(written_fifths(fifths, mode, transposition)).asKey(mode)
+                   for _, fifths, mode in keys]
         self.spellers: list = [Speller(key) for key in written]
         if transposition % 12:  # spelled in concert pitch, then transposed (an octave changes no name)
-            concert = [key_for(tonic, mode) for _, tonic, mode in keys]
             self.spellers = [Transposed(Speller(sounding), speller, sounding.tonic.name, key.tonic.name, transposition)
                              for sounding, key, speller in zip(concert, written, self.spellers)]
         self.shown: list[tuple[Fraction, object]] = []

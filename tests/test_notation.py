@@ -326,11 +326,11 @@ def test_a_transposed_spelling_takes_no_double_accidental_the_concert_one_has_no
 
     from scorefarm.arrange.notation_keys import PartKeys
 
-    def names(tonic, mode):
-        speller = PartKeys([(Fraction(0), tonic, mode)], -2, [Fraction(0)], Fraction(4)).speller(Fraction(0))
+    def names(sharps, mode):
+        speller = PartKeys([(Fraction(0), sharps, mode)], -2, [Fraction(0)], Fraction(4)).speller(Fraction(0))
         return {pc: speller.pitch(60 + pc).name for pc in range(12)}
 
-    b_major = names(11, "major")
+    b_major = names(5, "major")
     assert (b_major[1], b_major[0], b_major[2], b_major[9], b_major[11]) == ("D-", "C", "D", "A", "C-")
-    f_sharp_minor = names(6, "minor")
+    f_sharp_minor = names(3, "minor")
     assert (f_sharp_minor[8], f_sharp_minor[7], f_sharp_minor[9]) == ("G#", "F##", "A")
