@@ -56,6 +56,12 @@ def _bad_midi(kind: str, path: Path, make_score) -> None:
         good = bytearray(_good(make_score, path))
         good[12:14] = b"\x00\x00"
         path.write_bytes(bytes(good))
+    elif kind == "wav-named-mid":
+        path.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(28))
+    elif kind == "rmid-truncated":
+        good = _good(make_score, path)
+        body = b"RMIDdata" + len(good).to_bytes(4, "little") + good
+        path.write_bytes((b"RIFF" + len(body).to_bytes(4, "little") + body)[:-10])
 
 
 BAD_MIDI = {
@@ -69,6 +75,8 @@ BAD_MIDI = {
     "tempo-1e6-bpm": "allowed: up to 1000 bpm",
     "smpte-division": "SMPTE time division",
     "tpq-0": "0 ticks per quarter note",
+    "wav-named-mid": "is a RIFF file of form b'WAVE' (audio, not RMID), not a MIDI file",
+    "rmid-truncated": "is truncated",
 }
 
 
