@@ -14,7 +14,7 @@ changes returned beside the score (``load_score_bytes_and_programs``); a text no
 UTF-8 is read as Shift-JIS where it reads as Japanese, else as cp1252; F7 events
 (system-exclusive packets and escapes, which symusic misreads) are left out; a track
 playing on a channel another track sets gets that channel's program and controllers
-(``smf_read.shared_channels``); a note still
+(``smf_channels``); a note still
 sounding when its track ends is held to the file's end (symusic would drop it); a file
 of fewer than ``MIN_TPQ`` ticks per quarter is read at ``RESAMPLED_TPQ``. A RIFF MIDI
 file (``.rmi``) is read through to the MIDI file it wraps.
@@ -41,9 +41,10 @@ import symusic.core
 from scorefarm.errors import ScoreError, TimecodeError
 from scorefarm.files import write_bytes_atomic
 from scorefarm.symbolic.metre import one_signature_per_tick, score_signatures
+from scorefarm.symbolic.smf_channels import shared_channels
 from scorefarm.symbolic.smf_read import ProgramChanges, chunk, encode_track, read_chunks, track_events
 from scorefarm.symbolic.smf_read import hanging_offs, header, offs_after_ons, one_program_per_line, program_changes
-from scorefarm.symbolic.smf_read import read_vlq, scaled, shared_channels, utf8_texts, without_end, without_escapes
+from scorefarm.symbolic.smf_read import read_vlq, scaled, utf8_texts, without_end, without_escapes
 
 MAX_SECONDS = 24 * 3600.0  # a note ending later than this is refused
 MAX_BPM = 1000.0  # faster tempos are refused (as is a tempo of 0)

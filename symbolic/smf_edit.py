@@ -29,7 +29,8 @@ import struct
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
-from .smf_read import chunk, encode_track, inherited_programs, read_chunks, riff_midi, track_events
+from .smf_channels import inherited_programs
+from .smf_read import chunk, encode_track, read_chunks, riff_midi, track_events
 
 _END_OF_TRACK = b"\xff\x2f\x00"
 
@@ -54,7 +55,7 @@ def _groups(bodies: list[bytes], name: str, factor: int) -> tuple[list[list[tupl
     """Each chunk's events, and the notes (ticks times ``factor``) of each (chunk, channel,
     program) and each (chunk, channel, None) in the order they begin, the groups in the
     order of their first note; a group's program: its channel's when its first note began
-    (where the chunk sets none before, the one another chunk sets, as the reader reads it)."""
+    (where the chunk sets none before, the one another chunk sets: ``smf_channels``)."""
     events = [list(track_events(body, name)) for body in bodies]
     file_end = max((chunk_events[-1][0] for chunk_events in events if chunk_events), default=0)
     inherited = inherited_programs(events)
