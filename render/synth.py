@@ -228,6 +228,7 @@ def _events(plans: list[_Plan], to_seconds, sample_rate: int):
             last_off = max(last_off, int(off.max()))
         off = np.maximum(off, on + 1)  # a zero-length note still ends after it starts
         pitch, vel = notes["pitch"][keep].astype(np.int64), notes["velocity"][keep].astype(np.int64)
+        on, off, pitch, vel = _restruck(on, off, pitch, vel)
         ctl = plan.track.controls.numpy()
         ck = ~np.isin(ctl["number"], _BANK_SELECT)
         bend = plan.track.pitch_bends.numpy()
@@ -245,6 +246,29 @@ def _events(plans: list[_Plan], to_seconds, sample_rate: int):
     seq = np.arange(ev.shape[1])  # score order breaks the remaining ties
     order = np.lexsort((seq, ev[2], _PRIORITY[ev[1]], ev[0]))
     return ev[:, order], last_off
+
+
+def _restruck(on: np.ndarray, off: np.ndarray, pitch: np.ndarray, vel: np.ndarray):
+    """A key struck again while its last note still sounds is let go where it is struck
+    again, as a player (and the reader, ``score_io``) does it: FluidSynth releases every
+    voice of a key at its first note-off, so the later note would go silent there. Of
+    notes struck on one key at the same sample, the longest stays. The notes keep their
+    order otherwise (``_events`` breaks ties by it)."""
+    if len(on) < 2:
+        return on, off, pitch, vel
+    order = np.lexsort((-off, on, pitch))  # key by key, in time, the longest of a chord first
+    key, start = pitch[order], on[order]
+    first = np.ones(len(order), bool)
+    first[1:] = (key[1:] != key[:-1]) | (start[1:] != start[:-1])
+    if first.all() and not (key[1:] == key[:-1]).any():
+        return on, off, pitch, vel
+    order = order[first]
+    key, start, end = pitch[order], on[order], off[order].copy()
+    again = key[1:] == key[:-1]
+    end[:-1] = np.where(again, np.minimum(end[:-1], start[1:]), end[:-1])
+    back = np.argsort(order, kind="stable")  # the score's order again
+    order = order[back]
+    return on[order], end[back], pitch[order], vel[order]
 
 
 class _Output:

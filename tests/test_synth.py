@@ -259,3 +259,19 @@ def test_options_are_pinned_and_checked():
         RenderOptions(sample_rate=1000)
     with pytest.raises(TypeError):
         RenderOptions(sample_rte=48000)  # unknown options fail loudly
+
+
+def test_a_key_struck_again_while_it_sounds_sounds_to_its_own_end(make_score, font):
+    # C4 held over beats 0-2 and struck again at beat 1 (0.5 s) until beat 3: FluidSynth
+    # releases every voice of a key at its first note-off (1.0 s), which silenced the second
+    # note there. It is played as a player plays it: the first note lets go where the key is
+    # struck again.
+    options = RenderOptions(tail_seconds=0.5)
+    overlapped = render_stems(make_score([(0, 2, 60, 90), (1, 2, 60, 90)]), font, options).mix
+    restruck = render_stems(make_score([(0, 1, 60, 90), (1, 2, 60, 90)]), font, options).mix
+    assert overlapped.tobytes() == restruck.tobytes()
+    assert db(rms(overlapped[int(1.1 * SR):int(1.4 * SR)])) > -50
+    # two notes struck on one key at once: the longer one sounds
+    doubled = render_stems(make_score([(0, 1, 60, 90), (0, 2, 60, 90), (0, 1, 64, 90)]), font, options).mix
+    single = render_stems(make_score([(0, 2, 60, 90), (0, 1, 64, 90)]), font, options).mix
+    assert doubled.tobytes() == single.tobytes()
