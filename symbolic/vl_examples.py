@@ -1,4 +1,5 @@
-"""The checker's textbook examples (``data/voice_leading_examples.json``) as voices.
+"""The checker's textbook examples (``data/voice_leading_examples.json``, and the
+augmented sixth chords of ``data/augmented_sixth_examples.json`` after them) as voices.
 
 ``planted_faults_voices()`` lays every fault passage in a bar of its own, with
 a bar of rest between passages (so no fault runs from one into the next), and
@@ -20,9 +21,18 @@ TPQ = 480
 Expected = tuple[str, int, float, tuple[str, ...]]  # (kind, bar, beat, voices)
 
 
+EXAMPLE_FILES = ("data/voice_leading_examples.json", "data/augmented_sixth_examples.json")
+
+
 @lru_cache(maxsize=1)
 def examples() -> dict:
-    return json.loads(resources.files("scorefarm.symbolic").joinpath("data/voice_leading_examples.json").read_text())
+    """The passages of every example file, in order: {"clean": [...], "faults": [...]}."""
+    out: dict[str, list] = {"clean": [], "faults": []}
+    for name in EXAMPLE_FILES:
+        table = json.loads(resources.files("scorefarm.symbolic").joinpath(name).read_text())
+        for group in out:
+            out[group] += table.get(group, [])
+    return out
 
 
 def _lay_out(passages: list[dict]) -> tuple[Voices, list[Expected]]:

@@ -46,7 +46,7 @@ class FixOptions:
     check: CheckOptions = field(default_factory=CheckOptions)
     penalties: PenaltyWeights = field(default_factory=lambda: PenaltyWeights(
         parallel=100.0, antiparallel=100.0, hidden=30.0, overlap=30.0, crossing=80.0, spacing=30.0))
-    resolution_penalty: float = 30.0  # unresolved leading tone or seventh
+    resolution_penalty: float = 30.0  # unresolved leading tone, seventh or augmented sixth
     lines: LineWeights = field(default_factory=LineWeights)  # leaps in the inner voices the fixer writes
 
 
@@ -161,6 +161,7 @@ def fault_weight(kind: str, options: FixOptions) -> float:
         "hidden_fifths": w.hidden, "hidden_octaves": w.hidden,
         "voice_crossing": w.crossing, "voice_overlap": w.overlap, "spacing": w.spacing, "range": w.spacing,
         "unresolved_leading_tone": options.resolution_penalty, "unresolved_seventh": options.resolution_penalty,
+        "unresolved_augmented_sixth": options.resolution_penalty,
     }[kind]
 
 

@@ -9,16 +9,19 @@ rhythm stays. The candidates of a verticality are generated best first (fewest
 changed notes and static faults, ``_best_first``), so eight voices cost little
 more than four. Among them a dynamic programme picks the re-voicing with the
 fewest faults (the checker's rules, ``vl_cost``; octaves or fifths by contrary
-motion weigh as much as parallel ones: they are the same fault to a teacher),
-then, weighed together, the smoothest inner voices, the fewest changed notes and
-the smallest steps. How smooth a line is the checker does not say: the programme
-marks the lines it writes as a teacher marks them (``vl_cost.line_penalties``): a
-leap beyond a fourth, more a harsh one (tritone, seventh, augmented), a leap not
-left by a step back, and most a leap straight back to its note (F4-C5-F4); the
-lines as written are not marked. Those marks look two notes back, which a
-programme over pairs of verticalities cannot hold exactly: each voicing
-remembers the note before along the best way to it (``_best_paths``). Beside that
-smooth re-voicing the same programme keeps the plain one, its lines unmarked.
+motion weigh as much as parallel ones: they are the same fault to a teacher; and
+its resolutions, ``_resolution_rules``: a leading tone rising, a seventh falling,
+an augmented sixth's b6 and #4 moving outward by a half step to the fifth degree
+where the chord leaves it), then, weighed together, the smoothest inner voices,
+the fewest changed notes and the smallest steps. How smooth a line is the
+checker does not say: the programme marks the lines it writes as a teacher marks
+them (``vl_cost.line_penalties``): a leap beyond a fourth, more a harsh one
+(tritone, seventh, augmented), a leap not left by a step back, and most a leap
+straight back to its note (F4-C5-F4); the lines as written are not marked. Those
+marks look two notes back, which a programme over pairs of verticalities cannot
+hold exactly: each voicing remembers the note before along the best way to it
+(``_best_paths``). Beside that smooth re-voicing the same programme keeps the
+plain one, its lines unmarked.
 
 ``revoicings`` gives both; what of them is kept the fixer decides with the
 checker (``vl_fix``).
@@ -127,10 +130,21 @@ def _pitches_before(rows: list[Row], starts: list[np.ndarray]) -> list[np.ndarra
     return out
 
 
-def _resolution_rules(slices: Slices, keys, count: int) -> list[tuple[int, int, int]]:
+Rule = tuple[int, int, int, int, int, bool]
+
+
+def _resolution_rules(slices: Slices, keys, count: int) -> list[Rule]:
     """Per verticality k: (leading-tone pc that must rise into k or -1, the key's fifth pc,
-    seventh pc that must fall into k or -1)."""
-    rules = [(-1, -1, -1)]
+    seventh pc that must fall into k or -1, the b6 pc that must fall and the #4 pc that
+    must rise by a half step into k or -1, whether that #4 may fall to the seventh of the
+    V7 at k instead): the checker's rules (``voiceleading``), read by pitch class."""
+    rules: list[Rule] = [(-1, -1, -1, -1, -1, False)]
+    left: dict[int, int] = {}  # verticality -> tonic of the augmented sixth chord left there
+    for every_note in (True, False):  # as written, and as a re-voicing may make one of passing notes
+        for k in range(len(slices.ticks)):
+            sixth = slices.possible_augmented_sixth_key(k) if every_note else slices.augmented_sixth_key(k)
+            if sixth is not None:
+                left[slices.augmented_sixth_end(k, sixth, every_note)] = sixth
     for k in range(1, len(slices.ticks)):
         prev, cur = slices.harmony(k - 1), slices.arrival(k)  # the checker's reading: embellishments left out
         tonic, mode = key_at(keys, slices.ticks[k])
@@ -143,14 +157,20 @@ def _resolution_rules(slices: Slices, keys, count: int) -> list[tuple[int, int, 
         if prev is not None and cur is not None and cur.root != prev.root:
             owed = slices.seventh(k - 1, prev)  # as the checker reads it: no fifth, no seventh chord off its root
             seventh = -1 if owed is None else owed
-        rules.append((lt, (tonic + 7) % 12, seventh))
+        b6 = sharp4 = -1
+        may_fall = False
+        sixth = left.get(k)  # an augmented sixth chord left at k (its last verticality may lack its tonic)
+        if sixth is not None:
+            b6, sharp4 = (sixth + 8) % 12, (sixth + 6) % 12
+            may_fall = cur is not None and cur.quality == "dominant-seventh" and cur.root == (sixth + 7) % 12
+        rules.append((lt, (tonic + 7) % 12, seventh, b6, sharp4, may_fall))
     return rules
 
 
-def _resolution_faults(P: np.ndarray, Q: np.ndarray, rule: tuple[int, int, int], count: int) -> np.ndarray:
-    lt, fifth, seventh = rule
+def _resolution_faults(P: np.ndarray, Q: np.ndarray, rule: Rule, count: int) -> np.ndarray:
+    lt, fifth, seventh, b6, sharp4, may_fall = rule
     shape = (P.shape[0], Q.shape[0])
-    if lt < 0 and seventh < 0:
+    if lt < 0 and seventh < 0 and b6 < 0:
         return np.zeros(shape)
     P3, Q3 = P[:, None, :], Q[None, :, :]
     ok = (P3 >= 0) & (Q3 >= 0)
@@ -165,6 +185,12 @@ def _resolution_faults(P: np.ndarray, Q: np.ndarray, rule: tuple[int, int, int],
     if seventh >= 0:
         moved = step != 0
         faults = faults + (ok & moved & (P3 % 12 == seventh) & ~((step == -1) | (step == -2))).sum(-1)
+    if b6 >= 0:  # outward by a half step to the fifth degree; a note held over is a delayed resolution
+        moved = step != 0
+        for pc, resolving in ((b6, step == -1), (sharp4, (step == 1) | ((step == -1) & may_fall))):
+            sounding = ok & (P3 % 12 == pc)
+            wrong = (sounding & moved & ~resolving).sum(-1)
+            faults = faults + np.where((sounding & resolving).any(-1), 0, wrong)  # a doubled note: one resolves
     return faults
 
 

@@ -31,14 +31,17 @@ are a triad with a note foreign to it (BWV 168.6 bar 3, BWV 304 bar 20: the sixt
 over V still to fall to the fifth, where the inner voice's fifth of V was reported
 as the seventh of Dmaj7/C# and F#m7/A).
 
-A dominant seventh chord is an augmented sixth chord where it goes where one goes
-(``Slices.augmented_sixth``): Ab7 moving to G, or to C over G, is the German sixth
-of C (Ab-C-Eb-F#; Ab-C-F# the Italian), whose F# rises to G as the Ab falls to it;
-it owes no seventh. The chord it moves to decides, not the key found by windows:
-that key often lags at a half cadence, and an augmented sixth may lead to a degree
-other than the key's fifth (It+6 of V). Ab7 moving to D-flat is V7 there, its
-G-flat owed a fall as before. The French sixth (Ab-C-D-F#) is no chord of the
-templates and was never read as a seventh chord.
+A chord of a key's b6 and #4 (Ab and F# in C) and nothing but its augmented sixth
+chords' notes (b6, 1, 2, b3, #4: Italian, French, German) is an augmented sixth
+chord where it goes where one goes (``Slices.augmented_sixth_key``): Ab7 moving to
+G, or to C over G, is the German sixth of C (Ab-C-Eb-F#; Ab-C-F# the Italian,
+Ab-C-D-F# the French), whose F# rises to G as the Ab falls to it; it owes no
+seventh (``Slices.augmented_sixth``), and the checker asks its b6 and #4 to move
+outward to G. The chord it moves to decides, not the key found by windows: that
+key often lags at a half cadence, and an augmented sixth may lead to a degree other
+than the key's fifth (It+6 of V). Ab7 moving to D-flat is V7 there, its G-flat owed
+a fall as before. The chord moved to is read without the sixth's own notes where
+they are held or struck again over it (F# over G-B-D is G, its F# still to rise).
 """
 
 from __future__ import annotations
@@ -89,6 +92,7 @@ class Slices:
         self.chordal = [[kind is None or (v == bass and on_beat(note.start)) for kind, note in zip(kinds, part.notes)]
                         for v, (kinds, part) in enumerate(zip(self.embellishing, voices.parts))]
         self._members: dict[int, list[tuple[int, int]]] = {}
+        self._sixths: dict[tuple[int, bool], int | None] = {}
 
     def sonority(self, k: int) -> tuple[set[int], int] | None:
         sounding = [row[k] for row in self.pitch if row[k] is not None]
@@ -166,25 +170,84 @@ class Slices:
     def augmented_sixth(self, k: int, label: ChordLabel) -> bool:
         """Whether ``label``, the chord read at ``k``, is an augmented sixth chord: a dominant
         seventh chord (the German sixth, or the Italian without its fifth) whose root, as the
-        b6 of a key, and seventh, as its #4, converge on that key's fifth degree: the next
-        chord of another root is V or the cadential 6/4 (``chords.resolves_augmented_sixth``).
-        Ab7 going to G or to C/G is the German sixth of C, its F# rising (Schumann op. 41/1
-        ii bar 42); going to Db it is V7 of D-flat, its G-flat falling. On the way there the
-        chord may change shape within its key's augmented sixths (the German's fifth passing
-        through the French's second to the Italian); any other note, or a rest, ends the
-        search and the chord is what it sounds."""
+        b6 of a key, and seventh, as its #4, converge on that key's fifth degree
+        (``augmented_sixth_key``). Ab7 going to G or to C/G is the German sixth of C, its F#
+        rising (Schumann op. 41/1 ii bar 42); going to Db it is V7 of D-flat, its G-flat falling."""
         tonic = augmented_sixth_tonic(label)
-        if tonic is None:
-            return False
-        family = {(tonic + step) % 12 for shape in AUGMENTED_SIXTHS.values() for step in shape}
+        return tonic is not None and self.augmented_sixth_key(k) == tonic
+
+    def augmented_sixth_key(self, k: int) -> int | None:
+        """The tonic of the key whose augmented sixth chord sounds at ``k``, or None. Its chord
+        members (``members``) hold the key's b6 and #4 (Ab and F# in C, an augmented sixth
+        apart, or a diminished third inverted) and nothing outside its augmented sixth chords
+        (b6, 1, 2, b3, #4: the Italian, French and German), and its tonic sounds with them, as
+        in every one of them (a passing note may carry it: BWV 412 bar 12, the soprano's D5
+        passing over Bb-E-G#). Without it the notes are other chords: A-E-G going to G#/B# is
+        Am7 going to Ab/C in C (Beethoven op. 59/3 iv bar 348), no German sixth of C-sharp
+        minor; C-D-Ab going to C#/E# an arpeggio's D5 over A-flat going to D-flat/F (op. 74 iv
+        bar 378), no French sixth of F-sharp. The chord it moves to is V or
+        the cadential 6/4 of that key (``chords.resolves_augmented_sixth``): the chord it moves
+        to decides, not the key found by windows, which often lags at a half cadence (and an
+        augmented sixth may lead to V of V). On the way there the chord may change shape
+        within the family (the German's fifth passing through the French's second to the
+        Italian: Schumann's viola Eb-D-C); a rest ends it. The French sixth has two readings,
+        a tritone apart (Ab-C-D-F# is also D-F#-G#-C): where it goes picks one."""
+        return self._augmented_sixth_key(k, every_note=False)
+
+    def possible_augmented_sixth_key(self, k: int) -> int | None:
+        """``augmented_sixth_key`` with the passing and neighbour notes counted as chord
+        members: the augmented sixth a re-voicing may make where a line no longer passes or
+        returns (A4-G#4-A4 sung A3-G#3-C#4 makes the G# a chord member, the #4 of an Italian
+        sixth left unresolved: Beethoven op. 18/3 iv bar 488). The fixer's search asks it."""
+        return self._augmented_sixth_key(k, every_note=True)
+
+    def _augmented_sixth_key(self, k: int, every_note: bool) -> int | None:
+        if (k, every_note) not in self._sixths:
+            self._sixths[k, every_note] = self._find_augmented_sixth(k, every_note)
+        return self._sixths[k, every_note]
+
+    def _find_augmented_sixth(self, k: int, every_note: bool) -> int | None:
+        sounding = {row[k] % 12 for row in self.pitch if row[k] is not None}
+        pcs = sounding if every_note else {p % 12 for _, p in self.members(k)}
+        if len(pcs) < 3:
+            return None
+        for low in sorted(pcs):
+            tonic = (low + 4) % 12  # low as the b6, an augmented sixth under the #4
+            if (low + 10) % 12 in pcs and tonic in sounding and pcs <= _family(tonic):
+                end = self.augmented_sixth_end(k, tonic, every_note)
+                if end is not None and any(resolves_augmented_sixth(label, tonic)
+                                           for label in self._arrivals(end, tonic)):
+                    return tonic
+        return None
+
+    def _arrivals(self, j: int, tonic: int):
+        """The chord an augmented sixth of the key on ``tonic`` moves into at ``j``: ``arrival``,
+        then the same without the sixth's own b6 and #4 held or struck again over it (a resolution
+        delayed: F# over G-B-D is G, its F# still to rise, not Gmaj7)."""
+        yield self.arrival(j)
+        delayed = {(tonic + 8) % 12, (tonic + 6) % 12}
+        rest = [p for _, p in self.members(j) if p % 12 not in delayed]
+        if len(rest) < len(self.members(j)) and len({p % 12 for p in rest}) >= 2:
+            yield _identify(frozenset(p % 12 for p in rest), min(rest) % 12)
+
+    def augmented_sixth_end(self, k: int, tonic: int, every_note: bool = False) -> int | None:
+        """The first verticality after ``k`` whose chord members (or, ``every_note``, its
+        notes) leave the augmented sixth chords of the key on ``tonic`` (where it resolves, or
+        goes elsewhere); None where a rest or the end comes first."""
+        family = _family(tonic)
         for j in range(k + 1, len(self.ticks)):
-            nxt = self.arrival(j)
-            if nxt is not None and nxt.root != label.root:
-                return resolves_augmented_sixth(nxt, tonic)
             sounding = self.sonority(j)
-            if sounding is None or not ({p % 12 for _, p in self.members(j)} or sounding[0]) <= family:
-                return False
-        return False
+            if sounding is None:
+                return None
+            members = sounding[0] if every_note else {p % 12 for _, p in self.members(j)}
+            if not (members if len(members) >= 3 else sounding[0]) <= family:
+                return j  # read as ``arrival`` reads a chord: every note where the members are too few
+        return None
+
+
+def _family(tonic: int) -> frozenset[int]:
+    """The pitch classes of a key's augmented sixth chords: b6, 1, 2, b3, #4."""
+    return frozenset((tonic + step) % 12 for shape in AUGMENTED_SIXTHS.values() for step in shape)
 
 
 @functools.lru_cache(maxsize=4096)
