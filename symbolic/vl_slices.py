@@ -94,6 +94,10 @@ class Slices:
         self._members: dict[int, list[tuple[int, int]]] = {}
         self._sixths: dict[tuple[int, bool], int | None] = {}
 
+    def index_at(self, tick: int) -> int:
+        """The verticality sounding at ``tick`` (the last at or before it; -1 before the first)."""
+        return bisect.bisect_right(self.ticks, tick) - 1
+
     def sonority(self, k: int) -> tuple[set[int], int] | None:
         sounding = [row[k] for row in self.pitch if row[k] is not None]
         if not sounding:
