@@ -96,7 +96,7 @@ def test_check_lists_faults_with_bar_beat_and_voices(runner, compose, tmp_path: 
     result = runner.invoke(compose, ["check", str(path)])
     assert result.exit_code == 0
     assert "bar 1 beat 2: parallel fifths (Soprano / Alto)" in result.output
-    assert "12 fault(s)" in result.output
+    assert "13 fault(s)" in result.output
 
 
 def test_check_strict_exits_1_on_faults_and_0_when_clean(runner, compose, tmp_path: Path):
