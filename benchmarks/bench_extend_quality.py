@@ -24,7 +24,9 @@
 3. The demo film's five sketches (``corpora/demo/sketches``: one to six instruments, a
    composer's kind of sketch rather than the corpus's), each continued by 4 bars with
    seeds 0-3, with and without ``keep_voices``: voices kept as above, the sketch's
-   last bar against the new bars.
+   last bar against the new bars; and entries on time: of the new bars that such a voice
+   does not enter holding a note, the share in which its first note comes no later after
+   the bar line than the latest that voice ever came in in a bar of the sketch.
 """
 
 from __future__ import annotations
@@ -80,15 +82,58 @@ def voices_kept(prompt: symusic.Score, cont: symusic.Score, bar: int, start: int
     return kept, len(voices) * bars
 
 
+def latest_entries(prompt: symusic.Score, bar_lines: list[int]) -> dict[int, int]:
+    """Per track index, the latest tick after its bar line at which the track's first note of
+    a bar came in, over the bars of ``bar_lines`` (starts, then the last bar's end) of the
+    most common length that the track neither rests through nor enters holding a note."""
+    lengths = [b - a for a, b in zip(bar_lines, bar_lines[1:])]
+    common = max(set(lengths), key=lengths.count)
+    out = {}
+    for v, track in enumerate(prompt.tracks):
+        offsets = []
+        for a, b in zip(bar_lines, bar_lines[1:]):
+            if b - a != common or any(n.time < a < n.time + n.duration for n in track.notes):
+                continue
+            first = min((n.time for n in track.notes if a <= n.time < b), default=None)
+            if first is not None:
+                offsets.append(first - a)
+        if offsets:
+            out[v] = max(offsets)
+    return out
+
+
+def entries_on_time(prompt: symusic.Score, cont: symusic.Score, bar_lines: list[int], start: int,
+                    bar: int, bars: int = 4) -> tuple[int, int]:
+    """(entries no later than ``latest_entries``, entries in all): over the voices sounding in
+    the prompt's last bar and the new bars that such a voice does not enter holding a note."""
+    latest = latest_entries(prompt, bar_lines)
+    on_time = total = 0
+    for v, track in enumerate(prompt.tracks):
+        if v not in latest or v >= len(cont.tracks) or not any(
+                n.time < start and n.time + n.duration > start - bar for n in track.notes):
+            continue
+        notes = cont.tracks[v].notes
+        for j in range(bars):
+            a = start + j * bar
+            if any(n.time < a < n.time + n.duration for n in notes):
+                continue
+            first = min((n.time for n in notes if a <= n.time < a + bar), default=None)
+            total += 1
+            on_time += first is not None and first - a <= latest[v]
+    return on_time, total
+
+
 def demo_voices_kept(model, tokenizer, base) -> dict:
     """Voices kept (``voices_kept``) over the demo sketches continued by 4 bars, seeds 0-3,
-    with and without ``keep_voices``."""
+    with and without ``keep_voices``; and under ``entries_on_time`` the share of a kept voice's
+    entries into a new bar that come no later in the bar than it ever came in in the sketch
+    (``entries_on_time``)."""
     from scorefarm.symbolic.extend import bar_starts, extend_score
     from scorefarm.symbolic.score_io import load_score
 
-    out = {}
+    out = {"entries_on_time": {}}
     for keep in (True, False):
-        kept = owed = 0
+        kept = owed = timely = entries = 0
         for path in sorted((ROOT / "corpora" / "demo" / "sketches").glob("*.mid")):
             sketch = load_score(path)
             pitched = symusic.Score(sketch.ticks_per_quarter)
@@ -103,7 +148,11 @@ def demo_voices_kept(model, tokenizer, base) -> dict:
                 continued.tracks = [t for t in run.score.tracks if not t.is_drum and t.note_num()]
                 k, n = voices_kept(pitched, continued, bar, end)
                 kept, owed = kept + k, owed + n
-        out["keep_voices" if keep else "voices_may_rest"] = round(kept / max(owed, 1), 4)
+                k, n = entries_on_time(pitched, continued, [s for s in starts if s <= end], end, bar)
+                timely, entries = timely + k, entries + n
+        name = "keep_voices" if keep else "voices_may_rest"
+        out[name] = round(kept / max(owed, 1), 4)
+        out["entries_on_time"][name] = round(timely / max(entries, 1), 4)
     return out
 
 

@@ -41,7 +41,7 @@ def _positions(duration: str) -> int:
 class RemiState:
     """Where a REMI token stream stands: consumed incrementally, token by token."""
 
-    def __init__(self, vocab: Vocab, positions_per_bar: int):
+    def __init__(self, vocab: Vocab, positions_per_bar: int, monophonic: frozenset = frozenset()):
         self.vocab = vocab
         self.kind = np.full(vocab.size, SPECIAL, dtype=np.int8)
         for group, kind in (("position", POS), ("tempo", TEMPO), ("program", PROG), ("pitch", PITCH),
@@ -58,7 +58,13 @@ class RemiState:
         self.seen = 0  # tokens consumed (so generate's processors can catch up)
         self.onsets_here: set[int] = set()  # voice slots with a note at the current position
         self.onsets_in_bar: set[int] = set()  # voice slots with a note starting in the current bar
-        self.held_until: dict[int, int] = {}  # voice slot -> where its latest note ends (bars * positions_per_bar + position)
+        # (voice slot, pitch) -> where its note ends (bars * positions_per_bar + position), as the
+        # notes are written (``extend.assemble``): a key struck again ends its held note, and a
+        # voice of ``monophonic`` ends its held note where it strikes the next
+        self.held_until: dict[int, dict[int, int]] = {}  # voice slot -> {pitch: end}, those sounding
+        self.monophonic = frozenset(monophonic)
+        self.pitch = -1
+        self._struck_at: dict[tuple[int, int], int] = {}
         self.duration_positions = {i: _positions(value) for i, value in vocab.duration.items()}
 
     def feed(self, token: int) -> None:
@@ -67,6 +73,9 @@ class RemiState:
         self.tokens_in_bar += 1
         if kind == BAR:
             self.bars += 1
+            start = self.bars * self.positions_per_bar
+            for voice, ends in self.held_until.items():  # notes over by now say nothing more
+                self.held_until[voice] = {p: end for p, end in ends.items() if end > start}
             self.position = -1
             self.tokens_in_bar = 0
             self.onsets_here = set()
@@ -78,16 +87,29 @@ class RemiState:
             self.program = self.vocab.program[token]
             self.onsets_here.add(self.program)
             self.onsets_in_bar.add(self.program)
+        elif kind == PITCH:
+            self.pitch = self.vocab.pitch[token]
         elif kind == DUR:
-            end = self.bars * self.positions_per_bar + max(self.position, 0) + self.duration_positions[token]
-            self.held_until[self.program] = max(self.held_until.get(self.program, 0), end)
+            start = self.bars * self.positions_per_bar + max(self.position, 0)
+            end = start + self.duration_positions[token]
+            ends = self.held_until.setdefault(self.program, {})
+            if self.program in self.monophonic:
+                for pitch, held in ends.items():
+                    ends[pitch] = min(held, start)
+            key = (self.program, self.pitch)
+            if self._struck_at.get(key) == start:  # struck twice at once: one note, the longer
+                ends[self.pitch] = max(ends.get(self.pitch, 0), end)
+            else:  # an earlier note of the key ends where it is struck again
+                ends[self.pitch] = end
+                self._struck_at[key] = start
         if kind != SPECIAL:
             self.last = kind
 
     def silent_in_bar(self, voices: frozenset) -> frozenset:
         """Which of ``voices`` neither strike a note in the current bar nor hold one into it."""
         start = self.bars * self.positions_per_bar
-        return frozenset(v for v in voices if v not in self.onsets_in_bar and self.held_until.get(v, 0) <= start)
+        return frozenset(v for v in voices if v not in self.onsets_in_bar
+                         and not any(end > start for end in self.held_until.get(v, {}).values()))
 
     def catch_up(self, ids) -> None:
         row = ids[0] if hasattr(ids, "ndim") and ids.ndim == 2 else ids
@@ -112,7 +134,7 @@ class Constraints:
                  monophonic: set[int] = frozenset(), key_pitch_classes: set[int] | None = None,
                  chromatic_confidence: float = 0.5, profile: np.ndarray | None = None, profile_weight: float = 0.0,
                  entry_bar: int | None = None, cadence: tuple[int, set[int], set[int]] | None = None,
-                 keep_sounding: set[int] = frozenset()):
+                 keep_sounding: set[int] = frozenset(), enter_by: dict[int, int] | None = None):
         from scorefarm.errors import ScoreError
 
         self.vocab = vocab
@@ -129,8 +151,13 @@ class Constraints:
         self.downbeat = {i for v, i in by_value if v == 0}
         self.entry_bar = entry_bar
         # voices that sound in each new bar (those sounding in the sketch's last): the bar does not
-        # close while one of them has neither struck nor held a note in it
+        # close while one of them has neither struck nor held a note in it, and such a voice comes
+        # in no later than ``enter_by`` (its position; default the bar's last), the latest it came in
+        # in a bar of the sketch, so a pad that struck each downbeat is not put off to the bar's end
         self.keep_sounding = frozenset(keep_sounding)
+        self.enter_by = {v: min(max(int((enter_by or {}).get(v, positions_per_bar - 1)), 0), positions_per_bar - 1)
+                         for v in self.keep_sounding}
+        self.by_position = by_value
         self.pitch = {v: {i for i, p in vocab.pitch.items() if ranges[v][0] <= p <= ranges[v][1]} for v in voices}
         self.confidence = chromatic_confidence
         pitch_ids = np.array(sorted(vocab.pitch), dtype=np.int64)
@@ -166,10 +193,10 @@ class Constraints:
         if last == POS or last == TEMPO:
             return (POS, taken)
         close, at_end = s.tokens_in_bar >= self.max_tokens_per_bar, s.bars >= self.bars_end
-        if last == TS or last == SPECIAL:
-            return (TS, close, at_end, s.bars == self.entry_bar)
         owed = s.silent_in_bar(self.keep_sounding) if self.entry_bar is not None and s.bars >= self.entry_bar \
             else frozenset()
+        if last == TS or last == SPECIAL:
+            return (TS, close, at_end, s.bars == self.entry_bar, owed)
         return (DUR, close, at_end, s.position, taken, owed)
 
     def _allowed_set(self, situation: tuple) -> set[int]:
@@ -189,17 +216,28 @@ class Constraints:
         close, at_end = situation[1], situation[2]
         end = {v.eos if at_end else v.bar}
         if kind == TS:  # a new bar: it holds at least one note (the continuation's first: on the downbeat)
-            return end if close else self.downbeat if situation[3] else self.positions_after[0]
+            if close:
+                return end
+            return self.downbeat if situation[3] else self._positions_until(-1, situation[4])
         # after a Duration: another note here, a later position, or the next bar (not while a voice
-        # that keeps sounding is silent in this bar and can still come in: here or later)
+        # that keeps sounding is silent in this bar: it comes in here or later, by its ``enter_by``)
         if close:
             return end
-        here, later, owed = self._programs(situation[4]), self.positions_after[situation[3] + 1], situation[5]
-        if owed and later:
-            return here | later
-        if owed - situation[4]:  # the bar's last position: a silent voice comes in here
-            return set().union(*(self.program_ids[v] for v in owed - situation[4]))
-        return here | later | end
+        position, taken, owed = situation[3], situation[4], situation[5]
+        here = self._programs(taken)
+        due = {v for v in owed - taken if self.enter_by[v] <= position}
+        if due:  # a silent voice's last chance: it comes in here
+            return set().union(*(self.program_ids[v] for v in due))
+        if owed:
+            return here | self._positions_until(position, owed)
+        return here | self.positions_after[position + 1] | end
+
+    def _positions_until(self, after: int, owed: frozenset) -> set[int]:
+        """Position tokens after ``after`` and no later than every owed voice's ``enter_by``."""
+        if not owed:
+            return self.positions_after[after + 1]
+        last = min(self.enter_by[v] for v in owed)
+        return {i for v, i in self.by_position if after < v <= last}
 
     def _programs(self, taken: frozenset) -> set[int]:
         """Voices that may start a note at the current position: a voice that is

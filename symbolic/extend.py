@@ -70,7 +70,9 @@ class ExtendOptions:
     range_margin: int = 4  # semitones each voice may go beyond its sketch range
     max_tokens_per_bar: int = 320  # a bar with more tokens is closed by force
     cadence: bool = False  # end on the tonic chord: the last bar in the tonic triad, the lowest voice on the tonic
-    keep_voices: bool = True  # every voice sounding in the sketch's last bar sounds in each new bar
+    # every voice sounding in the sketch's last bar sounds in each new bar, coming in no later in
+    # the bar than the latest it came in in a bar of the sketch (``entry_deadlines``)
+    keep_voices: bool = True
 
     def check(self) -> None:
         problems = []
@@ -162,6 +164,38 @@ def bar_starts(score: symusic.Score, until: int) -> list[int]:
     return bar_starts_through(score_signatures(score), score.ticks_per_quarter, until)
 
 
+def entry_deadlines(voiced: symusic.Score, bar_lines: list[int], time_sig: tuple[int, int],
+                    positions_per_bar: int) -> dict[int, int]:
+    """Per voice (track program = voice slot), the latest position (of ``positions_per_bar``)
+    at which its first note of a bar came in, over the sketch's bars (``bar_lines``: their
+    starts, then the end of the last) that have the new bars' metre and that the voice
+    neither rests through nor enters holding a note. A voice with no such bar is left out."""
+    tpq = voiced.ticks_per_quarter
+    bar_ticks = tpq * 4 * time_sig[0] // time_sig[1]
+    out: dict[int, int] = {}
+    for track in voiced.tracks:
+        if not track.note_num():
+            continue
+        notes = track.notes.numpy()
+        order = np.argsort(notes["time"], kind="stable")
+        times = notes["time"][order].astype(np.int64)
+        reach = np.maximum.accumulate(times + notes["duration"][order].astype(np.int64))
+        latest = None
+        for start, end in zip(bar_lines, bar_lines[1:]):
+            if end - start != bar_ticks:
+                continue  # a bar of another metre, or cut short
+            first = int(np.searchsorted(times, start, "left"))
+            if first > 0 and reach[first - 1] > start:
+                continue  # held into the bar
+            if first >= len(times) or times[first] >= end:
+                continue  # resting through it
+            position = (int(times[first]) - start) * positions_per_bar // bar_ticks
+            latest = position if latest is None else max(latest, position)
+        if latest is not None:
+            out[track.program] = latest
+    return out
+
+
 def last_time_signature(score: symusic.Score) -> tuple[int, int]:
     """(numerator, denominator) of the time signature in force at the end (4/4 without one)."""
     _, numerator, denominator = clean_signatures(score_signatures(score))[-1]
@@ -249,7 +283,8 @@ def plan_extension(score: symusic.Score, options: ExtendOptions, tokenizer, cont
               for v in voice_map.voices}
     seq = tokenizer.encode(voiced)
     prompt = [vocab.bos, *(seq.ids if not isinstance(seq, list) else seq[0].ids)]
-    state = RemiState(vocab, positions_per_bar)
+    monophonic = {t.program for t in voiced.tracks if is_monophonic(t, voiced.ticks_per_quarter)}
+    state = RemiState(vocab, positions_per_bar, frozenset(monophonic))
     for t in prompt:
         state.feed(t)
     ts_id = next(i for i, v in vocab.time_sig.items() if v == time_sig)
@@ -270,7 +305,6 @@ def plan_extension(score: symusic.Score, options: ExtendOptions, tokenizer, cont
                      f"leaves for a prompt: the model was prompted with its last {max(kept_bars, 0)} bar(s) only")
         ids = trimmed
     bars_wanted = state.bars + options.bars - 1
-    monophonic = {t.program for t in voiced.tracks if is_monophonic(t, voiced.ticks_per_quarter)}
     last_bar = starts[sketch_bars - 1] if sketch_bars >= 1 else 0
     sounding = {t.program for t in voiced.tracks
                 if any(n.time < ext_start and n.time + n.duration > last_bar for n in t.notes)}
@@ -280,7 +314,8 @@ def plan_extension(score: symusic.Score, options: ExtendOptions, tokenizer, cont
         key_pitch_classes=None if options.free else key_pcs, chromatic_confidence=options.chromatic_confidence,
         profile=None if options.free else hist, profile_weight=options.profile_weight, entry_bar=state.bars,
         cadence=_cadence(tonic, mode, voiced) if options.cadence else None,
-        keep_sounding=sounding if options.keep_voices else frozenset())
+        keep_sounding=sounding if options.keep_voices else frozenset(),
+        enter_by=entry_deadlines(voiced, starts[:sketch_bars] + [ext_start], time_sig, positions_per_bar))
     return Plan(ids=ids, state=state, constraints=constraints, processors=constraints.processors(state),
                 bars_wanted=bars_wanted, ts_id=ts_id,
                 voice_map=voice_map, sketch_bars=sketch_bars, ext_start=ext_start, key=key_name(tonic, mode),

@@ -570,3 +570,41 @@ def test_every_voice_sounding_at_the_sketch_end_sounds_in_each_new_bar(tiny):
     for seed in range(4):
         assert silent_pairs(ExtendOptions(bars=4, seed=seed)) == []
     assert any(silent_pairs(ExtendOptions(bars=4, seed=seed, keep_voices=False)) for seed in range(4))
+
+
+def test_a_kept_voice_comes_in_no_later_than_it_did_in_the_sketch(tiny):
+    """The sketch's cello strikes every downbeat: in each new bar it sounds from the bar line
+    (struck there or held into the bar), not put off to a late sixteenth, as the random model
+    does when only the bar's end forces it in."""
+    model, tokenizer = tiny
+    score = sketch(bars=4)
+    end, bar = 4 * 4 * TPQ, 4 * TPQ
+
+    def late_bars(options):
+        out = extend_score(score, options, model=model, tokenizer=tokenizer).score
+        cello = next(t for t in out.tracks if t.name == "Cello")
+        return [j for j in range(4)
+                if not any(n.time <= end + j * bar < n.time + n.duration or n.time == end + j * bar
+                           for n in cello.notes)]
+
+    for seed in range(4):
+        assert late_bars(ExtendOptions(bars=4, seed=seed)) == []
+    assert any(late_bars(ExtendOptions(bars=4, seed=seed, keep_voices=False)) for seed in range(4))
+
+
+def test_entry_deadlines_are_the_latest_first_entry_of_a_bar():
+    from scorefarm.symbolic.extend import entry_deadlines
+
+    score = symusic.Score(TPQ)
+    bar = 4 * TPQ
+    early = symusic.Track("Early", 0, False)  # strikes each downbeat
+    late = symusic.Track("Late", 1, False)  # comes in on beat 1, then beat 3, then is held into bar 3
+    rests = symusic.Track("Rests", 2, False)  # only held into bars
+    for k in range(3):
+        early.notes.append(symusic.Note(k * bar, TPQ, 60, 80))
+    late.notes.extend([symusic.Note(0, TPQ, 50, 80), symusic.Note(bar + 2 * TPQ, bar, 50, 80)])
+    rests.notes.append(symusic.Note(TPQ, 3 * bar, 40, 80))
+    score.tracks.extend([early, late, rests])
+    per_bar = 4 * 8  # 8 positions a beat
+    deadlines = entry_deadlines(score, [0, bar, 2 * bar, 3 * bar], (4, 4), per_bar)
+    assert deadlines == {0: 0, 1: 16, 2: 8}
