@@ -17,6 +17,7 @@ doubling keeps to the comfortable range of its instrument (``instruments.toml``)
 one of its octave shifts allows, and goes to the extreme register only for a note or two
 of a passage that lies comfortably (``_Passages``): a passage that only the extreme
 could double is left undoubled (a trumpet above its staff for sixteen bars at f).
+Players of one instrument (Flute 1 and 2) keep the 1st at or above the 2nd (``players``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections import Counter
 from typing import NamedTuple
 
 from .catalogue import Ensemble
+from .players import doublings_top_down, player_groups, player_shift, players_top_down
 
 # A lowest voice from middle C up is no bass line but the bottom of treble chords (a rag's
 # trio with both hands in the treble staff): the bass instruments double only a bass below
@@ -97,7 +99,9 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
     rule's doubling of it tries first. A bass line on the cellos that dips under their C
     string is played there by the basses, at pitch, and the cellos' rule keeps the line
     an octave up. ``bar_starts``: the score's bar lines in ticks
-    (``voices.bar_starts_of``), else bars of ``beats_per_bar`` quarters from the start."""
+    (``voices.bar_starts_of``), else bars of ``beats_per_bar`` quarters from the start.
+    Then the notes of players of one instrument are dealt top down (``players``),
+    ``occupancy`` and its ``part_of_source`` following the notes moved."""
     from .placement import Placed
 
     parts = ensemble.parts
@@ -107,7 +111,6 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
             by_kind[wanted] = [i for i, p in enumerate(parts) if is_kind(p.instrument.key, wanted) and i not in own]
     timpani = [i for i, p in enumerate(parts) if is_kind(p.instrument.key, "timpani") and i not in own]
     sounding = _Sounding(placed)
-    done: Counter = Counter()
     bar = round(tpq * beats_per_bar)
     sources = [p for p in placed if p.source >= 0]
     first = len(placed)  # the doublings are appended after it
@@ -138,7 +141,6 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
             placed.append(Placed(note.time, note.duration, pitch, max(1, note.velocity - 6), part, -1,
                                  note.role, note.level, doubles=note))
             sounding.add(placed[-1])
-            done[parts[part].label] += 1
         if timpani and note.role == "bass" and note.level >= 4 and bars.is_downbeat(note.time) \
                 and note.pitch < BASS_BELOW and note.pitch % 12 in key_pcs:
             duration = min(note.duration, tpq)
@@ -150,8 +152,11 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
                 placed.append(Placed(note.time, duration, target[1], note.velocity, target[0], -1, "bass",
                                      note.level))
                 sounding.add(placed[-1])
-                done[parts[target[0]].label] += 1
-    _players_top_down(parts, placed, first, own)
+    doublings_top_down(parts, placed, first, own)
+    if players_top_down(parts, placed, own, tpq, occupancy.part_of_source):
+        for part in {i for group in player_groups(parts) for i in group}:
+            occupancy.refill(part, placed)
+    done = Counter(parts[p.part].label for p in placed[first:])
     if not done:
         return []
     listing = ", ".join(f"{label} {count}" for label, count in sorted(done.items(), key=lambda kv: -kv[1]))
@@ -277,56 +282,11 @@ def _first_fit(parts, occupancy, candidates: list[int], pitch: int, shifts, star
                doubled: int = -1) -> tuple[int, int] | None:
     """The first candidate part, trying ``shifts`` in order, that can play the doubling in
     its ``tier`` of range, has room for it and does not already sound that pitch.
-    ``doubled``: the part playing the note doubled (``_player_shift``)."""
+    ``doubled``: the part playing the note doubled (``players.player_shift``)."""
     for shift in shifts:
         for i in candidates:
-            moved = pitch + _player_shift(parts, doubled, i, shift)
+            moved = pitch + player_shift(parts, doubled, i, shift)
             if (parts[i].instrument.in_range(moved, tier) and occupancy.free(i, start, end)
                     and not sounding.overlaps(i, moved, start, end)):
                 return i, moved
     return None
-
-
-def _player_shift(parts, doubled: int, part: int, shift: int) -> int:
-    """The octave ``part`` doubles a note of part ``doubled`` at: ``shift``, but where both
-    are players of one instrument the later player sits under the earlier one (Adler,
-    ch. on the woodwind section: 1st above 2nd), so Flute 2 takes a tune on Flute 1 an
-    octave down where the flute rule asks for the octave up."""
-    if doubled < 0 or part == doubled or parts[part].instrument.key != parts[doubled].instrument.key:
-        return shift
-    return -abs(shift) if part > doubled else abs(shift)
-
-
-def _players_top_down(parts, placed: list, first: int, own: frozenset[int]) -> None:
-    """Doublings (``placed[first:]``) struck together for one length on players of one
-    instrument go top down in score order: Flute 1 the higher and Flute 2 the lower of two
-    melody notes it doubles, whichever note was doubled first (the flute rule's octave up
-    is out of the comfortable range for the upper one). Each player keeps as many notes
-    as it had, over the same time; a deal that would put one pitch twice on a part, or on
-    a part already sounding it, is left as it was, and so are doublings on a part of
-    ``own`` (a sketch's track seated there: it doubles that track's notes alone)."""
-    groups: dict[tuple[str, int, int], list] = {}
-    for note in placed[first:]:
-        if note.doubles is not None:
-            groups.setdefault((parts[note.part].instrument.key, note.time, note.duration), []).append(note)
-    sounding: dict[tuple[int, int], list] = {}
-    for note in placed:
-        sounding.setdefault((note.part, note.pitch), []).append(note)
-    for members in groups.values():
-        players = sorted(note.part for note in members)
-        if players[0] == players[-1] or own.intersection(players):
-            continue
-        dealt = list(zip(players, sorted(members, key=lambda n: -n.pitch)))
-        if all(note.part == part for part, note in dealt) or len({(p, n.pitch) for p, n in dealt}) < len(dealt):
-            continue
-        start, end = members[0].time, members[0].time + max(members[0].duration, 1)
-        ours = {id(note) for note in members}
-        if any(other.time < end and start < other.time + max(other.duration, 1) and id(other) not in ours
-               for part, note in dealt if note.part != part for other in sounding.get((part, note.pitch), ())):
-            continue
-        for part, note in dealt:
-            if note.part != part:
-                held = sounding[(note.part, note.pitch)]
-                del held[next(k for k, other in enumerate(held) if other is note)]
-                sounding.setdefault((part, note.pitch), []).append(note)
-                note.part = part

@@ -35,15 +35,21 @@ class Placed:
     articulation: str = "sustain"
     program: int = -1  # -1: the part's own program
     doubles: "Placed | None" = field(default=None, repr=False, compare=False)  # a doubling's source note
+    # a seated track's note: its seat's parts it may move among (``Seat.movable``); None when unseated
+    seat: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
+    unisons: list[int] = field(default_factory=list, repr=False, compare=False)  # source notes merged into it
 
 
 class Occupancy:
-    """Notes sounding per part, to respect each part's ``max_notes``."""
+    """Notes sounding per part, to respect each part's ``max_notes``; and, once the source
+    notes are placed (``place_sources``), the part each plays on (``part_of_source``), for
+    the stages that move notes between parts to keep (``players.players_top_down``)."""
 
     def __init__(self, parts: tuple[EnsemblePart, ...]):
         self.limit = [p.max_notes for p in parts]
         self.spans: list[list[tuple[int, int, int]]] = [[] for _ in parts]  # (start, end, note), by start
         self.longest = [0 for _ in parts]
+        self.part_of_source: np.ndarray | None = None
 
     def free(self, part: int, start: int, end: int) -> bool:
         """Whether one more note fits in ``part`` over [start, end)."""
@@ -67,6 +73,12 @@ class Occupancy:
     def take(self, part: int, start: int, end: int, note: int = -1) -> None:
         bisect.insort(self.spans[part], (start, end, note))
         self.longest[part] = max(self.longest[part], end - start)
+
+    def refill(self, part: int, placed: list[Placed]) -> None:
+        """Take ``part``'s notes again from ``placed`` (notes moved between parts)."""
+        self.spans[part] = sorted((p.time, p.time + max(p.duration, 1), k if p.source >= 0 else -1)
+                                  for k, p in enumerate(placed) if p.part == part)
+        self.longest[part] = max((end - start for start, end, _ in self.spans[part]), default=0)
 
     def cut_held(self, part: int, start: int) -> int | None:
         """Shorten the note of ``part`` that began before ``start`` and sounds longest
@@ -92,7 +104,8 @@ def place_sources(ensemble: Ensemble, occupancy: Occupancy, notes: np.ndarray, s
     placed: list[Placed] = []
     part_of_source = np.full(len(notes), -1, np.int16)
     counts = dict(moved=0, crowded=0, rerouted=0, cut=0, merged=0, dropped=0, unseated=0)
-    playing: dict[tuple[int, int], int] = {}  # (onset, pitch) -> the part playing it
+    occupancy.part_of_source = part_of_source
+    playing: dict[tuple[int, int], int] = {}  # (onset, pitch) -> the placed note playing it
     rows = notes.tolist()
     for i in sorted(range(len(rows)), key=lambda k: seats[k] is None):
         onset, duration, pitch, velocity = rows[i]
@@ -111,7 +124,9 @@ def place_sources(ensemble: Ensemble, occupancy: Occupancy, notes: np.ndarray, s
                 if fits is not None:
                     part, sounding = fits, pitch
         if (part is None or sounding != pitch) and (onset, pitch) in playing:
-            part_of_source[i] = playing[(onset, pitch)]  # a unison already sounding: one player takes both
+            player = placed[playing[(onset, pitch)]]  # a unison already sounding: one player takes both
+            part_of_source[i] = player.part
+            player.unisons.append(i)
             counts["merged"] += 1
             continue
         if part is None:
@@ -122,8 +137,9 @@ def place_sources(ensemble: Ensemble, occupancy: Occupancy, notes: np.ndarray, s
         counts["rerouted"] += not seated and part != lane_of[i]
         occupancy.take(part, onset, end, len(placed))
         part_of_source[i] = part
-        playing.setdefault((onset, sounding), part)
-        placed.append(Placed(onset, duration, sounding, velocity, part, i, roles[i], int(levels[i])))
+        playing.setdefault((onset, sounding), len(placed))
+        placed.append(Placed(onset, duration, sounding, velocity, part, i, roles[i], int(levels[i]),
+                             seat=seats[i].movable if seats[i] is not None else None))
     return placed, part_of_source, counts
 
 

@@ -94,10 +94,18 @@ _AMBIGUOUS = {"bass"}
 @dataclass(frozen=True)
 class Seat:
     """Where a track's notes are played: its ``parts`` in the order they are tried;
-    ``instrument``: the parts of the instrument the track names (else a line's lane part)."""
+    ``instrument``: the parts of the instrument the track names (else a line's lane part);
+    ``lines``: those of a chord track's ``parts`` that another track's line sits on (tried
+    last: the line keeps its part to itself, ``players`` moves no chord note onto it)."""
 
     parts: tuple[int, ...]
     instrument: bool
+    lines: tuple[int, ...] = ()
+
+    @property
+    def movable(self) -> tuple[int, ...]:
+        """The parts its notes may move among (``players``): its parts but a line's."""
+        return tuple(i for i in self.parts if i not in self.lines)
 
 
 def joined_at_onset(onsets: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -209,7 +217,8 @@ def seat_tracks(ensemble: Ensemble, names: list[str], programs: list[int], notes
     line_parts = _taken(seats, lines)
     for t, seat in seats.items():
         if not lines[t] and line_parts & set(seat.parts):
-            seats[t] = Seat(tuple(sorted(seat.parts, key=lambda i: i in line_parts)), seat.instrument)
+            seats[t] = Seat(tuple(sorted(seat.parts, key=lambda i: i in line_parts)), seat.instrument,
+                            tuple(i for i in seat.parts if i in line_parts))
     return seats
 
 
