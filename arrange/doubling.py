@@ -17,7 +17,11 @@ doubling keeps to the comfortable range of its instrument (``instruments.toml``)
 one of its octave shifts allows, and goes to the extreme register only for a note or two
 of a passage that lies comfortably (``_Passages``): a passage that only the extreme
 could double is left undoubled (a trumpet above its staff for sixteen bars at f).
-Players of one instrument (Flute 1 and 2) keep the 1st at or above the 2nd (``players``).
+The octave shift is chosen a phrase at a time, not a note at a time (``_octave_plan``):
+a trumpet doubling a tune that climbs over its F5 takes the whole phrase an octave down
+rather than drop an octave for its top notes alone, and changes octave at a rest where
+the next phrase needs another. Players of one instrument (Flute 1 and 2) keep the 1st at
+or above the 2nd (``players``).
 """
 
 from __future__ import annotations
@@ -35,6 +39,22 @@ from .players import doublings_top_down, player_groups, player_shift, players_to
 # above the G string's half-string harmonic (written G3), which orchestral bass parts
 # reach only now and then. The tuba, contrabassoon and timpani keep to the same register.
 BASS_BELOW = 60
+
+# ``_octave_plan``, what doubling a note costs: in the extreme register (professional, not
+# comfortable), on a later kind of a rule's instruments, where no part reaches it (it goes
+# undoubled), and per place its shift comes in the rule's order (the flute's octave up before
+# its unison); and what changing octave costs inside a phrase and after a rest of a beat. A
+# change inside a phrase costs more than two notes in the extreme and less than one left
+# undoubled: a line leaving the range moves once and stays. A change after a rest costs what
+# one note in the extreme does: the next phrase keeps the octave unless its range asks for
+# another, as a player would not change octave for the sake of the rule's order alone.
+EXTREME = 1.0
+OTHER_KIND = 0.5
+UNPLAYED = 4.0
+LATER_SHIFT = 0.05
+SWITCH = 3.0
+NEW_PHRASE = 1.0
+
 
 class Rule(NamedTuple):
     """One doubling: the notes of ``roles`` from dynamic level ``lowest`` to ``highest``
@@ -100,8 +120,9 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
     string is played there by the basses, at pitch, and the cellos' rule keeps the line
     an octave up. ``bar_starts``: the score's bar lines in ticks
     (``voices.bar_starts_of``), else bars of ``beats_per_bar`` quarters from the start.
-    Then the notes of players of one instrument are dealt top down (``players``),
-    ``occupancy`` and its ``part_of_source`` following the notes moved."""
+    Each rule's octave shift is chosen a phrase at a time (``_octave_plan``); then the notes
+    of players of one instrument are dealt top down (``players``), ``occupancy`` and its
+    ``part_of_source`` following the notes moved."""
     from .placement import Placed
 
     parts = ensemble.parts
@@ -118,20 +139,21 @@ def add_doublings(ensemble: Ensemble, occupancy, placed: list, lane_parts: list[
     passages = _Passages(sources, bar, bars)
     fast = _fast_bars(sources, tpq, bars)
     away = away or {}
-    for note in sources:
+    taken = [[_takes(rule, note, tpq, bars, fast, passages) for note in sources] for rule in RULES]
+    plan = _octave_plan(parts, sources, by_kind, away, tpq, taken)
+    for k, note in enumerate(sources):
         end = note.time + max(note.duration, 1)
         playing = {note.part}
         home = away.get(note.source, ())
-        for rule in RULES:
-            if not _takes(rule, note, tpq, bars, fast, passages):
+        for r, rule in enumerate(RULES):
+            if not taken[r][k]:
                 continue
-            candidates = [i for k in rule.kinds for i in home if is_kind(parts[i].instrument.key, k)]
-            candidates = [i for i in candidates + [i for k in rule.kinds for i in by_kind[k]] if i not in playing]
-            target = _first_fit(parts, occupancy, candidates, note.pitch, rule.shifts, note.time, end, sounding,
+            candidates = [i for i in _candidates(parts, rule, home, by_kind) if i not in playing]
+            shifts = (plan[r][k],) if k in plan[r] else rule.shifts
+            target = _first_fit(parts, occupancy, candidates, note.pitch, shifts, note.time, end, sounding,
                                 "comfortable", note.part)
-            if target is None and not passages.lies_outside(note, [parts[i].instrument for i in candidates],
-                                                            rule.shifts):
-                target = _first_fit(parts, occupancy, candidates, note.pitch, rule.shifts, note.time, end, sounding,
+            if target is None and not passages.lies_outside(note, [parts[i].instrument for i in candidates], shifts):
+                target = _first_fit(parts, occupancy, candidates, note.pitch, shifts, note.time, end, sounding,
                                     doubled=note.part)
             if target is None:
                 continue
@@ -275,6 +297,98 @@ class _Passages:
         times, _ = self.lines[note.role]
         later = bisect.bisect_right(times, note.time)
         return self.struck[note.time] >= 3 and (later == len(times) or times[later] - note.time >= tpq)
+
+
+def _candidates(parts, rule: Rule, home: tuple[int, ...], by_kind: dict[str, list[int]]) -> list[int]:
+    """The parts that may double a note under ``rule``, in order: its seat's parts of the
+    rule's kinds first (``home``: a seated note played elsewhere), then the rule's kinds."""
+    first = [i for k in rule.kinds for i in home if is_kind(parts[i].instrument.key, k)]
+    return first + [i for k in rule.kinds for i in by_kind[k]]
+
+
+def _octave_plan(parts, sources: list, by_kind: dict[str, list[int]], away: dict[int, tuple[int, ...]], tpq: int,
+                 taken: list[list[bool]]) -> list[dict[int, int]]:
+    """Per rule (``RULES``' order), the octave shift each source note it doubles is doubled
+    at (by the note's index in ``sources``), for the rules offering several: one shift a
+    phrase, not one a note, so that a doubling does not zigzag by octaves as the notes leave
+    and enter the comfortable range one at a time. The notes a rule doubles (``taken``, per
+    rule and note) are read per role, as lines of onsets; each onset costs, per shift, what
+    its notes cost (``_shift_cost``) and ``LATER_SHIFT`` a note per place the shift comes in
+    the rule's order; changing shift costs ``SWITCH`` inside a phrase, ``NEW_PHRASE`` after a
+    rest of a beat or more in the doubled line. The cheapest shifts through each line are
+    chosen (``_cheapest_shifts``)."""
+    plan: list[dict[int, int]] = [{} for _ in RULES]
+    for r, rule in enumerate(RULES):
+        if len(rule.shifts) < 2:
+            continue
+        lines: dict[str, list[int]] = {}
+        for k, note in enumerate(sources):
+            if taken[r][k]:
+                lines.setdefault(note.role, []).append(k)
+        rows: dict[tuple, list[float]] = {}  # (home, part, pitch) -> the onset's costs per shift
+        for line in lines.values():
+            line.sort(key=lambda k: (sources[k].time, -sources[k].pitch, k))
+            steps: list[list[int]] = []
+            costs: list[list[float]] = []
+            breaks: list[bool] = []
+            reach = None
+            for k in line:
+                note = sources[k]
+                home = away.get(note.source, ())
+                key = (home, note.part, note.pitch)
+                if key not in rows:
+                    candidates = [i for i in _candidates(parts, rule, home, by_kind) if i != note.part]
+                    rows[key] = [_shift_cost(parts, rule, candidates, note, shift) + LATER_SHIFT * place
+                                 for place, shift in enumerate(rule.shifts)]
+                row = rows[key]
+                if steps and sources[steps[-1][0]].time == note.time:
+                    steps[-1].append(k)
+                    costs[-1] = [a + b for a, b in zip(costs[-1], row)]
+                else:
+                    breaks.append(reach is not None and note.time - reach >= tpq)
+                    steps.append([k])
+                    costs.append(row)
+                end = note.time + max(note.duration, 1)
+                reach = end if reach is None else max(reach, end)
+            for step, place in zip(steps, _cheapest_shifts(costs, breaks)):
+                for k in step:
+                    plan[r][k] = rule.shifts[place]
+    return plan
+
+
+def _shift_cost(parts, rule: Rule, candidates: list[int], note, shift: int) -> float:
+    """What doubling ``note`` at ``shift`` costs (``_octave_plan``): on the cheapest of the
+    ``candidates``, nothing in its comfortable range, ``EXTREME`` in its professional range
+    only, ``OTHER_KIND`` more on a later kind of the rule's (the horns doubling a tune for
+    the trumpets); ``UNPLAYED`` where none reaches it."""
+    costs = [UNPLAYED]
+    for i in candidates:
+        pitch = note.pitch + player_shift(parts, note.part, i, shift)
+        kind = next(k for k, wanted in enumerate(rule.kinds) if is_kind(parts[i].instrument.key, wanted))
+        if parts[i].instrument.in_range(pitch, "comfortable"):
+            costs.append(OTHER_KIND * (kind > 0))
+        elif parts[i].instrument.in_range(pitch):
+            costs.append(EXTREME + OTHER_KIND * (kind > 0))
+    return min(costs)
+
+
+def _cheapest_shifts(costs: list[list[float]], breaks: list[bool]) -> list[int]:
+    """The shift (its place in the rule's order) for each onset of a line: the sequence of
+    least cost (``costs`` per onset and shift, ``SWITCH`` a change, ``NEW_PHRASE`` a change
+    where ``breaks`` says a phrase begins); among equals, the earlier shift."""
+    best = list(costs[0])
+    came: list[list[int]] = []
+    for row, new_phrase in zip(costs[1:], breaks[1:]):
+        change = NEW_PHRASE if new_phrase else SWITCH
+        back = [min(range(len(best)), key=lambda q: (best[q] + (change if q != s else 0.0), q)) for s in range(len(row))]
+        best = [best[q] + (change if q != s else 0.0) + row[s] for s, q in enumerate(back)]
+        came.append(back)
+    place = min(range(len(best)), key=lambda s: (best[s], s))
+    chosen = [place]
+    for back in reversed(came):
+        place = back[place]
+        chosen.append(place)
+    return chosen[::-1]
 
 
 def _first_fit(parts, occupancy, candidates: list[int], pitch: int, shifts, start: int,

@@ -52,20 +52,21 @@ def test_a_second_player_doubling_the_first_players_tune_takes_the_octave_below(
 
 
 def test_doublings_struck_together_go_top_down_in_score_order():
-    # two melody notes struck together on the first violins, a fourth apart: the upper one's
-    # octave is out of the flute's comfortable range, so it is doubled at pitch and the lower
-    # one at the octave, which lands above it: Flute 1 takes the higher doubling
+    # two melody notes struck together on the first violins, a fourth apart, the lower placed
+    # first: the flute rule doubles the chord at one octave (the octave up would put the upper
+    # note in the extreme register: unison), the first flute free takes the first doubling,
+    # and the dealing gives Flute 1 the higher one
     ensemble = load_ensemble("full-orchestra")
     labels = [p.label for p in ensemble.parts]
     violins = labels.index("Violins I")
     occupancy, placed = Occupancy(ensemble.parts), []
-    for k, pitch in enumerate((86, 81)):
+    for k, pitch in enumerate((81, 86)):
         placed.append(Placed(0, 480, pitch, 100, violins, k, "melody", 3))
         occupancy.take(violins, 0, 480, k)
     lanes = [labels.index(name) for name in ("Violins I", "Violins II", "Violas", "Cellos")]
     add_doublings(ensemble, occupancy, placed, lanes, 480, 4.0, (0, 7))
     flutes = {labels[n.part]: n.pitch for n in placed if labels[n.part].startswith("Flute")}
-    assert sorted(flutes.values()) == [86, 93]  # the same two doublings are played ...
+    assert sorted(flutes.values()) == [81, 86]  # both doublings, at one octave ...
     assert flutes["Flute 1"] > flutes["Flute 2"]  # ... the higher by the 1st player
 
 
