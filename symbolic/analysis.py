@@ -55,6 +55,7 @@ class AnalyzeOptions:
     key_change_cost: float = 0.5
     key_profile: str = "bellman_budge"  # a table of data/key_profiles.json
     key_bass_weight: float = 0.0  # extra weight for the lowest track in key finding
+    key_signature_weight: float = 0.1  # the file's key signature's say in key finding (keyfinding.KeyOptions)
     key: tuple[int, str] | None = None  # one key throughout (tonic pc, mode); None: found by windows
     roman: str = "music21"  # "music21" or "builtin" (no music21 import)
     onset_weight: float = 1.0  # extra weight of notes struck on the beat
@@ -123,7 +124,8 @@ def analyze_score(score, options: AnalyzeOptions = AnalyzeOptions(), name: str =
         raise ScoreError("has no pitched notes to analyse", name)
     parts = [Part(t.name, sorted(VNote(n.time, n.time + n.duration, n.pitch) for n in t.notes if n.duration > 0))
              for t in tracks]
-    voices = Voices(score.tpq, parts, clean_signatures(score_signatures(score)), first_bar=first_bar)
+    voices = Voices(score.tpq, parts, clean_signatures(score_signatures(score)), first_bar=first_bar,
+                    key_signatures=tuple((k.time, k.key, k.tonality) for k in score.key_signatures))
     return analyze_voices(voices, options)
 
 
@@ -137,7 +139,8 @@ def analyze_file(path, options: AnalyzeOptions = AnalyzeOptions()) -> Analysis:
 
 def analyze_voices(voices: Voices, options: AnalyzeOptions = AnalyzeOptions()) -> Analysis:
     key_opts = KeyOptions(window_bars=options.key_window_bars, change_cost=options.key_change_cost,
-                          profile=options.key_profile, bass_weight=options.key_bass_weight)
+                          profile=options.key_profile, bass_weight=options.key_bass_weight,
+                          signature_weight=options.key_signature_weight)
     per_bar = [(0, *options.key)] if options.key else bar_keys(voices, key_opts)
     notes = sorted((n.start, n.end, n.pitch) for p in voices.parts for n in p.notes)
     starts = np.asarray([n[0] for n in notes])

@@ -30,6 +30,9 @@ class KeyOptions:
     change_cost: float = 0.5  # correlation units paid per modulation
     profile: str = "bellman_budge"  # a table of data/key_profiles.json
     bass_weight: float = 0.0  # extra weight for the lowest voice (0 = none)
+    # added to the correlation of the keys the file's key signature in force at the bar names:
+    # its major key and relative minor, or the minor key alone where the signature says minor
+    signature_weight: float = 0.1
 
 
 @lru_cache(maxsize=None)
@@ -106,8 +109,39 @@ def bar_keys(voices: Voices, options: KeyOptions = KeyOptions()) -> list[tuple[i
     corr = key_correlations(windows, options.profile)
     empty = windows.sum(axis=1) == 0
     corr[empty] = global_corr  # silent bars follow the whole piece
+    if options.signature_weight and voices.key_signatures:
+        corr = corr + options.signature_weight * signature_keys(starts, voices.key_signatures)
     path = viterbi(corr, options.change_cost)
     return [(starts[i], int(k % 12), MODES[int(k // 12)]) for i, k in enumerate(path)]
+
+
+def signature_keys(starts: list[int], signatures) -> np.ndarray:
+    """[bars, 24] 1 for the keys the key signature in force at each bar's start allows (index
+    mode * 12 + tonic, as ``key_correlations``), 0 elsewhere and before the first signature.
+    A signature names a collection of seven notes, not a tonic: music on one flat may be in F
+    major or D minor, or, as much modal, film and folk music is, in G (Dorian, a minor key
+    here) or C (Mixolydian, a major key). So the keys allowed are the major keys on its first
+    and fifth degrees and the minor keys on its sixth and second, or the two minor keys alone
+    where the signature says minor. On ``bench_analysis`` (66 analysed pieces: Monteverdi's
+    modal madrigals, Bach's chorales) the first and sixth degrees alone lost 4.9 points of
+    key agreement on the madrigals for 0.9 on the chorales; with the modal readings, weight
+    0.1: madrigals 64.0 -> 67.0 %, chorales 67.8 -> 66.0 %. ``signatures``: (tick, sharps
+    (flats < 0), minor flag)."""
+    ordered = sorted(signatures)
+    ticks = [tick for tick, _, _ in ordered]
+    out = np.zeros((len(starts), 24))
+    for i, start in enumerate(starts):
+        j = bisect.bisect_right(ticks, start) - 1
+        if j < 0:
+            continue
+        _, sharps, minor = ordered[j]
+        major = (7 * sharps) % 12
+        out[i, 12 + (major + 9) % 12] = 1  # Aeolian: the relative minor
+        out[i, 12 + (major + 2) % 12] = 1  # Dorian
+        if not minor:
+            out[i, major] = 1  # Ionian
+            out[i, (major + 7) % 12] = 1  # Mixolydian
+    return out
 
 
 def viterbi(scores: np.ndarray, change_cost: float) -> np.ndarray:

@@ -57,6 +57,8 @@ class Voices:
     first_bar: int = 1  # the first bar's number (a MusicXML file's first measure's: 0 for some pickups)
     pickup_ticks: int = 0  # ticks of silence put before a pickup so bar lines fall right
     said: tuple[str, ...] = ()  # what reading the score left out, as sentences (``voices_from_score``)
+    # the file's key signatures: (tick, sharps (flats < 0), 1 where it says minor else 0)
+    key_signatures: tuple[tuple[int, int, int], ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -351,7 +353,7 @@ def music21_to_score(stream, tpq: int = 480):
     (score, first_bar, pickup_ticks): first_bar is the first measure's own number, as
     the file prints it (a pickup is measure 0 in most files, ours among them, 1 in some),
     1 without measures."""
-    from music21 import meter, tempo
+    from music21 import key as m21key, meter, tempo
 
     parts = list(getattr(stream, "parts", [])) or [stream]
     pickup_q = 0.0
@@ -385,6 +387,16 @@ def music21_to_score(stream, tpq: int = 480):
                 signatures.setdefault(tick, (restated.numerator, restated.denominator))
     for tick, (numerator, denominator) in sorted(signatures.items()) or [(0, (4, 4))]:
         score.time_signatures.append(symusic.TimeSignature(tick, numerator, denominator))
+    # key signatures as a concert-pitch part writes them (a transposing part's are written keys)
+    concert = next((p for p in parts if getattr(p, "atSoundingPitch", None) is not False), None)
+    keys: dict[int, tuple[int, int]] = {}
+    for ks in (concert.flatten().getElementsByClass(m21key.KeySignature) if concert is not None else []):
+        tick = 0 if ks.offset == 0 else int(round(float(ks.offset) * tpq)) + shift
+        minor = 1 if isinstance(ks, m21key.Key) and ks.mode == "minor" else 0
+        keys[tick] = (int(ks.sharps), minor)
+    for tick, (sharps, minor) in sorted(keys.items()):
+        if -7 <= sharps <= 7:
+            score.key_signatures.append(symusic.KeySignature(tick, sharps, minor))
     for index, part in enumerate(parts):
         # music21 names a part without an id in the file by a number of its own (its memory
         # address): never a track name, which must be the same on every run

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import symusic
 
 from scorefarm.errors import ScoreError
 from scorefarm.symbolic.analysis import AnalyzeOptions, analyze_file, analyze_score
@@ -255,3 +256,25 @@ def test_a_german_sixth_to_the_cadential_six_four_and_ab7_as_v7_in_d_flat(make_s
     result = analyze_score(make_score(block_chords(SIXTHS[:2] + to_d_flat[1:] + [SIXTHS[0]] * 4)),
                            AnalyzeOptions(key=(0, "minor")))
     assert result.beats[2].roman == "VI7"
+
+
+def test_the_key_signature_settles_the_key_the_notes_leave_open(make_score):
+    # D major: a tune D E F# G | A G F# | E D C# | D over D G A D in the bass, one C# in four
+    # bars. By the notes alone G major correlates best (its tonic is long in the bass); the file's
+    # two sharps (D major) settle it, and a signature naming other keys does not override notes
+    # that clearly deny them
+    tune = [74, 76, 78, 79, 81, 79, 78, 76, 74, 73, 74, 74]
+    notes = [(i * 1.0, 1.0, p, 80) for i, p in enumerate(tune)]
+    notes += [(bar * 3.0, 3.0, p, 80) for bar, p in enumerate([50, 43, 45, 50])]
+
+    def keys(signature):
+        score = make_score(notes, time_signature=(3, 4))
+        if signature is not None:
+            score.key_signatures.append(symusic.KeySignature(0, *signature))
+        return {(b.tonic, b.mode) for b in analyze_score(score).beats}
+
+    assert keys(None) == {(7, "major")}
+    assert keys((2, 0)) == {(2, "major")}
+    assert keys((-3, 0)) == keys(None)  # three flats: E-flat major's notes are not these
+    assert analyze_score(make_score(notes, time_signature=(3, 4)),
+                         AnalyzeOptions(key_signature_weight=0.0)).beats[0].tonic == 7

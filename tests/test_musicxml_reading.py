@@ -37,3 +37,27 @@ def test_parts_without_names_are_named_the_same_on_every_read(tmp_path):
     second = [t.name for t in load_any_score(path)[0].tracks]
     assert first == second
     assert all(not name.isdigit() for name in first)  # never music21's number for an unnamed part
+
+
+def test_key_signatures_are_read_from_a_concert_part(tmp_path):
+    from music21 import instrument, key, meter, note, stream
+
+    def part(inst, signatures, sounding):
+        p = stream.Part()
+        p.insert(0, inst)
+        p.insert(0, meter.TimeSignature("4/4"))
+        for offset, signature in signatures:
+            p.insert(offset, signature)
+        for k in range(8):
+            p.insert(k, note.Note(66, quarterLength=1))
+        p.atSoundingPitch = sounding
+        return p
+
+    clarinet = part(instrument.Clarinet(), [(0, key.KeySignature(5))], False)  # written: G-sharp minor's E
+    violin = part(instrument.Violin(), [(0, key.Key("f#", "minor")), (4, key.KeySignature(-1))], True)
+    score = stream.Score([clarinet, violin])
+    path = tmp_path / "keys.musicxml"
+    score.write("musicxml", fp=path)
+    read, _, _ = load_any_score(path)
+    tpq = read.ticks_per_quarter
+    assert [(k.time, k.key, k.tonality) for k in read.key_signatures] == [(0, 3, 1), (4 * tpq, -1, 0)]
