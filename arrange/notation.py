@@ -2,8 +2,9 @@
 
 One part per ensemble part in score order, at written pitch (sounding minus the
 instrument's transposition) with a ``<transpose>`` element so a notation program
-plays it at concert pitch; the catalogue's clef (bass clef for a treble part lying
-under the staff, as low horn parts are written); articulation marks, "pizz." /
+plays it at concert pitch; the catalogue's clef, another its players read for a passage
+lying far outside it, bar by bar (``notation_clefs``: a cello's melody in tenor or treble
+clef, a low horn part in bass clef); articulation marks, "pizz." /
 "arco" and tremolo strokes; a dynamic mark wherever a part's dynamic level changes,
 and a hairpin where it rises or falls a level at a time (``_hairpins``); the
 reduction's time signatures and tempi (those standing before the score's last bar line: one at
@@ -38,6 +39,7 @@ from collections import defaultdict
 from fractions import Fraction
 
 from .dynamics import LEVELS
+from .notation_clefs import bar_clefs, clef_options
 from .notation_keys import PartKeys, concert_keys
 from .notation_metres import Metres, rests
 
@@ -205,7 +207,16 @@ def _fill(m21part, notes: list, inst, tpq: int, source, keys, end: Fraction, lin
         m21part.coreInsert(float(offset), element, ignoreSort=True)
 
     unpitched = inst is None or inst.unpitched
-    put(0, getattr(clef, _CLEFS.get(_clef_for(inst, notes), "TrebleClef"))())
+    starts = [bar.start for bar in bars]
+    in_bar: list[list[int]] = [[] for _ in bars]  # each bar's written pitches
+    for placed in ([] if unpitched else notes):
+        in_bar[max(0, bisect.bisect_right(starts, _quantize(placed.time / tpq)) - 1)].append(
+            placed.pitch - inst.transposition)
+    shown = None
+    for start, name in zip(starts or [Fraction(0)], bar_clefs(clef_options(inst), in_bar or [[]])):
+        if name != shown:
+            put(start, getattr(clef, _CLEFS.get(name, "TrebleClef"))())
+            shown = name
     if keys is not None:
         for offset, written_key in keys.shown:
             put(offset, written_key)
@@ -308,24 +319,6 @@ def _hairpins(changes: list, struck: list, reach: int) -> tuple[list, list]:
             marked.append(changes[k])
             k += 1
     return marked, wedges
-
-
-LOW_TREBLE = 55  # written G3: a treble-clef part whose notes sit mostly below it is read in bass clef
-BASS_CLEF_REACH = 48  # written C3: only a treble-clef instrument reaching under it (the horn) reads bass clef
-
-
-def _clef_for(inst, notes: list) -> str:
-    """The catalogue's clef, except that a treble-clef part lying mostly under the staff
-    (low horns: written G2-G3) is written in bass clef, as horn parts are. An instrument
-    whose written range stops above C3 is read in treble clef however low it plays (a
-    clarinet's chalumeau, a guitar, a trumpet: their players never read bass clef)."""
-    if inst is None or inst.unpitched:
-        return "percussion"
-    if inst.clef == "treble" and notes and inst.low - inst.transposition < BASS_CLEF_REACH:
-        written = sorted(p.pitch - inst.transposition for p in notes)
-        if written[len(written) // 2] < LOW_TREBLE:
-            return "bass"
-    return inst.clef
 
 
 def _rest(length: Fraction, whole_bar: bool):

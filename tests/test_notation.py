@@ -264,20 +264,16 @@ def test_a_rest_among_triplets_is_a_triplet_rest():
 def test_a_low_clarinet_stays_in_treble_clef_and_a_low_horn_reads_bass_clef():
     """Only an instrument whose written range reaches under C3 (the horn) switches to bass clef
     for a low part; a clarinet in its chalumeau, a guitar or a trumpet never does."""
-    from types import SimpleNamespace
-
     from scorefarm.arrange.catalogue import instruments
-    from scorefarm.arrange.notation import _clef_for
+    from scorefarm.arrange.notation_clefs import bar_clefs, clef_options
 
     catalogue = instruments()
+    low_part = [[52, 53, 55, 53, 52]]  # written E3-G3, a bar of it
 
-    def low_part(key):  # written E3-G3 for every instrument, at sounding pitch
-        inst = catalogue[key]
-        return [SimpleNamespace(pitch=p + inst.transposition) for p in (52, 53, 55, 53, 52)]
-
-    assert _clef_for(catalogue["horn"], low_part("horn")) == "bass"
+    assert bar_clefs(clef_options(catalogue["horn"]), low_part) == ["bass"]
     for key in ("clarinet", "guitar", "trumpet"):
-        assert _clef_for(catalogue[key], low_part(key)) == "treble", key
+        assert clef_options(catalogue[key]) == ("treble",), key
+        assert bar_clefs(clef_options(catalogue[key]), low_part) == ["treble"], key
 
 
 def test_a_transposing_part_writes_the_concert_spelling_transposed(make_score):
