@@ -1,29 +1,40 @@
 """SMPTE timecode at the frame rates films are cut at.
 
 A ``Timecode`` is a frame count since 00:00:00:00 at a ``FrameRate``; its label
-(``HH:MM:SS:FF``) is only a way of writing that count. Supported rates:
+(``HH:MM:SS:FF``) is only a way of writing that count. Supported rates, the ones a
+post house's sessions run at (Pro Tools lists the same, but for 30 drop-frame):
 
-=========  =======  ===========  ==========================
-label      nominal  drop-frame   exact frames per second
-=========  =======  ===========  ==========================
-23.976     24       no           24000/1001
+=========  =======  ===========  ==========================  ============
+label      nominal  drop-frame   exact frames per second     also written
+=========  =======  ===========  ==========================  ============
+23.976     24       no           24000/1001                  23.98
 24         24       no           24
 25         25       no           25
 29.97      30       yes          30000/1001
+29.97 NDF  30       no           30000/1001
 30         30       no           30
-=========  =======  ===========  ==========================
+47.952     48       no           48000/1001                  47.95
+48         48       no           48
+50         50       no           50
+59.94      60       yes          60000/1001
+59.94 NDF  60       no           60000/1001
+60         60       no           60
+=========  =======  ===========  ==========================  ============
 
-29.97 means drop-frame, as in the cue list. 29.97 non-drop exists too, but only when
-asked for explicitly: ``FrameRate.parse(29.97, drop_frame=False)``, or written
-"29.97 NDF". A rate may be written with its kind after the number, as people write it:
-"29.97 drop-frame", "29.97 DF", "29.97 non-drop", "29.97 NDF" (any case; a space,
-hyphen or nothing between); "drop-frame" at any other rate is refused.
+29.97 and 59.94 mean drop-frame, as in the cue list; their non-drop kinds exist too,
+but only when asked for explicitly: ``FrameRate.parse(29.97, drop_frame=False)``, or
+written "29.97 NDF". A rate may be written with "fps" and its kind after the number,
+as people write it: "23.976 fps", "29.97 drop-frame", "29.97 DF", "29.97df",
+"59.94 NDF", "29.97 non-drop" (any case; a space, hyphen or nothing between);
+drop-frame at any other rate is refused (30 drop-frame, a pull-up rate, is not
+counted here).
 
-Drop-frame counts 30 labels a second and skips the labels ``;00`` and ``;01`` at the
-start of every minute except minutes 00, 10, 20, 30, 40 and 50, so that the label
-stays within a few frames of real (29.97 fps) time. Labels do not correct 23.976 or
-29.97 non-drop: an hour of labels there lasts 3603.6 s. ``to_seconds`` always gives
-real elapsed time (frames divided by the exact rate), in exact ``Fraction`` arithmetic.
+Drop-frame counts ``nominal`` labels a second and skips the first labels of every
+minute except minutes 00, 10, 20, 30, 40 and 50 (two at 29.97: ``;00`` and ``;01``;
+four at 59.94: ``;00`` to ``;03``), so that the label stays within a few frames of
+real time. Labels do not correct 23.976, 47.952 or the non-drop kinds: an hour of
+labels there lasts 3603.6 s. ``to_seconds`` always gives real elapsed time (frames
+divided by the exact rate), in exact ``Fraction`` arithmetic.
 
 Timecodes cover one day (00:00:00:00 to 23:59:59:FF) and do not wrap: arithmetic
 that leaves the day raises ``TimecodeError``.
@@ -40,13 +51,15 @@ from functools import total_ordering
 
 from ..errors import TimecodeError
 
-ALLOWED_RATES = ("23.976, 24, 25, 29.97 (drop-frame), 30; or as a string with the kind after the number: "
-                 "'29.97 drop-frame', '29.97 DF', '29.97 NDF' (non-drop)")
+ALLOWED_RATES = ("23.976 (or 23.98), 24, 25, 29.97 (drop-frame), 30, 47.952 (or 47.95), 48, 50, "
+                 "59.94 (drop-frame), 60; or as a string with the kind after the number: "
+                 "'29.97 DF', '29.97 NDF' (non-drop), '59.94 NDF', '23.976 fps'")
 
 # The kinds a rate may be written with after its number ("29.97 DF"): drop-frame or not.
 _KINDS = {"df": True, "dropframe": True, "drop": True,
           "ndf": False, "nondropframe": False, "nondrop": False}
-_WRITTEN_KIND = re.compile(r"\s*([0-9./]+)[\s_-]*([a-z][a-z\s_-]*)?\s*", re.IGNORECASE)
+# A number, then optionally "fps" and a kind, each after spaces, '_', '-' or nothing.
+_WRITTEN_KIND = re.compile(r"\s*([0-9./]+)[\s_-]*(?:fps)?[\s_-]*([a-z][a-z.\s_-]*)?\s*", re.IGNORECASE)
 
 # (nominal, drop_frame, exact) -> label; the only frame rates that exist here.
 _KNOWN_RATES: dict[tuple[int, bool, Fraction], str] = {
@@ -56,23 +69,41 @@ _KNOWN_RATES: dict[tuple[int, bool, Fraction], str] = {
     (30, True, Fraction(30000, 1001)): "29.97",
     (30, False, Fraction(30000, 1001)): "29.97 NDF",
     (30, False, Fraction(30)): "30",
+    (48, False, Fraction(48000, 1001)): "47.952",
+    (48, False, Fraction(48)): "48",
+    (50, False, Fraction(50)): "50",
+    (60, True, Fraction(60000, 1001)): "59.94",
+    (60, False, Fraction(60000, 1001)): "59.94 NDF",
+    (60, False, Fraction(60)): "60",
 }
 
-# Spellings FrameRate.parse accepts, as exact numbers -> (nominal, exact).
+# Spellings FrameRate.parse accepts, as exact numbers -> (nominal, exact). 23.98 and
+# 47.95 are how editing systems label 24000/1001 and 48000/1001; no other rate is near.
 _PARSEABLE: dict[Fraction, tuple[int, Fraction]] = {
     Fraction("23.976"): (24, Fraction(24000, 1001)),
+    Fraction("23.98"): (24, Fraction(24000, 1001)),
     Fraction(24000, 1001): (24, Fraction(24000, 1001)),
     Fraction(24): (24, Fraction(24)),
     Fraction(25): (25, Fraction(25)),
     Fraction("29.97"): (30, Fraction(30000, 1001)),
     Fraction(30000, 1001): (30, Fraction(30000, 1001)),
     Fraction(30): (30, Fraction(30)),
+    Fraction("47.952"): (48, Fraction(48000, 1001)),
+    Fraction("47.95"): (48, Fraction(48000, 1001)),
+    Fraction(48000, 1001): (48, Fraction(48000, 1001)),
+    Fraction(48): (48, Fraction(48)),
+    Fraction(50): (50, Fraction(50)),
+    Fraction("59.94"): (60, Fraction(60000, 1001)),
+    Fraction(60000, 1001): (60, Fraction(60000, 1001)),
+    Fraction(60): (60, Fraction(60)),
 }
 
-# Drop-frame constants (29.97 DF).
-_DF_DROPPED = 2  # labels skipped per minute
-_DF_FRAMES_PER_MINUTE = 60 * 30 - _DF_DROPPED  # 1798
-_DF_FRAMES_PER_10_MINUTES = 10 * 60 * 30 - 9 * _DF_DROPPED  # 17982
+# The rates whose labels may drop: 29.97 and 59.94 (not 23.976 or 47.952).
+_DROP_FRAME_EXACT = (Fraction(30000, 1001), Fraction(60000, 1001))
+
+# A Standard MIDI File's SMPTE Offset rate codes (0: 24, 1: 25, 2: 29.97 drop-frame,
+# 3: 30), by (labels a second, drop-frame) of the rate a label is written in.
+_SMF_CODES = {(24, False): 0, (25, False): 1, (30, True): 2, (30, False): 3}
 
 # ASCII digits only: \d would also accept other scripts' digits.
 _LABEL = re.compile(r"([0-9]{2}):([0-9]{2}):([0-9]{2})([:;])([0-9]{2})")
@@ -100,11 +131,12 @@ class FrameRate:
     def parse(
         cls, value: float | int | str | Fraction | FrameRate, *, drop_frame: bool | None = None
     ) -> FrameRate:
-        """The frame rate written as ``value`` (23.976, 24, 25, 29.97, 30, as a number
-        or a string; 24000/1001 and 30000/1001 also work; a string may say its kind after
-        the number: "29.97 DF", "29.97 drop-frame", "29.97 NDF"). 29.97 is drop-frame
-        unless ``drop_frame=False`` is passed or "NDF" written; drop-frame, passed or
-        written, is refused at other rates, and a written kind against the one passed.
+        """The frame rate written as ``value`` (one of the module's table, as a number
+        or a string; 24000/1001 and the like also work; a string may say "fps" and its
+        kind after the number: "29.97 DF", "29.97 drop-frame", "59.94 NDF", "25 fps").
+        29.97 and 59.94 are drop-frame unless ``drop_frame=False`` is passed or "NDF"
+        written; drop-frame, passed or written, is refused at other rates, and a written
+        kind against the one passed.
 
         Floats are read as their shortest decimal spelling, so ``23.976`` is exact."""
         written = None
@@ -126,31 +158,35 @@ class FrameRate:
                                     f"but drop_frame={drop_frame} was asked for")
             drop_frame = written
         nominal, exact = _PARSEABLE[number]
-        ntsc = exact == Fraction(30000, 1001)
+        ntsc = exact in _DROP_FRAME_EXACT
         if drop_frame and not ntsc:
             raise TimecodeError(
-                f"frame rate {value!r} cannot be drop-frame; drop-frame exists only at 29.97"
+                f"frame rate {value!r} cannot be drop-frame; drop-frame exists only at 29.97 and 59.94"
             )
         return cls(nominal, ntsc if drop_frame is None else bool(drop_frame), exact)
 
     @property
     def label(self) -> str:
         """How the rate is written: '23.976', '24', '25', '29.97' (drop-frame),
-        '29.97 NDF', '30'."""
+        '29.97 NDF', '30', '47.952', '48', '50', '59.94' (drop-frame), '59.94 NDF', '60'."""
         return _KNOWN_RATES[(self.nominal, self.drop_frame, self.exact)]
+
+    @property
+    def dropped_labels(self) -> int:
+        """Labels skipped at the start of each minute not divisible by ten: 2 at 29.97
+        drop-frame, 4 at 59.94 drop-frame, 0 otherwise."""
+        return self.nominal // 15 if self.drop_frame else 0
 
     @property
     def frames_per_day(self) -> int:
         """Frames from 00:00:00:00 to 24:00:00:00."""
-        if self.drop_frame:
-            return 24 * 6 * _DF_FRAMES_PER_10_MINUTES
-        return 24 * 3600 * self.nominal
+        return 24 * 6 * (600 * self.nominal - 9 * self.dropped_labels)
 
     def __str__(self) -> str:
         if self.drop_frame:
-            return "29.97 fps drop-frame"
-        if self.label == "29.97 NDF":
-            return "29.97 fps non-drop"
+            return f"{self.label} fps drop-frame"
+        if self.label.endswith(" NDF"):
+            return f"{self.label[:-4]} fps non-drop"
         return f"{self.label} fps"
 
 
@@ -164,7 +200,7 @@ def _written_rate(text: str) -> tuple[Fraction | None, bool | None]:
     kind = match.group(2)
     if kind is None:
         return _exact_number(match.group(1)), None
-    folded = re.sub(r"[\s_-]+", "", kind.lower())
+    folded = re.sub(r"[\s_.-]+", "", kind.lower())  # "D.F.", "drop frame", "non-drop"
     if folded not in _KINDS:
         return None, None
     return _exact_number(match.group(1)), _KINDS[folded]
@@ -190,16 +226,19 @@ def _label_to_frames(hours: int, minutes: int, seconds: int, frames: int, rate: 
     count = ((hours * 60 + minutes) * 60 + seconds) * rate.nominal + frames
     if rate.drop_frame:
         total_minutes = hours * 60 + minutes
-        count -= _DF_DROPPED * (total_minutes - total_minutes // 10)
+        count -= rate.dropped_labels * (total_minutes - total_minutes // 10)
     return count
 
 
 def _frames_to_label(count: int, rate: FrameRate) -> tuple[int, int, int, int]:
     if rate.drop_frame:
-        tens, rest = divmod(count, _DF_FRAMES_PER_10_MINUTES)
-        skipped = 9 * _DF_DROPPED * tens
-        if rest >= _DF_DROPPED:
-            skipped += _DF_DROPPED * ((rest - _DF_DROPPED) // _DF_FRAMES_PER_MINUTE)
+        dropped = rate.dropped_labels
+        per_minute = 60 * rate.nominal - dropped  # 1798 at 29.97
+        per_ten_minutes = 600 * rate.nominal - 9 * dropped  # 17982 at 29.97
+        tens, rest = divmod(count, per_ten_minutes)
+        skipped = 9 * dropped * tens
+        if rest >= dropped:
+            skipped += dropped * ((rest - dropped) // per_minute)
         count += skipped
     seconds_total, frames = divmod(count, rate.nominal)
     minutes_total, seconds = divmod(seconds_total, 60)
@@ -255,11 +294,13 @@ class Timecode:
                     f"timecode {text!r}: {name} {value:02d} out of range at {rate}; "
                     f"allowed: 00 to {limit - 1:02d}"
                 )
-        if rate.drop_frame and seconds == 0 and frames < _DF_DROPPED and minutes % 10 != 0:
+        dropped = rate.dropped_labels
+        if seconds == 0 and frames < dropped and minutes % 10 != 0:
+            skipped = " and ".join(f";{n:02d}" for n in range(dropped)) if dropped == 2 else f";00 to ;{dropped - 1:02d}"
             raise TimecodeError(
-                f"timecode {text!r} does not exist at {rate}: labels ;00 and ;01 are skipped "
+                f"timecode {text!r} does not exist at {rate}: labels {skipped} are skipped "
                 f"at the start of every minute except minutes 00, 10, 20, 30, 40, 50; "
-                f"the next label is {hours:02d}:{minutes:02d}:00;02"
+                f"the next label is {hours:02d}:{minutes:02d}:00;{dropped:02d}"
             )
         return cls(_label_to_frames(hours, minutes, seconds, frames, rate), rate)
 
@@ -275,6 +316,19 @@ class Timecode:
 
     def __repr__(self) -> str:
         return f"Timecode('{self}' @ {self.rate.label})"
+
+    def smf_offset(self) -> tuple[int, int, int, int, int, int]:
+        """This label as a Standard MIDI File's SMPTE Offset: (hours, minutes, seconds,
+        frames, hundredths of a frame, rate code 0: 24, 1: 25, 2: 29.97 drop-frame,
+        3: 30). An SMF knows those four rates only: 23.976 is written as 24 and 29.97
+        non-drop as 30 (their labels are the same), and a rate of 48, 50 or 60 labels
+        as its half (47.952 and 48 as 24, 50 as 25, 59.94 drop-frame as 29.97
+        drop-frame, 59.94 non-drop and 60 as 30), an odd frame half a frame on:
+        01:00:00:37 at 50 fps is 01:00:00:18 and 50 hundredths at 25."""
+        hours, minutes, seconds, frames = self.fields
+        step = 2 if self.rate.nominal > 30 else 1
+        code = _SMF_CODES[(self.rate.nominal // step, self.rate.drop_frame)]
+        return hours, minutes, seconds, frames // step, 50 * (frames % step), code
 
     # -- real time -----------------------------------------------------------------
 

@@ -55,19 +55,51 @@ def test_non_drop_2997_only_when_asked():
         FrameRate.parse(24, drop_frame=True)
 
 
-@pytest.mark.parametrize("value", [23.98, 23.97, 29.976, 60, 0, -24, "24fps", "", "nan", float("inf"),
-                                   True, None, [24], "29.97 drip", "DF", "29.97 DF NDF", "23.98 DF"])
+@pytest.mark.parametrize("value", [23.97, 29.976, 59.9, 120, 0, -24, "24 fps fps", "fps", "", "nan", float("inf"),
+                                   True, None, [24], "29.97 drip", "DF", "29.97 DF NDF", "29,97"])
 def test_frame_rate_refused_lists_allowed(value):
     with pytest.raises(TimecodeError) as info:
         FrameRate.parse(value)
-    assert "23.976, 24, 25, 29.97 (drop-frame), 30; or as a string with the kind after the number: " \
-           "'29.97 drop-frame', '29.97 DF', '29.97 NDF' (non-drop)" in str(info.value)
+    assert "23.976 (or 23.98), 24, 25, 29.97 (drop-frame), 30, 47.952 (or 47.95), 48, 50, 59.94 (drop-frame), " \
+           "60; or as a string with the kind after the number: '29.97 DF', '29.97 NDF' (non-drop)" in str(info.value)
     assert isinstance(info.value, InputError)
 
 
+@pytest.mark.parametrize(
+    "value, nominal, drop, exact, label",
+    [
+        (23.98, 24, False, Fraction(24000, 1001), "23.976"),  # as Final Cut and many NLEs label it
+        ("23.98", 24, False, Fraction(24000, 1001), "23.976"),
+        ("23.976 fps", 24, False, Fraction(24000, 1001), "23.976"),
+        ("25fps", 25, False, Fraction(25), "25"),
+        ("29.97 fps DF", 30, True, Fraction(30000, 1001), "29.97"),
+        ("29.97 D.F.", 30, True, Fraction(30000, 1001), "29.97"),
+        (47.952, 48, False, Fraction(48000, 1001), "47.952"),
+        ("47.95", 48, False, Fraction(48000, 1001), "47.952"),
+        (48, 48, False, Fraction(48), "48"),
+        (50, 50, False, Fraction(50), "50"),
+        (59.94, 60, True, Fraction(60000, 1001), "59.94"),
+        ("59.94df", 60, True, Fraction(60000, 1001), "59.94"),
+        ("59.94 NDF", 60, False, Fraction(60000, 1001), "59.94 NDF"),
+        ("60000/1001 non-drop", 60, False, Fraction(60000, 1001), "59.94 NDF"),
+        (60, 60, False, Fraction(60), "60"),
+        ("60", 60, False, Fraction(60), "60"),
+    ],
+)
+def test_every_post_house_rate_parses(value, nominal, drop, exact, label):
+    """The rates a Pro Tools session runs at (but 30 drop-frame), as editors write them:
+    before, 23.98, 47.952, 48, 50, 59.94 and 60 were refused."""
+    rate = FrameRate.parse(value)
+    assert (rate.nominal, rate.drop_frame, rate.exact, rate.label) == (nominal, drop, exact, label)
+    assert FrameRate.parse(rate.label) == rate
+
+
 @pytest.mark.parametrize("value, fragment", [
-    ("24 DF", "frame rate '24 DF' cannot be drop-frame; drop-frame exists only at 29.97"),
+    ("24 DF", "frame rate '24 DF' cannot be drop-frame; drop-frame exists only at 29.97 and 59.94"),
     ("25 drop-frame", "cannot be drop-frame"),
+    ("30 DF", "cannot be drop-frame"),
+    ("23.98 DF", "cannot be drop-frame"),
+    ("50 DF", "cannot be drop-frame"),
 ])
 def test_drop_frame_written_at_another_rate_is_refused(value, fragment):
     with pytest.raises(TimecodeError, match=fragment):
@@ -288,3 +320,81 @@ def test_constructor_checks():
         Timecode(1, 24)
     with pytest.raises(TimecodeError, match="23:59:59;29"):
         Timecode(-1, DF)
+
+
+# -- the high frame rates -------------------------------------------------------------
+
+DF60 = FrameRate.parse(59.94)
+
+
+def test_every_59_94_drop_frame_label_in_twenty_minutes():
+    """59.94 drop-frame skips four labels (;00 to ;03) a minute, but at every tenth."""
+    previous = None
+    for frames in range(20 * 60 * 60):
+        tc = Timecode(frames, DF60)
+        label = str(tc)
+        assert Timecode.parse(label, DF60).frames == frames
+        hours, minutes, seconds, ff = tc.fields
+        assert not (seconds == 0 and ff < 4 and minutes % 10), label
+        if previous is not None:
+            assert label > previous
+        previous = label
+    assert str(Timecode.parse("00:00:59;59", DF60) + 1) == "00:01:00;04"
+    assert str(Timecode.parse("00:09:59;59", DF60) + 1) == "00:10:00;00"
+
+
+@pytest.mark.parametrize("label, rate, frames, seconds", [
+    ("01:00:00;00", 59.94, 215784, Fraction(215784 * 1001, 60000)),  # the same real time as 29.97 DF's hour
+    ("01:00:00:00", "59.94 NDF", 216000, Fraction(36036, 10)),
+    ("01:00:00:00", 47.952, 172800, Fraction(36036, 10)),
+    ("01:00:00:47", 48, 172847, Fraction(172847, 48)),
+    ("01:00:00:49", 50, 180049, Fraction(180049, 50)),
+    ("23:59:59:59", 60, 5183999, Fraction(5183999, 60)),
+])
+def test_high_rate_frame_counts(label, rate, frames, seconds):
+    tc = Timecode.parse(label, rate)
+    assert (tc.frames, tc.to_seconds(), str(tc)) == (frames, seconds, label)
+    assert Timecode.parse("01:00:00;00", 59.94).to_seconds() == Timecode.parse("01:00:00;00", 29.97).to_seconds()
+
+
+@pytest.mark.parametrize("text, rate, fragment", [
+    ("00:01:00;03", 59.94, "labels ;00 to ;03 are skipped"),
+    ("00:01:00;00", 59.94, "the next label is 00:01:00;04"),
+    ("00:00:00:50", 50, "frames 50 out of range at 50 fps; allowed: 00 to 49"),
+    ("00:00:00:48", 47.952, "allowed: 00 to 47"),
+    ("00:00:00;60", 59.94, "allowed: 00 to 59"),
+    ("00:00:00;02", 60, "marks drop-frame"),
+])
+def test_high_rate_refusals(text, rate, fragment):
+    with pytest.raises(TimecodeError, match=fragment):
+        Timecode.parse(text, rate)
+
+
+@pytest.mark.parametrize("label, rate, offset", [
+    ("01:00:00:12", 24, (1, 0, 0, 12, 0, 0)),
+    ("01:00:00:12", 23.976, (1, 0, 0, 12, 0, 0)),
+    ("01:00:00:24", 25, (1, 0, 0, 24, 0, 1)),
+    ("01:01:00;02", 29.97, (1, 1, 0, 2, 0, 2)),
+    ("01:00:00:29", "29.97 NDF", (1, 0, 0, 29, 0, 3)),
+    ("01:00:00:29", 30, (1, 0, 0, 29, 0, 3)),
+    ("01:00:00:37", 50, (1, 0, 0, 18, 50, 1)),
+    ("01:00:00:47", 48, (1, 0, 0, 23, 50, 0)),
+    ("01:00:00:46", 47.952, (1, 0, 0, 23, 0, 0)),
+    ("01:01:00;04", 59.94, (1, 1, 0, 2, 0, 2)),
+    ("01:01:00:01", "59.94 NDF", (1, 1, 0, 0, 50, 3)),
+    ("23:59:59:59", 60, (23, 59, 59, 29, 50, 3)),
+])
+def test_smf_offset_writes_high_rates_at_their_half(label, rate, offset):
+    """A Standard MIDI File's SMPTE Offset knows 24, 25, 29.97 DF and 30 only: 50 fps
+    labels as 25 with the odd frame in hundredths, 59.94 DF as 29.97 DF, whose first
+    label of a minute (;02) is 59.94's (;04) halved. The time is the same."""
+    tc = Timecode.parse(label, rate)
+    assert tc.smf_offset() == offset
+    hours, minutes, seconds, frames, hundredths, code = offset
+    half = {0: "24", 1: "25", 2: "29.97", 3: "30"}[code]
+    if tc.rate.exact.denominator == 1001 and code == 0:
+        half = "23.976"
+    if tc.rate.exact.denominator == 1001 and code == 3:
+        half = "29.97 NDF"
+    base = Timecode.parse(f"{hours:02d}:{minutes:02d}:{seconds:02d}:{frames:02d}", half)
+    assert base.to_seconds() + Fraction(hundredths, 100) / base.rate.exact == tc.to_seconds()
