@@ -6,7 +6,12 @@ cue, paths relative to the file. Every problem is refused with a one-line
 table)`` when its id is missing or bad), the key, what was received and what is allowed.
 Nothing is guessed and no unknown key is kept. What can be checked before rendering is
 checked here: each sketch is read and parsed (a cue keeps its bytes and parsed score, so
-the farm plans with them instead of parsing again), and each ensemble is looked up.
+the farm plans with them instead of parsing again) and must be short enough to render,
+each ensemble is looked up, each cue must end before midnight (timecode does not wrap),
+and no cue id may take a name its folder cannot have (the film's own files, Windows
+device names). A sketch path written in the other Unicode form of its file's name (an
+accented name from a Mac) finds the file; one in the wrong case is refused with the
+name it may mean.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ import difflib
 import math
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from ..errors import CueListError, InputError, ScoreError, TimecodeError
-from .timecode import ALLOWED_RATES, FrameRate, Timecode
+from .timecode import FrameRate, Timecode
 
 FILM_KEYS = ("title", "frame_rate", "sample_rate", "loudness", "true_peak", "soundfont", "resynth_model")
 CUE_KEYS = ("id", "title", "sketch", "start", "extend_bars", "harmonize", "ensemble",
@@ -37,6 +44,19 @@ SEED_MAX = 2**32 - 1  # the widest seed every RNG in the pipeline takes (numpy's
 CUE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 CUE_ID_RULE = ("1 to 32 characters: letters, digits, '_', '-', '.'; starting with a letter "
                "or digit, not ending with '.', no '..'")
+# Names a cue's folder may not take: the film's own files beside the cue folders in the
+# output folder (render.farm.FILM_FILES), and the device names Windows will not give a
+# file or folder (with any extension), where a dub stage may copy the delivery.
+FILM_FILE_NAMES = ("cue_sheet.csv", "manifest.json")
+WINDOWS_DEVICE_NAMES = ("con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)), *(f"lpt{n}" for n in range(10)))
+
+# The rates a film renders at: a cue's MIDI carries its start as a Standard MIDI File
+# SMPTE offset, which the render writes at these (timecode.Timecode.smf_offset can
+# write the others at their half; the render does not call it yet).
+FILM_RATE_LABELS = ("23.976", "24", "25", "29.97", "29.97 NDF", "30")
+FILM_ALLOWED_RATES = ("23.976 (or 23.98), 24, 25, 29.97 (drop-frame), 30; or as a string with the kind "
+                      "after the number: '29.97 DF', '29.97 NDF' (non-drop), '23.976 fps'")
+DEFAULT_FRAME_RATE = 24
 
 
 @dataclass(frozen=True)
@@ -128,6 +148,8 @@ class _Where:
             if key not in allowed:
                 folded = {name.casefold(): name for name in allowed}
                 close = difflib.get_close_matches(key.casefold(), list(folded), n=1)
+                # a word of a key ('bars' for 'extend_bars'), which difflib finds too far
+                close = close or [name for name in folded if key.casefold() in name.split("_")][:1]
                 close = [folded[close[0]]] if close else []
                 hint = f"did you mean '{close[0]}'? " if close else ""
                 raise self.fail(key, f"unknown key; {hint}allowed: {', '.join(allowed)}")
@@ -138,6 +160,14 @@ class _Where:
         if not isinstance(value, str) or (not allow_empty and not value.strip()):
             raise self.wrong(key, value, "a string" if allow_empty else "a non-empty string")
         return value
+
+    def line(self, key: str, value: Any) -> str:
+        """A non-empty string on one line: a title, which the cue sheet's rows carry."""
+        text = self.string(key, value, allow_empty=False)
+        if any(unicodedata.category(c) == "Cc" for c in text):
+            raise self.wrong(key, value, "a non-empty string on one line, without control characters "
+                             "(it is a cell of the cue sheet)")
+        return text
 
     def boolean(self, key: str, value: Any) -> bool:
         if not isinstance(value, bool):
@@ -213,8 +243,8 @@ def _read_film(table: Any, folder: Path, given: str) -> Film:
     if not isinstance(table, dict):
         raise _Where(given, "top level").wrong("film", table, "a [film] table")
     where.check_keys(table, FILM_KEYS)
-    title = where.string("title", table.get("title", folder.name), allow_empty=False)
-    rate_value = table.get("frame_rate", 24)
+    title = where.line("title", table.get("title", folder.name))
+    rate_value = table.get("frame_rate", DEFAULT_FRAME_RATE)
     frame_rate = None
     if isinstance(rate_value, (int, float, str)) and not isinstance(rate_value, bool):
         try:
@@ -222,7 +252,12 @@ def _read_film(table: Any, folder: Path, given: str) -> Film:
         except TimecodeError:
             pass
     if frame_rate is None:
-        raise where.wrong("frame_rate", rate_value, ALLOWED_RATES)
+        raise where.wrong("frame_rate", rate_value, FILM_ALLOWED_RATES)
+    if frame_rate.label not in FILM_RATE_LABELS:
+        raise where.fail("frame_rate", f"received {_describe(rate_value)}: {frame_rate} timecode is counted, but a "
+                         "film cannot be rendered at it yet (each cue's MIDI file carries its start as an SMPTE "
+                         "offset, written at 24, 25, 29.97 drop-frame or 30 frames a second only); allowed: "
+                         f"{FILM_ALLOWED_RATES}")
     sample_rate = table.get("sample_rate", 48000)
     if type(sample_rate) is not int or sample_rate not in SAMPLE_RATES:
         raise where.wrong("sample_rate", sample_rate, ", ".join(map(str, SAMPLE_RATES)))
@@ -261,6 +296,17 @@ def _valid_id(value: Any) -> bool:
             and not value.endswith(".") and ".." not in value)
 
 
+def _reserved_id(cue_id: str) -> str | None:
+    """Why ``cue_id`` cannot name a cue's folder, or None when it can."""
+    if cue_id.casefold() in FILM_FILE_NAMES:
+        return (f"{cue_id!r} is the name of the film's own {cue_id.casefold()} in the output folder, "
+                "beside the cue folders")
+    if cue_id.split(".")[0].casefold() in WINDOWS_DEVICE_NAMES:
+        return (f"{cue_id!r} is a device name on Windows (CON, PRN, AUX, NUL, COM0-9, LPT0-9, with any "
+                "extension): no file or folder there can take it")
+    return None
+
+
 def _read_cue(table: Any, index: int, film: Film, given: str) -> Cue:
     by_index = _Where(given, f"cues[{index}] ({_ordinal(index + 1)} [[cues]] table)")
     if not isinstance(table, dict):
@@ -273,6 +319,9 @@ def _read_cue(table: Any, index: int, film: Film, given: str) -> Cue:
             raise where.fail(key, f"missing; every cue needs {', '.join(('id', 'sketch', 'start'))}")
     if not _valid_id(cue_id):
         raise by_index.wrong("id", cue_id, CUE_ID_RULE)
+    reserved = _reserved_id(cue_id)
+    if reserved:
+        raise where.fail("id", f"{reserved}; allowed: another id (the cue's folder and files take its name)")
 
     rate = film.frame_rate
     start = where.timecode("start", table["start"], rate)
@@ -286,13 +335,15 @@ def _read_cue(table: Any, index: int, film: Film, given: str) -> Cue:
             raise where.fail(f"hits[{n}]", f"hit point {hit} is before the cue's start {start}; "
                              "allowed: at or after the start")
         hits.append(hit)
-    sketch, sketch_bytes, sketch_score = _read_sketch(where, table["sketch"], film.folder)
+    sketch, sketch_bytes, sketch_score, sketch_seconds = _read_sketch(where, table["sketch"], film.folder)
+    extend_bars = where.integer("extend_bars", table.get("extend_bars", 0), 0, EXTEND_BARS_MAX)
+    _check_ends_by_midnight(where, start, sketch_score, sketch_seconds, extend_bars)
     return Cue(
         id=cue_id,
-        title=where.string("title", table.get("title", cue_id), allow_empty=False),
+        title=where.line("title", table.get("title", cue_id)),
         sketch=sketch,
         start=start,
-        extend_bars=where.integer("extend_bars", table.get("extend_bars", 0), 0, EXTEND_BARS_MAX),
+        extend_bars=extend_bars,
         harmonize=where.boolean("harmonize", table.get("harmonize", False)),
         ensemble=_ensemble(where, table.get("ensemble", ""), film.folder),
         mood=where.string("mood", table.get("mood", ""), allow_empty=True),
@@ -343,12 +394,21 @@ def _ensemble(where: _Where, value: Any, folder: Path) -> str:
     return name
 
 
-def _read_sketch(where: _Where, value: Any, folder: Path) -> tuple[Path, bytes, Any]:
-    """The sketch's path, bytes and parsed score: a file inside ``folder`` that is a
-    MIDI file with notes. A bad sketch stops the film here, before anything is rendered."""
+NOTATION_SUFFIXES = (".musicxml", ".mxl", ".xml", ".mscz", ".sib", ".dorico")
+
+
+def _read_sketch(where: _Where, value: Any, folder: Path) -> tuple[Path, bytes, Any, float]:
+    """The sketch's path, bytes, parsed score and the second its last note ends: a file
+    inside ``folder`` that is a MIDI file with notes, short enough to render. A bad
+    sketch stops the film here, before anything is rendered."""
+    from scorefarm.render.synth import check_render_length
+
     from .score_io import load_score_bytes
 
     target = _sketch_path(where, value, folder)
+    if target.suffix.lower() in NOTATION_SUFFIXES:
+        raise where.fail("sketch", f"{value!r} is a notation file; allowed: a MIDI file (.mid): a film's "
+                         "sketches are rendered from MIDI (export it from the notation program)")
     try:
         data = target.read_bytes()
     except OSError as exc:
@@ -357,7 +417,44 @@ def _read_sketch(where: _Where, value: Any, folder: Path) -> tuple[Path, bytes, 
         score = load_score_bytes(data, str(target))
     except ScoreError as exc:
         raise where.fail("sketch", f"{value!r} {exc.message}") from None
-    return target, data, score
+    try:  # a sketch too long to render stops the film now, not on a Ray worker
+        seconds = check_render_length(score)
+    except ScoreError as exc:
+        raise where.fail("sketch", f"{value!r}: {exc.message}") from None
+    return target, data, score, seconds
+
+
+def _check_ends_by_midnight(where: _Where, start: Timecode, score: Any, sketch_seconds: float,
+                            extend_bars: int) -> None:
+    """Refuse a cue that would run past 23:59:59:FF, where timecode ends (it does not
+    wrap): its length is known before rendering but for the extension, taken here as
+    ``extend_bars`` bars of the sketch's last metre at its last tempo."""
+    from scorefarm.render.synth import RenderOptions
+
+    tail = RenderOptions().tail_seconds
+    extension = extend_bars * _last_bar_seconds(score) if extend_bars else 0.0
+    length = sketch_seconds + extension + tail
+    rate = start.rate
+    day = Timecode(rate.frames_per_day - 1, rate)
+    if start.to_seconds() + Fraction(length) <= day.to_seconds():
+        return
+    parts = [f"the sketch to its last note {sketch_seconds:.1f} s"]
+    if extension:
+        parts.append(f"{extend_bars} bars of extension about {extension:.1f} s")
+    parts.append(f"the render's {tail:g} s release")
+    raise where.fail("start", f"the cue runs past midnight: from {start} it lasts about {length:.1f} s "
+                     f"({', '.join(parts)}), past {day}, the last timecode of the day (timecode does not wrap "
+                     "at 24:00:00:00); allowed: a start that ends the cue within the day, such as "
+                     f"{Timecode.from_seconds(day.to_seconds() - Fraction(math.ceil(length)), rate)} or earlier")
+
+
+def _last_bar_seconds(score: Any) -> float:
+    """Seconds of one bar of the score's last time signature at its last tempo."""
+    signatures, tempos = score.time_signatures, score.tempos
+    numerator, denominator = (signatures[-1].numerator, signatures[-1].denominator) if len(signatures) else (4, 4)
+    quarters_per_minute = tempos[-1].qpm if len(tempos) else 120.0
+    quarters = numerator * 4 / denominator
+    return quarters * 60.0 / quarters_per_minute
 
 
 def _sketch_path(where: _Where, value: Any, folder: Path, key: str = "sketch") -> Path:
@@ -368,16 +465,63 @@ def _sketch_path(where: _Where, value: Any, folder: Path, key: str = "sketch") -
                          f"relative to the film folder {folder}")
     try:
         target = (folder / relative).resolve()
+        if not target.exists():  # written in the other Unicode form than the file's name (a Mac's NFD)
+            target = _same_name_other_form(folder, relative) or target
     except (OSError, RuntimeError) as exc:  # a symlink loop
         raise where.fail(key, f"cannot resolve {relative!r} ({exc})") from None
     if not target.is_relative_to(folder):
         raise where.fail(key, f"{relative!r} resolves to {target}, outside the film folder; "
                          f"allowed: files inside {folder}")
     if not target.exists():
-        raise where.fail(key, f"file not found: {relative!r} (looked for {target})")
+        raise where.fail(key, f"file not found: {relative!r} (looked for {target}){_path_hint(folder, relative)}")
     if not target.is_file():
         raise where.fail(key, f"{relative!r} is not a file ({target})")
     return target
+
+
+def _walk_names(folder: Path, relative: str, same) -> Path | None:
+    """``relative`` under ``folder``, each missing name replaced by the one entry of its
+    folder that ``same(written, entry)`` accepts; None when a name has no single such entry."""
+    here = folder
+    for name in Path(relative).parts:
+        if name in (".", "..") or (here / name).exists():
+            here = here / name
+            continue
+        try:
+            matches = [entry.name for entry in here.iterdir() if same(name, entry.name)]
+        except OSError:
+            return None
+        if len(matches) != 1:
+            return None
+        here = here / matches[0]
+    return here
+
+
+def _same_name_other_form(folder: Path, relative: str) -> Path | None:
+    """The file ``relative`` names when its names differ from those on disk only in
+    Unicode normalization ('é' as one character or as 'e' and an accent: macOS writes
+    names decomposed, most editors compose them): the same name to a composer and to a
+    Mac, two names to Linux."""
+    def same(written: str, entry: str) -> bool:
+        return unicodedata.normalize("NFC", written) == unicodedata.normalize("NFC", entry)
+
+    found = _walk_names(folder, relative, same)
+    return found.resolve() if found is not None and found.exists() else None
+
+
+def _path_hint(folder: Path, relative: str) -> str:
+    """A hint for a path not found: the file it names in another case (found on a Mac,
+    not on Linux), or backslashes written as folder separators."""
+    def same(written: str, entry: str) -> bool:
+        return unicodedata.normalize("NFC", written).casefold() == unicodedata.normalize("NFC", entry).casefold()
+
+    found = _walk_names(folder, relative, same)
+    if found is not None and found.exists():
+        return (f"; did you mean {found.relative_to(folder).as_posix()!r}? (file names are case-sensitive here, "
+                "unlike on macOS and Windows)")
+    if "\\" in relative:
+        return "; write folders with '/', not '\\', even on Windows"
+    return ""
 
 
 # -- records -------------------------------------------------------------------------

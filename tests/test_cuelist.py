@@ -147,7 +147,10 @@ def test_film_defaults(film_dir: Path):
                                             ("24", "24"), ("25", "25"), ("29.97", "29.97"),
                                             ("30", "30"), ("30.0", "30"),
                                             ('"29.97 drop-frame"', "29.97"), ('"29.97 DF"', "29.97"),
-                                            ('"29.97 NDF"', "29.97 NDF")])
+                                            ('"29.97 NDF"', "29.97 NDF"), ('"29.97df"', "29.97"),
+                                            ('"29.97ndf"', "29.97 NDF"), ("23.98", "23.976"),
+                                            ('"23.98"', "23.976"), ('"23.976 fps"', "23.976"),
+                                            ('"25fps"', "25"), ("29.970", "29.97")])
 def test_frame_rates_accepted(film_dir: Path, written: str, label: str):
     path = write(film_dir, f"[film]\nframe_rate = {written}\n" + MINIMAL_CUE)
     assert load_cue_list(path).film.frame_rate.label == label
@@ -246,9 +249,9 @@ def test_unknown_film_key(film_dir: Path):
 @pytest.mark.parametrize(
     "line, key, received, allowed",
     [
-        ("frame_rate = 23.98", "frame_rate", "23.98 (a float)", "23.976, 24, 25, 29.97"),
-        ("frame_rate = true", "frame_rate", "true (a boolean)", "23.976, 24, 25, 29.97"),
-        ("frame_rate = \"24fps\"", "frame_rate", "'24fps' (a string)", "29.97"),
+        ("frame_rate = 23.97", "frame_rate", "23.97 (a float)", "23.976 (or 23.98), 24, 25, 29.97"),
+        ("frame_rate = true", "frame_rate", "true (a boolean)", "23.976 (or 23.98), 24, 25, 29.97"),
+        ("frame_rate = \"24 frames\"", "frame_rate", "'24 frames' (a string)", "29.97"),
         ("frame_rate = \"24 DF\"", "frame_rate", "'24 DF' (a string)", "29.97 (drop-frame)"),
         ("sample_rate = 22050", "sample_rate", "22050 (an integer)", "44100, 48000, 96000"),
         ("sample_rate = 48000.0", "sample_rate", "48000.0 (a float)", "44100, 48000, 96000"),
@@ -506,3 +509,116 @@ def test_a_cue_keeps_the_sketch_it_checked(film_dir: Path):
     assert cue.sketch_bytes == (film_dir / "sketches" / "1m1.mid").read_bytes()
     assert note_count(cue.sketch_score) == 8
     assert "sketch_bytes" not in repr(cue)
+
+
+# -- what music editors write (QA of the cue list) -----------------------------------
+
+
+@pytest.mark.parametrize("written, label", [("47.952", "47.952 fps"), ("48", "48 fps"), ("50", "50 fps"),
+                                            ("59.94", "59.94 fps drop-frame"), ('"59.94 NDF"', "59.94 fps non-drop"),
+                                            ("60", "60 fps")])
+def test_high_frame_rates_are_refused_saying_why(film_dir: Path, written: str, label: str):
+    """Timecode counts them, but the render cannot stamp a cue's MIDI at them yet: refused
+    at load with the reason, not failed on Ray (before: 'received 50 (an integer);
+    allowed: 23.976, ...' as if 50 fps were a typo)."""
+    refused(write(film_dir, f"[film]\nframe_rate = {written}\n" + MINIMAL_CUE),
+            "[film]", "key 'frame_rate'", f"{label} timecode is counted, but a film cannot be rendered at it yet",
+            "allowed: 23.976 (or 23.98), 24, 25, 29.97 (drop-frame), 30")
+
+
+@pytest.mark.parametrize("cue_id, fragment", [
+    ("manifest.json", "the film's own manifest.json in the output folder"),
+    ("Cue_Sheet.CSV", "the film's own cue_sheet.csv in the output folder"),
+    ("CON", "a device name on Windows"),
+    ("nul", "a device name on Windows"),
+    ("aux.alt", "a device name on Windows"),
+    ("COM1", "a device name on Windows"),
+    ("lpt9", "a device name on Windows"),
+])
+def test_ids_a_cue_folder_cannot_take_are_refused(film_dir: Path, cue_id: str, fragment: str):
+    """A cue 'manifest.json' rendered into out/manifest.json/ and then the film's
+    manifest could not be written: exit 2 after rendering, no cue sheet."""
+    text = MINIMAL_CUE.replace('id = "1M1"', f'id = "{cue_id}"')
+    refused(write(film_dir, text), f"cue {cue_id}", "key 'id'", fragment, "allowed: another id")
+
+
+@pytest.mark.parametrize("cue_id", ["console", "1M1.con", "auxiliary", "COM10", "manifest", "1M1.json"])
+def test_ids_near_reserved_names_are_fine(film_dir: Path, cue_id: str):
+    text = MINIMAL_CUE.replace('id = "1M1"', f'id = "{cue_id}"')
+    assert load_cue_list(write(film_dir, text)).cues[0].id == cue_id
+
+
+def test_a_sketch_too_long_to_render_is_refused_at_load(film_dir: Path, make_score):
+    """Before, it was refused on the Ray worker: the other cues rendered and the run
+    exited 1 with a partial film."""
+    make_score([(0, 31 * 120, 60, 80)], bpm=120).dump_midi(str(film_dir / "sketches" / "1m1.mid"))  # 31 minutes
+    refused(write(film_dir, MINIMAL_CUE), "cue 1M1", "key 'sketch'",
+            "'sketches/1m1.mid': the score's last note ends at 31 minutes; at most 30 minutes can be rendered")
+
+
+@pytest.mark.parametrize("start, extend, fragment", [
+    ("23:59:55:00", "", "from 23:59:55:00 it lasts about 6.0 s (the sketch to its last note 4.0 s, "
+                        "the render's 2 s release), past 23:59:59:23"),
+    ("23:59:50:00", "extend_bars = 4\n", "4 bars of extension about 8.0 s"),
+])
+def test_a_cue_running_past_midnight_is_refused_at_load(film_dir: Path, start: str, extend: str, fragment: str):
+    """Before, both cues rendered and then the cue sheet failed: 'compose: error: frame
+    2073904 is outside one day at 24 fps', exit 2, naming no file or cue, no sheet."""
+    text = MINIMAL_CUE.replace("01:00:00:00", start) + extend
+    message = refused(write(film_dir, text), "cue 1M1", "key 'start'", "the cue runs past midnight", fragment,
+                      "timecode does not wrap")
+    assert "allowed: a start that ends the cue within the day" in message
+
+
+def test_a_cue_ending_just_before_midnight_is_fine(film_dir: Path):
+    cue = load_cue_list(write(film_dir, MINIMAL_CUE.replace("01:00:00:00", "23:59:53:00"))).cues[0]
+    assert str(cue.start) == "23:59:53:00"  # 4 s of sketch and 2 s of release end at 23:59:59:00
+
+
+def test_a_sketch_named_in_the_other_unicode_form_is_found(film_dir: Path):
+    """A Mac writes 'é' as 'e' and an accent; the cue list, typed, has one character.
+    Before: 'file not found: 'sketches/café.mid'' beside a file of that name."""
+    import unicodedata
+
+    (film_dir / "sketches" / "1m1.mid").rename(film_dir / "sketches" / unicodedata.normalize("NFD", "café.mid"))
+    text = MINIMAL_CUE.replace("sketches/1m1.mid", unicodedata.normalize("NFC", "sketches/café.mid"))
+    cue = load_cue_list(write(film_dir, text)).cues[0]
+    assert cue.sketch.name == unicodedata.normalize("NFD", "café.mid") and cue.sketch.is_file()
+
+
+def test_a_sketch_in_the_wrong_case_is_refused_naming_the_file(film_dir: Path):
+    text = MINIMAL_CUE.replace("sketches/1m1.mid", "Sketches/1M1.mid")
+    refused(write(film_dir, text), "cue 1M1", "key 'sketch'", "file not found: 'Sketches/1M1.mid'",
+            "did you mean 'sketches/1m1.mid'? (file names are case-sensitive here")
+
+
+def test_backslashes_in_a_sketch_path_are_explained(film_dir: Path):
+    text = MINIMAL_CUE.replace('"sketches/1m1.mid"', "'sketches\\1m1.mid'")
+    refused(write(film_dir, text), "cue 1M1", "key 'sketch'", "write folders with '/', not '\\'")
+
+
+def test_a_sketch_path_with_spaces_and_accents_is_relative_to_the_film(film_dir: Path, monkeypatch):
+    folder = film_dir / "sketches" / "Rêve d'été"
+    folder.mkdir()
+    (film_dir / "sketches" / "1m1.mid").rename(folder / "prise 1.mid")
+    text = MINIMAL_CUE.replace("sketches/1m1.mid", "./sketches/Rêve d'été/prise 1.mid")
+    monkeypatch.chdir(film_dir.parent)  # not the film's folder
+    cue = load_cue_list(write(film_dir, text)).cues[0]
+    assert cue.sketch == folder / "prise 1.mid"
+
+
+@pytest.mark.parametrize("name", ["1m1.musicxml", "1m1.mxl"])
+def test_a_notation_sketch_is_refused_saying_export_midi(film_dir: Path, name: str):
+    (film_dir / "sketches" / name).write_text('<?xml version="1.0"?><score-partwise/>')
+    refused(write(film_dir, MINIMAL_CUE.replace("1m1.mid", name)), "cue 1M1", "key 'sketch'",
+            f"'sketches/{name}' is a notation file; allowed: a MIDI file (.mid)")
+
+
+@pytest.mark.parametrize("table, line", [("cue", 'title = """Harbour\nat dawn"""'), ("film", 'title = "A\\tB"')])
+def test_a_title_must_be_one_line(film_dir: Path, table: str, line: str):
+    text = (f"[film]\n{line}\n" + MINIMAL_CUE) if table == "film" else (MINIMAL_CUE + line + "\n")
+    refused(write(film_dir, text), "key 'title'", "on one line, without control characters")
+
+
+def test_a_word_of_a_key_is_suggested(film_dir: Path):
+    refused(write(film_dir, MINIMAL_CUE + 'bars = 4\n'), "key 'bars': unknown key; did you mean 'extend_bars'?")
