@@ -7,11 +7,18 @@ surprise a composer: said in one line each, never refused.
   its top line; the composer's own harmony under it is left out and written anew.
 * ``overlaps``: cues whose rendered spans overlap on the film's timeline (a source cue
   under score is legal; two score cues fighting usually is not).
+
+A cue's length is given two ways on a cue sheet: ``pro_duration`` (minutes:seconds,
+rounded up to the whole second, as performing rights organisations' cue sheets take
+it) beside the timecodes, which are instants truncated to their frame, as a DAW shows
+a position.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from fractions import Fraction
 from typing import Iterable
 
 from ..errors import InputError
@@ -56,6 +63,22 @@ def harmony_replaced(cue) -> str | None:
 def cue_list_warnings(cue_list) -> list[str]:
     """The warnings a cue list earns before anything is rendered, in film order."""
     return [line for cue in film_order(cue_list.cues) if (line := harmony_replaced(cue))]
+
+
+def pro_duration(seconds: float | Fraction) -> str:
+    """A cue's length as a performing rights organisation's cue sheet (ASCAP, BMI, PRS)
+    takes it: minutes and seconds, ``m:ss``, a part of a second counted as a whole one
+    (a sting of 0.4 s is 0:01, a cue of 62.01 s 1:03), real time (at 23.976 a
+    timecode length runs 0.1 % short of it). Floats are read as their shortest decimal
+    spelling, so 8.0 s is 0:08 and not 0:09."""
+    if isinstance(seconds, float):
+        if not math.isfinite(seconds):
+            raise ValueError(f"a cue's duration must be finite; received {seconds!r}")
+        seconds = Fraction(repr(seconds))
+    if seconds < 0:
+        raise ValueError(f"a cue's duration must be at least 0 s; received {seconds}")
+    whole = max(1, math.ceil(seconds))
+    return f"{whole // 60}:{whole % 60:02d}"
 
 
 def overlaps(spans: Iterable[tuple[str, Timecode, Timecode]]) -> list[str]:
