@@ -428,11 +428,12 @@ def _check_ends_by_midnight(where: _Where, start: Timecode, score: Any, sketch_s
                             extend_bars: int) -> None:
     """Refuse a cue that would run past 23:59:59:FF, where timecode ends (it does not
     wrap): its length is known before rendering but for the extension, taken here as
-    ``extend_bars`` bars of the sketch's last metre at its last tempo."""
+    the rest of the sketch's last bar and ``extend_bars`` bars of its last metre, at its
+    last tempo (the demo's 3M1, 18.72 s and four 5/4 bars at 96: 31.25 s, as rendered)."""
     from scorefarm.render.synth import RenderOptions
 
     tail = RenderOptions().tail_seconds
-    extension = extend_bars * _last_bar_seconds(score) if extend_bars else 0.0
+    extension = _extension_seconds(score, extend_bars) if extend_bars else 0.0
     length = sketch_seconds + extension + tail
     rate = start.rate
     day = Timecode(rate.frames_per_day - 1, rate)
@@ -440,7 +441,8 @@ def _check_ends_by_midnight(where: _Where, start: Timecode, score: Any, sketch_s
         return
     parts = [f"the sketch to its last note {sketch_seconds:.1f} s"]
     if extension:
-        parts.append(f"{extend_bars} bars of extension about {extension:.1f} s")
+        parts.append(f"the rest of its last bar and {extend_bars} bar{'s' if extend_bars != 1 else ''} of "
+                     f"extension about {extension:.1f} s")
     parts.append(f"the render's {tail:g} s release")
     raise where.fail("start", f"the cue runs past midnight: from {start} it lasts about {length:.1f} s "
                      f"({', '.join(parts)}), past {day}, the last timecode of the day (timecode does not wrap "
@@ -448,13 +450,18 @@ def _check_ends_by_midnight(where: _Where, start: Timecode, score: Any, sketch_s
                      f"{Timecode.from_seconds(day.to_seconds() - Fraction(math.ceil(length)), rate)} or earlier")
 
 
-def _last_bar_seconds(score: Any) -> float:
-    """Seconds of one bar of the score's last time signature at its last tempo."""
+def _extension_seconds(score: Any, bars: int) -> float:
+    """Seconds from the score's last note to the end of ``bars`` more bars of its last
+    time signature (the extension starts at the bar line after the sketch), at its last
+    tempo."""
     signatures, tempos = score.time_signatures, score.tempos
-    numerator, denominator = (signatures[-1].numerator, signatures[-1].denominator) if len(signatures) else (4, 4)
+    numerator, denominator, since = ((signatures[-1].numerator, signatures[-1].denominator, signatures[-1].time)
+                                     if len(signatures) else (4, 4, 0))
     quarters_per_minute = tempos[-1].qpm if len(tempos) else 120.0
-    quarters = numerator * 4 / denominator
-    return quarters * 60.0 / quarters_per_minute
+    bar_ticks = score.ticks_per_quarter * 4 * numerator / denominator
+    end = max((int(n.time + n.duration) for track in score.tracks for n in track.notes), default=0)
+    rest_of_bar = -(end - since) % bar_ticks if end > since else 0
+    return (rest_of_bar + bars * bar_ticks) / score.ticks_per_quarter * 60.0 / quarters_per_minute
 
 
 def _sketch_path(where: _Where, value: Any, folder: Path, key: str = "sketch") -> Path:

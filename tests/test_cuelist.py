@@ -559,7 +559,7 @@ def test_a_sketch_too_long_to_render_is_refused_at_load(film_dir: Path, make_sco
 @pytest.mark.parametrize("start, extend, fragment", [
     ("23:59:55:00", "", "from 23:59:55:00 it lasts about 6.0 s (the sketch to its last note 4.0 s, "
                         "the render's 2 s release), past 23:59:59:23"),
-    ("23:59:50:00", "extend_bars = 4\n", "4 bars of extension about 8.0 s"),
+    ("23:59:50:00", "extend_bars = 4\n", "the rest of its last bar and 4 bars of extension about 8.0 s"),
 ])
 def test_a_cue_running_past_midnight_is_refused_at_load(film_dir: Path, start: str, extend: str, fragment: str):
     """Before, both cues rendered and then the cue sheet failed: 'compose: error: frame
@@ -622,3 +622,13 @@ def test_a_title_must_be_one_line(film_dir: Path, table: str, line: str):
 
 def test_a_word_of_a_key_is_suggested(film_dir: Path):
     refused(write(film_dir, MINIMAL_CUE + 'bars = 4\n'), "key 'bars': unknown key; did you mean 'extend_bars'?")
+
+
+def test_the_extension_is_counted_from_the_bar_line_after_the_sketch(film_dir: Path, make_score):
+    """Seven beats of 4/4 at 120 (3.5 s) and one bar more: the extension starts at the
+    bar line (4.0 s) and ends at 6.0 s, with the release 8.0 s; from 23:59:52:06 that is
+    past the day (counting one bar from the last note, 7.5 s, it was not)."""
+    make_score([(i * 1.0, 1.0, 60 + i, 80) for i in range(7)]).dump_midi(str(film_dir / "sketches" / "1m1.mid"))
+    text = MINIMAL_CUE.replace("01:00:00:00", "23:59:52:06") + "extend_bars = 1\n"
+    refused(write(film_dir, text), "it lasts about 8.0 s", "the rest of its last bar and 1 bar of extension about 2.5 s")
+    assert load_cue_list(write(film_dir, MINIMAL_CUE.replace("01:00:00:00", "23:59:51:23") + "extend_bars = 1\n"))
