@@ -146,7 +146,8 @@ class RenderedStem:
 def prepare_cue(spec: CueSpec) -> PreparedCue:
     """The symbolic stages: load and validate the sketch, extend it by the cue's
     ``extend_bars`` with the shipped transformer (seeded by the cue's ``seed``),
-    harmonize it when the cue asks, and orchestrate it for the cue's ``ensemble``; then
+    harmonize it when the cue asks, bend its tempo map so that downbeats land on the
+    cue's ``hits`` (``symbolic.hits``), and orchestrate it for the cue's ``ensemble``; then
     the stems it renders to, from the SoundFont's presets (loaded once per process).
     Bad input raises ScoreError naming the sketch."""
     from scorefarm.symbolic.score_io import load_score_bytes_and_programs, score_to_bytes, smpte_from_timecode
@@ -176,6 +177,14 @@ def prepare_cue(spec: CueSpec) -> PreparedCue:
         score, done = harmonize_score(score, HarmonizeOptions(style="film"), name=spec.sketch_name)
         programs = {}  # four new tracks
         notes += [f"harmonized (film style): {note}" for note in done]
+    if spec.cue_options.get("hits") and spec.start is not None:  # after the extension: its bars can catch them
+        from scorefarm.symbolic.hits import Hit, fit_hits
+        from scorefarm.symbolic.timecode import Timecode
+
+        hits = [Hit(float(Timecode.parse(label, spec.start.rate).to_seconds() - spec.start.to_seconds()), label)
+                for label in spec.cue_options["hits"]]
+        score, said = fit_hits(score, hits)
+        notes += said
     smpte = None if spec.start is None else smpte_from_timecode(spec.start)
     ensemble = spec.cue_options.get("ensemble", "")
     if ensemble:
