@@ -337,7 +337,7 @@ def _read_cue(table: Any, index: int, film: Film, given: str) -> Cue:
         hits.append(hit)
     sketch, sketch_bytes, sketch_score, sketch_seconds = _read_sketch(where, table["sketch"], film.folder)
     extend_bars = where.integer("extend_bars", table.get("extend_bars", 0), 0, EXTEND_BARS_MAX)
-    _check_ends_by_midnight(where, start, sketch_score, sketch_seconds, extend_bars)
+    _check_ends_by_midnight(where, start, sketch_score, sketch_seconds, extend_bars, bool(hits))
     return Cue(
         id=cue_id,
         title=where.line("title", table.get("title", cue_id)),
@@ -425,16 +425,19 @@ def _read_sketch(where: _Where, value: Any, folder: Path) -> tuple[Path, bytes, 
 
 
 def _check_ends_by_midnight(where: _Where, start: Timecode, score: Any, sketch_seconds: float,
-                            extend_bars: int) -> None:
+                            extend_bars: int, hits: bool = False) -> None:
     """Refuse a cue that would run past 23:59:59:FF, where timecode ends (it does not
     wrap): its length is known before rendering but for the extension, taken here as
     the rest of the sketch's last bar and ``extend_bars`` bars of its last metre, at its
-    last tempo (the demo's 3M1, 18.72 s and four 5/4 bars at 96: 31.25 s, as rendered)."""
+    last tempo (the demo's 3M1, 18.72 s and four 5/4 bars at 96: 31.25 s, as rendered),
+    and for its ``hits``, which may slow it by up to ``hits.MAX_STRETCH``."""
     from scorefarm.render.synth import RenderOptions
+    from scorefarm.symbolic.hits import MAX_STRETCH
 
     tail = RenderOptions().tail_seconds
     extension = _extension_seconds(score, extend_bars) if extend_bars else 0.0
-    length = sketch_seconds + extension + tail
+    slowed = 1 / (1 - MAX_STRETCH) if hits else 1.0
+    length = (sketch_seconds + extension) * slowed + tail
     rate = start.rate
     day = Timecode(rate.frames_per_day - 1, rate)
     if start.to_seconds() + Fraction(length) <= day.to_seconds():
@@ -443,6 +446,8 @@ def _check_ends_by_midnight(where: _Where, start: Timecode, score: Any, sketch_s
     if extension:
         parts.append(f"the rest of its last bar and {extend_bars} bar{'s' if extend_bars != 1 else ''} of "
                      f"extension about {extension:.1f} s")
+    if hits:
+        parts.append(f"up to {MAX_STRETCH:.0%} slower to catch its hits")
     parts.append(f"the render's {tail:g} s release")
     raise where.fail("start", f"the cue runs past midnight: from {start} it lasts about {length:.1f} s "
                      f"({', '.join(parts)}), past {day}, the last timecode of the day (timecode does not wrap "

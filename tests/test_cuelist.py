@@ -575,6 +575,15 @@ def test_a_cue_ending_just_before_midnight_is_fine(film_dir: Path):
     assert str(cue.start) == "23:59:53:00"  # 4 s of sketch and 2 s of release end at 23:59:59:00
 
 
+def test_hits_may_slow_a_cue_near_midnight_past_it(film_dir: Path):
+    # 4 s of sketch and 2 s of release end at 23:59:59:16; hits may slow the music by 10 %,
+    # 4.4 s + 2 s: past the last frame of the day
+    text = MINIMAL_CUE.replace("01:00:00:00", "23:59:53:16")
+    assert load_cue_list(write(film_dir, text)).cues[0].hits == ()
+    refused(write(film_dir, text + 'hits = ["23:59:55:00"]\n'), "cue 1M1", "the cue runs past midnight",
+            "up to 10% slower to catch its hits")
+
+
 def test_a_sketch_named_in_the_other_unicode_form_is_found(film_dir: Path):
     """A Mac writes 'é' as 'e' and an accent; the cue list, typed, has one character.
     Before: 'file not found: 'sketches/café.mid'' beside a file of that name."""
