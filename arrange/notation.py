@@ -18,12 +18,15 @@ C-sharp); grace notes before the notes they lead to (``graces.grace_elements``);
 every silence, a whole-bar rest for a bar of it, rests on the beats inside a bar
 (``notation_metres.rests``). Percussion parts are unpitched notes on a percussion staff
 (the drum-set layout of ``_DRUM_DISPLAY``), and kit notes no part of the ensemble plays
-get a "Drum Kit" staff at the head of the percussion section. Onsets and lengths are quantized to eighths-of-a-beat or sixths-of-a-beat
-(whichever is nearer); a note that stops just short of the next one (the gap under a
-sixteenth, the note three quarters of the span or more) is written up to it, as a
-player's detached note is notated; a part's overlapping notes are notated as chords,
-the earlier cut at the later's onset; every staff runs to the bar line after the last
-note. The MIDI keeps the exact performance, the score is for reading and editing.
+get a "Drum Kit" staff at the head of the percussion section. Onsets and lengths are
+quantized to eighths-of-a-beat or sixths-of-a-beat (whichever is nearer); a note that stops
+just short of the next one (the gap under a sixteenth, the note three quarters of the span
+or more) is written up to it, as a player's detached note is notated; a part's notes are
+written as one line of chords, a note held while others of its part move (or longer than
+those struck with it) going on in the chords after it, tied (``notation_rhythm.slices``;
+one overlapping the next onset by less than a sixteenth, a player's legato, is cut there);
+every staff runs to the bar line after the last note. The MIDI keeps the exact
+performance, the score is for reading and editing.
 
 Output is deterministic: part and instrument ids are fixed and the encoding date
 that music21 stamps is removed.
@@ -42,6 +45,7 @@ from .dynamics import LEVELS
 from .notation_clefs import bar_clefs, clef_options
 from .notation_keys import PartKeys, concert_keys
 from .notation_metres import Metres, rests
+from .notation_rhythm import quantize, slices
 
 _CLEFS = {"treble": "TrebleClef", "alto": "AltoClef", "tenor": "TenorClef", "bass": "BassClef",
           "treble-8vb": "Treble8vbClef", "treble8vb": "Treble8vbClef", "percussion": "PercussionClef",
@@ -53,13 +57,6 @@ _MARKS = {"staccato": "Staccato", "spiccato": "Spiccato", "tenuto": "Tenuto", "a
 _CHANNELS = [c for c in range(16) if c != 9]  # music21 counts from 0; 9 is the drum channel
 
 
-def _quantize(value: float) -> Fraction:
-    eighth, sixth = Fraction(round(value * 8), 8), Fraction(round(value * 6), 6)
-    return eighth if abs(eighth - value) <= abs(sixth - value) else sixth
-
-
-_LEGATO_GAP = Fraction(1, 4)  # quarters: a shorter gap before the next note is closed in the score
-_LEGATO_SHARE = Fraction(3, 4)
 def _last_note_end(orchestration) -> int:
     """The tick where the orchestration's last note (placed or kept drum) ends."""
     ends = [p.time + p.duration for p in orchestration.placed]
@@ -197,7 +194,7 @@ def _fill(m21part, notes: list, inst, tpq: int, source, keys, end: Fraction, lin
     notes with their marks and the grace notes before them (``graces``), and rests in
     every silence up to ``end`` (``notation_metres.rests`` in ``bars``; ``lines``: the bar
     lines, in quarters)."""
-    from music21 import articulations, chord, clef, dynamics, expressions, meter, note, percussion, tempo
+    from music21 import articulations, chord, clef, dynamics, expressions, meter, note, percussion, tempo, tie
 
     from .graces import grace_elements
 
@@ -210,7 +207,7 @@ def _fill(m21part, notes: list, inst, tpq: int, source, keys, end: Fraction, lin
     starts = [bar.start for bar in bars]
     in_bar: list[list[int]] = [[] for _ in bars]  # each bar's written pitches
     for placed in ([] if unpitched else notes):
-        in_bar[max(0, bisect.bisect_right(starts, _quantize(placed.time / tpq)) - 1)].append(
+        in_bar[max(0, bisect.bisect_right(starts, quantize(placed.time / tpq)) - 1)].append(
             placed.pitch - inst.transposition)
     shown = None
     for start, name in zip(starts or [Fraction(0)], bar_clefs(clef_options(inst), in_bar or [[]])):
@@ -240,26 +237,36 @@ def _fill(m21part, notes: list, inst, tpq: int, source, keys, end: Fraction, lin
     pedal_bar = None
     graced: dict[Fraction, list] = defaultdict(list)  # the graces before each (quantized) onset
     for grace in graces:
-        graced[_quantize(grace.principal.time / tpq)].append(grace)
+        graced[quantize(grace.principal.time / tpq)].append(grace)
     if pedalled:
         for time, pitch in [(p.time, p.pitch) for p in notes] + [(g.principal.time, g.pitch) for g in graces]:
-            by_bar[bar_of(_quantize(time / tpq))].add(pitch)
-    for onset, group, length in _chords(notes, tpq, end):
-        first_note = group[0]
-        speller = keys.speller(onset) if keys is not None else None
-        if pedalled and (bar_of(onset), id(speller)) != pedal_bar:
-            pedal_bar = (bar_of(onset), id(speller))
-            speller.pedals(by_bar[pedal_bar[0]])
+            by_bar[bar_of(quantize(time / tpq))].add(pitch)
+    named: dict[int, str] = {}  # a sounding pitch -> its written name where it was struck, for its ties
+    for onset, length, group, sounding in slices(notes, tpq, end, hold=not unpitched):
         for offset, silence in rests(reached, onset, bars):
             put(offset, _rest(silence, (offset, silence) in whole))
+        reached = max(reached, onset + length)
+        if group:
+            speller = keys.speller(onset) if keys is not None else None
+            if pedalled and (bar_of(onset), id(speller)) != pedal_bar:
+                pedal_bar = (bar_of(onset), id(speller))
+                speller.pedals(by_bar[pedal_bar[0]])
         if unpitched:
-            heads = [_drum_note(pitch) for pitch in sorted({p.pitch for p in group})]
+            heads = [_drum_note(pitch) for pitch, _ in sounding]
             element = heads[0] if len(heads) == 1 else percussion.PercussionChord(heads)
         else:
-            written = [speller.pitch(pitch) for pitch in sorted({p.pitch - inst.transposition for p in group})]
-            element = note.Note(written[0]) if len(written) == 1 else chord.Chord(written)
+            for placed in group:
+                named[placed.pitch] = speller.pitch(placed.pitch - inst.transposition).nameWithOctave
+            element = note.Note(named[sounding[0][0]]) if len(sounding) == 1 else \
+                chord.Chord([named[pitch] for pitch, _ in sounding])
+            for (pitch, tied), sounded in zip(sounding, [element] if len(sounding) == 1 else element.notes):
+                if tied:
+                    sounded.tie = tie.Tie(tied)
         element.quarterLength = length
-        reached = max(reached, onset + length)
+        if not group:  # held notes going on alone: no mark of their own
+            put(onset, element)
+            continue
+        first_note = group[0]
         mark = _MARKS.get(first_note.articulation)
         if mark:
             element.articulations.append(getattr(articulations, mark)())
@@ -341,33 +348,3 @@ def _drum_note(pitch: int):
     if head:
         element.notehead = head
     return element
-
-
-def _written_length(onset: Fraction, length: Fraction, limit: Fraction) -> Fraction:
-    """A note's length in the score, at most ``limit`` (to the next onset): up to the
-    next eighth, or to ``limit``, when it stops just short of it."""
-    eighth = Fraction(1, 2)
-    grid = -((onset + length) // -eighth) * eighth - onset  # the eighth-note grid line after its end
-    for target in sorted({limit, grid}):
-        if target <= limit and target - length < _LEGATO_GAP and length >= _LEGATO_SHARE * target:
-            return target
-    return min(length, limit)
-
-
-def _chords(notes: list, tpq: int, end: Fraction):
-    """(quantized onset, notes, written length) per onset: the notes struck there, as
-    long as the shortest, cut where the next onset (or ``end``) begins and written up
-    to it when they stop just short (``_LEGATO_GAP``)."""
-    groups: dict[Fraction, list] = defaultdict(list)
-    for placed in notes:
-        groups[_quantize(placed.time / tpq)].append(placed)
-    onsets = sorted(groups)
-    for i, onset in enumerate(onsets):
-        group = sorted(groups[onset], key=lambda p: -p.pitch)
-        limit = (onsets[i + 1] if i + 1 < len(onsets) else end) - onset
-        trimmed = []
-        for placed in group:
-            trimmed.append((placed, _written_length(onset, max(_quantize(placed.duration / tpq), Fraction(1, 8)),
-                                                    limit)))
-        shortest = min(length for _, length in trimmed)
-        yield onset, [p for p, _ in trimmed], shortest
