@@ -65,25 +65,42 @@ def _groups(bodies: list[bytes], name: str, factor: int) -> tuple[list[list[tupl
         sounding: dict[tuple[int, int], deque] = defaultdict(deque)
         released: dict[tuple[int, int], tuple[int, int]] = {}  # key -> (index, tick) of its last note-off
         began: list[tuple[int, int, _RawNote]] = []
+        # a doubled region's copies end with their twin, as ``smf_read.hanging_offs`` reads them
+        twin_ended: dict[tuple[tuple[int, int], int], tuple[int, int]] = {}  # (key, tick) -> (index, tick) of a copy's release
+        balance: dict[tuple[int, int], int] = defaultdict(int)  # key -> notes struck less releases
+        for _, raw in chunk_events:
+            if raw[0] & 0xF0 in (0x80, 0x90) and len(raw) == 3:
+                balance[(raw[0] & 0x0F, raw[1])] += 1 if raw[0] & 0xF0 == 0x90 and raw[2] > 0 else -1
         for index, (tick, raw) in enumerate(chunk_events):
             kind, channel = raw[0] & 0xF0, raw[0] & 0x0F
             if raw[0] >= 0xF0:
                 continue
+            key = (channel, raw[1]) if len(raw) > 1 else None
             if kind == 0xC0:
                 programs[channel] = raw[1]
             elif kind == 0x90 and raw[2] > 0:
                 note = _RawNote(at, index, -1, tick * factor, -1, raw[1], raw[2])
-                sounding[(channel, raw[1])].append(note)
+                for copy in [copy for copy in sounding[key] if balance[key] > 0 and copy.start != note.start
+                             and twin_ended.get((key, copy.start), (-1, 0))[0] > copy.on]:
+                    copy.end = twin_ended[(key, copy.start)][1]  # no note-off of its own: ended with its twin
+                    sounding[key].remove(copy)
+                sounding[key].append(note)
                 began.append((channel, programs.get(channel, 0), note))
             elif kind in (0x80, 0x90):
-                released[(channel, raw[1])] = (index, tick)
-                if sounding[(channel, raw[1])]:
-                    note = sounding[(channel, raw[1])].popleft()
+                released[key] = (index, tick)
+                if sounding[key]:
+                    note = sounding[key].popleft()
                     note.off, note.end = index, tick * factor
+                    if balance[key] > 0:
+                        twin_ended.setdefault((key, note.start), (index, tick * factor))
+        for key, left in sounding.items():
+            for copy in left:
+                if copy.off < 0 and twin_ended.get((key, copy.start), (-1, 0))[0] > copy.on:
+                    copy.end = twin_ended[(key, copy.start)][1]
         first: dict[int, int] = {}
         for channel, program, note in began:
             first.setdefault(channel, program)
-            if note.off < 0:  # no note-off of its own: ended as the reader ends it
+            if note.off < 0 and note.end < 0:  # no note-off of its own: ended as the reader ends it
                 index, tick = released.get((channel, note.pitch), (-1, file_end))
                 note.end = (tick if index > note.on else file_end) * factor
             groups.setdefault((at, channel, None, first[channel]), []).append(note)

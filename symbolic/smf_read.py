@@ -229,31 +229,52 @@ def hanging_offs(events: Events, end: int) -> Events | None:
     """The track with a note-off for each note-on that no note-off ends (see the module doc),
     matched as symusic matches them: a note-off (or a note-on of velocity 0) ends the oldest
     sounding note of its channel and key, and one that finds none is passed over. A note whose
-    key is released later (a key struck twice and released once, as a doubled region or a
-    glitch writes it) ends at that key's last release, where a player stops every note of the
-    key: a second note-off is put beside it. A note whose key is never released after it ends
-    at tick ``end`` (the file's last). None when every note ends."""
+    key is released later (a key struck twice and released once, as a glitch writes it) ends at
+    that key's last release, where a player stops every note of the key: a second note-off is
+    put beside it. A key struck twice at one tick (a doubled region: every note written twice,
+    released once) is one note, twice: the release that ends the first ends its twin. A note
+    whose key is never released after it ends at tick ``end`` (the file's last). None when
+    every note ends."""
     sounding: dict[tuple[int, int], deque[int]] = defaultdict(deque)  # key -> its notes' on indices
     released: dict[tuple[int, int], int] = {}  # key -> index of its last note-off
-    for index, (_, raw) in enumerate(events):
+    # a key struck twice at one tick is one note, twice (a doubled region): where one copy is
+    # released and the other is still sounding when the key is struck again, or at the end,
+    # the other ends with it
+    # (only on a key with fewer releases than notes: two notes of a key struck at once, each
+    # released, are read as symusic reads them)
+    twin_ended: dict[tuple[tuple[int, int], int], int] = {}  # (key, tick) -> the note-off ending a copy
+    balance: dict[tuple[int, int], int] = defaultdict(int)  # key -> notes struck less releases
+    for _, raw in events:
+        if raw[0] & 0xF0 in (0x80, 0x90) and len(raw) == 3:
+            balance[(raw[0] & 0x0F, raw[1])] += 1 if raw[0] & 0xF0 == 0x90 and raw[2] > 0 else -1
+    again: dict[int, int] = defaultdict(int)  # index of a note-off -> how many more to put after it
+    for index, (tick, raw) in enumerate(events):
         kind = raw[0] & 0xF0
         if kind not in (0x80, 0x90):
             continue
         key = (raw[0] & 0x0F, raw[1])
         if kind == 0x90 and raw[2] > 0:
+            for on in [on for on in sounding[key] if balance[key] > 0 and events[on][0] != tick
+                       and twin_ended.get((key, events[on][0]), -1) > on]:
+                again[twin_ended[(key, events[on][0])]] += 1
+                sounding[key].remove(on)
             sounding[key].append(index)
         else:
             released[key] = index
             if sounding[key]:
-                sounding[key].popleft()
-    again: dict[int, int] = defaultdict(int)  # index of a note-off -> how many more to put after it
+                first = sounding[key].popleft()
+                if balance[key] > 0:
+                    twin_ended.setdefault((key, events[first][0]), index)
     at_end: list[tuple[int, bytes]] = []
     for key, ons in sorted(sounding.items()):
         for on in ons:
-            if released.get(key, -1) > on:
+            if twin_ended.get((key, events[on][0]), -1) > on:
+                again[twin_ended[(key, events[on][0])]] += 1
+            elif released.get(key, -1) > on:
                 again[released[key]] += 1
             else:
                 at_end.append((end, bytes([0x80 | key[0], key[1], 0])))
+    again = {index: count for index, count in again.items() if count}
     if not again and not at_end:
         return None
     out: Events = []

@@ -189,6 +189,21 @@ def test_a_key_struck_twice_and_released_once_ends_both_notes_at_the_release():
     assert sorted(notes_of(load_score_bytes(edited, "x").tracks[0]))[:2] == [(0, Q, 55), (0, Q, 60)]
 
 
+def test_a_doubled_region_struck_twice_and_released_once_reads_as_twin_notes():
+    """Every note written twice and released once, the key coming back later: each release
+    ends both copies. Before, the first release ended one copy and the other sounded on until
+    the key's next release (C4 0-960 over the D), and check refused the line as chords."""
+    twice = [e for k, p in enumerate([60, 64, 62, 60])
+             for e in ((k * Q, bytes([0x90, p, 80])), (k * Q, bytes([0x90, p, 80])), ((k + 1) * Q, bytes([0x80, p, 0])))]
+    data = smf([CONDUCTOR, [name(b"Doubled"), *twice], [name(b"Bass"), *note(0, 4 * Q, 36, channel=1)]])
+    score = load_score_bytes(data, "doubled.mid")
+    assert notes_of(score.tracks[0]) == [(k * Q, Q, p) for k, p in enumerate([60, 64, 62, 60]) for _ in range(2)]
+    edited = replace_notes(data, score, {0: {6: [(3 * Q, 4 * Q, 55)]}}, "doubled.mid")  # one last C4 -> G3
+    assert edited is not None
+    assert sorted(notes_of(load_score_bytes(edited, "x").tracks[0]))[:2] == [(0, Q, 60), (0, Q, 60)]
+    assert (3 * Q, Q, 55) in notes_of(load_score_bytes(edited, "x").tracks[0])
+
+
 # ---------------------------------------------------------------- tracks sharing a channel
 
 
