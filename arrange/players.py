@@ -30,6 +30,7 @@ mode adds no doublings and runs none of this: each source note stays on its lane
 
 from __future__ import annotations
 
+import collections
 import itertools
 from typing import NamedTuple
 
@@ -42,6 +43,12 @@ LEGATO = 8
 # from one player to the other (``HOP``), a note moved (1); each weighs more than any number
 # of the next (a stretch holds fewer than 2**20 notes)
 HOP = 1 << 20
+# The search keeps at most BEAM states (the cheapest) after each onset, and does not deal a
+# stretch in which more than MAX_STRUCK notes start at one tick (it stays as placed): the
+# states grow with the notes sounding at once, and two keyboards' thick chords made it
+# run for minutes.
+BEAM = 64
+MAX_STRUCK = 6
 CROSS = 1 << 40
 
 
@@ -249,6 +256,9 @@ def _deal(stretch: list[_Note], limits: tuple[int, int], after: list[bool]) -> l
     ``limits`` at once and no pitch twice at once. A search over the notes sounding at each
     tick, their players and the player each part's last note went to."""
     starts = sorted({r.start for r in stretch})
+    struck = collections.Counter(r.start for r in stretch)
+    if max(struck.values(), default=0) > MAX_STRUCK:
+        return [0] * len(stretch)
     ticks = sorted(set(starts) | {r.end for r in stretch} | {r.sounds_to for r in stretch})
     # a state: ((note, label) sounding, last label on side 0, on side 1) -> (cost, previous state)
     layer: dict = {((), 0, 0): (0, None)}
@@ -277,6 +287,8 @@ def _deal(stretch: list[_Note], limits: tuple[int, int], after: list[bool]) -> l
                     key, extra = step
                     if key not in added or cost + extra < added[key][0]:
                         added[key] = (cost + extra, st)
+            if len(added) > BEAM:  # the cheapest, ties by the state itself: the same on every run
+                added = dict(sorted(added.items(), key=lambda item: (item[1][0], item[0]))[:BEAM])
             history.append(layer)
             layer = added
         if following is not None:

@@ -165,3 +165,28 @@ def test_a_track_seated_on_its_desk_keeps_the_crossing_its_composer_wrote(make_s
         for track, desk in enumerate(desks):
             assert {labels[i] for i in result.part_of_source[result.track_of_source == track].tolist()} == {desk}
         assert _crossing_quarters(result) == 1.0
+
+
+def test_dealing_thick_chords_between_two_keyboards_stays_bounded():
+    """Two parts of one instrument playing thick chords: the dealing's search keeps its
+    cheapest states (``players.BEAM``), and leaves a stretch in which more than
+    ``players.MAX_STRUCK`` notes start at once as placed. Before, two pianos' six-note chords
+    every eighth ran for minutes and gigabytes."""
+    from scorefarm.arrange import players
+
+    def rows(chords):
+        out = []
+        for k, (side, pitches) in enumerate(chords):
+            for pitch in pitches:
+                out.append(players._Note(side, k * 240, k * 240 + 720, k * 240 + 660, pitch, True, True))
+        return sorted(out, key=lambda r: (r.start, r.pitch))
+
+    struck = rows([(0, range(60, 67)), (1, range(70, 72))])  # 7 notes at once on the 1st part
+    assert players._deal(struck, (8, 8), [False, False]) == [0] * len(struck)
+    # 48 chords of 3 notes, the 2nd part's above the 1st's every other eighth, each held three
+    # eighths: the dealing finishes, and puts the 2nd under the 1st no less than it was
+    chords = [(k % 2, [48 + 12 * (k % 2) + 4 * j + (k % 3) for j in range(3)]) for k in range(48)]
+    stretch = rows(chords)
+    labels = players._deal(stretch, (6, 6), [False, False])
+    dealt = [r._replace(side=r.side ^ label) for r, label in zip(stretch, labels)]
+    assert players._crossing(dealt) < players._crossing(stretch)
