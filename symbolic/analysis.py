@@ -125,8 +125,19 @@ def analyze_score(score, options: AnalyzeOptions = AnalyzeOptions(), name: str =
     parts = [Part(t.name, sorted(VNote(n.time, n.time + n.duration, n.pitch) for n in t.notes if n.duration > 0))
              for t in tracks]
     voices = Voices(score.tpq, parts, clean_signatures(score_signatures(score)), first_bar=first_bar,
-                    key_signatures=tuple((k.time, k.key, k.tonality) for k in score.key_signatures))
+                    key_signatures=usable_key_signatures(score))
     return analyze_voices(voices, options)
+
+
+def usable_key_signatures(score) -> tuple[tuple[int, int, int], ...]:
+    """The score's key signatures as (tick, sharps, minor flag): those a signature can be (-7 to
+    7 sharps, major or minor), the first read of several at one tick (the first track's: a
+    transposing part's written key comes later in a file)."""
+    out: dict[int, tuple[int, int]] = {}
+    for ks in score.key_signatures:
+        if -7 <= ks.key <= 7 and ks.tonality in (0, 1):
+            out.setdefault(int(ks.time), (int(ks.key), int(ks.tonality)))
+    return tuple((tick, key, minor) for tick, (key, minor) in sorted(out.items()))
 
 
 def analyze_file(path, options: AnalyzeOptions = AnalyzeOptions()) -> Analysis:

@@ -151,10 +151,15 @@ def _japanese(text: bytes) -> str | None:
         return None
     for run in runs:
         lone = run[0]
-        if len(lone) > 1:
-            continue
         beside = decoded[max(run.start() - 1, 0):run.start()] + decoded[run.end():run.end() + 1]
         latin_beside = any(c.isascii() and c.isalpha() for c in beside)
+        if len(lone) > 1:
+            # cp1252's accented capitals and symbols side by side read as half-width kana
+            # (b"CORA\xc7\xc3O" as "CORAﾇﾃO", b"\xab\xbb" as "ｫｻ"): a run of those alone is a
+            # word of three or more, apart from Latin letters
+            if all("\uff61" <= c <= "\uff9f" for c in lone) and (len(lone) < 3 or latin_beside):
+                return None
+            continue
         if len(lone.encode("cp932")) < 2 or not lone.isalpha() or latin_beside:
             return None
     return decoded

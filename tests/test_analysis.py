@@ -278,3 +278,13 @@ def test_the_key_signature_settles_the_key_the_notes_leave_open(make_score):
     assert keys((-3, 0)) == keys(None)  # three flats: E-flat major's notes are not these
     assert analyze_score(make_score(notes, time_signature=(3, 4)),
                          AnalyzeOptions(key_signature_weight=0.0)).beats[0].tonic == 7
+
+
+def test_only_key_signatures_a_file_can_mean_are_heard():
+    from scorefarm.symbolic.analysis import usable_key_signatures
+
+    score = symusic.Score(480)
+    for tick, key, tonality in [(0, -2, 0), (0, 0, 0), (960, 8, 0), (1920, 1, 2), (2880, -7, 1)]:
+        score.key_signatures.append(symusic.KeySignature(tick, key, tonality))
+    # of two at one tick the first (the first track's), no eight sharps, no third mode
+    assert usable_key_signatures(score) == ((0, -2, 0), (2880, -7, 1))

@@ -100,7 +100,8 @@ def test_shift_jis_track_names_read_as_japanese():
 
 
 @pytest.mark.parametrize("text", ["Crème", "Frère Jacques", "Straße", "Mäßig", "Señor", "Größe", "Élan",
-                                  "« Intro »", "Anna’s Theme", "Piano – soft", "É"])
+                                  "« Intro »", "Anna’s Theme", "Piano – soft", "É",
+                                  "CORAÇÃO", "HÄÄMARSSI", "Piano ÅÄ", "«»", "©®"])
 def test_a_cp1252_name_is_not_taken_for_shift_jis(text):
     data = smf([CONDUCTOR, [name(text.encode("cp1252")), *scale()]])
     assert load_score_bytes(data, "latin.mid").tracks[0].name == text
