@@ -18,11 +18,13 @@ C-sharp); grace notes before the notes they lead to (``graces.grace_elements``);
 every silence, a whole-bar rest for a bar of it, rests on the beats inside a bar
 (``notation_metres.rests``). Percussion parts are unpitched notes on a percussion staff
 (the drum-set layout of ``_DRUM_DISPLAY``), and kit notes no part of the ensemble plays
-get a "Drum Kit" staff at the head of the percussion section. Onsets and lengths are
+get a "Drum Kit" staff at the head of the percussion section. A piano, harp, celesta or
+marimba part is one part of two staves, treble and bass, split at middle C, its dynamics
+under the upper staff (``notation_staves``). Onsets and lengths are
 quantized to eighths-of-a-beat or sixths-of-a-beat (whichever is nearer); a note that stops
 just short of the next one (the gap under a sixteenth, the note three quarters of the span
 or more) is written up to it, as a player's detached note is notated; a part's notes are
-written as one line of chords, a note held while others of its part move (or longer than
+written as one line of chords on each staff, a note held while others of its part move (or longer than
 those struck with it) going on in the chords after it, tied (``notation_rhythm.slices``;
 one overlapping the next onset by less than a sixteenth, a player's legato, is cut there);
 every staff runs to the bar line after the last note. The MIDI keeps the exact
@@ -46,6 +48,7 @@ from .notation_clefs import bar_clefs, clef_options
 from .notation_keys import PartKeys, concert_keys
 from .notation_metres import Metres, rests
 from .notation_rhythm import quantize, slices
+from .notation_staves import STAFF_CLEFS, grand_staff, lower_staff_layout, split_hands
 
 _CLEFS = {"treble": "TrebleClef", "alto": "AltoClef", "tenor": "TenorClef", "bass": "BassClef",
           "treble-8vb": "Treble8vbClef", "treble8vb": "Treble8vbClef", "percussion": "PercussionClef",
@@ -122,7 +125,7 @@ def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> b
     percussion section. A score longer than ``MAX_NOTATION_BARS`` is refused
     (``check_notation_bars``; ``name``: the file the error cites)."""
     check_notation_bars(orchestration.source, name, notes_end=_last_note_end(orchestration))
-    from music21 import instrument, interval, metadata, stream
+    from music21 import instrument, interval, layout, metadata, stream
 
     from .orchestrate import bar_lines, bar_quarters
     from .percussion import percussion_notes
@@ -152,7 +155,7 @@ def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> b
         inst = parts[index].instrument if index is not None else None
         ident = f"P{index + 1}" if index is not None else "PK"
         label, abbreviation = (parts[index].label, inst.abbreviation) if inst else ("Drum Kit", "Dr.")
-        m21part = stream.Part(id=ident)
+        m21part = (stream.PartStaff if grand_staff(inst) else stream.Part)(id=ident)
         player = instrument.Instrument(inst.name if inst else "Drum Set")
         player.instrumentId = f"{ident}-I1"
         player.partId = ident
@@ -165,14 +168,35 @@ def musicxml_bytes(orchestration, title: str = "", name: str | None = None) -> b
             player.transposition = interval.Interval(inst.transposition)
         m21part.insert(0, player)
         part_keys = None if unpitched else PartKeys(keys, inst.transposition, lines, end)
-        _fill(m21part, notes, inst, tpq, source, part_keys, end, lines, metres.signatures, bars, first=number == 0,
-              graces=graces_of.get(index, []) if index is not None else [])
-        score.insert(0, m21part)
+        part_graces = graces_of.get(index, []) if index is not None else []
+        if not grand_staff(inst):
+            struck = _fill(m21part, notes, inst, tpq, source, part_keys, end, lines, metres.signatures, bars,
+                           first=number == 0, graces=part_graces)
+            _dynamics(m21part, struck, lines)
+            m21part.coreElementsChanged()
+            score.insert(0, m21part)
+            continue
+        # a grand staff: two PartStaffs that music21 writes as one <part> of two staves
+        upper, lower = m21part, stream.PartStaff(id=f"{ident}-lower")
+        halves = split_hands(notes, part_graces, inst.transposition)
+        struck_on: list[list] = []
+        for staff, (m21staff, (staff_notes, staff_graces), clef_name) in enumerate(zip((upper, lower), halves,
+                                                                                      STAFF_CLEFS)):
+            struck_on.append(_fill(m21staff, staff_notes, inst, tpq, source, part_keys, end, lines,
+                                   metres.signatures, bars, first=number == 0 and staff == 0, graces=staff_graces,
+                                   clefs=(clef_name,), pedal_notes=(notes, part_graces)))
+        upper_onsets = {onset for onset, _, _ in struck_on[0]}
+        merged = sorted(struck_on[0] + [s for s in struck_on[1] if s[0] not in upper_onsets], key=lambda s: s[0])
+        _dynamics(upper, merged, lines)  # the part's dynamics on its upper staff
+        for m21staff in (upper, lower):
+            m21staff.coreElementsChanged()
+            score.insert(0, m21staff)
+        score.insert(0, layout.StaffGroup([upper, lower], symbol="brace", barTogether=True))
     if metres.pickup is not None:
         metres.cut_short(score)
     with contextlib.redirect_stderr(io.StringIO()):  # music21 warns once per part past 15 MIDI channels
         data = _export(score)
-    return re.sub(rb"\s*<encoding-date>[^<]*</encoding-date>", b"", data)
+    return lower_staff_layout(re.sub(rb"\s*<encoding-date>[^<]*</encoding-date>", b"", data))
 
 
 def _export(score) -> bytes:
@@ -188,13 +212,19 @@ def _export(score) -> bytes:
 
 
 def _fill(m21part, notes: list, inst, tpq: int, source, keys, end: Fraction, lines: list[Fraction],
-          signatures: list[tuple[Fraction, int, int]], bars: list, *, first: bool, graces: list) -> None:
+          signatures: list[tuple[Fraction, int, int]], bars: list, *, first: bool, graces: list,
+          clefs: tuple[str, ...] | None = None, pedal_notes: tuple[list, list] | None = None) -> list:
     """One staff: clef, keys (``keys``: ``PartKeys``, None for percussion), the tempi before
     ``end`` (on the first), time signatures (offset in quarters, numerator, denominator),
     notes with their marks and the grace notes before them (``graces``), and rests in
     every silence up to ``end`` (``notation_metres.rests`` in ``bars``; ``lines``: the bar
-    lines, in quarters)."""
-    from music21 import articulations, chord, clef, dynamics, expressions, meter, note, percussion, tempo, tie
+    lines, in quarters). ``clefs``: the clefs the staff may take, in place of the
+    instrument's (``notation_clefs.clef_options``); ``pedal_notes``: the notes and graces
+    a harp's pedals are set for, bar by bar, where the staff holds only some of them (one
+    staff of two). Returns (onset, element, dynamic level) of each chord, note or stroke
+    struck, for ``_dynamics``; the part is left for the caller to sort
+    (``coreElementsChanged``)."""
+    from music21 import articulations, chord, clef, expressions, meter, note, percussion, tempo, tie
 
     from .graces import grace_elements
 
@@ -210,7 +240,7 @@ def _fill(m21part, notes: list, inst, tpq: int, source, keys, end: Fraction, lin
         in_bar[max(0, bisect.bisect_right(starts, quantize(placed.time / tpq)) - 1)].append(
             placed.pitch - inst.transposition)
     shown = None
-    for start, name in zip(starts or [Fraction(0)], bar_clefs(clef_options(inst), in_bar or [[]])):
+    for start, name in zip(starts or [Fraction(0)], bar_clefs(clefs or clef_options(inst), in_bar or [[]])):
         if name != shown:
             put(start, getattr(clef, _CLEFS.get(name, "TrebleClef"))())
             shown = name
@@ -223,9 +253,8 @@ def _fill(m21part, notes: list, inst, tpq: int, source, keys, end: Fraction, lin
                 put(Fraction(mark.time, tpq), tempo.MetronomeMark(number=round(mark.qpm, 2)))
     for offset, numerator, denominator in signatures:
         put(offset, meter.TimeSignature(f"{numerator}/{denominator}"))
-    level, plucked = None, False
-    changes: list = []  # (bar index, level, element, onset) where the part's dynamic level changes
-    struck: list = []  # (onset, element) of every chord, note or stroke, in order
+    plucked = False
+    struck: list = []  # (onset, element, level) of every chord, note or stroke, in order
     reached = Fraction(0)
     whole = {(bar.start, bar.stop - bar.start) for bar in bars if bar.origin == bar.start}  # whole-bar rests
 
@@ -239,7 +268,8 @@ def _fill(m21part, notes: list, inst, tpq: int, source, keys, end: Fraction, lin
     for grace in graces:
         graced[quantize(grace.principal.time / tpq)].append(grace)
     if pedalled:
-        for time, pitch in [(p.time, p.pitch) for p in notes] + [(g.principal.time, g.pitch) for g in graces]:
+        pedal_on, pedal_graces = pedal_notes or (notes, graces)
+        for time, pitch in [(p.time, p.pitch) for p in pedal_on] + [(g.principal.time, g.pitch) for g in pedal_graces]:
             by_bar[bar_of(quantize(time / tpq))].add(pitch)
     named: dict[int, str] = {}  # a sounding pitch -> its written name where it was struck, for its ties
     for onset, length, group, sounding in slices(notes, tpq, end, hold=not unpitched):
@@ -277,22 +307,33 @@ def _fill(m21part, notes: list, inst, tpq: int, source, keys, end: Fraction, lin
         if (first_note.articulation == "pizzicato") != plucked:
             plucked = not plucked
             put(onset, expressions.TextExpression("pizz." if plucked else "arco"))
-        if first_note.level != level:
-            level = first_note.level
-            changes.append((bar_of(onset), level, element, onset))
         if onset in graced:  # music21 orders grace notes before the note at their offset
             for grace in grace_elements(graced[onset], speller.pitch, inst.transposition):
                 put(onset, grace)
         put(onset, element)
-        struck.append((onset, element))
+        struck.append((onset, element, first_note.level))
     for offset, silence in rests(reached, end, bars):
         put(offset, _rest(silence, (offset, silence) in whole))
-    marked, wedges = _hairpins(changes, struck, HAIRPIN_BARS)
+    return struck
+
+
+def _dynamics(m21part, struck: list, lines: list[Fraction]) -> None:
+    """A dynamic mark on ``m21part`` wherever the level changes along ``struck`` ((onset,
+    element, level) in onset order, ``_fill``'s), and hairpins between marks stepping a
+    level at a time (``_hairpins``; ``lines``: the bar lines, in quarters)."""
+    from music21 import dynamics
+
+    level, changes = None, []  # (bar index, level, element, onset) where the part's dynamic level changes
+    for onset, element, now in struck:
+        if now != level:
+            level = now
+            changes.append((max(0, bisect.bisect_right(lines, onset) - 1), level, element, onset))
+    marked, wedges = _hairpins(changes, [(onset, element) for onset, element, _ in struck], HAIRPIN_BARS)
     for _, level, _, onset in marked:
-        put(onset, dynamics.Dynamic(LEVELS[level]))
+        m21part.coreInsert(float(onset), dynamics.Dynamic(LEVELS[level]), ignoreSort=True)
     for rising, first_element, last_element in wedges:
-        put(0, (dynamics.Crescendo if rising else dynamics.Diminuendo)(first_element, last_element))
-    m21part.coreElementsChanged()
+        m21part.coreInsert(0.0, (dynamics.Crescendo if rising else dynamics.Diminuendo)(first_element, last_element),
+                           ignoreSort=True)
 
 
 # markings that step one level at a time, each within this many bars of the last, are a hairpin
