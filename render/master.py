@@ -38,8 +38,21 @@ The chain, in order (every stage but the meters is pedalboard):
 
 Input at another sample rate is resampled band-limited
 (``scipy.signal.resample_poly``) to ``options.sample_rate`` first, with a note.
-Silence (or a mix below the -70 LUFS absolute gate) raises ``SilentAudioError``
-(bad input, exit status 2).
+Silence (or a mix below the -70 LUFS absolute gate, or one that is only DC)
+raises ``SilentAudioError`` (bad input, exit status 2).
+
+**Channels.** Any layout of 1 to 18 channels: loudness weights each channel by
+its speaker position (``ChannelLayout``: BS.1770-4's 1.41 for the surrounds, the
+LFE left out), taken from the file's WAVE_FORMAT_EXTENSIBLE mask, else assumed by
+count (``DEFAULT_MASKS``: 5.1 for six, 7.1 for eight; seven or nine and more with
+no mask are refused). pyloudnorm measures the layouts it weighs by place (L R C
+Ls Rs); the others use its K-weighting filters and the same gating here. The
+limiter acts on all channels alike (pedalboard links them); the high-pass and
+the glue compressor act on each channel alone.
+
+**Edges.** A mix that does not start at zero (a DC offset, a cut into a held
+chord) is processed after ``PRE_ROLL_SECONDS`` of its first frame held, dropped
+afterwards, so the high-pass does not turn the jump from silence into a click.
 Everything is deterministic: no randomness, no clock.
 """
 
@@ -53,20 +66,24 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AudioInputError, InputError, RenderError, SilentAudioError
+from .loudness import DEFAULT_MASKS, GATE_BLOCK_SECONDS, ChannelLayout, channel_layout, loudness_lufs
 from .truepeak import true_peak_dbtp
 from .wavio import Bext, read_wav, write_wav
 
-__all__ = ["MasterOptions", "MasterResult", "master", "master_file"]
+__all__ = ["DEFAULT_MASKS", "ChannelLayout", "MasterOptions", "MasterResult", "channel_layout",
+           "integrated_loudness", "master", "master_file"]
 
 STAGE_LUFS = -23.0           # level the glue compressor sees
 SHORT_STAGE_DBFS = -12.0     # sample-peak staging for inputs too short to gate
-GATE_BLOCK_SECONDS = 0.4     # BS.1770 gating block; pyloudnorm needs at least one
 MAX_PASSES = 10              # limiter passes before the static trim
 MAX_STEP_DB = 6.0            # largest gain change between two passes
 MAX_LIMITING_DB = 12.0       # most gain beyond plain loudness normalisation
 LOUDNESS_STEP_LU = 0.05      # aim within this; the promise is +-0.2 LU
 TRUE_PEAK_GUARD_DB = 0.01    # headroom kept under the ceiling for 24-bit rounding
-MAX_CHANNELS = 5             # pyloudnorm's channel weights: L, R, C, Ls, Rs
+_NOTHING_LEFT = ("nothing is left to master after the {:g} Hz high-pass: the mix is only "
+                 "a DC offset or infrasound")
+MAX_CHANNELS = 18            # one per WAVE_FORMAT_EXTENSIBLE speaker position
+PRE_ROLL_SECONDS = 0.5       # first frame held before a mix that starts off zero (see master)
 
 
 @dataclass(frozen=True)
@@ -146,7 +163,7 @@ def _as_frames(audio: np.ndarray, what: str) -> np.ndarray:
         )
     if not np.issubdtype(data.dtype, np.number):
         raise RenderError(f"{what} must be numeric, got dtype {data.dtype}")
-    data = data.astype(np.float64)
+    data = np.asarray(data, dtype=np.float64)  # no copy of float64 audio: never written to
     if not np.all(np.isfinite(data)):
         raise RenderError(f"{what} contains NaN or infinite samples")
     return data
@@ -159,26 +176,27 @@ def _resample(data: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     return resample_poly(data, ratio.numerator, ratio.denominator, axis=0)
 
 
-def integrated_loudness(data: np.ndarray, rate: int) -> float | None:
+def integrated_loudness(data: np.ndarray, rate: int,
+                        layout: ChannelLayout | None = None) -> float | None:
     """Integrated loudness (LUFS, BS.1770-4 via pyloudnorm); None when the input is
-    shorter than one 400 ms gating block or gated to silence."""
+    shorter than one 400 ms gating block or gated to silence. ``layout`` weights the
+    channels (default: the usual layout for the count)."""
     data = _as_frames(data, "audio")
     if data.shape[0] < int(GATE_BLOCK_SECONDS * rate) + 1:
         return None
-    value = _loudness(data[:, :MAX_CHANNELS], rate)
+    value = loudness_lufs(data, rate, layout or channel_layout(data.shape[1]))
     return value if np.isfinite(value) else None
 
 
-def _loudness(data: np.ndarray, rate: int) -> float:
-    import pyloudnorm
-
-    return float(pyloudnorm.Meter(rate).integrated_loudness(data))
-
-
-def _process(board, data: np.ndarray, rate: int) -> np.ndarray:
-    """Run a pedalboard on (frames, channels) audio; pedalboard works in
-    float32 on (channels, frames)."""
-    out = board(np.ascontiguousarray(data.T, dtype=np.float32), rate)
+def _process(board, data: np.ndarray, rate: int, gain: float = 1.0) -> np.ndarray:
+    """Run a pedalboard on (frames, channels) audio times ``gain``; pedalboard works
+    in float32 on (channels, frames). The product is rounded to float32 as it is
+    made (as ``(data * gain).astype(float32)`` would round it, without the float64
+    copy of a long mix between)."""
+    frames = np.empty((data.shape[1], data.shape[0]), dtype=np.float32)
+    np.multiply(data.T, gain, out=frames, casting="unsafe")
+    out = board(frames, rate)
+    del frames
     return out.T.astype(np.float64)
 
 
@@ -220,7 +238,8 @@ def _glue_and_reverb(
     return dry + options.reverb_send * wet
 
 
-def _limit(data: np.ndarray, rate: int, ceiling_db: float, options: MasterOptions) -> np.ndarray:
+def _limit(data: np.ndarray, gain: float, rate: int, ceiling_db: float,
+           options: MasterOptions) -> np.ndarray:
     import pedalboard
 
     limiter = pedalboard.BrickwallLimiter(
@@ -229,24 +248,28 @@ def _limit(data: np.ndarray, rate: int, ceiling_db: float, options: MasterOption
         lookahead_ms=options.limiter_lookahead_ms,
         true_peak=True,
     )
-    return _process(limiter, data, rate)
+    return _process(limiter, data, rate, gain)
 
 
 def _normalise_and_limit(
-    processed: np.ndarray, rate: int, options: MasterOptions, notes: list[str]
+    processed: np.ndarray, rate: int, options: MasterOptions, notes: list[str],
+    layout: ChannelLayout,
 ) -> tuple[np.ndarray, float, float, float]:
     """Gain to the loudness target under the true-peak ceiling.
     Returns (audio, gain_db, loudness_lufs, true_peak_dbtp) of the pass kept."""
     target, ceiling = options.loudness_lufs, options.true_peak_dbtp
     allowed = ceiling - TRUE_PEAK_GUARD_DB
-    gain_db = target - _loudness(processed, rate)
+    gain_db = target - loudness_lufs(processed, rate, layout)
+    if not math.isfinite(gain_db):
+        raise SilentAudioError(_NOTHING_LEFT.format(options.highpass_hz))
     gain_cap_db = gain_db + MAX_LIMITING_DB
     limiter_db = allowed
     previous: tuple[float, float, float] | None = None  # (gain_db, limiter_db, loudness)
     for _ in range(MAX_PASSES):
         applied_gain_db = gain_db
-        out = _limit(processed * _db(gain_db), rate, limiter_db, options)
-        loudness = _loudness(out, rate)
+        out = None  # the previous pass's audio: freed before the next is made
+        out = _limit(processed, _db(gain_db), rate, limiter_db, options)
+        loudness = loudness_lufs(out, rate, layout)
         peak = true_peak_dbtp(out, rate)
         loud_ok = abs(loudness - target) <= LOUDNESS_STEP_LU
         if loud_ok and peak <= allowed:
@@ -271,7 +294,7 @@ def _normalise_and_limit(
         trim_db = allowed - peak
         out = out * _db(trim_db)
         gain_db += trim_db
-        loudness, peak = _loudness(out, rate), true_peak_dbtp(out, rate)
+        loudness, peak = loudness_lufs(out, rate, layout), true_peak_dbtp(out, rate)
         notes.append(f"limiter left {-trim_db:.2f} dB over the ceiling; trimmed statically")
     if abs(loudness - target) > 0.2:
         notes.append(
@@ -286,11 +309,31 @@ def master(
     sample_rate: int,
     options: MasterOptions = MasterOptions(),
     reverb_bus: np.ndarray | None = None,
+    layout: ChannelLayout | None = None,
 ) -> MasterResult:
     """Master ``mix`` (frames, channels) float at ``sample_rate``; add the hall
-    reverb of ``reverb_bus`` (same frames; mono or the mix's channels)."""
+    reverb of ``reverb_bus`` (same frames; mono or the mix's channels). ``layout``
+    says which channels are surrounds and LFE for loudness (default: the usual
+    layout for the channel count, see ``channel_layout``).
+
+    A mix whose first frame is not zero (a DC offset, a hard cut into the music) is
+    processed after ``PRE_ROLL_SECONDS`` of that frame held, which is then dropped:
+    the high-pass and the compressor start as if the mix had always been there,
+    instead of turning the jump from silence into a click (a 0.25 DC offset gave
+    a 0.24 spike at the start). A mix that starts at zero is processed as it is."""
+    return _master(mix, sample_rate, options, reverb_bus, layout, scratch=False)
+
+
+def _master(mix, sample_rate, options, reverb_bus, layout, *, scratch: bool) -> MasterResult:
+    """``master``; ``scratch``: the caller lets ``mix`` be overwritten (a file's
+    decoded audio: staging it in place spares a copy of the whole mix)."""
     notes: list[str] = []
     data = _as_frames(mix, "mix")
+    scratch = scratch or not np.may_share_memory(data, mix)  # a converted copy is ours too
+    if layout is None:
+        layout = channel_layout(data.shape[1])
+    elif len(layout.weights) != data.shape[1]:
+        raise RenderError(f"a layout of {len(layout.weights)} channels for a mix of {data.shape[1]}")
     bus = None
     if reverb_bus is not None:
         bus = _as_frames(reverb_bus, "reverb bus")
@@ -306,7 +349,7 @@ def master(
         raise SilentAudioError("the mix is silent: nothing to master")
     rate = options.sample_rate
     if sample_rate != rate:
-        data = _resample(data, int(sample_rate), rate)
+        data, scratch = _resample(data, int(sample_rate), rate), True
         bus = None if bus is None else _resample(bus, int(sample_rate), rate)
         notes.append(f"resampled {sample_rate} Hz -> {rate} Hz (band-limited, resample_poly)")
 
@@ -314,29 +357,61 @@ def master(
     if short:
         stage_db = SHORT_STAGE_DBFS - 20.0 * math.log10(float(np.max(np.abs(data))))
     else:
-        measured = _loudness(data, rate)
+        measured = loudness_lufs(data, rate, layout)
         if not math.isfinite(measured):
             raise SilentAudioError(
                 "the mix is below the -70 LUFS absolute gate of BS.1770: nothing to master"
             )
         stage_db = STAGE_LUFS - measured
-    staged = data * _db(stage_db)
-    processed = _glue_and_reverb(staged, None if bus is None else bus * _db(stage_db),
-                                 rate, options)
+    if scratch:
+        data *= _db(stage_db)  # ours to overwrite: no second copy of a long mix
+        staged = data
+    else:
+        staged = data * _db(stage_db)
+    del data
+    pre = 0
+    if np.any(staged[0] != 0.0):
+        pre = int(PRE_ROLL_SECONDS * rate)
+        staged = np.concatenate([np.repeat(staged[:1], pre, axis=0), staged])
+        if bus is not None:
+            bus = np.concatenate([np.repeat(bus[:1], pre, axis=0), bus])
+    chain = _glue_and_reverb(staged, None if bus is None else bus * _db(stage_db), rate, options)
+    if scratch and not pre:  # the staged mix is ours and done with: hold the result in it
+        staged[...] = chain
+        processed = staged
+    else:
+        processed = chain[pre:]
+    del chain, staged, bus
 
     if short:
         allowed = options.true_peak_dbtp - TRUE_PEAK_GUARD_DB
-        gain_db = allowed - true_peak_dbtp(processed, rate)
+        gain_db = allowed - max(true_peak_dbtp(processed, rate), _fine_peak_dbtp(processed, rate))
+        if not math.isfinite(gain_db):
+            raise SilentAudioError(_NOTHING_LEFT.format(options.highpass_hz))
         out = processed * _db(gain_db)
         notes.append(
-            f"input is {1000.0 * data.shape[0] / rate:.0f} ms, shorter than the 400 ms "
+            f"input is {1000.0 * processed.shape[0] / rate:.0f} ms, shorter than the 400 ms "
             f"loudness gating block: peak-normalised to the {options.true_peak_dbtp:.1f} dBTP "
             "ceiling instead of loudness-normalised"
         )
         return MasterResult(out, rate, None, true_peak_dbtp(out, rate), stage_db + gain_db, notes)
 
-    out, gain_db, loudness, peak = _normalise_and_limit(processed, rate, options, notes)
+    out, gain_db, loudness, peak = _normalise_and_limit(processed, rate, options, notes, layout)
     return MasterResult(out, rate, loudness, peak, stage_db + gain_db, notes)
+
+
+def _fine_peak_dbtp(data: np.ndarray, rate: int) -> float:
+    """Peak of a 16x band-limited reconstruction (``resample_poly``'s long windowed
+    sinc), silence assumed either side. The Annex 2 meter's 12-tap phases read a short
+    burst's peaks up to ~0.15 dB low (a 10 ms burst peak-normalised to -1.0 dBTP by
+    it reconstructs to -0.86); input too short to be limited is normalised to the
+    higher of the two readings. Cheap only because such input is under 400 ms."""
+    from scipy.signal import resample_poly
+
+    pad = np.zeros((64, data.shape[1]))
+    fine = resample_poly(np.concatenate([pad, data, pad]), 16, 1, axis=0)
+    peak = float(np.max(np.abs(fine)))
+    return 20.0 * math.log10(peak) if peak > 0.0 else -math.inf
 
 
 def _rescale(samples: int, rate_in: int, rate_out: int) -> int:
@@ -350,27 +425,39 @@ def master_file(
     out_path: str | Path,
     options: MasterOptions = MasterOptions(),
 ) -> MasterResult:
-    """Master a WAV file of any depth and rate into a 24-bit PCM WAV at
-    ``options.sample_rate``. A ``bext`` chunk in the input is kept, its time
-    reference rescaled to the new rate and a coding-history line added."""
+    """Master an audio file (any WAV ``read_wav`` reads: any depth, rate, RF64/BW64;
+    AIFF, FLAC) into a 24-bit PCM WAV at ``options.sample_rate`` with the input's
+    channels in their order and its speaker mask. A ``bext`` chunk in the input is
+    kept, its time reference rescaled to the new rate and a coding-history line added."""
     wav = read_wav(in_path)
-    channels = wav.audio.shape[1] if wav.audio.ndim == 2 else 1
+    channels = wav.audio.shape[1]
     if channels > MAX_CHANNELS:  # the file, not the code, is wrong: bad input (exit status 2)
-        raise AudioInputError(f"has {channels} channels; mastering takes 1 to {MAX_CHANNELS} "
-                              "(BS.1770 weights L, R, C, Ls, Rs)", in_path)
+        raise AudioInputError(f"has {channels} channels; mastering takes 1 to {MAX_CHANNELS}", in_path)
+    try:
+        layout = channel_layout(channels, wav.channel_mask)
+    except InputError as exc:
+        raise AudioInputError(f"has {exc.message}", in_path) from None
     if not np.all(np.isfinite(wav.audio)):
         raise AudioInputError("has NaN or infinite samples", in_path)
     try:
-        result = master(wav.audio, wav.sample_rate, options)
+        result = _master(wav.audio, wav.sample_rate, options, None, layout, scratch=True)
     except (RenderError, SilentAudioError) as exc:
         raise type(exc)(exc.message, in_path) from None
-    if wav.sample_format != "pcm" or wav.bit_depth != 24:
-        kind = "float" if wav.sample_format == "float" else "PCM"
-        result.notes.append(f"input was {wav.bit_depth}-bit {kind}; written as 24-bit PCM")
+    result.notes[:0] = list(wav.notes)
+    if wav.container not in ("RIFF", "RF64", "BW64"):
+        result.notes.append(f"input was {wav.container}, {wav.encoding}; written as a 24-bit PCM WAV")
+    elif wav.sample_format != "pcm" or wav.bit_depth != 24 or "words" in wav.encoding:
+        result.notes.append(f"input was {wav.encoding or f'{wav.bit_depth}-bit'}; written as 24-bit PCM")
+    if channels > 2:
+        how = "as the file states" if layout.stated else "assumed: the file states no speaker positions"
+        result.notes.append(
+            f"{channels} channels {layout.names} ({how}); BS.1770 weights "
+            + " ".join(f"{w:g}" for w in layout.weights)
+        )
     bext = None
     if wav.bext is not None:
-        channels = {1: "mono", 2: "stereo"}.get(result.audio.shape[1], "multitrack")
-        line = f"A=PCM,F={result.sample_rate},W=24,M={channels},T=scorefarm master\r\n"
+        mode = {1: "mono", 2: "stereo"}.get(channels, "multitrack")
+        line = f"A=PCM,F={result.sample_rate},W=24,M={mode},T=scorefarm master\r\n"
         history = wav.bext.coding_history
         if history and not history.endswith("\r\n"):
             history += "\r\n"
@@ -383,5 +470,6 @@ def master_file(
             time_reference=_rescale(wav.bext.time_reference, wav.sample_rate, result.sample_rate),
             coding_history=history + line,
         )
-    write_wav(out_path, result.audio, result.sample_rate, 24, bext)
+    write_wav(out_path, result.audio, result.sample_rate, 24, bext,
+              channel_mask=layout.mask if layout.stated and channels > 2 else None)
     return result

@@ -138,7 +138,7 @@ def test_the_limiter_holds_a_loud_target_and_a_lower_ceiling():
 def test_ceiling_holds_even_if_the_limiter_lets_everything_through(monkeypatch):
     """The guarantee is ours, not pedalboard's: with a do-nothing limiter the
     verification loop still ends at or under the ceiling, and says so."""
-    monkeypatch.setattr(master_module, "_limit", lambda data, rate, ceiling, options: data)
+    monkeypatch.setattr(master_module, "_limit", lambda data, gain, rate, ceiling, options: data * gain)
     mix, bus = orchestral()
     result = master(mix, FS, MasterOptions(loudness_lufs=-12.0), bus)
     assert true_peak_dbtp(result.audio, FS) <= -1.0
@@ -205,8 +205,12 @@ def test_bad_options_and_shapes_are_refused():
         MasterOptions(true_peak_dbtp=0.5)
     with pytest.raises(InputError, match="loudness_lufs"):
         MasterOptions(loudness_lufs="loud")
+    with pytest.raises(InputError, match="7 channels with no speaker positions"):
+        master(pink_noise(1.0)[:, [0, 1, 0, 1, 0, 1, 0]], FS)
     with pytest.raises(RenderError, match="channels"):
-        master(np.ones((FS, 6)), FS)
+        master(np.ones((FS, 19)), FS)
+    with pytest.raises(SilentAudioError, match="only a DC offset"):
+        master(np.full((FS, 6), 0.5), FS)
     with pytest.raises(RenderError, match="reverb bus"):
         master(pink_noise(1.0), FS, reverb_bus=pink_noise(0.5))
 
@@ -261,7 +265,7 @@ def refused(result, path: Path, text: str) -> None:
 
 @pytest.mark.parametrize("audio, text", [(np.zeros((FS, 2)), "silent"), (np.zeros((0, 2)), "silent"),
                                          (1e-5 * pink_noise(1.0), "absolute gate"),
-                                         (np.tile(pink_noise(0.5)[:, :1], (1, 8)), "has 8 channels")])
+                                         (np.tile(pink_noise(0.5)[:, :1], (1, 7)), "has 7 channels with no speaker positions")])
 def test_cli_master_of_unusable_audio_is_bad_input(tmp_path: Path, audio, text):
     from click.testing import CliRunner
 
