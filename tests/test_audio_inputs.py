@@ -302,3 +302,20 @@ def test_other_containers_and_depths_master_to_48k_24_bit(tmp_path: Path, name, 
     assert abs(pyloudnorm.Meter(FS).integrated_loudness(mastered) - -16.0) <= 0.1
     assert result.true_peak_dbtp <= -1.0
     assert any(note.startswith("input was") for note in result.notes)
+
+
+def test_resynth_takes_a_logic_aiff_stem(tmp_path: Path, tiny_musicgen_dir):
+    """compose resynth reads its stem with read_wav: an AIFF stem at 44.1 kHz (refused
+    before, 'not a WAV file') is re-voiced to 48 kHz / 24-bit, exactly as long."""
+    from click.testing import CliRunner
+
+    from scorefarm.cli.main import cli
+
+    stem, out = tmp_path / "strings.aif", tmp_path / "voiced.wav"
+    soundfile.write(str(stem), music(0.6, channels=1, rate=44100), 44100, format="AIFF", subtype="PCM_24")
+    result = CliRunner().invoke(cli, ["resynth", str(stem), "--prompt", "tense low strings", "--model",
+                                      str(tiny_musicgen_dir), "-o", str(out), "--device", "cpu",
+                                      "--window-seconds", "1", "--overlap-seconds", "0.3"])
+    assert result.exit_code == 0, result.output
+    info = soundfile.info(str(out))
+    assert (info.samplerate, info.subtype, info.channels, info.frames) == (48000, "PCM_24", 2, round(26460 * 48000 / 44100))
