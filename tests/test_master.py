@@ -263,7 +263,8 @@ def refused(result, path: Path, text: str) -> None:
     assert len(lines) == 1 and lines[0].startswith(f"compose: error: {path}: ") and text in lines[0], result.stderr
 
 
-@pytest.mark.parametrize("audio, text", [(np.zeros((FS, 2)), "silent"), (np.zeros((0, 2)), "silent"),
+@pytest.mark.parametrize("audio, text", [(np.zeros((FS, 2)), "the mix is silent"),
+                                         (np.zeros((0, 2)), "holds no audio: its data chunk is empty"),
                                          (1e-5 * pink_noise(1.0), "absolute gate"),
                                          (np.tile(pink_noise(0.5)[:, :1], (1, 7)), "has 7 channels with no speaker positions")])
 def test_cli_master_of_unusable_audio_is_bad_input(tmp_path: Path, audio, text):
@@ -271,7 +272,7 @@ def test_cli_master_of_unusable_audio_is_bad_input(tmp_path: Path, audio, text):
 
     from scorefarm.cli.main import cli
 
-    source = tmp_path / "silent.wav"
+    source = tmp_path / "mix.wav"  # not 'silent.wav': the message itself must say it
     write_wav(source, audio, FS)
     refused(CliRunner().invoke(cli, ["master", str(source), "-o", str(tmp_path / "out.wav")]), source, text)
     assert not (tmp_path / "out.wav").exists()
