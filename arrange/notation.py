@@ -69,10 +69,15 @@ def _last_note_end(orchestration) -> int:
 
 def _score_end(orchestration, tpq: int) -> Fraction:
     """The bar line at or after the last note (in quarters from the start): the score's
-    last. A time signature or tempo standing there or later is left out of the score."""
+    last. A note that starts on that bar line once its onset is put on the notation's grid
+    (a few ticks before it in the MIDI) gets the bar after it. A time signature or tempo
+    standing there or later is left out of the score."""
     from scorefarm.symbolic.metre import bar_starts_through, score_signatures
 
-    end = _last_note_end(orchestration)
+    onsets = [p.time for p in orchestration.placed]
+    onsets += [n.time for track in orchestration.drums for n in track.notes]
+    written = max((quantize(t / tpq) for t in onsets), default=Fraction(0))
+    end = max(_last_note_end(orchestration), int(written * tpq) + 1)
     return Fraction(bar_starts_through(score_signatures(orchestration.source), tpq, end)[-1], tpq)
 
 

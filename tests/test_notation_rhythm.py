@@ -76,3 +76,19 @@ def test_the_score_writes_a_held_note_as_tied_notes_in_its_part(make_score):
     assert [n.pitch.midi for n in staff.flatten().notes if isinstance(n, music21.note.Note)] == [64, 62]
     for measure in staff.getElementsByClass(music21.stream.Measure):
         assert measure.duration.quarterLength == measure.barDuration.quarterLength
+
+
+def test_a_short_note_written_onto_the_last_bar_line_gets_a_bar_of_its_own(make_score):
+    # two notes of 10 and 8 ticks just before the bar line (ticks 1910 and 1912 of a 4/4 bar)
+    # go onto it on the notation's grid: the score runs to the next bar line so they are
+    # written, not dropped
+    score = make_score([(0, 1, 60, 80), (1, 1, 62, 80)])
+    score.tracks[0].notes.append(type(score.tracks[0].notes[0])(1910, 10, 64, 80))
+    score.tracks[0].notes.append(type(score.tracks[0].notes[0])(1912, 8, 65, 80))
+    result = orchestrate(score, OrchestrateOptions(ensemble="piano"))
+    written = music21.converter.parseData(musicxml_bytes(result).decode("utf-8"), format="musicxml")
+    pitches = sorted(n.pitch.midi for el in written.flatten().notes for n in (el.notes if el.isChord else [el]))
+    assert pitches == sorted(p.pitch for p in result.placed)
+    for part in written.parts:
+        for measure in part.getElementsByClass(music21.stream.Measure):
+            assert measure.duration.quarterLength == measure.barDuration.quarterLength
