@@ -96,7 +96,8 @@ def render(source: Path, out_dir: Path, soundfont: str | None, workers: int | No
 @click.option("--true-peak", "true_peak", type=float, default=-1.0, show_default=True,
               help="True-peak ceiling (dBTP).")
 def master(source: Path, out_path: Path, lufs: float, true_peak: float) -> None:
-    """Master any WAV to a loudness target and a true-peak ceiling, 48 kHz / 24-bit.
+    """Master a mix (any WAV, or AIFF, FLAC, Wave64, CAF; mono to 7.1) to a loudness target
+    and a true-peak ceiling, written as a 48 kHz / 24-bit WAV.
 
     \b
     Example:

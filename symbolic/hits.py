@@ -80,7 +80,10 @@ def fit_hits(score, hits: list[Hit], max_stretch: float = MAX_STRETCH) -> tuple[
     said: list[str] = []
     for hit in sorted(hits, key=lambda h: h.seconds):
         wanted = hit.seconds - anchor_seconds
-        if wanted <= 0:
+        if wanted == 0:  # on the cue's first downbeat, or on the one that caught the hit before
+            said.append(f"hit {hit.label}: bar {bar_beat(anchor_tick, tpq, signatures)[0]}'s downbeat is on it")
+            continue
+        if wanted < 0:
             said.append(f"hit {hit.label}: not caught, it comes before the downbeat that caught the hit before it")
             continue
         base = _seconds(tempos, anchor_tick, tpq)

@@ -75,3 +75,11 @@ def test_a_cue_with_a_hit_delivers_its_midi_with_the_downbeat_on_it():
     assert "hit 01:00:16:06: bar 4's downbeat lands on it (tempo x0.960 from bar 1)" in prepared.notes
     delivered = load_score_bytes(prepared.midi_bytes, "cue")
     assert abs(_seconds(delivered, 3 * BAR) - 6.25) < 1e-3
+
+
+def test_a_hit_on_the_cue_start_is_on_its_first_downbeat():
+    out, said = fit_hits(_score(), [Hit(0.0, "start"), Hit(8.0, "bar 5"), Hit(8.0, "again")])
+    assert said == ["hit start: bar 1's downbeat is on it",
+                    "hit bar 5: bar 5's downbeat lands on it (tempo x1.000 from bar 1)",
+                    "hit again: bar 5's downbeat is on it"]
+    assert [(t.time, t.mspq) for t in out.tempos] == [(0, 500000), (4 * BAR, 500000)]
