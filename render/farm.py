@@ -26,7 +26,7 @@ from scorefarm import __version__
 from scorefarm.errors import InputError, OutputError, ScorefarmError, SoundFontError
 from scorefarm.files import (check_not_input, check_output_folder, is_temporary_name, sha256_bytes, sha256_file,
                              write_bytes_atomic)
-from scorefarm.symbolic.cue_checks import film_order, overlaps
+from scorefarm.symbolic.cue_checks import film_order, overlaps, pro_duration
 from scorefarm.symbolic.cuelist import CueList, cue_options_dict
 from scorefarm.symbolic.timecode import Timecode
 
@@ -370,7 +370,7 @@ def write_film_deliverables(cue_list: CueList, out_dir: Path, outcomes: list[Cue
     by_id = {o.cue_id: o for o in outcomes}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["cue", "title", "start", "end", "duration", "usage", "stems"])
+    writer.writerow(["cue", "title", "start", "end", "duration", "duration_mmss", "usage", "stems"])
     film_cues, spans = [], []
     for cue in film_order(cue_list.cues):
         outcome = by_id.get(cue.id)
@@ -381,7 +381,8 @@ def write_film_deliverables(cue_list: CueList, out_dir: Path, outcomes: list[Cue
         spans.append((cue.id, cue.start, end))
         length = Timecode(end.frames - cue.start.frames, cue.start.rate)
         stems = [f for f in outcome.files if f.endswith(".wav") and not f.endswith("_mix.wav")]
-        writer.writerow([cue.id, cue.title, str(cue.start), str(end), str(length), "BI", " ".join(stems)])
+        writer.writerow([cue.id, cue.title, str(cue.start), str(end), str(length),
+                         pro_duration(outcome.duration_seconds), "BI", " ".join(stems)])
         manifest_path = out_dir / cue.id / "manifest.json"
         film_cues.append({"id": cue.id, "state": "delivered", "start": str(cue.start), "end": str(end),
                           "manifest_sha256": sha256_file(manifest_path)})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,10 @@ def test_the_cue_sheet_is_in_film_order_and_overlaps_are_said(tmp_path, make_sco
                                                       ("1M3", "01:10:00:00")]
     manifest = json.loads((out / "manifest.json").read_text())
     assert [c["id"] for c in manifest["cues"]] == ["1M1", "1M2", "1M3"]
+    # the length a performing rights cue sheet takes: m:ss, a part of a second counted whole
+    for row, outcome in zip(rows, report.outcomes):
+        seconds = math.ceil(outcome.duration_seconds)
+        assert row["duration_mmss"] == f"{seconds // 60}:{seconds % 60:02d}"
     end = rows[0]["end"]
     assert len(report.warnings) == 1
     assert report.warnings[0].startswith(f"cues 1M1 (01:00:00:00-{end}) and 1M2 (01:00:02:00-{rows[1]['end']}) "
