@@ -437,6 +437,9 @@ def master_file(
         layout = channel_layout(channels, wav.channel_mask)
     except InputError as exc:
         raise AudioInputError(f"has {exc.message}", in_path) from None
+    if not any(layout.weights):
+        raise AudioInputError(f"holds only an LFE channel ({layout.names}); BS.1770 loudness leaves the LFE "
+                              "out, so there is nothing to measure", in_path)
     if not np.all(np.isfinite(wav.audio)):
         raise AudioInputError("has NaN or infinite samples", in_path)
     try:
@@ -471,5 +474,6 @@ def master_file(
             coding_history=history + line,
         )
     write_wav(out_path, result.audio, result.sample_rate, 24, bext,
-              channel_mask=layout.mask if layout.stated and channels > 2 else None)
+              channel_mask=layout.mask if layout.stated and (channels > 2 or layout.mask != DEFAULT_MASKS[channels])
+              else None)
     return result

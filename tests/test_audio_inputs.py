@@ -228,6 +228,24 @@ def test_surround_mixes_master_to_the_target_keeping_their_layout(tmp_path: Path
     assert any("as the file states" in note for note in result.notes)
 
 
+def test_a_stereo_file_naming_other_speakers_keeps_them(tmp_path: Path):
+    """L and LFE (mask 0x9) is measured on L alone; the master was written as plain stereo,
+    which reads back (and measures) as L and R. A plain L R mask stays unwritten, as before."""
+    for mask, kept in ((0x9, 0x9), (0x3, None)):
+        source, out = tmp_path / f"in{mask}.wav", tmp_path / f"out{mask}.wav"
+        write_wav(source, music(3.0, channels=2), FS, 24, channel_mask=mask)
+        master_file(source, out)
+        assert read_wav(out).channel_mask == kept
+
+
+def test_an_lfe_alone_is_refused_naming_it(tmp_path: Path):
+    source = tmp_path / "lfe.wav"
+    write_wav(source, music(3.0, channels=1), FS, 24, channel_mask=0x8)
+    with pytest.raises(AudioInputError, match=r"holds only an LFE channel \(LFE\)"):
+        master_file(source, tmp_path / "out.wav")
+    assert not (tmp_path / "out.wav").exists()
+
+
 def test_seven_channels_without_positions_are_refused_in_one_line(tmp_path: Path, files_under):
     from click.testing import CliRunner
 
