@@ -19,6 +19,7 @@ from importlib import resources
 
 import numpy as np
 
+from .chords import key_of_signature
 from .voices import Voices, bar_starts_of
 
 MODES = ("major", "minor")
@@ -135,7 +136,7 @@ def signature_keys(starts: list[int], signatures) -> np.ndarray:
         if j < 0:
             continue
         _, sharps, minor = ordered[j]
-        major = (7 * sharps) % 12
+        major, _ = key_of_signature(sharps, minor=False)
         out[i, 12 + (major + 9) % 12] = 1  # Aeolian: the relative minor
         out[i, 12 + (major + 2) % 12] = 1  # Dorian
         if not minor:

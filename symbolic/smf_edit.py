@@ -30,7 +30,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 
 from .smf_channels import inherited_programs
-from .smf_read import chunk, encode_track, read_chunks, riff_midi, track_events
+from .smf_read import chunk, encode_track, read_chunks, release_balance, riff_midi, track_events
 
 _END_OF_TRACK = b"\xff\x2f\x00"
 
@@ -67,10 +67,7 @@ def _groups(bodies: list[bytes], name: str, factor: int) -> tuple[list[list[tupl
         began: list[tuple[int, int, _RawNote]] = []
         # a doubled region's copies end with their twin, as ``smf_read.hanging_offs`` reads them
         twin_ended: dict[tuple[tuple[int, int], int], tuple[int, int]] = {}  # (key, tick) -> (index, tick) of a copy's release
-        balance: dict[tuple[int, int], int] = defaultdict(int)  # key -> notes struck less releases
-        for _, raw in chunk_events:
-            if raw[0] & 0xF0 in (0x80, 0x90) and len(raw) == 3:
-                balance[(raw[0] & 0x0F, raw[1])] += 1 if raw[0] & 0xF0 == 0x90 and raw[2] > 0 else -1
+        balance = release_balance(chunk_events)  # key -> notes struck less releases
         for index, (tick, raw) in enumerate(chunk_events):
             kind, channel = raw[0] & 0xF0, raw[0] & 0x0F
             if raw[0] >= 0xF0:

@@ -230,6 +230,16 @@ def notes_per_channel(events: Events) -> list[tuple[int, int]]:
     return counts
 
 
+def release_balance(events: Events) -> dict[tuple[int, int], int]:
+    """Per (channel, key): the notes struck less the releases (note-offs and note-ons of
+    velocity 0); above 0 where some note has no release of its own (``hanging_offs``)."""
+    balance: dict[tuple[int, int], int] = defaultdict(int)
+    for _, raw in events:
+        if raw[0] & 0xF0 in (0x80, 0x90) and len(raw) == 3:
+            balance[(raw[0] & 0x0F, raw[1])] += 1 if raw[0] & 0xF0 == 0x90 and raw[2] > 0 else -1
+    return balance
+
+
 def hanging_offs(events: Events, end: int) -> Events | None:
     """The track with a note-off for each note-on that no note-off ends (see the module doc),
     matched as symusic matches them: a note-off (or a note-on of velocity 0) ends the oldest
@@ -248,10 +258,7 @@ def hanging_offs(events: Events, end: int) -> Events | None:
     # (only on a key with fewer releases than notes: two notes of a key struck at once, each
     # released, are read as symusic reads them)
     twin_ended: dict[tuple[tuple[int, int], int], int] = {}  # (key, tick) -> the note-off ending a copy
-    balance: dict[tuple[int, int], int] = defaultdict(int)  # key -> notes struck less releases
-    for _, raw in events:
-        if raw[0] & 0xF0 in (0x80, 0x90) and len(raw) == 3:
-            balance[(raw[0] & 0x0F, raw[1])] += 1 if raw[0] & 0xF0 == 0x90 and raw[2] > 0 else -1
+    balance = release_balance(events)
     again: dict[int, int] = defaultdict(int)  # index of a note-off -> how many more to put after it
     for index, (tick, raw) in enumerate(events):
         kind = raw[0] & 0xF0
