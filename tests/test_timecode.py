@@ -220,17 +220,23 @@ def test_label_round_trip(rate):
         assert Timecode.parse(str(tc), fr).frames == tc.frames
 
 
-def test_every_drop_frame_label_in_twenty_minutes():
+def _walk_drop_frame_labels(rate: FrameRate, per_second: int, skipped: int) -> None:
+    """Every label of twenty minutes at ``rate``: each reads back as its frame, none is one of
+    the ``skipped`` a minute drops (but every tenth), and they increase with the frames."""
     previous = None
-    for frames in range(20 * 60 * 30):
-        tc = Timecode(frames, DF)
+    for frames in range(20 * 60 * per_second):
+        tc = Timecode(frames, rate)
         label = str(tc)
-        assert Timecode.parse(label, DF).frames == frames
+        assert Timecode.parse(label, rate).frames == frames
         hours, minutes, seconds, ff = tc.fields
-        assert not (seconds == 0 and ff < 2 and minutes % 10), label
+        assert not (seconds == 0 and ff < skipped and minutes % 10), label
         if previous is not None:
-            assert label > previous  # labels increase with frames
+            assert label > previous
         previous = label
+
+
+def test_every_drop_frame_label_in_twenty_minutes():
+    _walk_drop_frame_labels(DF, 30, 2)
     assert Timecode(2 * 17982, DF).fields == (0, 20, 0, 0)
     assert Timecode(20 * 60 * 30 - 1, DF).fields == (0, 20, 1, 5)  # 35 frames after 20:00;00
 
@@ -329,16 +335,7 @@ DF60 = FrameRate.parse(59.94)
 
 def test_every_59_94_drop_frame_label_in_twenty_minutes():
     """59.94 drop-frame skips four labels (;00 to ;03) a minute, but at every tenth."""
-    previous = None
-    for frames in range(20 * 60 * 60):
-        tc = Timecode(frames, DF60)
-        label = str(tc)
-        assert Timecode.parse(label, DF60).frames == frames
-        hours, minutes, seconds, ff = tc.fields
-        assert not (seconds == 0 and ff < 4 and minutes % 10), label
-        if previous is not None:
-            assert label > previous
-        previous = label
+    _walk_drop_frame_labels(DF60, 60, 4)
     assert str(Timecode.parse("00:00:59;59", DF60) + 1) == "00:01:00;04"
     assert str(Timecode.parse("00:09:59;59", DF60) + 1) == "00:10:00;00"
 
